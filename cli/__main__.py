@@ -1,0 +1,124 @@
+"""``authfunnel``: parse the command line, run one command, turn any error into an exit status.
+
+This is the one place where exceptions become messages: a ``CliError`` prints one line and a
+hint, Ctrl-C exits 130, anything else is an internal error whose traceback only ``--debug``
+shows.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from typing import TextIO
+
+from cli._env import Environment
+from cli._exit import CliError, ExitStatus, UsageError
+from cli._registry import COMMANDS
+
+PROG = "authfunnel"
+
+
+def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    """Run one ``authfunnel`` command line and return its exit status."""
+    env = env or Environment()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args, env)
+    except KeyboardInterrupt:
+        env.stderr.write("\nInterrupted.\n")
+        return ExitStatus.INTERRUPTED
+    except CliError as exc:
+        _report(env.stderr, exc)
+        return exc.exit_code
+    except Exception:
+        if env.debug:
+            import traceback
+
+            traceback.print_exc(file=env.stderr)
+        env.stderr.write(
+            f"{PROG}: internal error: this is a bug, please report it.\n"
+            f"  hint: run again with --debug and include the traceback\n"
+        )
+        return ExitStatus.ERROR
+
+
+def _dispatch(args: list[str], env: Environment) -> int:
+    env.debug = env.debug or env.flag("DEBUG")
+    while args and args[0].startswith("-"):
+        option = args.pop(0)
+        if option in ("-h", "--help"):
+            env.stdout.write(_help())
+            return ExitStatus.OK
+        if option in ("-V", "--version"):
+            env.stdout.write(f"{PROG} {_version()}\n")
+            return ExitStatus.OK
+        if option == "--debug":
+            env.debug = True
+            continue
+        raise UsageError(f"unknown option {option!r}", hint=f"run '{PROG} --help' for usage")
+    if not args:
+        env.stdout.write(_help())
+        return ExitStatus.USAGE
+    name, rest = args[0], args[1:]
+    spec = COMMANDS.get(name)
+    if spec is None:
+        raise UsageError(f"unknown command {name!r}", hint=_suggest(name))
+    module = import_module(spec.module)
+    from cli._parser import Parser, ParserExit
+
+    parser = Parser(prog=f"{PROG} {name}", description=spec.summary, out=env.stdout)
+    module.add_arguments(parser)
+    try:
+        options = parser.parse_args(rest)
+    except ParserExit as done:
+        return done.status
+    status: int = module.run(options, env)
+    return status
+
+
+def _help() -> str:
+    width = max((len(name) for name in COMMANDS), default=0)
+    lines = [
+        f"usage: {PROG} [--debug] <command> [options]",
+        "",
+        "Measure and run CLI auth flows: every step tracked, exactly one outcome per flow.",
+        "",
+        "commands:",
+        *(f"  {name.ljust(width)}  {spec.summary}" for name, spec in COMMANDS.items()),
+        "",
+        "options:",
+        "  -h, --help     show this help and exit",
+        "  -V, --version  show the version and exit",
+        "  --debug        show tracebacks and each telemetry event (or set DEBUG=1)",
+        "",
+        f"Run '{PROG} <command> --help' for a command's options.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(PROG)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _suggest(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+    if close:
+        return f"did you mean '{close[0]}'? (run '{PROG} --help' for all commands)"
+    return f"run '{PROG} --help' for all commands"
+
+
+def _report(stream: TextIO, error: CliError) -> None:
+    stream.write(f"{PROG}: error: {error.message}\n")
+    if error.hint:
+        stream.write(f"  hint: {error.hint}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""fsm: auth-funnel telemetry as state machines, with exactly one terminal event per flow.
+
+Each flow is declared once as a ``Funnel`` (its steps and their allowed order); the declaration
+becomes a ``transitions`` machine whose states set the tracker's step and emit the catalog
+events through a ``TelemetryClient``::
+
+    from fsm import LOGIN, Step
+    from fsm.testing import RecordingClient
+
+    client = RecordingClient()
+    with LOGIN.run(client, no_browser=False) as tracker:
+        tracker.advance(Step.CODE_EXCHANGE)
+        ...
+
+Dependencies point one way: ``cli`` imports ``fsm``; ``fsm`` imports only the standard library
+and, lazily on a run's first use, ``transitions``. No terminal, network or disk code lives here.
+"""
+
+from fsm._base import BASE_PROPERTY_KEYS, invocation_id, set_cli_version
+from fsm._catalog import (
+    AUTH_ABORTED,
+    AUTH_COMPLETED,
+    AUTH_FAILED,
+    AUTH_LOGOUT,
+    AUTH_STARTED,
+    COMMAND_COMPLETED,
+    COMMAND_INVOKED,
+    Direction,
+    Event,
+    Flow,
+    PropertyValue,
+    Step,
+    auth_aborted,
+    auth_completed,
+    auth_failed,
+    auth_logout,
+    auth_started,
+    command_completed,
+    command_invoked,
+)
+from fsm._client import NoopClient, TelemetryClient, track_event
+from fsm._declaration import Funnel
+from fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS, FunnelEvents
+from fsm._error_class import error_class, register_wrapper, unregister_wrapper
+from fsm._errors import (
+    AbortReason,
+    ConsentDeclined,
+    DefinitionError,
+    FunnelError,
+    IllegalTransition,
+    IncompleteFlow,
+    InternalError,
+    PromptDeclined,
+    UserCancelled,
+)
+from fsm._flows import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP
+from fsm._plan import tracking_plan
+from fsm._tracker import NULL_TRACKER, FlowRun, FlowTracker
+
+__all__ = [
+    "AUTH_ABORTED",
+    "AUTH_COMPLETED",
+    "AUTH_EVENTS",
+    "AUTH_FAILED",
+    "AUTH_LOGOUT",
+    "AUTH_STARTED",
+    "BASE_PROPERTY_KEYS",
+    "BUILTIN_FUNNELS",
+    "COMMAND",
+    "COMMAND_COMPLETED",
+    "COMMAND_EVENTS",
+    "COMMAND_INVOKED",
+    "LOGIN",
+    "LOGOUT",
+    "LOGOUT_EVENTS",
+    "NULL_TRACKER",
+    "SIGNUP",
+    "AbortReason",
+    "ConsentDeclined",
+    "DefinitionError",
+    "Direction",
+    "Event",
+    "Flow",
+    "FlowRun",
+    "FlowTracker",
+    "Funnel",
+    "FunnelError",
+    "FunnelEvents",
+    "IllegalTransition",
+    "IncompleteFlow",
+    "InternalError",
+    "NoopClient",
+    "PromptDeclined",
+    "PropertyValue",
+    "Step",
+    "TelemetryClient",
+    "UserCancelled",
+    "auth_aborted",
+    "auth_completed",
+    "auth_failed",
+    "auth_logout",
+    "auth_started",
+    "command_completed",
+    "command_invoked",
+    "error_class",
+    "invocation_id",
+    "register_wrapper",
+    "set_cli_version",
+    "track_event",
+    "tracking_plan",
+    "unregister_wrapper",
+]

@@ -1,0 +1,171 @@
+"""The event catalog: every event name, its properties, and one typed constructor per event.
+
+Each event's properties are declared once, in ``EVENT_PROPERTIES``; the constructors below build
+exactly those keys and the tracking plan (``fsm.tracking_plan``) turns the same table into JSON
+Schema. Call sites stay one line::
+
+    track_event(client, auth_completed(Flow.LOGIN, duration_ms=1840))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Final
+
+from fsm._errors import AbortReason
+
+PropertyValue = str | int | float | bool | None
+JSONSchema = dict[str, Any]
+
+AUTH_STARTED: Final = "CLI Auth Started"
+AUTH_COMPLETED: Final = "CLI Auth Completed"
+AUTH_ABORTED: Final = "CLI Auth Aborted"
+AUTH_FAILED: Final = "CLI Auth Failed"
+AUTH_LOGOUT: Final = "CLI Auth Logout"
+COMMAND_INVOKED: Final = "Command Invoked"
+COMMAND_COMPLETED: Final = "Command Completed"
+
+
+class Flow(StrEnum):
+    """The built-in flows; a user funnel may name its own."""
+
+    LOGIN = "login"
+    SIGNUP = "signup"
+    LOGOUT = "logout"
+
+
+class Step(StrEnum):
+    """The steps of the built-in login and signup funnels."""
+
+    BROWSER_WAIT = "browser_wait"
+    CODE_EXCHANGE = "code_exchange"
+    APPS_FETCH = "apps_fetch"
+    APP_CREATE = "app_create"
+    APP_SELECT = "app_select"
+    PROFILE_CONFIGURE = "profile_configure"
+
+
+class Direction(StrEnum):
+    """Direction of a plan change; reserved for plan-change funnels."""
+
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One analytics event: a catalog name and its (read-only) properties."""
+
+    name: str
+    properties: Mapping[str, PropertyValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """The JSON Schema of one property and whether every event of its kind carries it."""
+
+    schema: JSONSchema
+    required: bool = True
+
+
+SNAKE_CASE: Final = r"^[a-z][a-z0-9_]*$"
+# A dotted type name: letters, digits, underscores and dots, so no message can hide in it.
+QUALIFIED_NAME: Final = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+_NAME = PropertySpec({"type": "string", "pattern": SNAKE_CASE})
+_DURATION = PropertySpec({"type": "integer", "minimum": 0})
+_ERROR_CLASS = PropertySpec({"type": "string", "pattern": QUALIFIED_NAME, "maxLength": 200})
+_REASON = PropertySpec({"type": "string", "enum": [reason.value for reason in AbortReason]})
+
+EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxyType(
+    {
+        AUTH_STARTED: {"flow": _NAME, "no_browser": PropertySpec({"type": "boolean"})},
+        AUTH_COMPLETED: {"flow": _NAME, "duration_ms": _DURATION},
+        AUTH_ABORTED: {"flow": _NAME, "step": _NAME, "reason": _REASON},
+        AUTH_FAILED: {
+            "flow": _NAME,
+            "step": _NAME,
+            "duration_ms": _DURATION,
+            "error_class": _ERROR_CLASS,
+        },
+        AUTH_LOGOUT: {"flow": PropertySpec({"const": Flow.LOGOUT.value})},
+        COMMAND_INVOKED: {"command": PropertySpec({"type": "string", "minLength": 1})},
+        COMMAND_COMPLETED: {
+            "command": PropertySpec({"type": "string", "minLength": 1}),
+            "succeeded": PropertySpec({"type": "boolean"}),
+            "exit_code": PropertySpec({"type": "integer"}),
+            "duration_ms": _DURATION,
+            "error_class": PropertySpec(_ERROR_CLASS.schema, required=False),
+            "user_cancelled": PropertySpec({"type": "boolean"}, required=False),
+        },
+    }
+)
+
+
+def auth_started(flow: str, *, no_browser: bool, **extra: PropertyValue) -> Event:
+    """``CLI Auth Started``: a login or signup funnel began."""
+    return Event(AUTH_STARTED, {**extra, "flow": str(flow), "no_browser": no_browser})
+
+
+def auth_completed(flow: str, *, duration_ms: int, **extra: PropertyValue) -> Event:
+    """``CLI Auth Completed``: the funnel reached its end."""
+    return Event(AUTH_COMPLETED, {**extra, "flow": str(flow), "duration_ms": duration_ms})
+
+
+def auth_aborted(flow: str, *, step: str, reason: AbortReason, **extra: PropertyValue) -> Event:
+    """``CLI Auth Aborted``: the user stopped the funnel at ``step``."""
+    properties = {**extra, "flow": str(flow), "step": str(step), "reason": reason.value}
+    return Event(AUTH_ABORTED, properties)
+
+
+def auth_failed(
+    flow: str, *, step: str, duration_ms: int, error_class: str, **extra: PropertyValue
+) -> Event:
+    """``CLI Auth Failed``: the funnel broke at ``step``; ``error_class`` is a type, never a text."""
+    properties = {
+        **extra,
+        "flow": str(flow),
+        "step": str(step),
+        "duration_ms": duration_ms,
+        "error_class": error_class,
+    }
+    return Event(AUTH_FAILED, properties)
+
+
+def auth_logout() -> Event:
+    """``CLI Auth Logout``: sent before credentials are cleared, so it is still attributed."""
+    return Event(AUTH_LOGOUT, {"flow": Flow.LOGOUT.value})
+
+
+def command_invoked(command: str) -> Event:
+    """``Command Invoked``: a command started (never for --help, --version or usage errors)."""
+    return Event(COMMAND_INVOKED, {"command": command})
+
+
+def command_completed(
+    command: str,
+    *,
+    succeeded: bool,
+    exit_code: int,
+    duration_ms: int,
+    error_class: str | None = None,
+    user_cancelled: bool | None = None,
+) -> Event:
+    """``Command Completed``; ``error_class`` and ``user_cancelled`` only describe a failure."""
+    properties: dict[str, PropertyValue] = {
+        "command": command,
+        "succeeded": succeeded,
+        "exit_code": exit_code,
+        "duration_ms": duration_ms,
+    }
+    if not succeeded:
+        if error_class is not None:
+            properties["error_class"] = error_class
+        properties["user_cancelled"] = bool(user_cancelled)
+    return Event(COMMAND_COMPLETED, properties)

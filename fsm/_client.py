@@ -1,0 +1,46 @@
+"""The telemetry client protocol, the no-op client, and ``track_event``.
+
+The engine only knows this protocol; delivery (an outbox, Segment) lives in ``cli``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from fsm._base import with_base_properties
+from fsm._catalog import Event, PropertyValue
+
+
+@runtime_checkable
+class TelemetryClient(Protocol):
+    """Where events go. ``track`` must be cheap and must not raise for delivery problems."""
+
+    def track(self, event: Event) -> None:
+        """Record ``event`` (already carrying its base properties)."""
+
+    def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
+        """Attach later events to ``user_id``."""
+
+    def close(self, timeout: float) -> None:
+        """Release resources, waiting at most ``timeout`` seconds."""
+
+
+class NoopClient:
+    """A client that records nothing: telemetry off, or a client that could not be created."""
+
+    def track(self, event: Event) -> None:
+        pass
+
+    def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
+        pass
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+def track_event(client: TelemetryClient | None, event: Event) -> None:
+    """Send ``event`` with the base properties merged last; with no client, do nothing."""
+    if client is None:
+        return
+    client.track(with_base_properties(event))

@@ -1,0 +1,223 @@
+"""Funnel declarations: a flow's steps and their allowed order, as data, validated when declared.
+
+One declaration drives everything: the ``transitions`` machine that runs it, the diagram, the
+step order of a report, the paths a check explores and the tracking plan. ``transitions``
+itself only checks state names lazily, so the checks below run when the funnel is declared::
+
+    LOGIN = Funnel(
+        flow=Flow.LOGIN,
+        steps={
+            Step.BROWSER_WAIT: [Step.CODE_EXCHANGE],
+            Step.CODE_EXCHANGE: [],
+        },
+    )
+
+The first step is where a run starts; a run may complete from any step without successors
+(or from those named in ``completes_from``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING, Final
+
+from fsm._base import BASE_PROPERTY_KEYS
+from fsm._catalog import SNAKE_CASE
+from fsm._emitters import AUTH_EVENTS, FunnelEvents
+from fsm._errors import DefinitionError
+
+if TYPE_CHECKING:
+    from transitions import Machine
+
+    from fsm._catalog import PropertyValue
+    from fsm._client import TelemetryClient
+    from fsm._tracker import Clock, FlowRun, FlowTracker
+
+IDLE: Final = "idle"
+COMPLETED: Final = "completed"
+ABORTED: Final = "aborted"
+FAILED: Final = "failed"
+TERMINAL_STATES: Final = (COMPLETED, ABORTED, FAILED)
+START: Final = "start"
+COMPLETE: Final = "complete"
+ABORT: Final = "abort"
+FAIL: Final = "fail"
+
+# Names transitions binds onto a model, or that our own states and triggers use.
+_RESERVED: Final = frozenset(
+    {IDLE, *TERMINAL_STATES, START, COMPLETE, ABORT, FAIL, "trigger", "may_trigger", "state"}
+)
+_RESERVED_PREFIXES: Final = ("is_", "may_", "to_")
+_SNAKE: Final = re.compile(SNAKE_CASE)
+
+PropertyType = type[bool] | type[int] | type[str] | type[StrEnum]
+
+
+@dataclass(frozen=True, eq=False)
+class Funnel:
+    """One flow, declared once.
+
+    ``steps`` maps each step to the steps that may follow it, in order; ``properties`` declares
+    extra run properties (name to type: ``bool``, ``int``, ``str`` or a ``StrEnum``) that every
+    event of a run carries, such as a ``Direction``.
+    """
+
+    flow: str
+    steps: Mapping[str, Sequence[str]]
+    completes_from: Sequence[str] | None = None
+    events: FunnelEvents = AUTH_EVENTS
+    properties: Mapping[str, PropertyType] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        steps = {str(step): tuple(str(s) for s in nexts) for step, nexts in self.steps.items()}
+        object.__setattr__(self, "steps", steps)
+        completes = (
+            tuple(str(s) for s in self.completes_from)
+            if self.completes_from is not None
+            else tuple(step for step, nexts in steps.items() if not nexts)
+        )
+        object.__setattr__(self, "completes_from", completes)
+        object.__setattr__(self, "properties", dict(self.properties))
+        _validate(self)
+
+    @property
+    def initial_step(self) -> str:
+        """The step every run enters first."""
+        return next(iter(self.steps))
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        """All steps, in declaration order (the order a report lists them in)."""
+        return tuple(self.steps)
+
+    @property
+    def completing_steps(self) -> tuple[str, ...]:
+        """The steps a run may complete from."""
+        return tuple(self.completes_from or ())
+
+    def successors(self, step: str) -> tuple[str, ...]:
+        """The steps that may follow ``step``."""
+        return tuple(self.steps[step])
+
+    def edges(self) -> Iterator[tuple[str, str]]:
+        """Every allowed step-to-step move."""
+        for step, nexts in self.steps.items():
+            for following in nexts:
+                yield step, following
+
+    def run(
+        self,
+        client: TelemetryClient | None,
+        *,
+        no_browser: bool = False,
+        properties: Mapping[str, PropertyValue] | None = None,
+        clock: Clock | None = None,
+    ) -> FlowRun:
+        """A run scope: ``with LOGIN.run(client) as tracker: ...`` (see ``FlowRun``)."""
+        from fsm._tracker import FlowRun
+
+        return FlowRun(self.tracker(client, no_browser=no_browser, properties=properties, clock=clock))
+
+    def tracker(
+        self,
+        client: TelemetryClient | None,
+        *,
+        no_browser: bool = False,
+        properties: Mapping[str, PropertyValue] | None = None,
+        clock: Clock | None = None,
+    ) -> FlowTracker:
+        """A new, not yet started run, for driving by hand (``start``, ``advance``, ...)."""
+        from fsm._tracker import FlowTracker
+
+        if clock is None:
+            return FlowTracker(self, client, no_browser=no_browser, properties=properties)
+        return FlowTracker(self, client, no_browser=no_browser, properties=properties, clock=clock)
+
+    @cached_property
+    def machine(self) -> Machine:
+        """The ``transitions`` machine, built once per process on first use."""
+        from fsm._machine import build_machine
+
+        return build_machine(self)
+
+    def __repr__(self) -> str:
+        return f"Funnel(flow={self.flow!r}, steps={list(self.steps)!r})"
+
+
+def _validate(funnel: Funnel) -> None:
+    flow = funnel.flow
+    if not _SNAKE.match(str(flow)):
+        raise DefinitionError(f"flow name {flow!r} must be snake_case, like 'login'")
+    steps = funnel.steps
+    if not steps:
+        raise DefinitionError(f"{flow}: a funnel needs at least one step")
+    for step in steps:
+        _check_name(flow, step)
+    for step, nexts in steps.items():
+        for following in nexts:
+            if following not in steps:
+                raise DefinitionError(
+                    f"{flow}: step {step!r} goes to {following!r}, which is not a step"
+                    + _suggestion(following, steps)
+                )
+    completes = funnel.completing_steps
+    if not completes:
+        raise DefinitionError(f"{flow}: no step can complete the funnel; name completes_from")
+    for step in completes:
+        if step not in steps:
+            raise DefinitionError(
+                f"{flow}: completes_from names {step!r}, which is not a step"
+                + _suggestion(step, steps)
+            )
+    reachable = _closure([funnel.initial_step], lambda s: steps[s])
+    unreachable = [step for step in steps if step not in reachable]
+    if unreachable:
+        raise DefinitionError(
+            f"{flow}: unreachable from {funnel.initial_step!r}: {', '.join(unreachable)}"
+        )
+    predecessors: dict[str, list[str]] = {step: [] for step in steps}
+    for step, following in funnel.edges():
+        predecessors[following].append(step)
+    can_complete = _closure(list(completes), lambda s: predecessors[s])
+    dead_ends = [step for step in steps if step not in can_complete]
+    if dead_ends:
+        raise DefinitionError(f"{flow}: these steps can never reach completed: {dead_ends}")
+    for name, kind in funnel.properties.items():
+        if not _SNAKE.match(name) or name in BASE_PROPERTY_KEYS or name in _EVENT_KEYS:
+            raise DefinitionError(
+                f"{flow}: run property {name!r} must be snake_case and not a base or event key"
+            )
+        if not (kind in (bool, int, str) or issubclass(kind, StrEnum)):
+            raise DefinitionError(f"{flow}: run property {name!r} must be bool, int, str or enum")
+
+
+_EVENT_KEYS: Final = frozenset({"flow", "step", "reason", "duration_ms", "error_class"})
+
+
+def _check_name(flow: str, step: str) -> None:
+    if not _SNAKE.match(step):
+        raise DefinitionError(f"{flow}: step {step!r} must be snake_case, like 'browser_wait'")
+    if step in _RESERVED or step.startswith(_RESERVED_PREFIXES):
+        raise DefinitionError(f"{flow}: step name {step!r} is reserved; choose another")
+
+
+def _suggestion(name: str, steps: Mapping[str, object]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(steps), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _closure(start: list[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
+    seen = set(start)
+    pending = list(start)
+    while pending:
+        for following in neighbours(pending.pop()):
+            if following not in seen:
+                seen.add(following)
+                pending.append(following)
+    return seen

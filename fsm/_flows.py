@@ -1,0 +1,39 @@
+"""The built-in funnels, each declared once: everything else reads these."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fsm._catalog import Flow, Step
+from fsm._declaration import Funnel
+from fsm._emitters import COMMAND_EVENTS, LOGOUT_EVENTS
+
+# Login and signup share one step graph: signup is login on the provider's sign-up screen.
+AUTH_STEPS: Final = {
+    Step.BROWSER_WAIT: [Step.CODE_EXCHANGE],
+    Step.CODE_EXCHANGE: [Step.APPS_FETCH],
+    Step.APPS_FETCH: [Step.APP_CREATE, Step.APP_SELECT],
+    Step.APP_CREATE: [Step.PROFILE_CONFIGURE],
+    Step.APP_SELECT: [Step.PROFILE_CONFIGURE],
+    Step.PROFILE_CONFIGURE: [],
+}
+
+LOGIN: Final = Funnel(flow=Flow.LOGIN, steps=AUTH_STEPS)
+SIGNUP: Final = Funnel(flow=Flow.SIGNUP, steps=AUTH_STEPS)
+
+# Logout reports one event, at its start, while the user is still attributed.
+LOGOUT: Final = Funnel(
+    flow=Flow.LOGOUT,
+    steps={"credentials_clear": ["token_revoke"], "token_revoke": []},
+    events=LOGOUT_EVENTS,
+)
+
+# Every command: Command Invoked, then Command Completed however it ends.
+COMMAND: Final = Funnel(
+    flow="command",
+    steps={"execute": []},
+    events=COMMAND_EVENTS,
+    properties={"command": str},
+)
+
+BUILTIN_FUNNELS: Final = (LOGIN, SIGNUP, LOGOUT, COMMAND)
