@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from cli._exit import UsageError
 
@@ -18,7 +18,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, hint=f"run '{self.prog} --help' for usage")
 
-    def print_help(self, file: TextIO | None = None) -> None:
+    def print_help(self, file: Any = None) -> None:
         super().print_help(file or self._out)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:

@@ -102,7 +102,9 @@ def with_base_properties(event: Event) -> Event:
     if clashing:
         import logging
 
-        logging.getLogger("fsm").debug("dropping base properties set by a call site: %s", sorted(clashing))
+        logging.getLogger("fsm").debug(
+            "dropping base properties set by a call site: %s", sorted(clashing)
+        )
     process = _current()
     merged: dict[str, PropertyValue] = dict(event.properties)
     merged.update(process.static)

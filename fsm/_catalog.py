@@ -127,7 +127,7 @@ def auth_aborted(flow: str, *, step: str, reason: AbortReason, **extra: Property
 def auth_failed(
     flow: str, *, step: str, duration_ms: int, error_class: str, **extra: PropertyValue
 ) -> Event:
-    """``CLI Auth Failed``: the funnel broke at ``step``; ``error_class`` is a type, never a text."""
+    """``CLI Auth Failed`` at ``step``; ``error_class`` is a type name, never a message."""
     properties = {
         **extra,
         "flow": str(flow),

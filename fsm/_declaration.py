@@ -120,7 +120,9 @@ class Funnel:
         """A run scope: ``with LOGIN.run(client) as tracker: ...`` (see ``FlowRun``)."""
         from fsm._tracker import FlowRun
 
-        return FlowRun(self.tracker(client, no_browser=no_browser, properties=properties, clock=clock))
+        return FlowRun(
+            self.tracker(client, no_browser=no_browser, properties=properties, clock=clock)
+        )
 
     def tracker(
         self,

@@ -9,7 +9,7 @@ from fsm._declaration import Funnel
 from fsm._emitters import COMMAND_EVENTS, LOGOUT_EVENTS
 
 # Login and signup share one step graph: signup is login on the provider's sign-up screen.
-AUTH_STEPS: Final = {
+AUTH_STEPS: Final[dict[str, list[str]]] = {
     Step.BROWSER_WAIT: [Step.CODE_EXCHANGE],
     Step.CODE_EXCHANGE: [Step.APPS_FETCH],
     Step.APPS_FETCH: [Step.APP_CREATE, Step.APP_SELECT],

@@ -30,7 +30,9 @@ _BASE_PROPERTIES: Final[dict[str, JSONSchema]] = {
 assert set(_BASE_PROPERTIES) == BASE_PROPERTY_KEYS
 
 
-def tracking_plan(funnels: Iterable[Funnel] | None = None, *, tracked: bool = True) -> dict[str, JSONSchema]:
+def tracking_plan(
+    funnels: Iterable[Funnel] | None = None, *, tracked: bool = True
+) -> dict[str, JSONSchema]:
     """Event name to JSON Schema of a Segment ``track`` message's ``properties``.
 
     ``tracked`` (the default) describes events as they leave ``track_event``, base properties
