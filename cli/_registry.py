@@ -17,4 +17,6 @@ class CommandSpec:
     summary: str
 
 
-COMMANDS: Final[dict[str, CommandSpec]] = {}
+COMMANDS: Final[dict[str, CommandSpec]] = {
+    "dev-server": CommandSpec(module="cli.commands.dev_server", summary="run the demo provider"),
+}
