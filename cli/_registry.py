@@ -18,5 +18,11 @@ class CommandSpec:
 
 
 COMMANDS: Final[dict[str, CommandSpec]] = {
+    "login": CommandSpec(module="cli.commands.login", summary="log in through the browser"),
+    "signup": CommandSpec(module="cli.commands.signup", summary="create an account and log in"),
+    "logout": CommandSpec(module="cli.commands.logout", summary="log out and revoke the token"),
+    "status": CommandSpec(module="cli.commands.status", summary="show who is logged in"),
+    "apps": CommandSpec(module="cli.commands.apps", summary="list your apps: apps list"),
+    "demo": CommandSpec(module="cli.commands.demo", summary="a real login on a local provider"),
     "dev-server": CommandSpec(module="cli.commands.dev_server", summary="run the demo provider"),
 }

@@ -9,6 +9,9 @@ from types import TracebackType
 from cli.devserver import DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
 from cli.devserver._store import Store
 
+# How often the serving thread checks for shutdown: stopping costs at most this long.
+POLL_SECONDS = 0.05
+
 
 class DevServer:
     """The dev provider listening on ``127.0.0.1:port`` (0: any free port) until ``stop``.
@@ -32,7 +35,10 @@ class DevServer:
         self.port: int = self._server.server_port
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="authfunnel-dev-server", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            name="authfunnel-dev-server",
+            daemon=True,
         )
 
     def start(self) -> DevServer:

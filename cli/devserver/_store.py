@@ -192,6 +192,10 @@ class Store:
             return self._one("SELECT * FROM tokens WHERE access_token = ?", access_token)
         return self._one("SELECT * FROM tokens WHERE refresh_token = ?", refresh_token)
 
+    def expire(self, access_token: str) -> None:
+        """End the access token now, keeping its refresh token (to show refresh at work)."""
+        self._write("UPDATE tokens SET expires_in = 0 WHERE access_token = ?", access_token)
+
     def revoke(self, access_token: str) -> None:
         self._write("UPDATE tokens SET revoked = 1 WHERE access_token = ?", access_token)
 
