@@ -105,10 +105,14 @@ def revoke(provider: Provider, token: str, hint: str) -> None:
 
 
 def _client(provider: Provider, redirect_uri: str | None) -> OAuth2Client:
+    # Authlib 1.9 prefers httpx2 and warns on import when it finds httpx, which this project
+    # uses (and pins): the warning is about Authlib's plans, not something a user can act on.
+    # authlib.deprecate installs an "always" filter when first imported, so it is imported
+    # before ours is added on top of it.
+    from authlib.deprecate import AuthlibDeprecationWarning
+
     with warnings.catch_warnings():
-        # Authlib 1.9 prefers httpx2 and warns once on import when it finds httpx, which
-        # this project uses (and pins); the warning is about Authlib's plans, not our code.
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
         from authlib.integrations.httpx_client import OAuth2Client
 
     return OAuth2Client(

@@ -35,3 +35,4 @@ def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_funnel() -> None
     assert "Login funnel so far" in out
     assert "Started 1, completed 1." in out
     assert "Traceback" not in result.stderr
+    assert "Warning" not in result.stderr

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import webbrowser
 from pathlib import Path
 
 import pytest
 
 import fsm
+from cli.__main__ import main
+from cli._env import Environment
 from cli.devserver._server import DevServer
 from fsm.testing import RecordingClient, assert_valid
 from tests.cli.auth.conftest import MemoryKeyring, require_chromium
@@ -186,3 +190,53 @@ def _recording_steps(steps: list[str | None]):  # type: ignore[no-untyped-def]
             steps.append(self.step)
 
     return advance
+
+
+class Terminal(io.StringIO):
+    """A stdout that says it is a terminal, as a person's would."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run_on_terminal(env_vars: dict[str, str], *argv: str) -> str:
+    out = Terminal()
+    env = Environment(stdout=out, stderr=io.StringIO(), stdin=io.StringIO(), variables=env_vars)
+    assert main(list(argv), env) == 0
+    return out.getvalue()
+
+
+def test_on_a_terminal_the_wait_shows_a_spinner_and_success_is_green(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+) -> None:
+    use_browser(monkeypatch, Browser(autopilot()))
+    variables = {key: value for key, value in env_vars.items() if key != "NO_COLOR"}
+
+    out = run_on_terminal(variables, "login")
+
+    assert "Waiting for the browser" in out
+    assert "\x1b[32mLogged in as demo@example.com" in out
+
+
+def test_no_color_keeps_a_terminal_free_of_colour(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+) -> None:
+    use_browser(monkeypatch, Browser(autopilot()))
+
+    out = run_on_terminal({**env_vars, "NO_COLOR": "1"}, "login")
+
+    assert "Logged in as demo@example.com" in out
+    assert not re.search(r"\x1b\[(3\d|9\d)m", out)
+
+
+def test_in_a_pipe_there_is_no_spinner_and_no_escape_code(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+) -> None:
+    use_browser(monkeypatch, Browser(autopilot()))
+    variables = {key: value for key, value in env_vars.items() if key != "NO_COLOR"}
+
+    result = run_cli(variables, "login")
+
+    assert result.status == 0
+    assert "Waiting for the browser" not in result.out
+    assert "\x1b" not in result.out

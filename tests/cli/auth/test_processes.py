@@ -39,6 +39,7 @@ def test_ctrl_c_while_waiting_for_the_browser_aborts_at_browser_wait(
 
     assert status == 130
     assert "Traceback" not in err
+    assert "Warning" not in err  # no library noise in the person's terminal
     assert [e["name"] for e in process.events()] == ["CLI Auth Started", "CLI Auth Aborted"]
     aborted = process.events()[-1]
     assert (aborted["step"], aborted["reason"]) == ("browser_wait", "interrupt")
