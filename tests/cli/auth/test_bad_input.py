@@ -245,3 +245,45 @@ def test_logout_clears_a_corrupt_login(
 
     assert run_cli(env_vars, "logout").status == 0
     assert run_cli(env_vars, "status").status == 4
+
+
+def test_an_unreachable_token_endpoint_fails_as_provider_unreachable(
+    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient, home: Path
+) -> None:
+    closed = FaultyEndpoint(200, "{}")
+    closed.close()  # the port is now closed: connection refused
+
+    result, _ = login(autopilot(), AUTHFUNNEL_TOKEN_URL=closed.url)
+
+    assert_failed_cleanly(
+        result, recorder, home, step="code_exchange", error_class="cli.ProviderUnreachable"
+    )
+    assert "cannot reach the token endpoint" in result.err
+
+
+def test_a_non_positive_timeout_is_a_usage_error(
+    env_vars: dict[str, str], recorder: RecordingClient
+) -> None:
+    result = run_cli(env_vars, "login", "--timeout", "0")
+
+    assert result.status == 2
+    assert "--timeout must be a positive number" in result.err
+    assert recorder.events == []
+
+
+def test_logout_with_the_provider_down_still_logs_out_here(
+    login: Callable[..., tuple[Result, Browser]],
+    env_vars: dict[str, str],
+    recorder: RecordingClient,
+    home: Path,
+) -> None:
+    assert login(autopilot())[0].status == 0
+    closed = FaultyEndpoint(200, "{}")
+    closed.close()
+
+    result = run_cli({**env_vars, "AUTHFUNNEL_REVOCATION_URL": closed.url}, "logout")
+
+    assert result.status == 0
+    assert "warning: logged out here, but the provider was not told" in result.err
+    assert not (home / "config" / "profile.json").exists()
+    assert recorder.names()[-1] == fsm.AUTH_LOGOUT
