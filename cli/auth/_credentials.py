@@ -117,10 +117,6 @@ class Credentials:
             else:
                 _atomic_write(self.token_file, file_value)
 
-    def replace_token(self, profile: Profile, token: Token) -> Profile:
-        """Store a refreshed token for the same profile."""
-        return self.save(profile, token)
-
     def clear(self) -> bool:
         """Forget the login; whether there was one."""
         existed = self.profile_file.exists() or self.token_file.exists()

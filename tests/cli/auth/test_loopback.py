@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli.auth._errors import CallbackError, StateMismatch
 from cli.auth._loopback import CallbackServer, judge
@@ -42,3 +44,20 @@ def test_access_denied_with_the_right_state_is_a_declined_consent() -> None:
 def test_a_repeated_parameter_counts_as_missing() -> None:
     outcome = judge({"state": ["s", "s"], "code": ["c"]}, "s")
     assert isinstance(outcome.error, CallbackError)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["state", "code", "error", "error_description", "other"]),
+        st.lists(st.text(max_size=20), min_size=1, max_size=2),
+    ),
+    expected=st.text(alphabet="abcdef0123456789", min_size=8, max_size=16),
+)
+def test_no_callback_without_the_exact_state_ever_yields_a_code(
+    params: dict[str, list[str]], expected: str
+) -> None:
+    outcome = judge(params, expected)
+    if params.get("state") != [expected]:
+        assert outcome.code is None
+        assert isinstance(outcome.error, CallbackError | StateMismatch)
