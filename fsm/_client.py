@@ -40,7 +40,16 @@ class NoopClient:
 
 
 def track_event(client: TelemetryClient | None, event: Event) -> None:
-    """Send ``event`` with the base properties merged last; with no client, do nothing."""
+    """Send ``event`` with the base properties merged last; with no client, do nothing.
+
+    A client that raises is logged and ignored: telemetry must never break the command it
+    measures, and the run's state (hence its one terminal event) does not depend on delivery.
+    """
     if client is None:
         return
-    client.track(with_base_properties(event))
+    try:
+        client.track(with_base_properties(event))
+    except Exception:
+        import logging
+
+        logging.getLogger("fsm").warning("telemetry client failed to track %r", event.name)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from fsm._catalog import PropertyValue
+from fsm._catalog import Event, PropertyValue
 from fsm._client import TelemetryClient, track_event
 from fsm._declaration import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES, Funnel
 from fsm._error_class import error_class
@@ -160,7 +160,7 @@ class FlowTracker:
         kwargs = event_data.kwargs
         self._emit(self._funnel.events.failed(self, kwargs["error"], kwargs["exit_code"]))
 
-    def _emit(self, event: Any) -> None:
+    def _emit(self, event: Event | None) -> None:
         if event is not None:
             track_event(self._client, event)
 
@@ -241,7 +241,7 @@ class FlowRun:
         if tracker.is_terminal:
             return
         if exc is None:
-            if tracker.state in (tracker.funnel.completing_steps if tracker.funnel else ()):
+            if tracker.state in tracker._funnel.completing_steps:
                 tracker.complete()
             else:
                 tracker.fail(IncompleteFlow())

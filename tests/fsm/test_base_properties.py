@@ -88,3 +88,16 @@ def test_a_forked_child_is_a_new_invocation() -> None:
     os.waitpid(pid, 0)
     assert child_id != parent_id
     assert uuid.UUID(child_id).version == 4
+
+
+class BrokenClient(RecordingClient):
+    def track(self, event: Event) -> None:
+        raise ConnectionError("collector down")
+
+
+def test_a_client_that_raises_never_breaks_the_flow(caplog: pytest.LogCaptureFixture) -> None:
+    with fsm.LOGIN.run(BrokenClient()) as tracker:
+        for step in ("code_exchange", "apps_fetch", "app_create", "profile_configure"):
+            tracker.advance(step)
+    assert tracker.state == "completed"
+    assert "failed to track 'CLI Auth Started'" in caplog.text
