@@ -142,6 +142,7 @@ class FlowTracker:
     # Machine callbacks, resolved by name (see fsm._machine).
 
     def _starting(self, event_data: EventData) -> None:
+        self._started_at = self._clock()
         self._emit(self._funnel.events.started(self))
 
     def _entered_step(self, event_data: EventData) -> None:

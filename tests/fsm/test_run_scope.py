@@ -203,3 +203,14 @@ def test_a_run_property_of_the_wrong_type_is_refused(client: RecordingClient) ->
 def test_a_missing_run_property_is_refused(client: RecordingClient) -> None:
     with pytest.raises(TypeError, match="missing run properties"):
         fsm.COMMAND.run(client)
+
+
+def test_duration_counts_from_start_not_from_creation(
+    client: RecordingClient, clock: FakeClock
+) -> None:
+    tracker = LOGIN.tracker(client, clock=clock)
+    clock.advance(30)
+    tracker.start()
+    clock.advance(2)
+    tracker.abort()
+    assert tracker.duration_ms == 2000
