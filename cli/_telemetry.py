@@ -8,10 +8,11 @@ command. Callers only ever see an ``fsm.TelemetryClient``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from cli._env import Environment
-from fsm import NoopClient, TelemetryClient
+from fsm import Event, NoopClient, PropertyValue, TelemetryClient
 
 if TYPE_CHECKING:
     from cli.delivery._client import OutboxClient
@@ -28,7 +29,14 @@ DISABLED: Final = "disabled"
 
 
 def open_client(env: Environment) -> TelemetryClient:
-    """The client for this invocation (never raises: telemetry must not break a command)."""
+    """The client for this invocation (never raises: telemetry must not break a command).
+
+    Inside a command, this is the command lifecycle's client (closing it is a no-op: the
+    lifecycle hands delivery off after the command), so all events share one outbox session.
+    """
+    lent = _lent.get(id(env))
+    if lent is not None:
+        return _Borrowed(lent)
     try:
         return _open(env)
     except Exception as exc:  # the one place any telemetry failure becomes a warning
@@ -38,6 +46,10 @@ def open_client(env: Environment) -> TelemetryClient:
 
 def forget_user(env: Environment) -> None:
     """After logout (once ``CLI Auth Logout`` is tracked): later events are anonymous again."""
+    lent = _lent.get(id(env))
+    forget = getattr(lent, "forget_user", None)
+    if forget is not None:
+        forget()
     try:
         outbox = _open_outbox(env)
         if outbox is None:
@@ -48,6 +60,39 @@ def forget_user(env: Environment) -> None:
             outbox.close()
     except Exception as exc:
         _warn(env, f"could not clear the telemetry user id ({type(exc).__name__}: {exc})")
+
+
+def lend(env: Environment, client: TelemetryClient) -> None:
+    """Make ``client`` the one ``open_client(env)`` returns until ``take_back``."""
+    _lent[id(env)] = client
+
+
+def take_back(env: Environment) -> None:
+    _lent.pop(id(env), None)
+
+
+_lent: dict[int, TelemetryClient] = {}
+
+
+class _Borrowed:
+    """A lent client as a command sees it: everything but ``close`` reaches the lender."""
+
+    def __init__(self, client: TelemetryClient) -> None:
+        self._client = client
+
+    def track(self, event: Event) -> None:
+        self._client.track(event)
+
+    def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
+        self._client.identify(user_id, traits)
+
+    def record_step(self, flow: str, step: str) -> None:
+        record = getattr(self._client, "record_step", None)
+        if record is not None:
+            record(flow, step)
+
+    def close(self, timeout: float) -> None:
+        pass
 
 
 def _open(env: Environment) -> TelemetryClient:
@@ -67,7 +112,12 @@ def _open(env: Environment) -> TelemetryClient:
     def hand_off(client: OutboxClient) -> None:
         from cli.delivery import _sender
 
-        if may_send and client.outbox is not None and _sender.due(client.outbox):
+        outbox = client.outbox
+        if outbox is None:
+            return
+        if outbox.get(DISABLED):  # disabled while this command ran: nothing leaves
+            outbox.discard_all()
+        elif may_send and _sender.due(outbox):
             _sender.start_detached(settings)
 
     client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)

@@ -57,13 +57,17 @@ class OutboxClient:
         return self._user_id
 
     def track(self, event: Event) -> None:
+        self.track_at(event, datetime.now(UTC))
+
+    def track_at(self, event: Event, when: datetime) -> None:
+        """``track`` for an event that happened at ``when`` (it was held back briefly)."""
         outbox = self.outbox
         if outbox is None:
             return
         version = event.properties.get("cli_version")
         if isinstance(version, str):
             self._library["version"] = version
-        message = self._message("track", event=event.name, properties=dict(event.properties))
+        message = self._message("track", when, event=event.name, properties=dict(event.properties))
         try:
             outbox.append(message)
             if event.name == AUTH_STARTED:
@@ -83,7 +87,7 @@ class OutboxClient:
         if outbox is None:
             return
         self._user_id = user_id
-        message = self._message("identify", traits=dict(traits))
+        message = self._message("identify", datetime.now(UTC), traits=dict(traits))
         try:
             outbox.put(USER_ID, user_id)
             outbox.append(message)
@@ -126,14 +130,14 @@ class OutboxClient:
             self.outbox = None
             outbox.close()
 
-    def _message(self, kind: str, **fields: Any) -> dict[str, Any]:
+    def _message(self, kind: str, when: datetime, **fields: Any) -> dict[str, Any]:
         if not self._library["version"]:
             self._library["version"] = _cli_version()
         message: dict[str, Any] = {
             "type": kind,
             **fields,
             "messageId": str(uuid.uuid4()),
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "timestamp": when.isoformat(timespec="milliseconds"),
             "anonymousId": self._anonymous_id,
             "context": {"library": dict(self._library)},
             "integrations": {},

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Final
 
 from cli.delivery import _lease
@@ -35,6 +36,7 @@ DETACHED_BUDGET: Final = 60.0
 RETRY_AT: Final = "retry_at"
 FAILURES: Final = "failures"
 LAST_RESULT: Final = "last_result"
+SENDER_LOG: Final = "sender.log"
 
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -69,13 +71,20 @@ def deliver(
         return DeliveryReport("busy", remaining=outbox.count(), detail="another sender runs")
     _quiet_segment_logging()
     report = DeliveryReport("delivered")
-    try:
-        _run(outbox, settings, report, holder, ttl, time.monotonic() + budget, say, progress, sleep)
-    finally:
-        report.remaining = outbox.count()
-        outbox.put(LAST_RESULT, json.dumps({"at": outbox.clock(), **asdict(report)}))
-        _lease.release(outbox, holder)
-    return report
+    deadline = time.monotonic() + budget
+    while True:
+        try:
+            _run(outbox, settings, report, holder, ttl, deadline, say, progress, sleep)
+        finally:
+            report.remaining = outbox.count()
+            outbox.put(LAST_RESULT, json.dumps({"at": outbox.clock(), **asdict(report)}))
+            _lease.release(outbox, holder)
+        # An invocation that found the lease held just before it was released relies on this
+        # sender: look again after releasing, so its events are not left waiting.
+        if report.outcome != "delivered" or outbox.count() == 0:
+            return report
+        if not _lease.acquire(outbox, holder, ttl):
+            return report
 
 
 def _run(
@@ -211,16 +220,17 @@ def start_detached(settings: Settings) -> None:
     if threading.active_count() > 1:  # fork() with threads is unsafe: let subprocess spawn
         import subprocess
 
-        subprocess.Popen(
-            argv,
-            env=variables,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=None if settings.debug else subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        target = settings.state_dir / SENDER_LOG if settings.debug else Path(os.devnull)
+        with open(os.devnull, "wb") as null, open(target, "ab") as log:
+            subprocess.Popen(
+                argv, env=variables, stdin=null, stdout=null, stderr=log, start_new_session=True
+            )
         return
-    keep_stderr = settings.debug
+    # Debug: delivery results go to a terminal stderr, else to a log file, never to a pipe
+    # (a reader of the command's stderr would otherwise wait for the sender to finish).
+    log_path = str(settings.state_dir / SENDER_LOG)
+    keep_stderr = settings.debug and _isatty(2)
+    log_to_file = settings.debug and not keep_stderr
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child execs or exits
         try:
@@ -229,7 +239,9 @@ def start_detached(settings: Settings) -> None:
                 devnull = os.open(os.devnull, os.O_RDWR)
                 os.dup2(devnull, 0)
                 os.dup2(devnull, 1)
-                if not keep_stderr:
+                if log_to_file:
+                    os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
+                elif not keep_stderr:
                     os.dup2(devnull, 2)
                 os.execve(argv[0], argv, variables)
         finally:
@@ -237,10 +249,15 @@ def start_detached(settings: Settings) -> None:
     os.waitpid(pid, 0)
 
 
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
 def main() -> int:
     """The detached sender's entry point (its settings come from its environment)."""
-    from pathlib import Path
-
     from cli.delivery._settings import OUTBOX_FILE, Settings
 
     state_dir = Path(os.environ["AUTHFUNNEL_SENDER_STATE_DIR"])
