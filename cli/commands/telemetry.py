@@ -159,13 +159,18 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Sending telemetry", total=max(1, outbox.count()))
-        report = deliver(
-            outbox,
-            settings,
-            budget=timeout,
-            log=log,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+        deadline = time.monotonic() + timeout
+        while True:  # a detached sender may hold the lease: wait for it, within the bound
+            report = deliver(
+                outbox,
+                settings,
+                budget=max(0.1, deadline - time.monotonic()),
+                log=log,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+            if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
+                break
+            time.sleep(0.2)
     env.stdout.write(f"Sent {report.sent} events; {report.remaining} left ({report.outcome}).\n")
     if report.rejected:
         env.stdout.write(f"The endpoint rejected {report.rejected} events (dropped).\n")

@@ -1,8 +1,13 @@
 """The outbox: tracked events, persisted as the Segment messages they will be sent as.
 
 One SQLite file in the state dir (WAL, ``synchronous=NORMAL``: a commit survives a killed
-process, and costs no fsync). Every message is written before ``track`` returns and leaves only
-after the endpoint accepted its batch. The outbox is bounded by count and age; what the bounds
+process, and costs no fsync). ``messages`` has no index but its rowid, and no AUTOINCREMENT:
+each costs another page written per event, about doubling ``track`` (rowids still only grow
+while rows remain, so oldest-first holds; messageIds are uuid4, and dedupe is the
+endpoint's job, as for any replay).
+
+Every message is written before ``track`` returns and leaves only after the endpoint
+accepted its batch. The outbox is bounded by count and age; what the bounds
 drop is counted in ``meta`` so ``telemetry status`` can report it.
 
 ``sqlite3.Error`` becomes ``OutboxError`` here and nowhere else.
@@ -26,8 +31,8 @@ BUSY_TIMEOUT_MS: Final = 15_000
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL UNIQUE,
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
     created REAL NOT NULL,
     body TEXT NOT NULL
 );
@@ -125,7 +130,7 @@ class Outbox:
         """Persist ``message`` (committed when this returns); enforce the bounds now and then."""
         with translated():
             self._db.execute(
-                "INSERT OR IGNORE INTO messages (message_id, created, body) VALUES (?, ?, ?)",
+                "INSERT INTO messages (message_id, created, body) VALUES (?, ?, ?)",
                 (message["messageId"], self.clock(), _dumps(message)),
             )
         self._appended += 1

@@ -77,6 +77,10 @@ def test_commands_and_flows_reach_the_collector_exactly_once(tmp_path: Path) -> 
         delivered(store, expected)
         wait_until(lambda: sender_idle(home) and not pending_ids(home), what="an empty outbox")
         assert stats(server.url)["duplicates"] == 0
+    # DEBUG=1: the detached sender logged its results (to a file: stderr was a pipe).
+    log = (home / "state" / "sender.log").read_text()
+    assert "telemetry: delivery accepted" in log
+    assert "write key ****" in log
     names = [message.get("event") for message in read_messages(store)]
     assert names.count("CLI Auth Started") == names.count("CLI Auth Completed") == 1
 

@@ -40,14 +40,6 @@ def test_the_outbox_uses_wal_and_synchronous_normal(tmp_path: Path) -> None:
     assert outbox.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
 
 
-def test_the_same_message_id_is_stored_once(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "o.sqlite3")
-    sent = message()
-    outbox.append(sent)
-    outbox.append(sent)
-    assert outbox.count() == 1
-
-
 def test_the_anonymous_id_is_made_once_per_install(tmp_path: Path) -> None:
     first = Outbox(tmp_path / "o.sqlite3").anonymous_id
     again = Outbox(tmp_path / "o.sqlite3").anonymous_id
