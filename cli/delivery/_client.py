@@ -69,7 +69,7 @@ class OutboxClient:
             self._library["version"] = version
         message = self._message("track", when, event=event.name, properties=dict(event.properties))
         try:
-            outbox.append(message)
+            dropped = outbox.append(message)
             if event.name == AUTH_STARTED:
                 _flows.open_flow(outbox, message, os.getpid())
             elif event.name in _TERMINAL:
@@ -80,6 +80,11 @@ class OutboxClient:
         self.recorded += 1
         if self._debug:
             self._show(message)
+            if dropped:
+                self._stderr.write(
+                    f"telemetry: the outbox bounds dropped {dropped} old events "
+                    f"(see 'authfunnel telemetry status')\n"
+                )
 
     def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
         """Attribute this and later events (in later invocations too) to ``user_id``."""

@@ -30,11 +30,12 @@ def open_flow(outbox: Outbox, message: dict[str, Any], pid: int) -> None:
     now = outbox.clock()
     with translated():
         outbox.db.execute(
-            "INSERT OR REPLACE INTO open_flows VALUES (?, ?, ?, NULL, ?, ?, ?)",
+            "INSERT OR REPLACE INTO open_flows VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
             (
                 properties["invocation_id"],
                 properties["flow"],
                 pid,
+                process_start(pid),
                 now,
                 now,
                 json.dumps(message, separators=(",", ":")),
@@ -59,14 +60,18 @@ def close_flow(outbox: Outbox, invocation_id: str, flow: str) -> None:
         )
 
 
-def recover(outbox: Outbox, alive: Callable[[int], bool] | None = None) -> list[dict[str, Any]]:
+Alive = Callable[[int, str | None], bool]
+
+
+def recover(outbox: Outbox, alive: Alive | None = None) -> list[dict[str, Any]]:
     """Emit ``CLI Auth Failed`` for each open flow whose process is gone; return those messages."""
     alive = alive or process_alive
     with translated():
         rows = outbox.db.execute(
-            "SELECT invocation_id, flow, pid, step, started, seen, started_body FROM open_flows"
+            "SELECT invocation_id, flow, pid, pid_start, step, started, seen, started_body "
+            "FROM open_flows"
         ).fetchall()
-    dead = [row for row in rows if not alive(int(row[2]))]
+    dead = [row[:2] + row[4:] for row in rows if not alive(int(row[2]), row[3])]
     recovered: list[dict[str, Any]] = []
     for row in dead:
         with translated(), transaction(outbox.db):
@@ -82,7 +87,7 @@ def recover(outbox: Outbox, alive: Callable[[int], bool] | None = None) -> list[
 
 
 def _failed_message(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    invocation_id, flow, _pid, step, started, seen, started_body = row
+    invocation_id, flow, step, started, seen, started_body = row
     started_message: dict[str, Any] = json.loads(started_body)
     properties = dict(started_message["properties"])
     properties.pop("no_browser", None)
@@ -113,8 +118,13 @@ def _initial_step(flow: str) -> str:
     return "unknown"
 
 
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie does not count)."""
+def process_alive(pid: int, start: str | None = None) -> bool:
+    """Whether process ``pid`` (started at ``start``, when known) still runs.
+
+    A zombie does not count, nor a new process that reuses the pid (its start time differs).
+    """
+    if start is not None and process_start(pid) != start:
+        return False
     if pid == os.getpid():
         return True
     try:
@@ -123,8 +133,24 @@ def process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return _state(pid) != b"Z"
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of ``pid`` in clock ticks since boot (Linux), or ``None``."""
+    fields = _stat_fields(pid)
+    return fields[19].decode() if fields is not None and len(fields) > 19 else None
+
+
+def _state(pid: int) -> bytes | None:
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def _stat_fields(pid: int) -> list[bytes] | None:
+    # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ")".
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+            return stat.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
-        return True
+        return None

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS open_flows (
     invocation_id TEXT NOT NULL,
     flow TEXT NOT NULL,
     pid INTEGER NOT NULL,
+    pid_start TEXT,
     step TEXT,
     started REAL NOT NULL,
     seen REAL NOT NULL,
@@ -126,8 +127,12 @@ class Outbox:
 
     # Messages ---------------------------------------------------------------------------------
 
-    def append(self, message: dict[str, Any]) -> None:
-        """Persist ``message`` (committed when this returns); enforce the bounds now and then."""
+    def append(self, message: dict[str, Any]) -> int:
+        """Persist ``message`` (committed when this returns); return how many the bounds dropped.
+
+        The bounds are enforced at the first append of a process and whenever the count may
+        exceed them, not at every append (that would cost a COUNT per event).
+        """
         with translated():
             self._db.execute(
                 "INSERT INTO messages (message_id, created, body) VALUES (?, ?, ?)",
@@ -135,7 +140,8 @@ class Outbox:
             )
         self._appended += 1
         if not self._bounded or self._size_at_open + self._appended > self.max_events:
-            self.enforce_bounds()
+            return self.enforce_bounds()
+        return 0
 
     def pending(self, limit: int | None = None) -> list[tuple[int, str]]:
         """``(row id, message JSON)`` of the messages not yet accepted, oldest first."""
