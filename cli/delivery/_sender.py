@@ -217,7 +217,8 @@ def start_detached(settings: Settings) -> None:
         AUTHFUNNEL_SENDER_TIMEOUT=repr(settings.timeout),
         AUTHFUNNEL_SENDER_DEBUG="1" if settings.debug else "",
     )
-    if threading.active_count() > 1:  # fork() with threads is unsafe: let subprocess spawn
+    # fork() with threads is unsafe, and Windows has none: there subprocess spawns it.
+    if threading.active_count() > 1 or not hasattr(os, "fork"):
         import subprocess
 
         target = settings.state_dir / SENDER_LOG if settings.debug else Path(os.devnull)

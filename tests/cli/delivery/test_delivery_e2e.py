@@ -108,17 +108,20 @@ def test_a_refusing_endpoint_loses_nothing_and_flush_delivers_it_later(tmp_path:
 
 def test_a_hanging_endpoint_never_delays_exit_and_loses_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    short_timeout(home)
     with hanging_server() as (url, connections):
-        variables = environment(home, url)
+        variables = environment(home, url)  # the default 10 s request timeout
         expected = consent(variables)
         run = authfunnel(variables, "telemetry", "status")
-        # The command has exited; the sender it started is still talking to the server.
         assert run.returncode == 0
         expected += recorded_ids(run.stderr)
+        # The command is done, yet its sender has not even finished one attempt: exit did
+        # not wait for the endpoint.
+        assert meta(home, "last_result") is None
         wait_until(lambda: bool(connections), what="the sender to connect")
-        wait_for_attempt(home)
-        assert sorted(pending_ids(home)) == sorted(expected)
+        assert not sender_idle(home)
+    # The endpoint goes away (resets, then refuses): the sender gives up for now.
+    wait_for_attempt(home)
+    assert sorted(pending_ids(home)) == sorted(expected)
     store = tmp_path / "store.jsonl"
     with collector(store) as server:
         flush = authfunnel(environment(home, server.url), "telemetry", "flush")
