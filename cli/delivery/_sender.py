@@ -232,22 +232,38 @@ def start_detached(settings: Settings) -> None:
     log_path = str(settings.state_dir / SENDER_LOG)
     keep_stderr = settings.debug and _isatty(2)
     log_to_file = settings.debug and not keep_stderr
+    _reap()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child execs or exits
         try:
-            os.setsid()
-            if os.fork() == 0:
-                devnull = os.open(os.devnull, os.O_RDWR)
-                os.dup2(devnull, 0)
-                os.dup2(devnull, 1)
-                if log_to_file:
-                    os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
-                elif not keep_stderr:
-                    os.dup2(devnull, 2)
-                os.execve(argv[0], argv, variables)
+            os.setsid()  # its own session: a terminal's Ctrl-C or hang-up never reaches it
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            if log_to_file:
+                os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
+            elif not keep_stderr:
+                os.dup2(devnull, 2)
+            os.execve(argv[0], argv, variables)
         finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+            os._exit(127)
+    # No wait (a double fork would wait for the middle child to be scheduled: ~10 ms on a
+    # busy machine). A CLI exits next and init adopts the sender; a long-lived embedding
+    # process reaps it on its next start.
+    _children.append(pid)
+
+
+_children: list[int] = []
+
+
+def _reap() -> None:
+    for pid in list(_children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _children.remove(pid)
 
 
 def _isatty(fd: int) -> bool:

@@ -30,7 +30,7 @@ from cli._env import Environment  # noqa: E402
 from cli._telemetry import open_client  # noqa: E402
 from cli.delivery._collector import CollectorServer  # noqa: E402
 
-RUNS = 15
+RUNS = 21
 
 
 def hanging_endpoint() -> tuple[str, socket.socket, list[socket.socket]]:
@@ -96,6 +96,31 @@ def exit_delay() -> None:
     print(
         f"exit delay: endpoint hanging {h * 1000:.1f} ms vs telemetry off {o * 1000:.1f} ms "
         f"(median of {RUNS}): ratio {h / o:.3f}x, added {(h - o) * 1000:+.1f} ms"
+    )
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def handoff_cost() -> None:
+    """In-process: ``close()`` that starts a detached sender vs one that does not."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-handoff-"))
+    url = "http://127.0.0.1:9"  # nothing listens: the senders give up on their own
+    spawning, local = [], []
+    for run in range(RUNS):
+        for key, into in (("wk", spawning), ("", local)):
+            home = scratch / f"{key or 'local'}{run}"
+            variables = {"AUTHFUNNEL_HOME": str(home), "AUTHFUNNEL_SEGMENT_HOST": url}
+            variables["AUTHFUNNEL_SEGMENT_WRITE_KEY"] = key
+            env = Environment(stderr=io.StringIO(), variables=variables)
+            open_client(env).close(0)  # first run: shows the notice, sends nothing
+            client = open_client(env)
+            fsm.track_event(client, fsm.command_invoked("bench"))
+            started = time.perf_counter()
+            client.close(0)
+            into.append(time.perf_counter() - started)
+    s, n = statistics.median(spawning), statistics.median(local)
+    print(
+        f"hand-off: close() starting a detached sender {s * 1000:.2f} ms vs local-only "
+        f"{n * 1000:.2f} ms (median of {RUNS}): {(s - n) * 1000:+.2f} ms"
     )
     shutil.rmtree(scratch, ignore_errors=True)
 
@@ -175,6 +200,7 @@ def ingest_rate() -> None:
 
 
 if __name__ == "__main__":
+    handoff_cost()  # first: fork() needs a single-threaded process
     exit_delay()
     track_cost()
     ingest_rate()
