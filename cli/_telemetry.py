@@ -110,7 +110,7 @@ def _open(env: Environment) -> TelemetryClient:
     may_send = settings.sends and _consented(outbox, env)
 
     def hand_off(client: OutboxClient) -> None:
-        from cli.delivery import _sender
+        from cli.delivery import _sender, _spawn
 
         outbox = client.outbox
         if outbox is None:
@@ -118,7 +118,7 @@ def _open(env: Environment) -> TelemetryClient:
         if outbox.get(DISABLED):  # disabled while this command ran: nothing leaves
             outbox.discard_all()
         elif may_send and _sender.due(outbox):
-            _sender.start_detached(settings)
+            _spawn.start_detached(settings)
 
     client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)
     for message in _flows.recover(outbox):

@@ -6,8 +6,8 @@
 after a 2xx. 429 and 5xx back off, honouring ``Retry-After``; what does not fit the time budget
 is left for a later run, with the time it may next be tried stored in the outbox.
 
-``start_detached`` launches ``python -m cli.delivery._sender`` in its own session: the
-command's process pays one ``fork()`` and returns.
+``main`` is the detached sender process (``python -m cli.delivery._sender``, started by
+``cli.delivery._spawn``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 import os
 import random
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -36,7 +35,6 @@ DETACHED_BUDGET: Final = 60.0
 RETRY_AT: Final = "retry_at"
 FAILURES: Final = "failures"
 LAST_RESULT: Final = "last_result"
-SENDER_LOG: Final = "sender.log"
 
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -204,73 +202,6 @@ def due(outbox: Outbox) -> bool:
     if retry_at is not None and float(retry_at) > outbox.clock():
         return False
     return outbox.count() > 0 and not _lease.held(outbox)
-
-
-def start_detached(settings: Settings) -> None:
-    """Start a sender in its own session and return at once (no waiting, no zombie)."""
-    argv = [sys.executable, "-m", "cli.delivery._sender"]
-    variables = dict(os.environ)
-    variables.update(
-        AUTHFUNNEL_SENDER_STATE_DIR=str(settings.state_dir),
-        AUTHFUNNEL_SEGMENT_WRITE_KEY=settings.write_key or "",
-        AUTHFUNNEL_SEGMENT_HOST=settings.host,
-        AUTHFUNNEL_SENDER_TIMEOUT=repr(settings.timeout),
-        AUTHFUNNEL_SENDER_DEBUG="1" if settings.debug else "",
-    )
-    # fork() with threads is unsafe, and Windows has none: there subprocess spawns it.
-    if threading.active_count() > 1 or not hasattr(os, "fork"):
-        import subprocess
-
-        target = settings.state_dir / SENDER_LOG if settings.debug else Path(os.devnull)
-        with open(os.devnull, "wb") as null, open(target, "ab") as log:
-            subprocess.Popen(
-                argv, env=variables, stdin=null, stdout=null, stderr=log, start_new_session=True
-            )
-        return
-    # Debug: delivery results go to a terminal stderr, else to a log file, never to a pipe
-    # (a reader of the command's stderr would otherwise wait for the sender to finish).
-    log_path = str(settings.state_dir / SENDER_LOG)
-    keep_stderr = settings.debug and _isatty(2)
-    log_to_file = settings.debug and not keep_stderr
-    _reap()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child execs or exits
-        try:
-            os.setsid()  # its own session: a terminal's Ctrl-C or hang-up never reaches it
-            devnull = os.open(os.devnull, os.O_RDWR)
-            os.dup2(devnull, 0)
-            os.dup2(devnull, 1)
-            if log_to_file:
-                os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
-            elif not keep_stderr:
-                os.dup2(devnull, 2)
-            os.execve(argv[0], argv, variables)
-        finally:
-            os._exit(127)
-    # No wait (a double fork would wait for the middle child to be scheduled: ~10 ms on a
-    # busy machine). A CLI exits next and init adopts the sender; a long-lived embedding
-    # process reaps it on its next start.
-    _children.append(pid)
-
-
-_children: list[int] = []
-
-
-def _reap() -> None:
-    for pid in list(_children):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            _children.remove(pid)
-
-
-def _isatty(fd: int) -> bool:
-    try:
-        return os.isatty(fd)
-    except OSError:
-        return False
 
 
 def main() -> int:
