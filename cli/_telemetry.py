@@ -8,7 +8,7 @@ command. Callers only ever see an ``fsm.TelemetryClient``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from cli._env import Environment
@@ -109,16 +109,17 @@ def _open(env: Environment) -> TelemetryClient:
 
     may_send = settings.sends and _consented(outbox, env)
 
-    def hand_off(client: OutboxClient) -> None:
+    def hand_off(client: OutboxClient) -> Callable[[], None] | None:
         from cli.delivery import _sender, _spawn
 
         outbox = client.outbox
         if outbox is None:
-            return
+            return None
         if outbox.get(DISABLED):  # disabled while this command ran: nothing leaves
             outbox.discard_all()
         elif may_send and _sender.due(outbox):
-            _spawn.start_detached(settings)
+            return lambda: _spawn.start_detached(settings)
+        return None
 
     client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)
     for message in _flows.recover(outbox):

@@ -41,7 +41,7 @@ class OutboxClient:
         *,
         stderr: TextIO,
         debug: bool = False,
-        on_close: Callable[[OutboxClient], None] | None = None,
+        on_close: Callable[[OutboxClient], Callable[[], None] | None] | None = None,
     ) -> None:
         self.outbox: Outbox | None = outbox
         self._stderr = stderr
@@ -122,18 +122,30 @@ class OutboxClient:
             self._broken(exc)
 
     def close(self, timeout: float) -> None:
-        """Start delivery off the critical path (never waits on the network), then close."""
+        """Close the outbox, then start delivery off the critical path (never waits on it).
+
+        ``on_close`` decides, while the outbox is open, and returns what starts the sender;
+        it runs after the close, so the ``fork()`` happens once this process has nothing
+        left to write (every page it wrote between fork and the child's exec would be
+        copied).
+        """
         outbox = self.outbox
         if outbox is None:
             return
+        start: Callable[[], None] | None = None
         try:
             if self._on_close is not None:
-                self._on_close(self)
-        except (OutboxError, OSError) as exc:
+                start = self._on_close(self)
+        except OutboxError as exc:
             self._warn(f"telemetry delivery not started ({exc})")
         finally:
             self.outbox = None
             outbox.close()
+        if start is not None:
+            try:
+                start()
+            except OSError as exc:
+                self._warn(f"telemetry delivery not started ({exc})")
 
     def _message(self, kind: str, when: datetime, **fields: Any) -> dict[str, Any]:
         if not self._library["version"]:
