@@ -17,4 +17,15 @@ class CommandSpec:
     summary: str
 
 
-COMMANDS: Final[dict[str, CommandSpec]] = {}
+COMMANDS: Final[dict[str, CommandSpec]] = {
+    "collector": CommandSpec(
+        module="cli.commands.collector", summary="run a local Segment-compatible collector"
+    ),
+    "events": CommandSpec(
+        module="cli.commands.events", summary="print the messages a collector stored"
+    ),
+    "telemetry": CommandSpec(
+        module="cli.commands.telemetry",
+        summary="telemetry status, enable, disable, show pending events, flush",
+    ),
+}

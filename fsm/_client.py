@@ -26,6 +26,18 @@ class TelemetryClient(Protocol):
         """Release resources, waiting at most ``timeout`` seconds."""
 
 
+@runtime_checkable
+class StepRecorder(Protocol):
+    """Optional extra of a client: told each step an open flow enters, as it enters it.
+
+    A durable client keeps it so that a flow whose process is killed can still get its one
+    terminal event from the next invocation (``step`` is the last one recorded).
+    """
+
+    def record_step(self, flow: str, step: str) -> None:
+        """The open run of ``flow`` in this process entered ``step``."""
+
+
 class NoopClient:
     """A client that records nothing: telemetry off, or a client that could not be created."""
 

@@ -38,6 +38,7 @@ class FlowTracker:
         "_clock",
         "_ended_at",
         "_funnel",
+        "_on_step",
         "_started_at",
         "_state",
         "_step",
@@ -56,6 +57,9 @@ class FlowTracker:
     ) -> None:
         self._funnel = funnel
         self._client = client
+        # Optional hook (see fsm.StepRecorder), looked up once: a durable client records the
+        # step of an open flow so a killed process's flow can still be ended later.
+        self._on_step: Callable[[str, str], None] | None = getattr(client, "record_step", None)
         self._clock = clock
         self._state = IDLE
         self._step: str | None = None
@@ -147,6 +151,8 @@ class FlowTracker:
 
     def _entered_step(self, event_data: EventData) -> None:
         self._step = event_data.state.name
+        if self._on_step is not None:
+            self._on_step(self.flow, self._step)
 
     def _entered_completed(self, event_data: EventData) -> None:
         self._ended_at = self._clock()
@@ -177,6 +183,7 @@ class _NullTracker(FlowTracker):
     def __init__(self) -> None:
         self._state = IDLE
         self._step = None
+        self._on_step = None
         self.no_browser = False
         self.properties = _EMPTY
 
