@@ -152,7 +152,12 @@ class FlowTracker:
     def _entered_step(self, event_data: EventData) -> None:
         self._step = event_data.state.name
         if self._on_step is not None:
-            self._on_step(self.flow, self._step)
+            try:
+                self._on_step(self.flow, self._step)
+            except Exception:  # like track_event: a recording failure never breaks the flow
+                import logging
+
+                logging.getLogger("fsm").warning("telemetry client failed to record a step")
 
     def _entered_completed(self, event_data: EventData) -> None:
         self._ended_at = self._clock()

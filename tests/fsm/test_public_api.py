@@ -9,16 +9,16 @@ import fsm
 import fsm.testing
 
 PUBLIC = {
-    "AUTH_ABORTED", "AUTH_COMPLETED", "AUTH_EVENTS", "AUTH_FAILED", "AUTH_LOGOUT",
-    "AUTH_STARTED", "BASE_PROPERTY_KEYS", "BUILTIN_FUNNELS", "COMMAND", "COMMAND_COMPLETED",
-    "COMMAND_EVENTS", "COMMAND_INVOKED", "LOGIN", "LOGOUT", "LOGOUT_EVENTS", "NULL_TRACKER",
-    "SIGNUP", "AbortReason", "ConsentDeclined", "DefinitionError", "Direction", "Event", "Flow",
-    "FlowRun", "FlowTracker", "Funnel", "FunnelError", "FunnelEvents", "IllegalTransition",
-    "IncompleteFlow", "InternalError", "NoopClient", "PromptDeclined", "PropertyValue", "Step",
-    "TelemetryClient", "UserCancelled", "auth_aborted", "auth_completed", "auth_failed",
-    "auth_logout", "auth_started", "command_completed", "command_invoked", "error_class",
-    "invocation_id", "register_wrapper", "set_cli_version", "track_event", "tracking_plan",
-    "unregister_wrapper",
+    "AUTH_ABORTED", "AUTH_COMPLETED", "AUTH_EVENTS", "AUTH_FAILED", "AUTH_LOGOUT", "AUTH_STARTED",
+    "AbortReason", "BASE_PROPERTY_KEYS", "BUILTIN_FUNNELS", "COMMAND", "COMMAND_COMPLETED",
+    "COMMAND_EVENTS", "COMMAND_INVOKED", "ConsentDeclined", "DefinitionError", "Direction",
+    "Event", "Flow", "FlowRun", "FlowTracker", "Funnel", "FunnelError", "FunnelEvents",
+    "IllegalTransition", "IncompleteFlow", "InternalError", "LOGIN", "LOGOUT", "LOGOUT_EVENTS",
+    "NULL_TRACKER", "NoopClient", "PromptDeclined", "PropertyValue", "SIGNUP", "Step",
+    "StepRecorder", "TelemetryClient", "UserCancelled", "auth_aborted", "auth_completed",
+    "auth_failed", "auth_logout", "auth_started", "command_completed", "command_invoked",
+    "error_class", "invocation_id", "register_wrapper", "set_cli_version", "track_event",
+    "tracking_plan", "unregister_wrapper",
 }  # fmt: skip
 
 
