@@ -72,8 +72,9 @@ def _dispatch(args: list[str], env: Environment) -> int:
         options = parser.parse_args(rest)
     except ParserExit as done:
         return done.status
-    status: int = module.run(options, env)
-    return status
+    from cli._lifecycle import run_command
+
+    return run_command(name, lambda: module.run(options, env), env)
 
 
 def _help() -> str:

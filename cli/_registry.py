@@ -25,4 +25,14 @@ COMMANDS: Final[dict[str, CommandSpec]] = {
     "apps": CommandSpec(module="cli.commands.apps", summary="list your apps: apps list"),
     "demo": CommandSpec(module="cli.commands.demo", summary="a real login on a local provider"),
     "dev-server": CommandSpec(module="cli.commands.dev_server", summary="run the demo provider"),
+    "collector": CommandSpec(
+        module="cli.commands.collector", summary="run a local Segment-compatible collector"
+    ),
+    "events": CommandSpec(
+        module="cli.commands.events", summary="print the messages a collector stored"
+    ),
+    "telemetry": CommandSpec(
+        module="cli.commands.telemetry",
+        summary="telemetry status, enable, disable, show pending events, flush",
+    ),
 }

@@ -38,7 +38,7 @@ from fsm._catalog import (
     command_completed,
     command_invoked,
 )
-from fsm._client import NoopClient, TelemetryClient, track_event
+from fsm._client import NoopClient, StepRecorder, TelemetryClient, track_event
 from fsm._declaration import Funnel
 from fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS, FunnelEvents
 from fsm._error_class import error_class, register_wrapper, unregister_wrapper
@@ -93,6 +93,7 @@ __all__ = [
     "PromptDeclined",
     "PropertyValue",
     "Step",
+    "StepRecorder",
     "TelemetryClient",
     "UserCancelled",
     "auth_aborted",

@@ -93,6 +93,8 @@ EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxy
             "step": _NAME,
             "duration_ms": _DURATION,
             "error_class": _ERROR_CLASS,
+            # Set (true) only when a later invocation ended a flow whose process was killed.
+            "recovered": PropertySpec({"type": "boolean"}, required=False),
         },
         AUTH_LOGOUT: {"flow": PropertySpec({"const": Flow.LOGOUT.value})},
         COMMAND_INVOKED: {"command": PropertySpec({"type": "string", "minLength": 1})},

@@ -26,6 +26,18 @@ class TelemetryClient(Protocol):
         """Release resources, waiting at most ``timeout`` seconds."""
 
 
+@runtime_checkable
+class StepRecorder(Protocol):
+    """Optional extra of a client: told each step an open flow enters, as it enters it.
+
+    A durable client keeps it so that a flow whose process is killed can still get its one
+    terminal event from the next invocation (``step`` is the last one recorded).
+    """
+
+    def record_step(self, flow: str, step: str) -> None:
+        """The open run of ``flow`` in this process entered ``step``."""
+
+
 class NoopClient:
     """A client that records nothing: telemetry off, or a client that could not be created."""
 
@@ -40,7 +52,16 @@ class NoopClient:
 
 
 def track_event(client: TelemetryClient | None, event: Event) -> None:
-    """Send ``event`` with the base properties merged last; with no client, do nothing."""
+    """Send ``event`` with the base properties merged last; with no client, do nothing.
+
+    A client that raises is logged and ignored: telemetry must never break the command it
+    measures, and the run's state (hence its one terminal event) does not depend on delivery.
+    """
     if client is None:
         return
-    client.track(with_base_properties(event))
+    try:
+        client.track(with_base_properties(event))
+    except Exception:
+        import logging
+
+        logging.getLogger("fsm").warning("telemetry client failed to track %r", event.name)

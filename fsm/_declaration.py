@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fsm._base import BASE_PROPERTY_KEYS
 from fsm._catalog import SNAKE_CASE
@@ -67,7 +67,8 @@ class Funnel:
     """
 
     flow: str
-    steps: Mapping[str, Sequence[str]]
+    # Keys typed Any: Mapping is invariant in its key, and steps are usually a StrEnum's members.
+    steps: Mapping[Any, Sequence[str]]
     completes_from: Sequence[str] | None = None
     events: FunnelEvents = AUTH_EVENTS
     properties: Mapping[str, PropertyType] = field(default_factory=dict)
@@ -87,7 +88,7 @@ class Funnel:
     @property
     def initial_step(self) -> str:
         """The step every run enters first."""
-        return next(iter(self.steps))
+        return str(next(iter(self.steps)))
 
     @property
     def step_names(self) -> tuple[str, ...]:

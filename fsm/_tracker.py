@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from fsm._catalog import PropertyValue
+from fsm._catalog import Event, PropertyValue
 from fsm._client import TelemetryClient, track_event
 from fsm._declaration import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES, Funnel
 from fsm._error_class import error_class
@@ -38,6 +38,7 @@ class FlowTracker:
         "_clock",
         "_ended_at",
         "_funnel",
+        "_on_step",
         "_started_at",
         "_state",
         "_step",
@@ -56,6 +57,9 @@ class FlowTracker:
     ) -> None:
         self._funnel = funnel
         self._client = client
+        # Optional hook (see fsm.StepRecorder), looked up once: a durable client records the
+        # step of an open flow so a killed process's flow can still be ended later.
+        self._on_step: Callable[[str, str], None] | None = getattr(client, "record_step", None)
         self._clock = clock
         self._state = IDLE
         self._step: str | None = None
@@ -142,10 +146,18 @@ class FlowTracker:
     # Machine callbacks, resolved by name (see fsm._machine).
 
     def _starting(self, event_data: EventData) -> None:
+        self._started_at = self._clock()
         self._emit(self._funnel.events.started(self))
 
     def _entered_step(self, event_data: EventData) -> None:
         self._step = event_data.state.name
+        if self._on_step is not None:
+            try:
+                self._on_step(self.flow, self._step)
+            except Exception:  # like track_event: a recording failure never breaks the flow
+                import logging
+
+                logging.getLogger("fsm").warning("telemetry client failed to record a step")
 
     def _entered_completed(self, event_data: EventData) -> None:
         self._ended_at = self._clock()
@@ -160,7 +172,7 @@ class FlowTracker:
         kwargs = event_data.kwargs
         self._emit(self._funnel.events.failed(self, kwargs["error"], kwargs["exit_code"]))
 
-    def _emit(self, event: Any) -> None:
+    def _emit(self, event: Event | None) -> None:
         if event is not None:
             track_event(self._client, event)
 
@@ -176,6 +188,7 @@ class _NullTracker(FlowTracker):
     def __init__(self) -> None:
         self._state = IDLE
         self._step = None
+        self._on_step = None
         self.no_browser = False
         self.properties = _EMPTY
 
@@ -241,7 +254,7 @@ class FlowRun:
         if tracker.is_terminal:
             return
         if exc is None:
-            if tracker.state in (tracker.funnel.completing_steps if tracker.funnel else ()):
+            if tracker.state in tracker._funnel.completing_steps:
                 tracker.complete()
             else:
                 tracker.fail(IncompleteFlow())

@@ -23,5 +23,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         was_logged_in = log_out(env, telemetry, terminal)
     finally:
         telemetry.close(timeout=2.0)
+    if was_logged_in:
+        _telemetry.forget_user(env)  # CLI Auth Logout is recorded: later events are anonymous
     terminal.say("Logged out." if was_logged_in else "You are not logged in.")
     return ExitStatus.OK

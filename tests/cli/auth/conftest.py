@@ -13,6 +13,7 @@ from keyring.backends import fail
 
 import cli._telemetry
 from cli.devserver._server import DevServer
+from fsm import Event
 from fsm.testing import RecordingClient
 
 
@@ -60,11 +61,33 @@ def provider() -> Iterator[DevServer]:
         yield server
 
 
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> RecordingClient:
-    """The client every command gets from ``open_client``, so tests can read the events."""
-    client = RecordingClient()
-    monkeypatch.setattr(cli._telemetry, "open_client", lambda env: client)
+class Recorder(RecordingClient):
+    """A recording client that also keeps the steps entered (the engine's StepRecorder hook)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[tuple[str, str]] = []
+
+    def record_step(self, flow: str, step: str) -> None:
+        self.steps.append((flow, step))
+
+    def funnel_events(self) -> list[Event]:
+        """The auth funnel's events, without the command lifecycle around them."""
+        return [event for event in self.events if event.name.startswith("CLI Auth")]
+
+    def funnel_names(self) -> list[str]:
+        return [event.name for event in self.funnel_events()]
+
+
+@pytest.fixture(autouse=True)
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """The invocation's client in place of the outbox, so tests read the events in memory.
+
+    Only the client's construction is replaced: ``open_client`` still lends it to the command
+    through the command lifecycle, as in production.
+    """
+    client = Recorder()
+    monkeypatch.setattr(cli._telemetry, "_open", lambda env: client)
     return client
 
 

@@ -198,6 +198,10 @@ class Process:
         events: list[dict[str, Any]] = json.loads(self.events_file.read_text())
         return events
 
+    def funnel_events(self) -> list[dict[str, Any]]:
+        """The auth funnel's events, without the command lifecycle around them."""
+        return [event for event in self.events() if event["name"].startswith("CLI Auth")]
+
 
 class FaultyEndpoint:
     """A real HTTP server on 127.0.0.1 that answers every request with one canned response."""

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import fsm
-from fsm.testing import RecordingClient
+from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.support import Browser, FaultyEndpoint, Result, autopilot, run_cli
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def callback_with(params: Params) -> Callable[[str], str]:
 
 @pytest.fixture
 def login(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> Callable[..., tuple[Result, Browser]]:
     def run(act: Callable[[str], object], *argv: str, **variables: str) -> tuple[Result, Browser]:
         browser = Browser(act)
@@ -60,20 +60,20 @@ def faulty() -> Iterator[Callable[..., FaultyEndpoint]]:
 
 
 def assert_failed_cleanly(
-    result: Result, recorder: RecordingClient, home: Path, *, step: str, error_class: str
+    result: Result, recorder: Recorder, home: Path, *, step: str, error_class: str
 ) -> None:
     assert result.status == 1
     assert "Traceback" not in result.err
     assert result.err.startswith("authfunnel: error: ")
-    assert recorder.names() == [fsm.AUTH_STARTED, fsm.AUTH_FAILED]
-    failed = recorder.events[-1].properties
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_FAILED]
+    failed = recorder.funnel_events()[-1].properties
     assert (failed["step"], failed["error_class"]) == (step, error_class)
     assert not (home / "config" / "profile.json").exists()
     assert not (home / "config" / "token.json").exists()
 
 
 def test_a_callback_without_a_code_fails_at_browser_wait(
-    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient, home: Path
+    login: Callable[..., tuple[Result, Browser]], recorder: Recorder, home: Path
 ) -> None:
     result, _ = login(callback_with(lambda state: {"state": state}))
 
@@ -84,7 +84,7 @@ def test_a_callback_without_a_code_fails_at_browser_wait(
 
 
 def test_a_callback_without_a_state_is_not_trusted(
-    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient, home: Path
+    login: Callable[..., tuple[Result, Browser]], recorder: Recorder, home: Path
 ) -> None:
     result, _ = login(callback_with({"code": "abc"}))
 
@@ -95,7 +95,7 @@ def test_a_callback_without_a_state_is_not_trusted(
 
 
 def test_a_callback_with_another_state_fails_as_a_state_mismatch(
-    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient, home: Path
+    login: Callable[..., tuple[Result, Browser]], recorder: Recorder, home: Path
 ) -> None:
     result, _ = login(callback_with({"code": "abc", "state": "forged"}))
 
@@ -106,7 +106,7 @@ def test_a_callback_with_another_state_fails_as_a_state_mismatch(
 
 
 def test_an_error_description_with_html_is_escaped_in_page_and_terminal(
-    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient, home: Path
+    login: Callable[..., tuple[Result, Browser]], recorder: Recorder, home: Path
 ) -> None:
     pages: list[str] = []
     hostile = "<script>alert(1)</script>\x1b[31mred"
@@ -144,7 +144,7 @@ def test_an_error_description_with_html_is_escaped_in_page_and_terminal(
 def test_a_broken_token_endpoint_fails_at_code_exchange(
     login: Callable[..., tuple[Result, Browser]],
     faulty: Callable[..., FaultyEndpoint],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
     status: int,
     body: str,
@@ -171,7 +171,7 @@ def test_a_broken_token_endpoint_fails_at_code_exchange(
 def test_a_failing_apps_api_fails_at_apps_fetch(
     login: Callable[..., tuple[Result, Browser]],
     faulty: Callable[..., FaultyEndpoint],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
     status: int,
     error_class: str,
@@ -186,7 +186,7 @@ def test_a_failing_apps_api_fails_at_apps_fetch(
 
 
 def test_an_unwritable_config_dir_fails_at_profile_configure_and_saves_nothing(
-    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient
+    login: Callable[..., tuple[Result, Browser]], recorder: Recorder
 ) -> None:
     # /proc refuses new directories even to root, where permission bits would not.
     unwritable = Path("/proc/authfunnel-test-home")
@@ -203,7 +203,7 @@ def test_an_unwritable_config_dir_fails_at_profile_configure_and_saves_nothing(
 def test_a_failed_login_leaves_the_previous_login_untouched(
     login: Callable[..., tuple[Result, Browser]],
     faulty: Callable[..., FaultyEndpoint],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
 ) -> None:
     first, _ = login(autopilot())
@@ -248,7 +248,7 @@ def test_logout_clears_a_corrupt_login(
 
 
 def test_an_unreachable_token_endpoint_fails_as_provider_unreachable(
-    login: Callable[..., tuple[Result, Browser]], recorder: RecordingClient, home: Path
+    login: Callable[..., tuple[Result, Browser]], recorder: Recorder, home: Path
 ) -> None:
     closed = FaultyEndpoint(200, "{}")
     closed.close()  # the port is now closed: connection refused
@@ -262,19 +262,19 @@ def test_an_unreachable_token_endpoint_fails_as_provider_unreachable(
 
 
 def test_a_non_positive_timeout_is_a_usage_error(
-    env_vars: dict[str, str], recorder: RecordingClient
+    env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     result = run_cli(env_vars, "login", "--timeout", "0")
 
     assert result.status == 2
     assert "--timeout must be a positive number" in result.err
-    assert recorder.events == []
+    assert recorder.funnel_events() == []
 
 
 def test_logout_with_the_provider_down_still_logs_out_here(
     login: Callable[..., tuple[Result, Browser]],
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
 ) -> None:
     assert login(autopilot())[0].status == 0
@@ -286,4 +286,4 @@ def test_logout_with_the_provider_down_still_logs_out_here(
     assert result.status == 0
     assert "warning: logged out here, but the provider was not told" in result.err
     assert not (home / "config" / "profile.json").exists()
-    assert recorder.names()[-1] == fsm.AUTH_LOGOUT
+    assert recorder.funnel_names()[-1] == fsm.AUTH_LOGOUT

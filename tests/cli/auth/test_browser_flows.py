@@ -11,8 +11,8 @@ import pytest
 
 import fsm
 from cli.devserver._server import DevServer
-from fsm.testing import RecordingClient, assert_valid
-from tests.cli.auth.conftest import require_chromium
+from fsm.testing import assert_valid
+from tests.cli.auth.conftest import Recorder, require_chromium
 from tests.cli.auth.support import Browser, chromium, run_cli
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def browse(monkeypatch: pytest.MonkeyPatch, **person: object) -> Browser:
 def test_denying_consent_aborts_at_browser_wait_with_reason_declined(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
 ) -> None:
     browser = browse(monkeypatch, approve=False)
@@ -42,8 +42,8 @@ def test_denying_consent_aborts_at_browser_wait_with_reason_declined(
     browser.join()
     assert result.status == 1
     assert "you declined access in the browser" in result.err
-    assert recorder.names() == [fsm.AUTH_STARTED, fsm.AUTH_ABORTED]
-    aborted = recorder.events[-1]
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_ABORTED]
+    aborted = recorder.funnel_events()[-1]
     assert_valid(aborted)
     assert (aborted.properties["step"], aborted.properties["reason"]) == (
         "browser_wait",
@@ -55,7 +55,7 @@ def test_denying_consent_aborts_at_browser_wait_with_reason_declined(
 def test_signup_creates_the_account_and_a_first_app(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     provider: DevServer,
     home: Path,
 ) -> None:
@@ -67,8 +67,8 @@ def test_signup_creates_the_account_and_a_first_app(
 
     browser.join()
     assert result.status == 0, result.err
-    assert recorder.names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
-    assert {e.properties["flow"] for e in recorder.events} == {"signup"}
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+    assert {e.properties["flow"] for e in recorder.funnel_events()} == {"signup"}
     user = provider.store.user_by_email("ada@example.com")
     assert user is not None
     assert [app.name for app in provider.store.apps(user.id)] == ["analytical-engine"]
@@ -80,7 +80,7 @@ def test_signup_creates_the_account_and_a_first_app(
 def test_a_tampered_state_fails_with_a_clear_message(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
 ) -> None:
     pages: list[str] = []
@@ -94,7 +94,7 @@ def test_a_tampered_state_fails_with_a_clear_message(
     assert result.status == 1
     assert "state that does not match this login attempt" in result.err
     assert "Traceback" not in result.err
-    failed = recorder.events[-1]
+    failed = recorder.funnel_events()[-1]
     assert failed.name == fsm.AUTH_FAILED
     assert (failed.properties["step"], failed.properties["error_class"]) == (
         "browser_wait",
@@ -104,7 +104,7 @@ def test_a_tampered_state_fails_with_a_clear_message(
     assert not (home / "config" / "profile.json").exists()
 
 
-class CredentialWitness(RecordingClient):
+class CredentialWitness(Recorder):
     """Notes, at each event, whether the login was still saved: logout must report first."""
 
     def __init__(self, profile: Path) -> None:
@@ -120,7 +120,7 @@ class CredentialWitness(RecordingClient):
 def test_logout_reports_first_then_clears_then_revokes(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     provider: DevServer,
     home: Path,
 ) -> None:
@@ -131,14 +131,14 @@ def test_logout_reports_first_then_clears_then_revokes(
     witness = CredentialWitness(home / "config" / "profile.json")
     import cli._telemetry
 
-    monkeypatch.setattr(cli._telemetry, "open_client", lambda env: witness)
+    monkeypatch.setattr(cli._telemetry, "_open", lambda env: witness)
 
     result = run_cli(env_vars, "logout")
 
     assert result.status == 0
     assert "Logged out." in result.out
-    assert witness.names() == [fsm.AUTH_LOGOUT]
-    assert witness.saved_at_event == [True]
+    assert witness.names() == [fsm.COMMAND_INVOKED, fsm.AUTH_LOGOUT, fsm.COMMAND_COMPLETED]
+    assert witness.saved_at_event[:2] == [True, True]  # Logout went out before the clearing
     assert not (home / "config" / "profile.json").exists()
     assert not (home / "config" / "token.json").exists()
     apps = httpx.get(

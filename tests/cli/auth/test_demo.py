@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
 
-def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_funnel() -> None:
+def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_funnel(tmp_path: Path) -> None:
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("DISPLAY", "WAYLAND_DISPLAY") and not key.startswith("AUTHFUNNEL_")
     }
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    env["AUTHFUNNEL_HOME"] = str(tmp_path)  # the demo command's own telemetry stays here
 
     result = subprocess.run(
         [sys.executable, "-m", "cli", "demo"],

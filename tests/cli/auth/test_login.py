@@ -14,8 +14,8 @@ import fsm
 from cli.__main__ import main
 from cli._env import Environment
 from cli.devserver._server import DevServer
-from fsm.testing import RecordingClient, assert_valid
-from tests.cli.auth.conftest import MemoryKeyring, require_chromium
+from fsm.testing import assert_valid
+from tests.cli.auth.conftest import MemoryKeyring, Recorder, require_chromium
 from tests.cli.auth.support import Browser, autopilot, chromium, run_cli
 
 pytestmark = pytest.mark.slow
@@ -27,23 +27,35 @@ def use_browser(monkeypatch: pytest.MonkeyPatch, browser: Browser) -> Browser:
 
 
 def test_approved_login_in_chromium_emits_started_then_completed(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     require_chromium()
     browser = use_browser(monkeypatch, Browser(chromium()))
-    steps: list[str | None] = []
-    monkeypatch.setattr(fsm.FlowTracker, "advance", _recording_steps(steps))
 
     result = run_cli(env_vars, "login")
 
     browser.join()
     assert result.status == 0, result.err
-    assert recorder.names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
-    assert steps == ["code_exchange", "apps_fetch", "app_select", "profile_configure"]
-    started = recorder.events[0]
+    assert recorder.names() == [
+        fsm.COMMAND_INVOKED,
+        fsm.AUTH_STARTED,
+        fsm.AUTH_COMPLETED,
+        fsm.COMMAND_COMPLETED,
+    ]
+    assert [(str(flow), step) for flow, step in recorder.steps if flow == "login"] == [
+        ("login", step)
+        for step in (
+            "browser_wait",
+            "code_exchange",
+            "apps_fetch",
+            "app_select",
+            "profile_configure",
+        )
+    ]
+    started = recorder.funnel_events()[0]
     assert started.properties["flow"] == "login"
     assert started.properties["no_browser"] is False
-    for event in recorder.events:
+    for event in recorder.funnel_events():
         assert_valid(event)
     assert "Logged in as demo@example.com, app demo-app." in result.out
 
@@ -51,7 +63,7 @@ def test_approved_login_in_chromium_emits_started_then_completed(
 def test_login_identifies_the_user_once_known(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     provider: DevServer,
 ) -> None:
     use_browser(monkeypatch, Browser(autopilot()))
@@ -64,7 +76,7 @@ def test_login_identifies_the_user_once_known(
 
 
 def test_login_without_a_keyring_writes_a_0600_token_file_and_warns(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient, home: Path
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder, home: Path
 ) -> None:
     use_browser(monkeypatch, Browser(autopilot()))
 
@@ -80,7 +92,7 @@ def test_login_without_a_keyring_writes_a_0600_token_file_and_warns(
 def test_login_with_a_keyring_keeps_the_token_out_of_files(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     home: Path,
     memory_keyring: MemoryKeyring,
 ) -> None:
@@ -98,26 +110,24 @@ def test_login_with_a_keyring_keeps_the_token_out_of_files(
 def test_login_with_app_name_creates_that_app_when_missing(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     provider: DevServer,
 ) -> None:
     use_browser(monkeypatch, Browser(autopilot()))
-    steps: list[str | None] = []
-    monkeypatch.setattr(fsm.FlowTracker, "advance", _recording_steps(steps))
 
     result = run_cli(env_vars, "login", "--app", "billing")
 
     user = provider.store.user_by_email("demo@example.com")
     assert user is not None
     assert result.status == 0
-    assert "app_create" in steps
+    assert ("login", "app_create") in recorder.steps
     assert [app.name for app in provider.store.apps(user.id)] == ["demo-app", "billing"]
 
 
 def test_several_apps_are_chosen_at_a_prompt(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     provider: DevServer,
     home: Path,
 ) -> None:
@@ -136,7 +146,7 @@ def test_several_apps_are_chosen_at_a_prompt(
 def test_declining_the_app_prompt_aborts_at_app_select_with_reason_prompt(
     monkeypatch: pytest.MonkeyPatch,
     env_vars: dict[str, str],
-    recorder: RecordingClient,
+    recorder: Recorder,
     provider: DevServer,
     home: Path,
 ) -> None:
@@ -149,47 +159,36 @@ def test_declining_the_app_prompt_aborts_at_app_select_with_reason_prompt(
 
     assert result.status == 1
     assert "no choice was made" in result.err
-    aborted = recorder.events[-1]
+    aborted = recorder.funnel_events()[-1]
     assert aborted.name == fsm.AUTH_ABORTED
     assert (aborted.properties["step"], aborted.properties["reason"]) == ("app_select", "prompt")
     assert not (home / "config" / "profile.json").exists()
 
 
 def test_no_browser_prints_the_url_and_reports_no_browser(
-    env_vars: dict[str, str], recorder: RecordingClient
+    env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     result = run_cli({**env_vars, "AUTHFUNNEL_LOGIN_TIMEOUT": "0.5"}, "login", "--no-browser")
 
     assert result.status == 1
     assert "/authorize?response_type=code" in result.out
     assert "code_challenge_method=S256" in result.out
-    assert recorder.events[0].properties["no_browser"] is True
-    failed = recorder.events[-1]
+    assert recorder.funnel_events()[0].properties["no_browser"] is True
+    failed = recorder.funnel_events()[-1]
     assert failed.properties["error_class"] == "cli.LoginTimeout"
     assert failed.properties["step"] == "browser_wait"
     assert "nobody finished the browser step" in result.err
 
 
 def test_without_a_provider_login_explains_how_to_configure_one(
-    tmp_path: Path, recorder: RecordingClient
+    tmp_path: Path, recorder: Recorder
 ) -> None:
     result = run_cli({"AUTHFUNNEL_HOME": str(tmp_path)}, "login")
 
     assert result.status == 1
     assert "no OAuth provider is configured" in result.err
     assert "AUTHFUNNEL_PROVIDER_URL" in result.err
-    assert recorder.events == []
-
-
-def _recording_steps(steps: list[str | None]):  # type: ignore[no-untyped-def]
-    original = fsm.FlowTracker.advance
-
-    def advance(self: fsm.FlowTracker, step: str) -> None:
-        original(self, step)
-        if self.funnel is not None:
-            steps.append(self.step)
-
-    return advance
+    assert recorder.funnel_events() == []
 
 
 class Terminal(io.StringIO):
@@ -207,7 +206,7 @@ def run_on_terminal(env_vars: dict[str, str], *argv: str) -> str:
 
 
 def test_on_a_terminal_the_wait_shows_a_spinner_and_success_is_green(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     use_browser(monkeypatch, Browser(autopilot()))
     variables = {key: value for key, value in env_vars.items() if key != "NO_COLOR"}
@@ -219,7 +218,7 @@ def test_on_a_terminal_the_wait_shows_a_spinner_and_success_is_green(
 
 
 def test_no_color_keeps_a_terminal_free_of_colour(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     use_browser(monkeypatch, Browser(autopilot()))
 
@@ -230,7 +229,7 @@ def test_no_color_keeps_a_terminal_free_of_colour(
 
 
 def test_in_a_pipe_there_is_no_spinner_and_no_escape_code(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     use_browser(monkeypatch, Browser(autopilot()))
     variables = {key: value for key, value in env_vars.items() if key != "NO_COLOR"}

@@ -40,8 +40,13 @@ def test_ctrl_c_while_waiting_for_the_browser_aborts_at_browser_wait(
     assert status == 130
     assert "Traceback" not in err
     assert "Warning" not in err  # no library noise in the person's terminal
-    assert [e["name"] for e in process.events()] == ["CLI Auth Started", "CLI Auth Aborted"]
-    aborted = process.events()[-1]
+    assert [e["name"] for e in process.events()] == [
+        "Command Invoked",
+        "CLI Auth Started",
+        "CLI Auth Aborted",
+        "Command Completed",
+    ]
+    aborted = process.funnel_events()[-1]
     assert (aborted["step"], aborted["reason"]) == ("browser_wait", "interrupt")
 
 
@@ -61,7 +66,7 @@ def test_ctrl_c_at_the_app_prompt_aborts_at_app_select(
 
     assert status == 130
     assert "Traceback" not in err
-    aborted = process.events()[-1]
+    aborted = process.funnel_events()[-1]
     assert aborted["name"] == "CLI Auth Aborted"
     assert (aborted["step"], aborted["reason"]) == ("app_select", "interrupt")
     assert not (Path(process_env["AUTHFUNNEL_HOME"]) / "config" / "profile.json").exists()
@@ -80,7 +85,7 @@ def test_an_expired_token_is_refreshed_silently_without_funnel_events(
 
     assert status == 0, err
     assert [app["name"] for app in json.loads(out)] == ["demo-app"]
-    assert process.events() == []
+    assert process.funnel_events() == []
     renewed = json.loads(token_file.read_text())
     assert renewed["refresh_token"] != token["refresh_token"]
     old = httpx.get(
@@ -108,5 +113,5 @@ def test_a_failed_refresh_logs_in_again_without_funnel_events(
     assert status == 0, err
     assert "Your session has expired" in err
     assert [app["name"] for app in json.loads(out)] == ["demo-app"]
-    assert process.events() == []
+    assert process.funnel_events() == []
     assert json.loads(token_file.read_text())["access_token"] != token["access_token"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli.devserver._server import DevServer
-from fsm.testing import RecordingClient
+from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.support import Browser, autopilot, run_cli
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def logged_in(
-    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: RecordingClient
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> dict[str, str]:
     monkeypatch.setattr(webbrowser, "open", Browser(autopilot()).open)
     assert run_cli(env_vars, "login").status == 0
@@ -84,7 +84,7 @@ def test_apps_list_json_with_no_color_and_no_spinner(logged_in: dict[str, str]) 
 
 
 def test_apps_list_renews_a_token_the_provider_ended_early(
-    logged_in: dict[str, str], recorder: RecordingClient, provider: DevServer, home: Path
+    logged_in: dict[str, str], recorder: Recorder, provider: DevServer, home: Path
 ) -> None:
     token = json.loads((home / "config" / "token.json").read_text())
     provider.store.expire(token["access_token"])
@@ -92,7 +92,7 @@ def test_apps_list_renews_a_token_the_provider_ended_early(
     result = run_cli(logged_in, "apps", "list", "--json")
 
     assert result.status == 0, result.err
-    assert recorder.events == []
+    assert recorder.funnel_events() == []
     assert (
         json.loads((home / "config" / "token.json").read_text())["access_token"]
         != (token["access_token"])

@@ -1,0 +1,200 @@
+"""``authfunnel telemetry status | enable | disable | show [--json] | flush``.
+
+``show`` prints the pending messages exactly as they will be sent; ``flush`` sends them now,
+with a progress bar and a time bound, and says what stayed behind. ``disable`` also discards
+what has not been sent yet: consent withdrawn covers the past too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from cli._env import Environment
+from cli._exit import CliError, ExitStatus
+from cli._telemetry import DISABLED, NOTICE_SHOWN
+from cli.delivery._outbox import Outbox, OutboxError, open_outbox
+from cli.delivery._settings import Settings, load_settings, mask
+
+ACTIONS = ("status", "enable", "disable", "show", "flush")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=ACTIONS, default="status")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="flush: give up after this many seconds"
+    )
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    settings = load_settings(env)
+    action: str = args.action
+    if action == "status":
+        return _status(settings, env, as_json=args.json)
+    if action == "show":
+        return _show(settings, env, as_json=args.json)
+    with _outbox(settings) as outbox:
+        if action == "enable":
+            outbox.put(DISABLED, None)
+            outbox.put(NOTICE_SHOWN, "1")  # enabling it is the consent the notice asks for
+            env.stdout.write("Telemetry enabled.\n")
+            if not settings.enabled:
+                env.stdout.write(f"  but still off for now: {settings.reason}\n")
+            return ExitStatus.OK
+        if action == "disable":
+            outbox.put(DISABLED, "1")
+            dropped = outbox.discard_all()
+            env.stdout.write(f"Telemetry disabled; discarded {dropped} unsent events.\n")
+            return ExitStatus.OK
+        return _flush(outbox, settings, env, args.timeout)
+
+
+def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
+    facts: dict[str, Any] = {
+        "enabled": settings.enabled,
+        "reason": settings.reason,
+        "destination": settings.host if settings.write_key else None,
+        "write_key": mask(settings.write_key),
+        "outbox": str(settings.outbox_path),
+        "pending": 0,
+    }
+    if settings.outbox_path.exists():
+        with _outbox(settings) as outbox:
+            from cli.delivery import _lease, _sender
+
+            if outbox.get(DISABLED):
+                facts.update(enabled=False, reason="disabled by 'authfunnel telemetry disable'")
+            last = outbox.get(_sender.LAST_RESULT)
+            retry_at = outbox.get(_sender.RETRY_AT)
+            facts.update(
+                pending=outbox.count(),
+                dropped=outbox.dropped(),
+                rejected=int(outbox.get("rejected") or 0),
+                anonymous_id=outbox.anonymous_id,
+                notice_shown=bool(outbox.get(NOTICE_SHOWN)),
+                sender_running=_lease.held(outbox),
+                last_delivery=json.loads(last) if last else None,
+                retry_at=float(retry_at) if retry_at else None,
+            )
+    if as_json:
+        env.stdout.write(json.dumps(facts, sort_keys=True) + "\n")
+        return ExitStatus.OK
+    state = "enabled" if facts["enabled"] else "disabled"
+    lines = [f"Telemetry: {state} ({facts['reason']})"]
+    if facts["destination"]:
+        lines.append(f"Sending to: {facts['destination']} (write key {facts['write_key']})")
+    else:
+        lines.append("Sending to: nowhere (no write key: events stay on this machine)")
+    lines.append(f"Pending events: {facts['pending']} in {facts['outbox']}")
+    if "dropped" in facts:
+        dropped = facts["dropped"]
+        lines.append(
+            f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age); "
+            f"rejected by the endpoint: {facts['rejected']}"
+        )
+        last = facts["last_delivery"]
+        if last:
+            lines.append(
+                f"Last delivery: {last['outcome']} at {_when(last['at'])}: sent {last['sent']}, "
+                f"{last['remaining']} left"
+            )
+        if facts["retry_at"]:
+            lines.append(f"Next automatic attempt after {_when(facts['retry_at'])}")
+    env.stdout.write("\n".join(lines) + "\n")
+    return ExitStatus.OK
+
+
+def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
+    pending: list[dict[str, Any]] = []
+    if settings.outbox_path.exists():
+        with _outbox(settings) as outbox:
+            pending = [json.loads(body) for _, body in outbox.pending()]
+    if as_json:
+        for message in pending:
+            env.stdout.write(json.dumps(message, sort_keys=True) + "\n")
+        return ExitStatus.OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(pending)} pending events", title_justify="left")
+    for column in ("timestamp", "event", "messageId", "properties"):
+        table.add_column(column)
+    for message in pending:
+        properties = message.get("properties") or message.get("traits") or {}
+        table.add_row(
+            message["timestamp"],
+            message.get("event") or message["type"],
+            message["messageId"],
+            json.dumps(properties, sort_keys=True),
+        )
+    Console(file=env.stdout, no_color=env.no_color, width=200).print(table)
+    return ExitStatus.OK
+
+
+def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float) -> int:
+    from cli.delivery._sender import deliver
+
+    if not settings.enabled or outbox.get(DISABLED):
+        env.stdout.write("Telemetry is disabled: nothing to send.\n")
+        return ExitStatus.OK
+    if not settings.write_key:
+        raise CliError(
+            "no write key: telemetry is local-only, events are never sent",
+            hint="set AUTHFUNNEL_SEGMENT_WRITE_KEY or [telemetry] write_key in the config file",
+        )
+    outbox.put(NOTICE_SHOWN, "1")  # asking to send is consent
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(file=env.stderr, no_color=env.no_color)
+
+    def log(text: str) -> None:
+        if env.debug:
+            env.stderr.write(f"telemetry: {text}\n")
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Sending telemetry", total=max(1, outbox.count()))
+        deadline = time.monotonic() + timeout
+        while True:  # a detached sender may hold the lease: wait for it, within the bound
+            report = deliver(
+                outbox,
+                settings,
+                budget=max(0.1, deadline - time.monotonic()),
+                log=log,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+            if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
+                break
+            time.sleep(0.2)
+    env.stdout.write(f"Sent {report.sent} events; {report.remaining} left ({report.outcome}).\n")
+    if report.rejected:
+        env.stdout.write(f"The endpoint rejected {report.rejected} events (dropped).\n")
+    return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
+
+
+@contextmanager
+def _outbox(settings: Settings) -> Iterator[Outbox]:
+    """The outbox for a command; its errors become one clear ``CliError``."""
+    try:
+        outbox = open_outbox(settings.outbox_path)
+    except OutboxError as exc:
+        raise CliError(
+            f"cannot use the telemetry outbox: {exc}", hint="check the state dir's permissions"
+        ) from exc
+    try:
+        yield outbox
+    except OutboxError as exc:
+        raise CliError(
+            f"the telemetry outbox failed: {exc}", hint="run again; if it persists, move it aside"
+        ) from exc
+    finally:
+        outbox.close()
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))

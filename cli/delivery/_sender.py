@@ -1,0 +1,247 @@
+"""The sender: empties the outbox through segment-analytics-python, off the critical path.
+
+``deliver`` takes the outbox lease, posts batches with the real client's request module
+(``segment.analytics.request.post``: one synchronous POST to ``/v1/batch`` with its own
+``timeout``, so no background thread can block exit or drop a queue) and deletes a batch only
+after a 2xx. 429 and 5xx back off, honouring ``Retry-After``; what does not fit the time budget
+is left for a later run, with the time it may next be tried stored in the outbox.
+
+``main`` is the detached sender process (``python -m cli.delivery._sender``, started by
+``cli.delivery._spawn``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Final
+
+from cli.delivery import _lease
+from cli.delivery._outbox import Outbox, OutboxError
+from cli.delivery._settings import Settings, mask
+
+MAX_BATCH_MESSAGES: Final = 100
+MAX_BATCH_BYTES: Final = 450_000  # Segment refuses batches over 500 KB
+MAX_ATTEMPTS_PER_RUN: Final = 3  # without Retry-After: give up for this run, try next time
+MAX_BACKOFF: Final = 3600.0
+DETACHED_BUDGET: Final = 60.0
+RETRY_AT: Final = "retry_at"
+FAILURES: Final = "failures"
+LAST_RESULT: Final = "last_result"
+
+Log = Callable[[str], None]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did."""
+
+    outcome: str  # delivered | retry-later | busy | rejected
+    sent: int = 0
+    rejected: int = 0
+    remaining: int = 0
+    retry_at: float | None = None
+    detail: str = ""
+
+
+def deliver(
+    outbox: Outbox,
+    settings: Settings,
+    *,
+    budget: float,
+    log: Log | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Send what the outbox holds, within ``budget`` seconds; never raises for delivery."""
+    say = log or (lambda text: None)
+    holder = str(uuid.uuid4())
+    ttl = settings.timeout * 2 + 10
+    if not _lease.acquire(outbox, holder, ttl):
+        return DeliveryReport("busy", remaining=outbox.count(), detail="another sender runs")
+    _quiet_segment_logging()
+    report = DeliveryReport("delivered")
+    deadline = time.monotonic() + budget
+    while True:
+        try:
+            _run(outbox, settings, report, holder, ttl, deadline, say, progress, sleep)
+        finally:
+            report.remaining = outbox.count()
+            outbox.put(LAST_RESULT, json.dumps({"at": outbox.clock(), **asdict(report)}))
+            _lease.release(outbox, holder)
+        # An invocation that found the lease held just before it was released relies on this
+        # sender: look again after releasing, so its events are not left waiting.
+        if report.outcome != "delivered" or outbox.count() == 0:
+            return report
+        if not _lease.acquire(outbox, holder, ttl):
+            return report
+
+
+def _run(
+    outbox: Outbox,
+    settings: Settings,
+    report: DeliveryReport,
+    holder: str,
+    ttl: float,
+    deadline: float,
+    say: Log,
+    progress: Progress | None,
+    sleep: Callable[[float], None],
+) -> None:
+    from segment.analytics.request import APIError, parse_retry_after, post
+
+    total, attempts, single = outbox.count(), 0, False
+    target = f"{settings.host} (write key {mask(settings.write_key)})"
+    while True:
+        batch = _next_batch(outbox, 1 if single else MAX_BATCH_MESSAGES)
+        if not batch:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            report.outcome, report.detail = "retry-later", "time budget spent"
+            return
+        delay = 0.0
+        try:
+            post(
+                settings.write_key,
+                settings.host,
+                timeout=max(0.1, min(settings.timeout, remaining)),
+                batch=[json.loads(body) for _, body in batch],
+            )
+        except APIError as error:
+            status = int(error.status)
+            if status == 429 or status >= 500:
+                asked = parse_retry_after(error.response) if error.response is not None else None
+                attempts += 0 if asked is not None else 1
+                delay = float(asked) if asked is not None else _backoff(outbox)
+                say(f"delivery retried: HTTP {status} from {target}; next try in {delay:.0f} s")
+            elif status in (400, 413) and len(batch) > 1:
+                say(f"delivery retried: HTTP {status} for a batch; sending one by one")
+                single = True
+                continue
+            elif status in (400, 413):
+                outbox.delete(row_id for row_id, _ in batch)
+                outbox.add_to("rejected", 1)
+                report.rejected += 1
+                say(f"delivery failed: HTTP {status}; the endpoint rejected 1 message")
+                continue
+            else:  # 401, 403, ...: the key or host is wrong, not the messages: keep them
+                report.outcome, report.detail = "retry-later", f"HTTP {status}"
+                _schedule(outbox, report, _backoff(outbox, at_least=300))
+                say(f"delivery failed: HTTP {status} from {target}; check the write key")
+                return
+        except Exception as error:  # requests' connection errors and timeouts, and any other
+            attempts += 1
+            delay = _backoff(outbox)
+            name = type(error).__name__
+            say(f"delivery retried: {name} from {target}; next try in {delay:.0f} s")
+        else:
+            outbox.delete(row_id for row_id, _ in batch)
+            report.sent += len(batch)
+            outbox.put(FAILURES, None)
+            outbox.put(RETRY_AT, None)
+            say(f"delivery accepted: {len(batch)} messages by {target}")
+            if progress is not None:
+                progress(report.sent + report.rejected, total)
+            if not _lease.renew(outbox, holder, ttl):
+                report.outcome, report.detail = "busy", "lease lost"
+                return
+            continue
+        report.outcome, report.detail = "retry-later", "endpoint unavailable"
+        if attempts >= MAX_ATTEMPTS_PER_RUN or time.monotonic() + delay >= deadline:
+            _schedule(outbox, report, delay)
+            return
+        _lease.renew(outbox, holder, ttl + delay)
+        sleep(delay)
+
+
+def _next_batch(outbox: Outbox, limit: int) -> list[tuple[int, str]]:
+    batch: list[tuple[int, str]] = []
+    size = 0
+    for row_id, body in outbox.pending(limit):
+        size += len(body.encode()) + 1
+        if batch and size > MAX_BATCH_BYTES:
+            break
+        batch.append((row_id, body))
+    return batch
+
+
+def _backoff(outbox: Outbox, *, at_least: float = 0.0) -> float:
+    """Exponential backoff with jitter over consecutive failures (kept across runs)."""
+    failures = int(outbox.get(FAILURES) or 0) + 1
+    outbox.put(FAILURES, str(failures))
+    base = min(MAX_BACKOFF, 2.0 ** (failures - 1))
+    return max(at_least, base * random.uniform(0.5, 1.0))
+
+
+def _schedule(outbox: Outbox, report: DeliveryReport, delay: float) -> None:
+    report.retry_at = outbox.clock() + delay
+    outbox.put(RETRY_AT, repr(report.retry_at))
+
+
+def _quiet_segment_logging() -> None:
+    # segment logs failures at ERROR; without a handler Python would print them to stderr.
+    import logging
+
+    logger = logging.getLogger("segment")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
+def due(outbox: Outbox) -> bool:
+    """Whether a sender should start now: messages wait, none is running, no backoff holds."""
+    retry_at = outbox.get(RETRY_AT)
+    if retry_at is not None and float(retry_at) > outbox.clock():
+        return False
+    return outbox.count() > 0 and not _lease.held(outbox)
+
+
+def main() -> int:
+    """The detached sender's entry point (its settings come from its environment)."""
+    from cli.delivery._settings import OUTBOX_FILE, Settings
+
+    state_dir = Path(os.environ["AUTHFUNNEL_SENDER_STATE_DIR"])
+    debug = bool(os.environ.get("AUTHFUNNEL_SENDER_DEBUG"))
+    settings = Settings(
+        enabled=True,
+        reason="sender",
+        state_dir=state_dir,
+        write_key=os.environ.get("AUTHFUNNEL_SEGMENT_WRITE_KEY") or None,
+        host=os.environ["AUTHFUNNEL_SEGMENT_HOST"],
+        timeout=float(os.environ.get("AUTHFUNNEL_SENDER_TIMEOUT", "10")),
+        max_events=10_000,
+        max_age_days=30.0,
+        debug=debug,
+    )
+    if not settings.write_key:
+        return 0
+
+    def say(text: str) -> None:
+        if debug:
+            sys.stderr.write(f"telemetry: {text}\n")
+
+    try:
+        outbox = Outbox(state_dir / OUTBOX_FILE)
+    except OutboxError as exc:
+        say(f"delivery failed: {exc}")
+        return 1
+    try:
+        report = deliver(outbox, settings, budget=DETACHED_BUDGET, log=say)
+    except OutboxError as exc:
+        say(f"delivery failed: {exc}")
+        return 1
+    finally:
+        outbox.close()
+    return 0 if report.outcome in ("delivered", "busy") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

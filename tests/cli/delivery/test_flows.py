@@ -1,0 +1,63 @@
+"""Open-flow records: a killed process's flow is ended once, by a later invocation."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import fsm
+from cli._env import Environment
+from cli._telemetry import open_client
+from cli.delivery import _flows
+from cli.delivery._outbox import Outbox
+from fsm.testing import assert_valid
+
+
+def started_in_this_process(home: Path) -> Path:
+    env = Environment(stderr=io.StringIO(), variables={"AUTHFUNNEL_HOME": str(home)})
+    client = open_client(env)
+    run = fsm.LOGIN.tracker(client)
+    run.start()
+    run.advance(fsm.Step.CODE_EXCHANGE)
+    client.close(0)  # the process "dies" here: the flow stays open in the outbox
+    return home / "state" / "outbox.sqlite3"
+
+
+def failures(outbox: Outbox) -> list[dict[str, object]]:
+    messages = [json.loads(body) for _, body in outbox.pending()]
+    return [m for m in messages if m.get("event") == fsm.AUTH_FAILED]
+
+
+def test_a_flow_of_a_live_process_is_left_open(tmp_path: Path) -> None:
+    outbox = Outbox(started_in_this_process(tmp_path))
+    assert _flows.recover(outbox) == []
+    assert failures(outbox) == []
+
+
+def test_a_flow_of_a_dead_process_is_failed_once(tmp_path: Path) -> None:
+    outbox = Outbox(started_in_this_process(tmp_path))
+    (recovered,) = _flows.recover(outbox, alive=lambda pid, start: False)
+    assert _flows.recover(outbox, alive=lambda pid, start: False) == []
+    assert failures(outbox) == [recovered]
+    properties = recovered["properties"]
+    assert properties["step"] == "code_exchange"
+    assert properties["error_class"] == "ProcessTerminated"
+    assert properties["recovered"] is True
+    assert_valid(fsm.Event(fsm.AUTH_FAILED, properties))
+
+
+def test_a_reused_pid_does_not_keep_a_dead_flow_open(tmp_path: Path) -> None:
+    path = started_in_this_process(tmp_path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE open_flows SET pid_start = 'an earlier process'")
+    db.commit()
+    assert len(_flows.recover(Outbox(path))) == 1
+
+
+def test_process_alive_knows_this_process_and_a_gone_one() -> None:
+    me = os.getpid()
+    assert _flows.process_alive(me, _flows.process_start(me))
+    assert not _flows.process_alive(2**22 + 12345, None)

@@ -1,0 +1,107 @@
+"""``deliver``: batches through the real Segment request module to a real collector."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from cli.delivery import _lease
+from cli.delivery._outbox import Outbox
+from cli.delivery._sender import RETRY_AT, deliver
+from cli.delivery._settings import Settings
+from tests.cli.delivery.servers import collector, stats, stored_ids
+
+
+def settings(home: Path, host: str, key: str = "wk") -> Settings:
+    return Settings(
+        enabled=True,
+        reason="test",
+        state_dir=home,
+        write_key=key,
+        host=host,
+        timeout=5,
+        max_events=10_000,
+        max_age_days=30,
+        debug=False,
+    )
+
+
+def filled(path: Path, count: int, **properties: object) -> tuple[Outbox, list[str]]:
+    outbox = Outbox(path)
+    ids = []
+    for n in range(count):
+        message_id = str(uuid.uuid4())
+        outbox.append(
+            {
+                "type": "track",
+                "event": f"E{n}",
+                "messageId": message_id,
+                "anonymousId": "anon",
+                "properties": dict(properties),
+            }
+        )
+        ids.append(message_id)
+    return outbox, ids
+
+
+def test_everything_is_sent_in_batches_of_at_most_100_then_deleted(tmp_path: Path) -> None:
+    outbox, ids = filled(tmp_path / "o.sqlite3", 250)
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+        assert stats(server.url)["requests"] == 3
+    assert (report.outcome, report.sent, report.remaining) == ("delivered", 250, 0)
+    assert stored_ids(store) == ids
+    assert outbox.count() == 0
+
+
+def test_a_message_the_endpoint_refuses_is_dropped_alone_and_counted(tmp_path: Path) -> None:
+    outbox, ids = filled(tmp_path / "o.sqlite3", 2)
+    big = str(uuid.uuid4())
+    outbox.append(
+        {
+            "type": "track",
+            "event": "Big",
+            "messageId": big,
+            "anonymousId": "a",
+            "properties": {"blob": "x" * 40_000},
+        }
+    )
+    _, more = filled(tmp_path / "o.sqlite3", 2)
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert sorted(stored_ids(store)) == sorted(ids + more)
+    assert report.rejected == 1
+    assert outbox.get("rejected") == "1"
+    assert outbox.count() == 0
+
+
+def test_a_wrong_write_key_keeps_every_message_for_later(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    with collector(tmp_path / "store.jsonl", write_key="right") as server:
+        report = deliver(outbox, settings(tmp_path, server.url, key="wrong"), budget=60)
+    assert report.outcome == "retry-later"
+    assert outbox.count() == 3
+    assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
+
+
+def test_nothing_is_sent_while_another_sender_holds_the_lease(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    assert _lease.acquire(Outbox(tmp_path / "o.sqlite3"), "someone else", ttl=60)
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+        assert stats(server.url)["requests"] == 0
+    assert report.outcome == "busy"
+    assert outbox.count() == 3
+
+
+def test_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
+    outbox, ids = filled(tmp_path / "o.sqlite3", 3)
+    assert _lease.acquire(Outbox(tmp_path / "o.sqlite3"), "a dead sender", ttl=-1)
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert report.outcome == "delivered"
+    assert stored_ids(store) == ids

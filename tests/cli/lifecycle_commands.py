@@ -1,0 +1,31 @@
+"""A test-only command whose outcome its argument chooses (for the command lifecycle tests)."""
+
+from __future__ import annotations
+
+import argparse
+
+import fsm
+from cli._env import Environment
+from cli._exit import CliError, LoginRequired
+from cli._telemetry import open_client
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("outcome", choices=["ok", "status3", "error", "interrupt", "login", "flow"])
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    if args.outcome == "status3":
+        return 3
+    if args.outcome == "error":
+        raise CliError("the thing failed", hint="try again")
+    if args.outcome == "interrupt":
+        raise KeyboardInterrupt
+    if args.outcome == "login":
+        raise LoginRequired("you are not logged in", hint="run 'authfunnel login'")
+    if args.outcome == "flow":
+        client = open_client(env)  # the lifecycle's client, lent to the command
+        with fsm.LOGIN.run(client) as tracker:
+            tracker.advance(fsm.Step.CODE_EXCHANGE)
+            raise LoginRequired("the session expired", hint="log in again")
+    return 0

@@ -1,0 +1,68 @@
+"""The entry point: --help and --version answer at once; bad command lines exit 2 cleanly."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from cli.__main__ import main
+from cli._env import Environment
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), Environment(stdout=out, stderr=err, variables={}))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_version_prints_the_distribution_version() -> None:
+    status, out, _ = run_cli("--version")
+    assert status == 0
+    assert out.startswith("authfunnel ")
+
+
+def test_help_lists_usage_and_exits_zero() -> None:
+    status, out, _ = run_cli("--help")
+    assert status == 0
+    assert "usage: authfunnel" in out
+
+
+def test_no_arguments_prints_help_and_exits_two() -> None:
+    status, out, _ = run_cli()
+    assert status == 2
+    assert "usage: authfunnel" in out
+
+
+def test_an_unknown_command_is_a_usage_error_without_traceback() -> None:
+    status, _, err = run_cli("frobnicate")
+    assert status == 2
+    assert "unknown command 'frobnicate'" in err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_option_is_a_usage_error() -> None:
+    status, _, err = run_cli("--frobnicate")
+    assert status == 2
+    assert "unknown option '--frobnicate'" in err
+
+
+def test_help_imports_no_heavy_module() -> None:
+    script = (
+        "import sys\nfrom cli.__main__ import main\nmain(['--help'])\n"
+        "print('\\n'.join(sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded = {name.partition(".")[0] for name in result.stdout.split()}
+    heavy = {"rich", "httpx", "authlib", "segment", "duckdb", "transitions", "sqlite3", "click"}
+    assert not heavy & loaded
+
+
+def test_the_console_script_runs_as_a_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("authfunnel ")

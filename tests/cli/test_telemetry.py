@@ -1,0 +1,93 @@
+"""``authfunnel telemetry``: status, show, enable, disable, flush."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import fsm
+from cli.__main__ import main
+from cli._env import Environment
+from cli._telemetry import open_client
+
+
+def run(home: Path, *argv: str, **variables: str) -> tuple[int, str, str]:
+    env = Environment(
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdin=io.StringIO(),
+        variables={"AUTHFUNNEL_HOME": str(home), **variables},
+    )
+    status = main(list(argv), env)
+    return status, env.stdout.getvalue(), env.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+def record(home: Path, *events: fsm.Event) -> None:
+    env = Environment(stderr=io.StringIO(), variables={"AUTHFUNNEL_HOME": str(home)})
+    client = open_client(env)
+    for event in events:
+        fsm.track_event(client, event)
+    client.close(0)
+
+
+def test_status_reports_local_only_without_a_write_key(tmp_path: Path) -> None:
+    status, out, _ = run(tmp_path, "telemetry", "status")
+    assert status == 0
+    assert "Telemetry: enabled" in out
+    assert "no write key" in out
+
+
+def test_status_json_masks_the_write_key(tmp_path: Path) -> None:
+    key = "secret-write-key-123"
+    _, out, _ = run(tmp_path, "telemetry", "status", "--json", AUTHFUNNEL_SEGMENT_WRITE_KEY=key)
+    facts = json.loads(out)
+    assert key not in out
+    assert facts["write_key"] == "secr…"
+    assert facts["destination"] == "https://api.segment.io"
+
+
+def test_status_says_why_telemetry_is_off(tmp_path: Path) -> None:
+    _, out, _ = run(tmp_path, "telemetry", "status", DO_NOT_TRACK="1")
+    assert "disabled (disabled by DO_NOT_TRACK)" in out
+
+
+def test_show_json_prints_the_pending_messages_exactly(tmp_path: Path) -> None:
+    record(tmp_path, fsm.command_invoked("x"), fsm.auth_logout())
+    _, out, _ = run(tmp_path, "telemetry", "show", "--json", DO_NOT_TRACK="1")
+    shown = [json.loads(line) for line in out.splitlines()]
+    assert [message["event"] for message in shown] == [fsm.COMMAND_INVOKED, fsm.AUTH_LOGOUT]
+    assert all({"messageId", "timestamp", "anonymousId", "context"} <= set(m) for m in shown)
+
+
+def test_show_prints_a_table_of_pending_events(tmp_path: Path) -> None:
+    record(tmp_path, fsm.command_invoked("x"))
+    _, out, _ = run(tmp_path, "telemetry", "show", DO_NOT_TRACK="1")
+    assert "1 pending events" in out
+    assert "Command Invoked" in out
+
+
+def test_disable_then_enable(tmp_path: Path) -> None:
+    record(tmp_path, fsm.command_invoked("x"))
+    status, out, _ = run(tmp_path, "telemetry", "disable")
+    assert status == 0
+    assert "discarded 1 unsent events" in out
+    record(tmp_path, fsm.command_invoked("y"))
+    _, out, _ = run(tmp_path, "telemetry", "show", "--json")
+    assert out == ""
+    run(tmp_path, "telemetry", "enable")
+    record(tmp_path, fsm.command_invoked("z"))
+    _, out, _ = run(tmp_path, "telemetry", "show", "--json", DO_NOT_TRACK="1")
+    assert [json.loads(line)["properties"]["command"] for line in out.splitlines()][-1] == "z"
+
+
+def test_flush_without_a_write_key_is_a_clear_error(tmp_path: Path) -> None:
+    status, _, err = run(tmp_path, "telemetry", "flush")
+    assert status == 1
+    assert err.startswith("authfunnel: error: no write key")
+
+
+def test_an_unknown_action_is_a_usage_error(tmp_path: Path) -> None:
+    status, _, err = run(tmp_path, "telemetry", "explode")
+    assert status == 2
+    assert "invalid choice" in err

@@ -1,0 +1,114 @@
+"""Every path through login and signup, ended every way at every step, gives exactly the
+expected events (built here from the catalog constructors, not by the engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import fsm
+from fsm import LOGIN, SIGNUP, AbortReason, Event, Funnel
+from fsm.testing import FakeClock, RecordingClient, assert_valid
+
+STEP_SECONDS = 0.5
+
+
+def prefixes(funnel: Funnel) -> Iterator[tuple[str, ...]]:
+    """Every path from the initial step, and every prefix of it (each ends at a step)."""
+    seen: set[tuple[str, ...]] = set()
+    pending = [(funnel.initial_step,)]
+    while pending:
+        path = pending.pop()
+        if path not in seen:
+            seen.add(path)
+            yield path
+            pending += [(*path, following) for following in funnel.successors(path[-1])]
+
+
+def ending_cases(funnel: Funnel) -> Iterator[tuple[Funnel, tuple[str, ...], str]]:
+    for path in prefixes(funnel):
+        endings = ["interrupt", "declined", "prompt", "exception", "illegal"]
+        endings.append("complete" if path[-1] in funnel.completing_steps else "incomplete")
+        for ending in endings:
+            yield funnel, path, ending
+
+
+CASES = [case for funnel in (LOGIN, SIGNUP) for case in ending_cases(funnel)]
+
+
+def expected_events(funnel: Funnel, path: tuple[str, ...], ending: str) -> list[Event]:
+    flow, step = funnel.flow, path[-1]
+    duration = round(STEP_SECONDS * (len(path) - 1) * 1000)
+    failed: Callable[[str], Event] = lambda error: fsm.auth_failed(  # noqa: E731
+        flow, step=step, duration_ms=duration, error_class=error
+    )
+    terminal = {
+        "interrupt": fsm.auth_aborted(flow, step=step, reason=AbortReason.INTERRUPT),
+        "declined": fsm.auth_aborted(flow, step=step, reason=AbortReason.DECLINED),
+        "prompt": fsm.auth_aborted(flow, step=step, reason=AbortReason.PROMPT),
+        "exception": failed("TimeoutError"),
+        "illegal": failed("fsm.IllegalTransition"),
+        "incomplete": failed("fsm.IncompleteFlow"),
+        "complete": fsm.auth_completed(flow, duration_ms=duration),
+    }[ending]
+    return [fsm.auth_started(flow, no_browser=False), terminal]
+
+
+RAISES: dict[str, type[BaseException] | None] = {
+    "interrupt": KeyboardInterrupt,
+    "declined": fsm.ConsentDeclined,
+    "prompt": fsm.PromptDeclined,
+    "exception": TimeoutError,
+    "illegal": fsm.IllegalTransition,
+    "incomplete": None,
+    "complete": None,
+}
+
+
+def drive(funnel: Funnel, path: tuple[str, ...], ending: str, client: RecordingClient) -> None:
+    clock = FakeClock()
+    with funnel.run(client, clock=clock) as tracker:
+        for step in path[1:]:
+            clock.advance(STEP_SECONDS)
+            tracker.advance(step)
+        if ending == "illegal":
+            tracker.advance(
+                next(s for s in funnel.step_names if s not in funnel.successors(path[-1]))
+            )
+        exception = RAISES[ending]
+        if exception is not None:
+            raise exception()
+
+
+@pytest.mark.parametrize(
+    ("funnel", "path", "ending"),
+    CASES,
+    ids=[f"{f.flow}-{'>'.join(p)}-{e}" for f, p, e in CASES],
+)
+def test_path_and_ending_give_exactly_the_expected_events(
+    funnel: Funnel, path: tuple[str, ...], ending: str
+) -> None:
+    client = RecordingClient()
+    exception = RAISES[ending]
+    if exception is None:
+        drive(funnel, path, ending, client)
+    else:
+        with pytest.raises(exception):
+            drive(funnel, path, ending, client)
+    without_base = [
+        (event.name, {k: v for k, v in event.properties.items() if k not in fsm.BASE_PROPERTY_KEYS})
+        for event in client.events
+    ]
+    expected = [
+        (event.name, dict(event.properties)) for event in expected_events(funnel, path, ending)
+    ]
+    assert without_base == expected
+    for event in client.events:
+        assert_valid(event)
+
+
+def test_the_cases_cover_both_branches_to_the_last_step() -> None:
+    completing_paths = {path for funnel, path, ending in CASES if ending == "complete"}
+    assert {path[3] for path in completing_paths} == {"app_create", "app_select"}
+    assert len(CASES) == 2 * 7 * 6  # two flows, seven prefixes, six endings each
