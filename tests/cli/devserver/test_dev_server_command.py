@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_dev_server_prints_its_loopback_url_first_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_dev_server_prints_its_url_first_with_a_collector_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
     env = {**os.environ, "AUTHFUNNEL_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli", "dev-server"],
@@ -28,6 +31,10 @@ def test_dev_server_prints_its_loopback_url_first_and_stops_on_ctrl_c(tmp_path: 
         base_url = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")
         assert httpx.get(f"{base_url}/.well-known/oauth-authorization-server").status_code == 200
+        banner = "".join(proc.stdout.readline() for _ in range(3))
+        collector = re.search(r"collector: (http://127\.0\.0\.1:\d+)", banner)
+        assert collector is not None, banner
+        assert httpx.get(f"{collector.group(1)}/stats").status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
