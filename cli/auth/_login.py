@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import webbrowser
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cli._env import Environment
 from cli._paths import Paths
@@ -34,7 +34,6 @@ class AuthContext:
     credentials: Credentials
     opener: Opener | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
-    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def create(
