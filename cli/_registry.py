@@ -17,4 +17,9 @@ class CommandSpec:
     summary: str
 
 
-COMMANDS: Final[dict[str, CommandSpec]] = {}
+COMMANDS: Final[dict[str, CommandSpec]] = {
+    "check": CommandSpec(
+        module="cli.commands.check",
+        summary="prove a funnel behaves: every path, Hypothesis runs, coverage",
+    ),
+}
