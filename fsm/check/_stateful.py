@@ -106,16 +106,16 @@ def _machine_class(context: Context, steer: bool) -> type[Any]:
     properties = st.fixed_dictionaries(
         {name: _strategy(kind) for name, kind in context.funnel.properties.items()}
     )
-    messages = st.lists(
-        st.one_of(st.sampled_from(SECRET_FRAGMENTS), st.text(max_size=16)), min_size=1, max_size=4
+    # A secret wrapped in arbitrary text, as real messages wrap them.
+    messages = st.tuples(
+        st.text(max_size=12), st.sampled_from(SECRET_FRAGMENTS), st.text(max_size=12)
     ).map(" ".join)
     ends = st.builds(
         End, st.sampled_from(list(Ending)), st.sampled_from(sorted(ERROR_KINDS)), messages
     )
     waits = st.floats(0, 600, allow_nan=False, allow_infinity=False)
-    ticks = st.builds(Tick, waits)
     # Ending comes first so shrinking (towards the first choice) yields the shortest runs.
-    choices = st.sampled_from(["end", "tick"] + ["advance"] * (ADVANCE_WEIGHT if steer else 1))
+    choices = st.sampled_from(["end", "tick"] + ["onward"] * (ADVANCE_WEIGHT if steer else 1))
 
     class FunnelRuns(RuleBasedStateMachine):
         """Runs of one funnel, one after another, each checked after every action."""
@@ -152,22 +152,22 @@ def _machine_class(context: Context, steer: bool) -> type[Any]:
             self._check(self.live.found)
 
         @precondition(lambda self: self.live is not None and not self.live.ended)
-        @rule(data=st.data())
-        def act(self, data: st.DataObject) -> None:
+        @rule(choice=choices, wait=waits, pick=st.integers(0, 63), end=ends)
+        def act(self, choice: str, wait: float, pick: int, end: End) -> None:
             live = self.live
             assert live is not None
             # Time passes before most actions, so durations are rarely trivially zero.
-            wait = data.draw(waits, label="wait")
             if wait:
                 self._check(live.apply(Tick(wait)))
-            choice = data.draw(choices, label="action")
             successors = live.successors()
-            if choice == "advance" and successors:
-                action: Advance | Tick | End = Advance(data.draw(st.sampled_from(successors)))
+            if choice == "end":
+                action: Advance | End | Tick = end
             elif choice == "tick":
-                action = data.draw(ticks)
+                action = Tick(wait)
+            elif successors:
+                action = Advance(successors[pick % len(successors)])
             else:
-                action = data.draw(ends)
+                action = End(Ending.RETURN)  # onward from a last step: the body returns
             self._check(live.apply(action))
             # A sound machine lists no move out of a terminal state; any it lists must be refused.
             if live.ended:

@@ -34,3 +34,10 @@ def test_the_report_is_json_with_its_seed_and_coverage() -> None:
     assert [phase["name"] for phase in document["phases"]] == ["exhaustive", "stateful"]
     assert document["phases"][0]["coverage"]["states"]["percent"] == 100.0
     assert document["phases"][1]["coverage"]["states"]["total"] == len(LOGIN.machine.states)
+
+
+def test_steering_reaches_the_last_step_far_more_often_than_uniform_choice() -> None:
+    steered = check_stateful(LOGIN, examples=40, seed=5)
+    uniform = check_stateful(LOGIN, examples=40, seed=5, steer=False)
+
+    assert steered.deepest_runs / steered.runs > 2 * uniform.deepest_runs / uniform.runs
