@@ -22,6 +22,7 @@ import random
 from typing import Final
 
 from fsm._declaration import Funnel
+from fsm.check._context import Context
 from fsm.check._definition import check_definition
 from fsm.check._engine import Engine, Moment
 from fsm.check._paths import check_paths, simple_paths
@@ -34,7 +35,7 @@ from fsm.check._report import (
     Violation,
     replay_code,
 )
-from fsm.check._run import Context, LiveRun
+from fsm.check._run import LiveRun
 from fsm.check._script import (
     SECRET_FRAGMENTS,
     Advance,

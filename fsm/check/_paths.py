@@ -14,10 +14,11 @@ from typing import Final
 
 from fsm._catalog import PropertyValue
 from fsm._declaration import Funnel
+from fsm.check._context import Context
 from fsm.check._engine import Engine
 from fsm.check._graph import MachineGraph
 from fsm.check._report import PhaseResult, Violation
-from fsm.check._run import Context, LiveRun
+from fsm.check._run import LiveRun
 from fsm.check._script import ERROR_KINDS, Action, Advance, End, Ending, Poke, Script, Tick
 
 MAX_PATHS: Final = 2000

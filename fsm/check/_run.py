@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Generator, Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from fsm._base import BASE_PROPERTY_KEYS, cli_version, invocation_id
 from fsm._catalog import PropertyValue
 from fsm._declaration import (
     ABORT,
@@ -26,14 +24,12 @@ from fsm._declaration import (
     IDLE,
     START,
     TERMINAL_STATES,
-    Funnel,
 )
 from fsm._errors import AbortReason, IllegalTransition
 from fsm._tracker import FlowTracker
 from fsm.check import _invariants as inv
-from fsm.check._engine import Engine, Moment, observed
-from fsm.check._graph import MachineGraph
-from fsm.check._report import Coverage, Ratio
+from fsm.check._context import Context
+from fsm.check._engine import Moment, observed
 from fsm.check._script import (
     ERROR_KINDS,
     EXPECTED_ILLEGAL,
@@ -51,59 +47,9 @@ from fsm.testing import FakeClock, RecordingClient
 
 INCOMPLETE: Final = "fsm.IncompleteFlow"
 _RETURN: Final = object()
-_TERMINAL_KIND: Final = {COMPLETED: "completed", ABORTED: "aborted", FAILED: "failed"}
 _TRIGGER_INTO: Final = {COMPLETED: COMPLETE, ABORTED: ABORT, FAILED: FAIL}
 Found = tuple[str, str]  # (invariant, message)
 _MomentSpec = tuple[str, str | None, str | None, int | None]  # kind, reason, error, exit code
-
-
-class Context:
-    """What the runs of one phase share: the funnel, the engine, coverage, the last sequence."""
-
-    def __init__(self, funnel: Funnel, engine: Engine) -> None:
-        self.funnel = funnel
-        self.engine = engine
-        self.graph = MachineGraph.of(funnel)
-        self.completing = frozenset(
-            s for s, t, d in self.graph.transitions if t == COMPLETE and d == COMPLETED
-        )
-        self.last_sequence = 0
-        self.states: set[str] = set()
-        self.transitions: set[tuple[str, str, str]] = set()
-        self.pairs: set[tuple[str, str]] = set()
-        self.runs = 0
-        self.depths: list[int] = []
-        self.completed_runs = 0
-        self._truth: dict[str, PropertyValue] | None = None
-
-    @property
-    def truth(self) -> Mapping[str, PropertyValue]:
-        """The base properties the engine must report in this process (but the sequence)."""
-        if self._truth is None:
-            from fsm._base import _current
-
-            self._truth = {
-                **_current().static,
-                "invocation_id": invocation_id(),
-                "cli_version": cli_version(),
-            }
-            assert set(self._truth) == BASE_PROPERTY_KEYS - {"sequence"}
-        return self._truth
-
-    def coverage(self) -> Coverage:
-        graph = self.graph
-        all_moves = set(graph.transitions)
-        pairs = graph.terminal_pairs()
-        return Coverage(
-            states=_ratio(set(graph.states), self.states, str),
-            transitions=_ratio(all_moves, self.transitions, lambda m: f"{m[0]} -{m[1]}-> {m[2]}"),
-            terminal_pairs=_ratio(pairs, self.pairs, lambda p: f"{p[0]} at {p[1]}"),
-        )
-
-
-def _ratio(total: AbstractSet[Any], seen: AbstractSet[Any], name: Callable[[Any], str]) -> Ratio:
-    missing = sorted(name(item) for item in total - seen)
-    return Ratio(len(total & seen), len(total), tuple(missing))
 
 
 @dataclass
@@ -238,6 +184,8 @@ class LiveRun:
         except StopIteration:
             pass
         except BaseException as exc:  # the run may raise anything, even KeyboardInterrupt
+            if isinstance(exc, KeyboardInterrupt) and exc is not expect.raises:
+                raise  # a real Ctrl-C stops the check
             raised = exc
         new = self.moments[self._moments_seen :]
         self._moments_seen = len(self.moments)

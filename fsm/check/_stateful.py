@@ -13,10 +13,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from fsm._declaration import Funnel
+from fsm.check._context import Context
 from fsm.check._engine import Engine
 from fsm.check._paths import phase_result, pokes
 from fsm.check._report import PhaseResult, Violation
-from fsm.check._run import Context, Found, LiveRun
+from fsm.check._run import Found, LiveRun
 from fsm.check._script import (
     ERROR_KINDS,
     SECRET_FRAGMENTS,

@@ -7,8 +7,8 @@ import pytest
 from fsm import LOGIN, Event, auth_failed, track_event
 from fsm.check import SECRET_FRAGMENTS
 from fsm.check import _invariants as inv
+from fsm.check._context import Context
 from fsm.check._engine import Engine
-from fsm.check._run import Context
 from fsm.testing import RecordingClient
 
 
