@@ -180,6 +180,7 @@ class CheckReport:
 def replay_code(flow: str, scripts: tuple[Script, ...]) -> list[str]:
     """Python that replays ``scripts`` through the engine (``FUNNEL`` is the checked funnel)."""
     lines = [
+        "import fsm, fsm.check",
         "from fsm.testing import FakeClock, RecordingClient",
         "client, clock = RecordingClient(), FakeClock()",
         f"# FUNNEL = the {flow!r} funnel",

@@ -41,6 +41,7 @@ from fsm.check._script import (
     Poke,
     Tick,
     illegal_target,
+    poke_call,
     raised_by,
 )
 from fsm.testing import FakeClock, RecordingClient
@@ -303,16 +304,8 @@ class LiveRun:
 
 
 def _poke(tracker: FlowTracker, trigger: str) -> None:
-    if trigger == START:
-        tracker.start()
-    elif trigger == COMPLETE:
-        tracker.complete()
-    elif trigger == ABORT:
-        tracker.abort()
-    elif trigger == FAIL:
-        tracker.fail("fsm.CheckProbeError")
-    else:
-        tracker.advance(trigger)
+    method, arguments = poke_call(trigger)
+    getattr(tracker, method)(*arguments)
 
 
 def _show(moments: list[tuple[str, str | None, str | None, int | None]]) -> str:

@@ -39,10 +39,6 @@ class ExitingProbeError(Exception):
     exit_code = 3
 
 
-class WrapperProbeError(RuntimeError):
-    """Stands in for a generic wrapper; ``error_class`` must look through it."""
-
-
 # Secrets a message may carry: none of them may reach any property.
 SECRET_FRAGMENTS: Final = (
     "alice@example.com",
@@ -89,13 +85,18 @@ ERROR_KINDS: Final[Mapping[str, ErrorKind]] = {
         ErrorKind(
             "wrapped", _wrapped, "TimeoutError", code="RuntimeError({m}) from TimeoutError({m})"
         ),
-        ErrorKind("probe", CheckProbeError, "fsm.CheckProbeError", code="CheckProbeError({m})"),
+        ErrorKind(
+            "probe",
+            CheckProbeError,
+            "fsm.CheckProbeError",
+            code="fsm.check.CheckProbeError({m})",
+        ),
         ErrorKind(
             "exiting",
             ExitingProbeError,
             "fsm.ExitingProbeError",
             exit_code=ExitingProbeError.exit_code,
-            code="ExitingProbeError({m})",
+            code="fsm.check.ExitingProbeError({m})",
         ),
     )
 }
@@ -163,7 +164,12 @@ class Script:
         after: list[str] = []
         for action in self.actions:
             if isinstance(action, Poke):
-                after.append(f"tracker.advance({action.trigger!r})  # must raise, emit nothing")
+                after += [
+                    "try:  # a finished run must refuse this and emit nothing",
+                    f"    {_poke_code(action.trigger)}",
+                    "except fsm.IllegalTransition as refused:",
+                    "    print(refused)",
+                ]
             else:
                 lines.append("        " + _code(action))
         lines += [
@@ -207,6 +213,20 @@ def _describe(action: Action) -> str:
     if action.ending is Ending.EXCEPTION:
         return f"raise {ERROR_KINDS[action.error].error_class}"
     return action.ending.value
+
+
+def poke_call(trigger: str) -> tuple[str, tuple[str, ...]]:
+    """The tracker method (and arguments) that asks a run for ``trigger``."""
+    if trigger in ("start", "complete", "abort"):
+        return trigger, ()
+    if trigger == "fail":
+        return "fail", ("fsm.CheckProbeError",)
+    return "advance", (trigger,)
+
+
+def _poke_code(trigger: str) -> str:
+    method, arguments = poke_call(trigger)
+    return f"tracker.{method}({', '.join(repr(a) for a in arguments)})"
 
 
 def _code(action: Action) -> str:

@@ -14,6 +14,7 @@ PUBLIC = [
     "End",
     "Ending",
     "Engine",
+    "ExitingProbeError",
     "FunnelCheckFailed",
     "Moment",
     "PhaseResult",

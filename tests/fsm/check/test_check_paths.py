@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fsm import COMMAND, LOGIN, Direction, Funnel
-from fsm.check import Ending, check_paths, simple_paths
+from fsm.check import Ending, check_paths, replay_code, simple_paths
 from fsm.check._graph import MachineGraph
-from fsm.check._paths import default_properties, endings
+from fsm.check._paths import default_properties, endings, scripts
 from fsm.check._script import ERROR_KINDS
+from fsm.testing import RecordingClient
 
 DIAMOND = Funnel(flow="diamond", steps={"a": ["b", "c"], "b": ["d"], "c": ["d"], "d": []})
 RETRY = Funnel(flow="retry", steps={"ask": ["verify"], "verify": ["ask", "done"], "done": []})
@@ -70,3 +73,19 @@ def test_the_command_lifecycle_completes_and_fails_in_its_one_step() -> None:
     pairs = check_paths(COMMAND).coverage.terminal_pairs
 
     assert (pairs.covered, pairs.missing) == (3, ())
+
+
+def test_every_exhaustive_run_prints_as_python_that_replays_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    graph = MachineGraph.of(LOGIN)
+    for script in scripts(LOGIN, graph):
+        code = "\n".join(replay_code("login", (script,)))
+        namespace: dict[str, object] = {"FUNNEL": LOGIN}
+
+        exec(code, namespace)
+
+        client = namespace["client"]
+        assert isinstance(client, RecordingClient)
+        assert len(client.events) == 2, script.describe()
+    capsys.readouterr()
