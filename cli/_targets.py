@@ -53,6 +53,20 @@ def resolve(target: str) -> Funnel:
     return found
 
 
+def binding(target: str) -> str:
+    """A Python line binding ``FUNNEL`` to the funnel ``target`` names (for replay code)."""
+    if ":" not in target:
+        import fsm
+
+        funnel = resolve(target)
+        name = next(n for n, v in vars(fsm).items() if v is funnel)
+        return f"from fsm import {name} as FUNNEL"
+    module_name, _, attribute = target.partition(":")
+    if "." not in attribute:
+        return f"from {module_name} import {attribute} as FUNNEL"
+    return f"import {module_name}; FUNNEL = {module_name}.{attribute}"
+
+
 def _import(module_name: str) -> object:
     here = os.getcwd()
     if here not in sys.path:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from cli._env import Environment
 from cli._exit import CliError, ExitStatus, UsageError
-from cli._targets import builtin_names, resolve
+from cli._targets import binding, builtin_names, resolve
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     if args.examples < 0:
         raise UsageError("--examples must be 0 or more", hint="try --examples 100")
-    funnels = [resolve(target) for target in (args.targets or builtin_names())]
+    targets = args.targets or builtin_names()
+    funnels = [resolve(target) for target in targets]
     try:
         from fsm.check import check_funnel
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         document = {"ok": ok, "funnels": [report.to_dict() for report in reports]}
         env.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        _render(env, reports)
+        _render(env, reports, [binding(target) for target in targets])
     return ExitStatus.OK if ok else ExitStatus.ERROR
 
 
@@ -70,7 +71,7 @@ def _console(env: Environment) -> Console:
     return Console(file=env.stdout, no_color=env.no_color, highlight=False, soft_wrap=True)
 
 
-def _render(env: Environment, reports: list[CheckReport]) -> None:
+def _render(env: Environment, reports: list[CheckReport], bindings: list[str]) -> None:
     from rich.table import Table
 
     console = _console(env)
@@ -88,8 +89,8 @@ def _render(env: Environment, reports: list[CheckReport]) -> None:
         "runs: flow runs driven; states, moves (transitions) and pairs (terminal state, step):"
         " coverage of the funnel's machine; depth: most steps one run entered"
     )
-    for report in reports:
-        _render_failure(console, report)
+    for report, funnel_binding in zip(reports, bindings, strict=True):
+        _render_failure(console, report, funnel_binding)
     passed = sum(report.ok for report in reports)
     seeds = ", ".join(f"{r.flow}={r.seed}" for r in reports)
     console.print(f"{passed} of {len(reports)} funnels passed (seeds: {seeds})")
@@ -119,7 +120,7 @@ def _verdict(text: str) -> str:
     return "[green]ok[/]" if text == "ok" else f"[bold red]{text}[/]"
 
 
-def _render_failure(console: Console, report: CheckReport) -> None:
+def _render_failure(console: Console, report: CheckReport, funnel_binding: str) -> None:
     from rich.markup import escape
 
     if report.ok:
@@ -138,6 +139,6 @@ def _render_failure(console: Console, report: CheckReport) -> None:
     console.print("\n  replay it:")
     from fsm.check import replay_code
 
-    for line in replay_code(report.flow, example.scripts):
+    for line in replay_code(report.flow, example.scripts, funnel_binding):
         console.print(f"    {escape(line)}")
     console.print(f"  or rerun the check with --seed {report.seed}")

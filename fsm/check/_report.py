@@ -177,13 +177,17 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def replay_code(flow: str, scripts: tuple[Script, ...]) -> list[str]:
-    """Python that replays ``scripts`` through the engine (``FUNNEL`` is the checked funnel)."""
+def replay_code(flow: str, scripts: tuple[Script, ...], binding: str | None = None) -> list[str]:
+    """Python that replays ``scripts`` through the engine.
+
+    ``binding`` is the line that binds ``FUNNEL`` to the checked funnel (such as
+    ``from myapp.flows import DEPLOY as FUNNEL``); without it, a comment says what to bind.
+    """
     lines = [
         "import fsm, fsm.check",
         "from fsm.testing import FakeClock, RecordingClient",
+        binding or f"# FUNNEL = the {flow!r} funnel",
         "client, clock = RecordingClient(), FakeClock()",
-        f"# FUNNEL = the {flow!r} funnel",
     ]
     for script in scripts:
         lines += script.code()

@@ -95,6 +95,7 @@ def test_a_broken_user_funnel_fails_with_a_replayable_counterexample(user_module
     assert status == 1
     assert "duration" in out
     assert "minimal counterexample" in out
+    assert f"from {user_module} import BROKEN_DEPLOY as FUNNEL" in out
     assert "with FUNNEL.run(" in out
 
 
@@ -172,3 +173,11 @@ def test_the_installed_command_checks_a_flow_end_to_end() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "1 of 1 funnels passed" in done.stdout
+
+
+def test_the_same_seed_gives_the_same_report() -> None:
+    first = run_cli("check", "signup", "--examples", "10", "--seed", "77", "--json")
+    second = run_cli("check", "signup", "--examples", "10", "--seed", "77", "--json")
+
+    assert first == second
+    assert json.loads(first[1])["funnels"][0]["seed"] == 77
