@@ -18,6 +18,10 @@ class CommandSpec:
 
 
 COMMANDS: Final[dict[str, CommandSpec]] = {
+    "check": CommandSpec(
+        module="cli.commands.check",
+        summary="prove a funnel behaves: every path, Hypothesis runs, coverage",
+    ),
     "collector": CommandSpec(
         module="cli.commands.collector", summary="run a local Segment-compatible collector"
     ),
