@@ -25,6 +25,10 @@ COMMANDS: Final[dict[str, CommandSpec]] = {
     "apps": CommandSpec(module="cli.commands.apps", summary="list your apps: apps list"),
     "demo": CommandSpec(module="cli.commands.demo", summary="a real login on a local provider"),
     "dev-server": CommandSpec(module="cli.commands.dev_server", summary="run the demo provider"),
+    "check": CommandSpec(
+        module="cli.commands.check",
+        summary="prove a funnel behaves: every path, Hypothesis runs, coverage",
+    ),
     "collector": CommandSpec(
         module="cli.commands.collector", summary="run a local Segment-compatible collector"
     ),

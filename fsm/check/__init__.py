@@ -1,0 +1,138 @@
+"""Property-based checks of a funnel: its definition, every path, and Hypothesis-driven runs.
+
+In the manner of @xstate/test, the checks read the funnel's real machine, generate runs from
+it and drive each through the real engine (``FlowRun``, ``FlowTracker``, ``track_event``)
+into a ``fsm.testing.RecordingClient`` with a ``FakeClock``, checking after every action that
+each start has exactly one terminal event at the step in force, durations match the clock,
+sequences increase, base properties cannot be overridden, every event fits the tracking plan
+and no exception message, email, token or path leaks into a property::
+
+    from fsm.check import check_funnel
+
+    def test_my_funnel():
+        check_funnel(MY_FUNNEL).assert_ok()
+
+Hypothesis (for the stateful phase) and jsonschema (for the tracking plan) are imported only
+when a check runs, so ``import fsm.check`` stays as cheap as ``import fsm``.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Final
+
+from fsm._declaration import Funnel
+from fsm.check._context import Context
+from fsm.check._definition import check_definition
+from fsm.check._engine import Engine, Moment
+from fsm.check._paths import check_paths, simple_paths
+from fsm.check._report import (
+    CheckReport,
+    Coverage,
+    FunnelCheckFailed,
+    PhaseResult,
+    Ratio,
+    Violation,
+    replay_code,
+)
+from fsm.check._run import LiveRun
+from fsm.check._script import (
+    SECRET_FRAGMENTS,
+    Advance,
+    CheckProbeError,
+    End,
+    Ending,
+    ExitingProbeError,
+    Poke,
+    Script,
+    Tick,
+)
+
+DEFAULT_EXAMPLES: Final = 100
+DEFAULT_STEPS: Final = 25
+
+__all__ = [
+    "DEFAULT_EXAMPLES",
+    "SECRET_FRAGMENTS",
+    "Advance",
+    "CheckProbeError",
+    "CheckReport",
+    "Coverage",
+    "End",
+    "Ending",
+    "Engine",
+    "ExitingProbeError",
+    "FunnelCheckFailed",
+    "Moment",
+    "PhaseResult",
+    "Poke",
+    "Ratio",
+    "Script",
+    "Tick",
+    "Violation",
+    "check_definition",
+    "check_funnel",
+    "check_paths",
+    "check_stateful",
+    "replay",
+    "replay_code",
+    "simple_paths",
+]
+
+
+def check_funnel(
+    funnel: Funnel,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = None,
+    engine: Engine | None = None,
+    stateful: bool = True,
+) -> CheckReport:
+    """Check ``funnel``: definition, exhaustive paths, then ``examples`` Hypothesis examples.
+
+    The Hypothesis phase runs only if the others found nothing (their counterexample is
+    already minimal).
+    ``seed`` makes the stateful phase reproducible (one is drawn and reported when omitted);
+    ``engine`` swaps engine pieces, which is how the tests prove each check catches a broken
+    engine. Never raises for what it finds: see ``CheckReport.ok`` and ``assert_ok()``.
+    """
+    engine = engine or Engine()
+    seed = random.SystemRandom().randrange(2**32) if seed is None else seed
+    definition = check_definition(funnel)
+    phases = [check_paths(funnel, engine)]
+    notes: list[str] = []
+    if stateful and examples > 0:
+        if definition or phases[0].violations:
+            # The exhaustive counterexample is already the shortest; don't pay for shrinking.
+            notes.append("stateful phase skipped: the funnel already failed")
+        else:
+            phases.append(check_stateful(funnel, engine, examples=examples, seed=seed))
+    return CheckReport(str(funnel.flow), definition, tuple(phases), seed=seed, notes=tuple(notes))
+
+
+def check_stateful(
+    funnel: Funnel,
+    engine: Engine | None = None,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = None,
+    steps: int = DEFAULT_STEPS,
+    steer: bool = True,
+) -> PhaseResult:
+    """The Hypothesis phase alone (see ``fsm.check._stateful``)."""
+    from fsm.check._stateful import check_stateful as run
+
+    return run(funnel, engine, examples=examples, seed=seed, steps=steps, steer=steer)
+
+
+def replay(funnel: Funnel, scripts: tuple[Script, ...], engine: Engine | None = None) -> list[str]:
+    """Run a counterexample's scripts again; the invariants they break (empty: none)."""
+    context = Context(funnel, engine or Engine())
+    broken: list[str] = []
+    for script in scripts:
+        run = LiveRun(context, no_browser=script.no_browser, properties=script.properties)
+        found = list(run.found)
+        for action in script.actions:
+            found += run.apply(action)
+        broken += [invariant for invariant, _ in found]
+    return broken

@@ -1,0 +1,64 @@
+"""The pytest plugin (entry point ``pytest11: authfunnel``): check your funnels in your tests.
+
+Installing authfunnel registers it; a project's test then needs three lines::
+
+    from myapp.flows import SIGNUP
+
+    def test_signup_funnel(funnel_check):
+        funnel_check(SIGNUP)
+
+``funnel_check(funnel, examples=..., seed=..., engine=...)`` runs ``fsm.check.check_funnel``
+and fails the test with the report and its replayable counterexample. ``--funnel-examples``
+and ``--funnel-seed`` set the defaults for a whole session. The engine is imported only when
+the fixture is used, so the plugin costs other test suites nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    from fsm._declaration import Funnel
+    from fsm.check import CheckReport
+
+DEFAULT_EXAMPLES = 50
+
+
+class FunnelCheck(Protocol):
+    """The ``funnel_check`` fixture's type, for annotating tests."""
+
+    def __call__(self, funnel: Funnel, **options: Any) -> CheckReport: ...
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("authfunnel", "authfunnel funnel checks")
+    group.addoption(
+        "--funnel-examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        help=f"Hypothesis examples per funnel_check (default {DEFAULT_EXAMPLES})",
+    )
+    group.addoption(
+        "--funnel-seed", type=int, default=None, help="seed for every funnel_check (reproduce)"
+    )
+
+
+@pytest.fixture
+def funnel_check(request: pytest.FixtureRequest) -> FunnelCheck:
+    """Check a funnel; the test fails with the counterexample if any check breaks."""
+    examples = request.config.getoption("funnel_examples")
+    seed = request.config.getoption("funnel_seed")
+
+    def check(funnel: Funnel, **options: Any) -> CheckReport:
+        from fsm.check import check_funnel
+
+        options.setdefault("examples", examples)
+        options.setdefault("seed", seed)
+        report = check_funnel(funnel, **options)
+        if not report.ok:
+            pytest.fail(report.text(), pytrace=False)
+        return report
+
+    return check

@@ -1,0 +1,43 @@
+"""The Hypothesis phase: steered deep, reproducible by seed, reported as plain data."""
+
+from __future__ import annotations
+
+import json
+
+from fsm import LOGIN, SIGNUP
+from fsm.check import check_funnel, check_stateful, simple_paths
+from fsm.check._graph import MachineGraph
+
+
+def test_steering_reaches_the_last_step_in_a_good_share_of_runs() -> None:
+    result = check_stateful(LOGIN, examples=40, seed=5)
+    longest = max(len(path) for path in simple_paths(MachineGraph.of(LOGIN)))
+
+    assert result.max_depth == longest
+    assert result.deepest_runs * 5 >= result.runs  # at least a fifth of runs go all the way
+    assert result.completed_runs > 0
+
+
+def test_the_same_seed_explores_the_same_runs() -> None:
+    first = check_stateful(SIGNUP, examples=15, seed=42)
+    second = check_stateful(SIGNUP, examples=15, seed=42)
+
+    assert first.to_dict() == second.to_dict()
+
+
+def test_the_report_is_json_with_its_seed_and_coverage() -> None:
+    report = check_funnel(LOGIN, examples=10, seed=9)
+
+    document = json.loads(json.dumps(report.to_dict()))
+    assert document["ok"] is True
+    assert document["seed"] == 9
+    assert [phase["name"] for phase in document["phases"]] == ["exhaustive", "stateful"]
+    assert document["phases"][0]["coverage"]["states"]["percent"] == 100.0
+    assert document["phases"][1]["coverage"]["states"]["total"] == len(LOGIN.machine.states)
+
+
+def test_steering_reaches_the_last_step_far_more_often_than_uniform_choice() -> None:
+    steered = check_stateful(LOGIN, examples=40, seed=5)
+    uniform = check_stateful(LOGIN, examples=40, seed=5, steer=False)
+
+    assert steered.deepest_runs / steered.runs > 2 * uniform.deepest_runs / uniform.runs
