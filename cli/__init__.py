@@ -4,7 +4,11 @@
 command table in ``cli._registry`` names each command's module, imported only when it runs.
 """
 
-__all__ = ["main"]
+__all__ = ["__version__", "main"]
+
+# The one place the version is written: pyproject.toml reads it (setuptools dynamic version),
+# and --version prints it without importlib.metadata, which costs more than the rest of start-up.
+__version__ = "0.1.0"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,12 +98,9 @@ def _help() -> str:
 
 
 def _version() -> str:
-    from importlib import metadata
+    from cli import __version__
 
-    try:
-        return metadata.version(PROG)
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+    return __version__
 
 
 def _suggest(name: str) -> str:

@@ -18,6 +18,13 @@ class CommandSpec:
 
 
 COMMANDS: Final[dict[str, CommandSpec]] = {
+    "login": CommandSpec(module="cli.commands.login", summary="log in through the browser"),
+    "signup": CommandSpec(module="cli.commands.signup", summary="create an account and log in"),
+    "logout": CommandSpec(module="cli.commands.logout", summary="log out and revoke the token"),
+    "status": CommandSpec(module="cli.commands.status", summary="show who is logged in"),
+    "apps": CommandSpec(module="cli.commands.apps", summary="list your apps: apps list"),
+    "demo": CommandSpec(module="cli.commands.demo", summary="a real login on a local provider"),
+    "dev-server": CommandSpec(module="cli.commands.dev_server", summary="run the demo provider"),
     "check": CommandSpec(
         module="cli.commands.check",
         summary="prove a funnel behaves: every path, Hypothesis runs, coverage",

@@ -1,0 +1,75 @@
+"""Why a login can fail, one type per cause: ``fsm.error_class`` reports the type, never the text.
+
+::
+
+    CliError (cli._exit)
+    ├── ProviderNotConfigured   no provider URL in the config file or the environment
+    ├── ProviderUnreachable     the provider did not answer (connection refused, timeout)
+    ├── CallbackError           the browser came back without a code or a state
+    ├── StateMismatch           the callback's state is not this attempt's (possible forgery)
+    ├── AuthorizationError      the provider refused the request (other than access_denied)
+    ├── LoginTimeout            nobody finished the browser step in time
+    ├── TokenExchangeError      the token endpoint said no, failed, or sent something unreadable
+    │   └── RefreshFailed       ... for a refresh token (silent re-auth falls back to login)
+    ├── ApiError                the apps or userinfo API failed
+    │   └── ApiUnauthorized     ... with 401: the token is not (or no longer) valid
+    └── CredentialsError        the profile or token file is unreadable, corrupt or unwritable
+"""
+
+from __future__ import annotations
+
+from cli._exit import CliError
+
+
+class ProviderNotConfigured(CliError):
+    """No provider is configured."""
+
+
+class ProviderUnreachable(CliError):
+    """The provider could not be reached."""
+
+
+class CallbackError(CliError):
+    """The redirect carried neither a code nor an error, or no state."""
+
+
+class StateMismatch(CliError):
+    """The redirect's ``state`` is not the one this attempt sent."""
+
+
+class AuthorizationError(CliError):
+    """The provider answered the authorization request with an error."""
+
+
+class LoginTimeout(CliError):
+    """The browser step did not finish before the deadline."""
+
+
+class TokenExchangeError(CliError):
+    """The token endpoint refused the request or answered with something unusable."""
+
+
+class RefreshFailed(TokenExchangeError):
+    """The refresh token no longer works."""
+
+
+class ApiError(CliError):
+    """A provider API call failed; ``status`` is the HTTP status (0: no response)."""
+
+    def __init__(self, message: str, *, status: int = 0, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class ApiUnauthorized(ApiError):
+    """The API refused the token (HTTP 401)."""
+
+
+class CredentialsError(CliError):
+    """Stored credentials cannot be read or written."""
+
+
+def clean(text: str, limit: int = 200) -> str:
+    """Text from the network, safe to print: no control characters, bounded length."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    return printable if len(printable) <= limit else printable[: limit - 1] + "…"

@@ -1,0 +1,167 @@
+"""The login and signup funnels after the browser: apps, then the profile, step by step.
+
+``log_in`` is the whole flow for one tracker: the funnel's own run for ``login`` and
+``signup``, or ``fsm.NULL_TRACKER`` for a silent re-authentication, which must not count as
+a funnel. Nothing is saved until every step has succeeded.
+"""
+
+from __future__ import annotations
+
+import sys
+import webbrowser
+from dataclasses import dataclass
+
+from cli._env import Environment
+from cli._paths import Paths
+from cli._terminal import Terminal
+from cli.auth._api import App, ProviderApi
+from cli.auth._credentials import Credentials, Profile
+from cli.auth._errors import ApiError
+from cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Opener, authorize
+from cli.auth._provider import Provider
+from cli.auth._token import Token
+from fsm import FlowTracker, Step, TelemetryClient
+
+
+@dataclass
+class AuthContext:
+    """What a login needs from its surroundings; tests and the demo pass their own pieces."""
+
+    env: Environment
+    provider: Provider
+    telemetry: TelemetryClient
+    terminal: Terminal
+    credentials: Credentials
+    opener: Opener | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+    @classmethod
+    def create(
+        cls,
+        env: Environment,
+        telemetry: TelemetryClient,
+        *,
+        no_browser: bool = False,
+        on_stderr: bool = False,
+    ) -> AuthContext:
+        paths = Paths.from_env(env)
+        return cls(
+            env=env,
+            provider=Provider.from_env(env, paths),
+            telemetry=telemetry,
+            terminal=Terminal(env, on_stderr=on_stderr),
+            credentials=Credentials(paths),
+            opener=None if no_browser or not can_open_browser(env) else webbrowser.open,
+            timeout=login_timeout(env),
+        )
+
+
+def can_open_browser(env: Environment) -> bool:
+    """A browser can open: not CI, and on Linux a display to show it on."""
+    if env.variables.get("CI"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(env.variables.get("DISPLAY") or env.variables.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def login_timeout(env: Environment) -> float:
+    """AUTHFUNNEL_LOGIN_TIMEOUT (seconds), else five minutes."""
+    from cli._exit import UsageError
+
+    raw = env.variables.get("AUTHFUNNEL_LOGIN_TIMEOUT")
+    if not raw:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise UsageError(
+            f"AUTHFUNNEL_LOGIN_TIMEOUT={raw!r} is not a positive number of seconds",
+            hint="unset it for the default of 300 seconds",
+        )
+    return value
+
+
+def log_in(
+    ctx: AuthContext, tracker: FlowTracker, *, app_name: str | None = None, signup: bool = False
+) -> Profile:
+    """Authorize, pick or create the app, save the login; the tracker follows each step."""
+    token = authorize(
+        ctx.provider,
+        ctx.terminal,
+        tracker,
+        opener=ctx.opener,
+        timeout=ctx.timeout,
+        signup=signup,
+    )
+    tracker.advance(Step.APPS_FETCH)
+    api = ProviderApi(ctx.provider, token.access_token)
+    user = api.userinfo()
+    ctx.telemetry.identify(user.id, {"email": user.email, "name": user.name})
+    apps = api.apps()
+    app = _choose_app(ctx, tracker, api, apps, app_name)
+    tracker.advance(Step.PROFILE_CONFIGURE)
+    profile = Profile(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        app_id=app.id,
+        app_name=app.name,
+        provider=ctx.provider.url,
+        token_store="keyring",
+    )
+    saved = ctx.credentials.save(profile, token)
+    if saved.token_store == "file":
+        ctx.terminal.warn(
+            f"no system keyring: the token is in {ctx.credentials.token_file} (mode 0600)"
+        )
+    ctx.terminal.say(f"Logged in as {user.email or user.id}, app {app.name}.", style="green")
+    return saved
+
+
+def _choose_app(
+    ctx: AuthContext, tracker: FlowTracker, api: ProviderApi, apps: list[App], wanted: str | None
+) -> App:
+    if wanted is not None:
+        match = next((app for app in apps if app.name == wanted), None)
+        if match is not None:
+            tracker.advance(Step.APP_SELECT)
+            return match
+        tracker.advance(Step.APP_CREATE)
+        return _create(ctx, api, wanted)
+    if not apps:
+        tracker.advance(Step.APP_CREATE)
+        ctx.terminal.say("You have no app yet.")
+        return _create(ctx, api, ctx.terminal.ask("Name your first app"))
+    if len(apps) == 1:
+        tracker.advance(Step.APP_SELECT)
+        return apps[0]
+    tracker.advance(Step.APP_SELECT)
+    index = ctx.terminal.choose("Which app do you want to use?", [app.name for app in apps])
+    return apps[index]
+
+
+def _create(ctx: AuthContext, api: ProviderApi, name: str) -> App:
+    try:
+        app = api.create_app(name)
+    except ApiError as exc:
+        if exc.status == 409:
+            raise ApiError(
+                f"you already have an app named {name!r}", status=409, hint="pick another name"
+            ) from exc
+        raise
+    ctx.terminal.say(f"Created app {app.name}.")
+    return app
+
+
+def reauthenticate(ctx: AuthContext, previous: Profile | None) -> tuple[Profile, Token]:
+    """Log in again without a funnel (silent re-auth): keep the previous app if it exists."""
+    from fsm import NULL_TRACKER
+
+    ctx.terminal.say("Your session has expired: log in again to continue.")
+    profile = log_in(ctx, NULL_TRACKER, app_name=previous.app_name if previous else None)
+    loaded = ctx.credentials.load()
+    assert loaded is not None  # log_in just saved it
+    return profile, loaded[1]

@@ -1,0 +1,45 @@
+"""Logging out: report it, forget the login here, then revoke it at the provider.
+
+The order matters: ``CLI Auth Logout`` goes first, while events are still attributed to the
+user; local credentials go next, so a dead network cannot keep anyone logged in; revocation
+at the provider (RFC 7009) comes last and is best effort.
+"""
+
+from __future__ import annotations
+
+import fsm
+from cli._env import Environment
+from cli._exit import CliError
+from cli._paths import Paths
+from cli._terminal import Terminal
+from cli.auth._credentials import Credentials
+from cli.auth._errors import CredentialsError
+
+
+def log_out(env: Environment, telemetry: fsm.TelemetryClient, terminal: Terminal) -> bool:
+    """Log out; whether there was a login (a corrupt one counts, and is cleared)."""
+    credentials = Credentials(Paths.from_env(env))
+    try:
+        saved = credentials.load()
+    except CredentialsError:
+        saved = None
+    else:
+        if saved is None:
+            return False
+    with fsm.LOGOUT.run(telemetry) as tracker:
+        credentials.clear()
+        tracker.advance("token_revoke")
+        if saved is not None:
+            token = saved[1]
+            _revoke(env, terminal, token.refresh_token or token.access_token)
+    return True
+
+
+def _revoke(env: Environment, terminal: Terminal, token: str) -> None:
+    from cli.auth._oauth import revoke
+    from cli.auth._provider import Provider
+
+    try:
+        revoke(Provider.from_env(env), token, hint="refresh_token")
+    except CliError as exc:
+        terminal.warn(f"logged out here, but the provider was not told: {exc.message}")

@@ -1,0 +1,156 @@
+"""The loopback redirect receiver (RFC 8252 section 7.3): one attempt, one outcome.
+
+It listens on 127.0.0.1, port 0, for ``GET /callback``. The first callback decides the
+attempt, and ``state`` is checked before anything else in it: a callback with another state
+never gets its code or error looked at. Later callbacks are told the attempt is over and change
+nothing. Every value from the query is HTML-escaped in the page.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from cli.auth._errors import AuthorizationError, CallbackError, StateMismatch, clean
+from fsm import ConsentDeclined
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{title} · authfunnel</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto">
+<h1>{title}</h1><p>{body}</p></body></html>"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the first callback said: a code, or the exception the attempt ends with."""
+
+    code: str | None = None
+    error: BaseException | None = None
+
+
+class CallbackServer:
+    """Receives the provider's redirect for one login attempt with ``state``."""
+
+    def __init__(self, state: str | None = None) -> None:
+        self.state = state or secrets.token_urlsafe(24)
+        self._outcome: Outcome | None = None
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self.redirect_uri = f"http://127.0.0.1:{self._httpd.server_port}/callback"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown waits for this: keep the login snappy
+            name="authfunnel-callback",
+            daemon=True,
+        )
+
+    @property
+    def outcome(self) -> Outcome | None:
+        with self._lock:
+            return self._outcome
+
+    def __enter__(self) -> CallbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def receive(self, query: str) -> tuple[int, str, str]:
+        """Decide the attempt from the first callback's ``query``: (status, title, body)."""
+        with self._lock:
+            if self._outcome is not None:
+                return 409, "Already done", "This login attempt is over: return to the terminal."
+            outcome = judge(parse_qs(query, keep_blank_values=True), self.state)
+            self._outcome = outcome
+        self.done.set()
+        if outcome.error is None:
+            return 200, "Signed in", "You can close this tab and return to the terminal."
+        if isinstance(outcome.error, ConsentDeclined):
+            return 200, "Access denied", "You declined: nothing was shared. Close this tab."
+        return 400, "Login failed", html.escape(str(outcome.error))
+
+
+def judge(params: dict[str, list[str]], expected_state: str) -> Outcome:
+    """The outcome of a callback with ``params``, checking ``state`` first."""
+
+    def one(name: str) -> str | None:
+        values = params.get(name)
+        return values[0] if values and len(values) == 1 else None
+
+    state = one("state")
+    if state is None:
+        return Outcome(
+            error=CallbackError(
+                "the browser came back without a state: this login attempt cannot be trusted",
+                hint="run the command again and finish it in the browser window it opens",
+            )
+        )
+    if not secrets.compare_digest(state.encode(), expected_state.encode()):
+        return Outcome(
+            error=StateMismatch(
+                "the browser came back with a state that does not match this login attempt "
+                "(possible forgery); nothing was exchanged",
+                hint="run the command again; if it keeps happening, close other login tabs",
+            )
+        )
+    error = one("error")
+    if error is not None:
+        if error == "access_denied":
+            return Outcome(error=ConsentDeclined("you declined access at the provider"))
+        description = clean(one("error_description") or "no description")
+        return Outcome(
+            error=AuthorizationError(
+                f"the provider refused the login: {clean(error, 60)}: {description}",
+                hint="check the provider settings (client_id, scopes), then run the command again",
+            )
+        )
+    code = one("code")
+    if not code:
+        return Outcome(
+            error=CallbackError(
+                "the browser came back without an authorization code",
+                hint="run the command again and approve access in the browser",
+            )
+        )
+    return Outcome(code=code)
+
+
+def _handler_for(server: CallbackServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "authfunnel"
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            if parts.path != "/callback":
+                self._reply(404, "Not found", "This address only receives the login redirect.")
+                return
+            self._reply(*server.receive(parts.query))
+
+        def _reply(self, status: int, title: str, body: str) -> None:
+            page = _PAGE.format(title=html.escape(title), body=body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # the terminal shows the flow's own progress instead
+
+    return Handler

@@ -1,0 +1,155 @@
+"""The browser round trip and the token endpoint, on Authlib's httpx OAuth 2 client.
+
+One attempt: a loopback receiver on a fresh port, a fresh ``state`` and S256 PKCE verifier,
+the authorization URL printed (and opened in a browser when there is one), a wait with a
+countdown, the state checked, then the code exchanged with the verifier. The tracker is at
+``browser_wait`` while the person is in the browser and moves to ``code_exchange`` here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cli.auth._errors import (
+    LoginTimeout,
+    ProviderUnreachable,
+    RefreshFailed,
+    TokenExchangeError,
+    clean,
+)
+from cli.auth._loopback import CallbackServer
+from cli.auth._provider import Provider
+from cli.auth._token import Token
+from fsm import FlowTracker, Step
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    from cli._terminal import Terminal
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+HTTP_TIMEOUT_SECONDS = 15.0
+Opener = Callable[[str], object]
+
+
+def authorize(
+    provider: Provider,
+    terminal: Terminal,
+    tracker: FlowTracker,
+    *,
+    opener: Opener | None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    signup: bool = False,
+) -> Token:
+    """Run one browser authorization and return the token it yields."""
+    verifier = secrets.token_urlsafe(64)
+    with CallbackServer() as callback, _client(provider, callback.redirect_uri) as client:
+        extra = {"prompt": "create"} if signup else {}
+        url, _ = client.create_authorization_url(
+            provider.authorize_url, state=callback.state, code_verifier=verifier, **extra
+        )
+        screen = "create your account" if signup else "sign in"
+        if opener is not None:
+            terminal.say(f"Opening your browser to {screen}. If it does not open, visit:")
+            opener(url)
+        else:
+            terminal.say(f"Open this URL in a browser to {screen}:")
+        terminal.say(url, style="bold")
+        if not terminal.wait(callback.done, timeout, "Waiting for the browser"):
+            raise LoginTimeout(
+                f"nobody finished the browser step within {_duration(timeout)}",
+                hint="run the command again (and --timeout SECONDS for more time)",
+            )
+        outcome = callback.outcome
+        assert outcome is not None  # done is set only with an outcome
+        if outcome.error is not None:
+            raise outcome.error
+        tracker.advance(Step.CODE_EXCHANGE)
+        return _token_call(
+            "the token exchange",
+            lambda: client.fetch_token(
+                provider.token_url, code=outcome.code, code_verifier=verifier
+            ),
+            TokenExchangeError,
+        )
+
+
+def refresh(provider: Provider, refresh_token: str) -> Token:
+    """A new token from ``refresh_token``; ``RefreshFailed`` when the provider says no."""
+    with _client(provider, None) as client:
+        return _token_call(
+            "the token refresh",
+            lambda: client.refresh_token(provider.token_url, refresh_token=refresh_token),
+            RefreshFailed,
+        )
+
+
+def revoke(provider: Provider, token: str, hint: str) -> None:
+    """Revoke ``token`` at the provider (RFC 7009); ``ProviderUnreachable`` if it cannot."""
+    import httpx
+
+    with _client(provider, None) as client:
+        try:
+            response = client.revoke_token(
+                provider.revocation_url, token=token, token_type_hint=hint
+            )
+        except httpx.HTTPError as exc:
+            raise ProviderUnreachable(f"cannot reach {provider.revocation_url}") from exc
+    if response.status_code >= 400:
+        raise ProviderUnreachable(
+            f"the provider refused the revocation (HTTP {response.status_code})"
+        )
+
+
+def _client(provider: Provider, redirect_uri: str | None) -> OAuth2Client:
+    # Authlib 1.9 prefers httpx2 and warns on import when it finds httpx, which this project
+    # uses (and pins): the warning is about Authlib's plans, not something a user can act on.
+    # authlib.deprecate installs an "always" filter when first imported, so it is imported
+    # before ours is added on top of it.
+    from authlib.deprecate import AuthlibDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
+        from authlib.integrations.httpx_client import OAuth2Client
+
+    return OAuth2Client(
+        client_id=provider.client_id,
+        scope=provider.scopes,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+        revocation_endpoint_auth_method="none",
+        timeout=HTTP_TIMEOUT_SECONDS,
+    )
+
+
+def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeError]) -> Token:
+    import httpx
+    from authlib.integrations.base_client import OAuthError
+
+    hint = "run the command again; if it persists, check the provider's token endpoint"
+    try:
+        data = call()
+    except OAuthError as exc:
+        description = clean(exc.description or "no description")
+        raise error(
+            f"{what} was refused: {clean(exc.error, 60)}: {description}", hint=hint
+        ) from exc
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        raise error(f"{what} failed with HTTP {status}", hint=hint) from exc
+    except httpx.HTTPError as exc:
+        raise ProviderUnreachable(
+            f"cannot reach the token endpoint for {what}: {type(exc).__name__}",
+            hint="check the provider is running and [provider] points at it",
+        ) from exc
+    except ValueError as exc:
+        raise error(f"{what} got an answer that is not a JSON object", hint=hint) from exc
+    return Token.from_response(dict(data))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"

@@ -1,0 +1,58 @@
+"""``authfunnel apps list``: the logged-in user's apps, from the provider's apps API."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli._env import Environment
+from cli._exit import ExitStatus
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["list"], help="what to do with apps")
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="if a login is needed, print the URL"
+    )
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    import json
+
+    from cli import _telemetry
+    from cli.auth._api import ProviderApi
+    from cli.auth._errors import ApiUnauthorized
+    from cli.auth._login import AuthContext
+    from cli.auth._session import renew, require_login
+
+    telemetry = _telemetry.open_client(env)
+    try:
+        # stdout is data here: any login chatter (silent re-auth) goes to stderr.
+        ctx = AuthContext.create(env, telemetry, no_browser=args.no_browser, on_stderr=True)
+        profile, token = require_login(ctx)
+        try:
+            apps = ProviderApi(ctx.provider, token.access_token).apps()
+        except ApiUnauthorized:
+            # Revoked or expired early at the provider: renew once, silently, and retry.
+            profile, token = renew(ctx, profile, token)
+            apps = ProviderApi(ctx.provider, token.access_token).apps()
+    finally:
+        telemetry.close(timeout=2.0)
+    if args.json:
+        rows = [
+            {"id": app.id, "name": app.name, "current": app.id == profile.app_id} for app in apps
+        ]
+        env.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return ExitStatus.OK
+    from rich.table import Table
+
+    from cli._terminal import Terminal
+
+    table = Table("", "name", "id", box=None, pad_edge=False)
+    for app in apps:
+        table.add_row("*" if app.id == profile.app_id else "", app.name, app.id)
+    terminal = Terminal(env)
+    terminal.console.print(table)
+    if not apps:
+        terminal.say("No apps yet: 'authfunnel login --app NAME' creates one.")
+    return ExitStatus.OK

@@ -1,0 +1,159 @@
+"""``authfunnel demo``: a real login and logout against the embedded provider, then the events.
+
+Everything is real and local: the dev provider on 127.0.0.1, a throwaway AUTHFUNNEL_HOME, the
+login command's own code and terminal UI. With a display, your browser opens (sign in with the
+demo account shown); without one, the demo completes the browser step itself with real HTTP
+requests to the sign-in and consent pages. The events are recorded in memory and shown with
+the funnel they add up to.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import fsm
+from cli._env import Environment
+from cli._exit import ExitStatus
+from cli._terminal import Terminal
+
+DEMO_TIMEOUT_SECONDS = 120.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="complete the browser step automatically even where a browser could open",
+    )
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    import tempfile
+
+    from cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
+    from cli.devserver._server import DevServer
+
+    terminal = Terminal(env)
+    with tempfile.TemporaryDirectory(prefix="authfunnel-demo-") as home, DevServer() as server:
+        demo_env = _throwaway_env(env, home, server.base_url)
+        terminal.say(f"Dev provider on {server.base_url}; throwaway home {home}", style="dim")
+        terminal.say(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}", style="dim")
+        telemetry, durable = _telemetry_for(demo_env)
+        try:
+            _log_in_and_out(demo_env, terminal, telemetry, use_browser=not args.no_browser)
+        finally:
+            telemetry.close(0.0)
+        events = _recorded(demo_env) if durable else _in_memory(telemetry)
+    title = "in the throwaway outbox" if durable else "in memory (telemetry is off)"
+    show_events(terminal, events, title=f"Events recorded {title}")
+    return ExitStatus.OK
+
+
+def _throwaway_env(env: Environment, home: str, provider_url: str) -> Environment:
+    """The demo's environment: its own home and provider, and no delivery destination."""
+    # No AUTHFUNNEL_* setting of the person's leaks in: not their provider, not their Segment
+    # write key, so the demo's events stay in the throwaway outbox.
+    variables = {key: value for key, value in env.variables.items() if "AUTHFUNNEL_" not in key}
+    variables.update(AUTHFUNNEL_HOME=home, AUTHFUNNEL_PROVIDER_URL=provider_url)
+    return Environment(stdout=env.stdout, stderr=env.stderr, stdin=env.stdin, variables=variables)
+
+
+def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:
+    """The real outbox client in the throwaway home; in memory when telemetry is off."""
+    from cli import _telemetry
+
+    client = _telemetry.open_client(env)
+    if isinstance(client, fsm.NoopClient):
+        from fsm.testing import RecordingClient
+
+        # Telemetry is off (DO_NOT_TRACK...): the demo still shows what would be recorded,
+        # kept in memory only and gone when it ends.
+        return RecordingClient(), False
+    return client, True
+
+
+def _log_in_and_out(
+    env: Environment, terminal: Terminal, telemetry: fsm.TelemetryClient, *, use_browser: bool
+) -> None:
+    import threading
+
+    from cli.auth._login import AuthContext, can_open_browser, log_in
+    from cli.auth._logout import log_out
+    from cli.commands import status
+    from cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
+    from cli.devserver._autopilot import complete_browser_step
+
+    ctx = AuthContext.create(env, telemetry)
+    ctx.timeout = DEMO_TIMEOUT_SECONDS
+    real_browser = use_browser and can_open_browser(env)
+    if not real_browser:
+
+        def autopilot(url: str) -> None:
+            try:
+                complete_browser_step(url, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+            except Exception as exc:  # shown, and the wait then times out cleanly
+                terminal.warn(f"the automatic browser step failed: {exc}")
+
+        terminal.say("No browser here: the demo signs in and approves by itself, over HTTP.")
+        ctx.opener = lambda url: threading.Thread(
+            target=autopilot, args=(url,), daemon=True
+        ).start()
+    with fsm.LOGIN.run(telemetry, no_browser=not real_browser) as tracker:
+        log_in(ctx, tracker)
+    status.run(argparse.Namespace(json=False), env)
+    log_out(env, telemetry, terminal)
+    terminal.say("Logged out.")
+
+
+Recorded = list[tuple[str, dict[str, Any]]]
+
+
+def _recorded(env: Environment) -> Recorded:
+    """The messages the outbox holds, as delivery would send them."""
+    import json
+
+    from cli.delivery._outbox import open_outbox
+    from cli.delivery._settings import load_settings
+
+    outbox = open_outbox(load_settings(env).outbox_path)
+    try:
+        messages = [json.loads(body) for _, body in outbox.pending()]
+    finally:
+        outbox.close()
+    return [
+        (str(m.get("event") or m.get("type")), dict(m.get("properties") or m.get("traits") or {}))
+        for m in messages
+    ]
+
+
+def _in_memory(telemetry: fsm.TelemetryClient) -> Recorded:
+    from fsm.testing import RecordingClient
+
+    assert isinstance(telemetry, RecordingClient)
+    identified: Recorded = [("identify", dict(traits)) for _, traits in telemetry.identities]
+    return [(e.name, dict(e.properties)) for e in telemetry.events] + identified
+
+
+def show_events(terminal: Terminal, events: Recorded, *, title: str) -> None:
+    """The events recorded, then the login funnel they add up to."""
+    from rich.table import Table
+
+    shown = ("step", "reason", "error_class", "duration_ms", "no_browser", "email")
+    table = Table("#", "event", "flow", "details", title=title)
+    for name, props in events:
+        details = ", ".join(f"{key}={props[key]}" for key in shown if key in props)
+        table.add_row(str(props.get("sequence", "")), name, str(props.get("flow", "")), details)
+    terminal.console.print(table)
+    funnel = Table("step", "flows that ended here", title="Login funnel so far")
+    for step in fsm.LOGIN.step_names:
+        ended = [
+            name
+            for name, props in events
+            if name in (fsm.AUTH_ABORTED, fsm.AUTH_FAILED) and props.get("step") == step
+        ]
+        funnel.add_row(step, str(len(ended)))
+    terminal.console.print(funnel)
+    started = sum(name == fsm.AUTH_STARTED for name, _ in events)
+    completed = sum(name == fsm.AUTH_COMPLETED for name, _ in events)
+    terminal.say(f"Started {started}, completed {completed}.", style="bold")

@@ -1,0 +1,29 @@
+"""``authfunnel logout``: report the logout, clear local credentials, revoke the token."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli._env import Environment
+from cli._exit import ExitStatus
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    from cli import _telemetry
+    from cli._terminal import Terminal
+    from cli.auth._logout import log_out
+
+    terminal = Terminal(env)
+    telemetry = _telemetry.open_client(env)
+    try:
+        was_logged_in = log_out(env, telemetry, terminal)
+    finally:
+        telemetry.close(timeout=2.0)
+    if was_logged_in:
+        _telemetry.forget_user(env)  # CLI Auth Logout is recorded: later events are anonymous
+    terminal.say("Logged out." if was_logged_in else "You are not logged in.")
+    return ExitStatus.OK

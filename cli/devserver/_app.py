@@ -1,0 +1,183 @@
+"""The dev provider's Flask application: pages, OAuth endpoints, userinfo and the apps API."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
+
+from authlib.integrations.flask_oauth2 import current_token
+from authlib.oauth2 import OAuth2Error
+from flask import Flask, Response, jsonify, redirect, render_template_string, request, session
+
+from cli.devserver import _pages
+from cli.devserver._oauth import build
+from cli.devserver._store import AppNameTaken, EmailTaken, Store, User
+
+MAX_APP_NAME = 64
+View = TypeVar("View", bound=Callable[..., Any])
+ENDPOINTS = {
+    "authorization_endpoint": "/authorize",
+    "token_endpoint": "/token",
+    "revocation_endpoint": "/revoke",
+    "userinfo_endpoint": "/userinfo",
+    "apps_endpoint": "/api/apps",
+}
+
+
+def create_app(store: Store) -> Flask:
+    """A Flask app serving the provider from ``store``."""
+    app = Flask("authfunnel-dev-provider")
+    app.secret_key = secrets.token_bytes(32)
+    server, protector = build(app, store)
+
+    def require_token(scope: str) -> Callable[[View], View]:
+        return cast("Callable[[View], View]", protector(scope))
+
+    def signed_in() -> User | None:
+        user_id = session.get("user_id")
+        return store.user(user_id) if isinstance(user_id, str) else None
+
+    def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+        context.setdefault("error", None)
+        return render_template_string(template, **context), status
+
+    def screen_url(screen: str) -> str:
+        query = {key: value for key, value in request.args.items() if key != "screen"}
+        return f"/authorize?{urlencode({**query, 'screen': screen})}"
+
+    @app.get("/")
+    def index() -> tuple[str, int]:
+        base = request.host_url.rstrip("/")
+        endpoints = [(name, base + path) for name, path in ENDPOINTS.items()]
+        return page(_pages.INDEX, title="authfunnel dev provider", endpoints=endpoints)
+
+    @app.get("/.well-known/oauth-authorization-server")
+    def metadata() -> Response:
+        base = request.host_url.rstrip("/")
+        return jsonify(
+            issuer=base,
+            **{name: base + path for name, path in ENDPOINTS.items()},
+            response_types_supported=["code"],
+            grant_types_supported=["authorization_code", "refresh_token"],
+            code_challenge_methods_supported=["S256"],
+            token_endpoint_auth_methods_supported=["none"],
+        )
+
+    @app.route("/authorize", methods=["GET", "POST"])
+    def authorize() -> Any:
+        user = signed_in()
+        try:
+            grant = server.get_consent_grant(end_user=user)
+        except OAuth2Error as error:
+            return page(_pages.ERROR, 400, title="Invalid request", message=error.description)
+        action = request.form.get("action") if request.method == "POST" else None
+        if action == "signin":
+            found = store.authenticate(
+                request.form.get("email", ""), request.form.get("password", "")
+            )
+            if found is None:
+                return sign_in_page("Wrong email or password.", 401)
+            session["user_id"] = found.id
+            return redirect(request.full_path, code=303)
+        if action == "signup":
+            return sign_up()
+        if user is None:
+            wants_signup = request.args.get("prompt") == "create"
+            screen = request.args.get("screen", "signup" if wants_signup else "signin")
+            return sign_up_page() if screen == "signup" else sign_in_page()
+        if action == "approve":
+            return server.create_authorization_response(grant=grant, grant_user=user)
+        if action == "deny":
+            return server.create_authorization_response(grant=grant, grant_user=None)
+        scopes = (grant.request.payload.scope or "").split()
+        return page(
+            _pages.CONSENT,
+            title="Authorize access",
+            user=user,
+            client_name="authfunnel CLI",
+            scopes=scopes,
+            action=request.full_path,
+        )
+
+    def sign_in_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        return page(
+            _pages.SIGN_IN,
+            status,
+            title="Sign in",
+            error=error,
+            action=request.full_path,
+            email=request.form.get("email", ""),
+            signup_url=screen_url("signup"),
+        )
+
+    def sign_up_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        return page(
+            _pages.SIGN_UP,
+            status,
+            title="Create your account",
+            error=error,
+            action=request.full_path,
+            name=request.form.get("name", ""),
+            email=request.form.get("email", ""),
+            signin_url=screen_url("signin"),
+        )
+
+    def sign_up() -> Any:
+        name = request.form.get("name", "").strip()
+        email = request.form.get("email", "").strip()
+        password = request.form.get("password", "")
+        if not name or "@" not in email or len(password) < 8:
+            return sign_up_page("Enter a name, an email and a password of 8+ characters.", 400)
+        try:
+            user = store.create_user(email, name, password)
+        except EmailTaken:
+            return sign_up_page("An account with that email exists: sign in instead.", 409)
+        session["user_id"] = user.id
+        return redirect(request.full_path, code=303)
+
+    @app.post("/token")
+    def token() -> Any:
+        return server.create_token_response()
+
+    @app.post("/revoke")
+    def revoke() -> Any:
+        return server.create_endpoint_response("revocation")
+
+    @app.get("/userinfo")
+    @require_token("profile")
+    def userinfo() -> Response:
+        user = store.user(current_token.user_id)
+        if user is None:
+            return _api_error(401, "invalid_token", "the token's user no longer exists")
+        return jsonify(sub=user.id, email=user.email, name=user.name)
+
+    @app.get("/api/apps")
+    @require_token("apps")
+    def list_apps() -> Response:
+        apps = store.apps(current_token.user_id)
+        return jsonify(apps=[app.as_json() for app in apps])
+
+    @app.post("/api/apps")
+    @require_token("apps")
+    def create_app_() -> Response:
+        body = request.get_json(silent=True)
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_APP_NAME:
+            return _api_error(400, "invalid_name", f"name: 1 to {MAX_APP_NAME} characters")
+        try:
+            created = store.create_app(current_token.user_id, name.strip())
+        except AppNameTaken:
+            return _api_error(409, "name_taken", f"you already have an app named {name!r}")
+        response = jsonify(created.as_json())
+        response.status_code = 201
+        return response
+
+    return app
+
+
+def _api_error(status: int, error: str, description: str) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    return response

@@ -1,0 +1,45 @@
+"""The browser step without a browser: real HTTP requests to the sign-in and consent pages.
+
+``authfunnel demo`` uses it on a machine with no display, so the main job runs end to end
+anywhere. It does what a person would: load the authorization URL, sign in (or sign up), press
+Approve (or Deny), and follow the redirect to the CLI's loopback receiver.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+TIMEOUT_SECONDS = 10.0
+
+
+class AutopilotError(RuntimeError):
+    """A page did not answer as the dev provider's pages do."""
+
+
+def complete_browser_step(
+    url: str,
+    *,
+    email: str,
+    password: str,
+    approve: bool = True,
+    signup_name: str | None = None,
+) -> int:
+    """Sign in at ``url``, answer the consent page, deliver the redirect; its HTTP status."""
+    with httpx.Client(follow_redirects=False, timeout=TIMEOUT_SECONDS) as http:
+        _expect(http.get(url), 200, "the sign-in page")
+        form = {"action": "signin", "email": email, "password": password}
+        if signup_name is not None:
+            form = {**form, "action": "signup", "name": signup_name}
+        _expect(http.post(url, data=form), 303, "signing in")
+        consent = _expect(http.get(url), 200, "the consent page")
+        if "Approve" not in consent.text:
+            raise AutopilotError("the consent page has no Approve button")
+        decision = {"action": "approve" if approve else "deny"}
+        redirect = _expect(http.post(url, data=decision), 302, "the consent answer")
+        return http.get(redirect.headers["location"]).status_code
+
+
+def _expect(response: httpx.Response, status: int, what: str) -> httpx.Response:
+    if response.status_code != status:
+        raise AutopilotError(f"{what} answered HTTP {response.status_code}, not {status}")
+    return response

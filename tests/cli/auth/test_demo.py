@@ -1,0 +1,55 @@
+"""``authfunnel demo``: the main job, end to end on a machine with no display."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def run_demo(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DISPLAY", "WAYLAND_DISPLAY", "DO_NOT_TRACK")
+        and not key.startswith("AUTHFUNNEL_")
+    }
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    env["AUTHFUNNEL_HOME"] = str(tmp_path)  # the demo command's own telemetry stays here
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "demo"],
+        capture_output=True,
+        text=True,
+        env={**env, **variables},
+        timeout=120,
+    )
+
+
+def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_funnel(tmp_path: Path) -> None:
+    result = run_demo(tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Events recorded in the throwaway outbox" in out
+    assert "email=demo@example.com" in out  # the identify call, once the user was known
+    assert "Logged in as demo@example.com, app demo-app." in out
+    for name in ("CLI Auth Started", "CLI Auth Completed", "CLI Auth Logout"):
+        assert name in out
+    assert "Login funnel so far" in out
+    assert "Started 1, completed 1." in out
+    assert "Traceback" not in result.stderr
+    assert "Warning" not in result.stderr
+
+
+def test_with_telemetry_off_the_demo_keeps_its_events_in_memory(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, DO_NOT_TRACK="1")
+
+    assert result.returncode == 0, result.stderr
+    assert "Events recorded in memory (telemetry is off)" in result.stdout
+    assert "CLI Auth Completed" in result.stdout
+    assert not (tmp_path / "state").exists()

@@ -1,0 +1,63 @@
+"""The loopback receiver: state first, one outcome per attempt, escaped pages."""
+
+from __future__ import annotations
+
+import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cli.auth._errors import CallbackError, StateMismatch
+from cli.auth._loopback import CallbackServer, judge
+from fsm import ConsentDeclined
+
+
+def test_the_first_callback_decides_and_a_second_one_is_refused() -> None:
+    with CallbackServer(state="s") as server:
+        first = httpx.get(server.redirect_uri, params={"state": "s", "code": "c1"})
+        second = httpx.get(server.redirect_uri, params={"state": "s", "code": "c2"})
+        outcome = server.outcome
+
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert "This login attempt is over" in second.text
+    assert outcome is not None
+    assert outcome.code == "c1"
+
+
+def test_it_listens_on_loopback_only_on_an_ephemeral_port() -> None:
+    with CallbackServer() as server:
+        assert server.redirect_uri.startswith("http://127.0.0.1:")
+        assert httpx.get(server.redirect_uri.replace("/callback", "/other")).status_code == 404
+        assert server.outcome is None
+
+
+def test_state_is_checked_before_the_error_is_read() -> None:
+    outcome = judge({"state": ["other"], "error": ["access_denied"]}, "expected")
+    assert isinstance(outcome.error, StateMismatch)
+
+
+def test_access_denied_with_the_right_state_is_a_declined_consent() -> None:
+    outcome = judge({"state": ["s"], "error": ["access_denied"]}, "s")
+    assert isinstance(outcome.error, ConsentDeclined)
+
+
+def test_a_repeated_parameter_counts_as_missing() -> None:
+    outcome = judge({"state": ["s", "s"], "code": ["c"]}, "s")
+    assert isinstance(outcome.error, CallbackError)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["state", "code", "error", "error_description", "other"]),
+        st.lists(st.text(max_size=20), min_size=1, max_size=2),
+    ),
+    expected=st.text(alphabet="abcdef0123456789", min_size=8, max_size=16),
+)
+def test_no_callback_without_the_exact_state_ever_yields_a_code(
+    params: dict[str, list[str]], expected: str
+) -> None:
+    outcome = judge(params, expected)
+    if params.get("state") != [expected]:
+        assert outcome.code is None
+        assert isinstance(outcome.error, CallbackError | StateMismatch)

@@ -1,0 +1,55 @@
+"""``authfunnel dev-server``: prints its base URL first and serves until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_dev_server_prints_its_url_first_with_a_collector_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "AUTHFUNNEL_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "dev-server"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        assert httpx.get(f"{base_url}/.well-known/oauth-authorization-server").status_code == 200
+        banner = "".join(proc.stdout.readline() for _ in range(3))
+        collector = re.search(r"collector: (http://127\.0\.0\.1:\d+)", banner)
+        assert collector is not None, banner
+        assert httpx.get(f"{collector.group(1)}/stats").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert (tmp_path / "state" / "dev-provider.sqlite3").exists()
+
+
+def test_dev_server_refuses_an_impossible_port(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "dev-server", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AUTHFUNNEL_HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "is not a port number" in result.stderr
+    assert "Traceback" not in result.stderr

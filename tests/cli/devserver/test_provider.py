@@ -1,0 +1,164 @@
+"""The dev provider: a real OAuth 2.0 server with PKCE, rotation, revocation and an apps API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD
+from cli.devserver._server import DevServer
+
+pytestmark = pytest.mark.slow
+REDIRECT = "http://127.0.0.1:49152/callback"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DevServer]:
+    with DevServer() as running:
+        yield running
+
+
+def authorize_url(server: DevServer, verifier: str | None, **extra: str) -> str:
+    query = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "scope": "profile email apps",
+        "state": "s1",
+        **extra,
+    }
+    if verifier is not None:
+        digest = hashlib.sha256(verifier.encode()).digest()
+        query["code_challenge"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        query["code_challenge_method"] = "S256"
+    return f"{server.base_url}/authorize?{urlencode(query)}"
+
+
+def consent(server: DevServer, url: str, decision: str = "approve") -> dict[str, list[str]]:
+    with httpx.Client() as browser:
+        signin = {"action": "signin", "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        assert browser.post(url, data=signin).status_code == 303
+        answer = browser.post(url, data={"action": decision})
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["location"])
+    assert location.netloc == "127.0.0.1:49152"
+    return parse_qs(location.query)
+
+
+def tokens(server: DevServer) -> dict[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    code = consent(server, authorize_url(server, verifier))["code"][0]
+    response = httpx.post(
+        f"{server.base_url}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": CLIENT_ID,
+            "code_verifier": verifier,
+        },
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, str] = response.json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_base_url_serves_its_metadata(server: DevServer) -> None:
+    metadata = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["token_endpoint"] == f"{server.base_url}/token"
+
+
+def test_an_authorization_request_without_pkce_is_refused(server: DevServer) -> None:
+    response = httpx.get(authorize_url(server, verifier=None))
+    assert response.status_code == 400
+    assert "PKCE is required" in response.text
+
+
+def test_a_non_loopback_redirect_is_refused(server: DevServer) -> None:
+    url = authorize_url(server, "v" * 50).replace("127.0.0.1%3A49152", "evil.example%3A80")
+    assert httpx.get(url).status_code == 400
+
+
+def test_sign_up_screen_is_shown_for_prompt_create(server: DevServer) -> None:
+    page = httpx.get(authorize_url(server, "v" * 50, prompt="create"))
+    assert "Create your account" in page.text
+
+
+def test_deny_redirects_with_access_denied_and_the_state(server: DevServer) -> None:
+    answer = consent(server, authorize_url(server, "v" * 50), decision="deny")
+    assert answer["error"] == ["access_denied"]
+    assert answer["state"] == ["s1"]
+
+
+def test_code_exchange_needs_the_right_verifier(server: DevServer) -> None:
+    code = consent(server, authorize_url(server, secrets.token_urlsafe(48)))["code"][0]
+    response = httpx.post(
+        f"{server.base_url}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": CLIENT_ID,
+            "code_verifier": secrets.token_urlsafe(48),
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_userinfo_and_apps_need_a_valid_bearer_token(server: DevServer) -> None:
+    access = tokens(server)["access_token"]
+    assert httpx.get(f"{server.base_url}/userinfo", headers=bearer(access)).json()["email"] == (
+        DEMO_EMAIL
+    )
+    apps = httpx.get(f"{server.base_url}/api/apps", headers=bearer(access)).json()["apps"]
+    assert [app["name"] for app in apps][:1] == ["demo-app"]
+    assert httpx.get(f"{server.base_url}/api/apps", headers=bearer("nope")).status_code == 401
+
+
+def test_apps_are_created_per_user_and_names_are_unique(server: DevServer) -> None:
+    access = tokens(server)["access_token"]
+    url = f"{server.base_url}/api/apps"
+    created = httpx.post(url, json={"name": "ledger"}, headers=bearer(access))
+    assert created.status_code == 201
+    assert httpx.post(url, json={"name": "ledger"}, headers=bearer(access)).status_code == 409
+    assert httpx.post(url, json={"name": ""}, headers=bearer(access)).status_code == 400
+    other = server.store.create_user("other@example.com", "Other", "password-1")
+    assert server.store.apps(other.id) == []
+
+
+def test_refresh_rotates_both_tokens_and_retires_the_old_pair(server: DevServer) -> None:
+    first = tokens(server)
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": first["refresh_token"],
+        "client_id": CLIENT_ID,
+    }
+    second = httpx.post(f"{server.base_url}/token", data=refresh).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert httpx.post(f"{server.base_url}/token", data=refresh).status_code == 400
+    apps = f"{server.base_url}/api/apps"
+    assert httpx.get(apps, headers=bearer(first["access_token"])).status_code == 401
+    assert httpx.get(apps, headers=bearer(second["access_token"])).status_code == 200
+
+
+def test_revocation_ends_the_token(server: DevServer) -> None:
+    pair = tokens(server)
+    revoked = httpx.post(
+        f"{server.base_url}/revoke",
+        data={"token": pair["refresh_token"], "client_id": CLIENT_ID},
+    )
+    assert revoked.status_code == 200
+    apps = f"{server.base_url}/api/apps"
+    assert httpx.get(apps, headers=bearer(pair["access_token"])).status_code == 401
