@@ -99,7 +99,8 @@ def log_in(
     tracker.advance(Step.APPS_FETCH)
     api = ProviderApi(ctx.provider, token.access_token)
     user = api.userinfo()
-    ctx.telemetry.identify(user.id, {"email": user.email, "name": user.name})
+    # No traits: an email or a name must never leave the machine (only catalog data does).
+    ctx.telemetry.identify(user.id, {})
     apps = api.apps()
     app = _choose_app(ctx, tracker, api, apps, app_name)
     tracker.advance(Step.PROFILE_CONFIGURE)

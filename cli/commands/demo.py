@@ -121,17 +121,20 @@ def _recorded(env: Environment) -> Recorded:
         messages = [json.loads(body) for _, body in outbox.pending()]
     finally:
         outbox.close()
-    return [
-        (str(m.get("event") or m.get("type")), dict(m.get("properties") or m.get("traits") or {}))
-        for m in messages
-    ]
+    return [(str(m.get("event") or m.get("type")), _details(m)) for m in messages]
+
+
+def _details(message: dict[str, Any]) -> dict[str, Any]:
+    if message.get("type") == "identify":
+        return {"user_id": message.get("userId")}
+    return dict(message.get("properties") or {})
 
 
 def _in_memory(telemetry: fsm.TelemetryClient) -> Recorded:
     from fsm.testing import RecordingClient
 
     assert isinstance(telemetry, RecordingClient)
-    identified: Recorded = [("identify", dict(traits)) for _, traits in telemetry.identities]
+    identified: Recorded = [("identify", {"user_id": uid}) for uid, _ in telemetry.identities]
     return [(e.name, dict(e.properties)) for e in telemetry.events] + identified
 
 
@@ -139,7 +142,7 @@ def show_events(terminal: Terminal, events: Recorded, *, title: str) -> None:
     """The events recorded, then the login funnel they add up to."""
     from rich.table import Table
 
-    shown = ("step", "reason", "error_class", "duration_ms", "no_browser", "email")
+    shown = ("step", "reason", "error_class", "duration_ms", "no_browser", "user_id")
     table = Table("#", "event", "flow", "details", title=title)
     for name, props in events:
         details = ", ".join(f"{key}={props[key]}" for key in shown if key in props)
