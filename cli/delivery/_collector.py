@@ -70,14 +70,20 @@ class Store:
 
 
 def read_messages(path: Path) -> list[dict[str, Any]]:
-    """The messages in a store file, in arrival order (a torn last line is skipped)."""
+    """The messages in a store file, in arrival order.
+
+    A line that is not a JSON object (a torn last line, anything written by hand) is no
+    message: it is skipped. A file that is not UTF-8 raises ``UnicodeDecodeError``.
+    """
     messages = []
     with path.open(encoding="utf-8") as file:
         for line in file:
             try:
-                messages.append(json.loads(line))
+                message = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(message, dict):
+                messages.append(message)
     return messages
 
 
