@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
 from cli.delivery import _flows
-from cli.delivery._outbox import Outbox, OutboxError, move_aside
+from cli.delivery._outbox import Outbox, OutboxError, move_aside, transaction, translated
 from cli.delivery._settings import mask
 from fsm import (
     AUTH_ABORTED,
@@ -69,11 +69,18 @@ class OutboxClient:
             self._library["version"] = version
         message = self._message("track", when, event=event.name, properties=dict(event.properties))
         try:
-            dropped = outbox.append(message)
-            if event.name == AUTH_STARTED:
-                _flows.open_flow(outbox, message, os.getpid())
-            elif event.name in _TERMINAL:
-                _flows.close_flow(outbox, invocation_id(), str(event.properties.get("flow")))
+            if event.name == AUTH_STARTED or event.name in _TERMINAL:
+                # One transaction: killed between the two writes, a Started would be left
+                # that nothing ends, or a terminal event followed by a recovered Failed.
+                with translated(), transaction(outbox.db):
+                    dropped = outbox.append(message)
+                    if event.name == AUTH_STARTED:
+                        _flows.open_flow(outbox, message, os.getpid())
+                    else:
+                        flow = str(event.properties.get("flow"))
+                        _flows.close_flow(outbox, invocation_id(), flow)
+            else:
+                dropped = outbox.append(message)
         except OutboxError as exc:
             self._broken(exc)
             return
@@ -94,8 +101,9 @@ class OutboxClient:
         self._user_id = user_id
         message = self._message("identify", datetime.now(UTC), traits=dict(traits))
         try:
-            outbox.put(USER_ID, user_id)
-            outbox.append(message)
+            with translated(), transaction(outbox.db):  # killed mid-way: neither, not one
+                outbox.put(USER_ID, user_id)
+                outbox.append(message)
         except OutboxError as exc:
             self._broken(exc)
             return

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ import fsm
 from cli._env import Environment
 from cli._telemetry import forget_user, open_client
 from cli.delivery._client import OutboxClient
+from tests.cli.delivery import harness
+from tests.cli.delivery.harness import DRIVER
 
 
 def environment(home: Path, **variables: str) -> Environment:
@@ -147,3 +152,20 @@ def test_the_engine_records_each_step_of_an_open_flow(tmp_path: Path) -> None:
     run.fail(TimeoutError())
     assert db.execute("SELECT COUNT(*) FROM open_flows").fetchone() == (0,)
     client.close(0)
+
+
+def test_a_process_killed_while_identifying_leaves_no_user_id_without_its_identify(
+    tmp_path: Path,
+) -> None:
+    killed = subprocess.run(
+        [sys.executable, str(DRIVER), "die-identifying"],
+        env=harness.environment(tmp_path, None),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    identifies = [m for m in stored(tmp_path) if m["type"] == "identify"]
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    user_id = db.execute("SELECT value FROM meta WHERE key = 'user_id'").fetchall()
+    assert len(identifies) == len(user_id)
