@@ -108,14 +108,24 @@ def _run(
         if remaining <= 0:
             report.outcome, report.detail = "retry-later", "time budget spent"
             return
+        # Renewed before every post, not only after a success: a back-off or a run of
+        # rejected messages may outlast the lease, and whoever took it over sends this batch.
+        if not _lease.renew(outbox, holder, ttl):
+            report.outcome, report.detail = "busy", "lease lost"
+            return
         delay = 0.0
         try:
-            post(
+            response = post(
                 settings.write_key,
                 settings.host,
                 timeout=max(0.1, min(settings.timeout, remaining)),
                 batch=[json.loads(body) for _, body in batch],
             )
+            if response.request.method != "POST":
+                # requests followed a 301/302/303 (a captive portal, say) with a GET: its 2xx
+                # says nothing about the batch, which was never posted.
+                status = response.history[0].status_code if response.history else 0
+                raise APIError(status, "redirect", "redirected to a GET", response)
         except APIError as error:
             status = int(error.status)
             if status == 429 or status >= 500:
@@ -136,7 +146,7 @@ def _run(
             else:  # 401, 403, ...: the key or host is wrong, not the messages: keep them
                 report.outcome, report.detail = "retry-later", f"HTTP {status}"
                 _schedule(outbox, report, _backoff(outbox, at_least=300))
-                say(f"delivery failed: HTTP {status} from {target}; check the write key")
+                say(f"delivery failed: HTTP {status} from {target}; check the write key and host")
                 return
         except Exception as error:  # requests' connection errors and timeouts, and any other
             attempts += 1
@@ -151,9 +161,6 @@ def _run(
             say(f"delivery accepted: {len(batch)} messages by {target}")
             if progress is not None:
                 progress(report.sent + report.rejected, total)
-            if not _lease.renew(outbox, holder, ttl):
-                report.outcome, report.detail = "busy", "lease lost"
-                return
             continue
         report.outcome, report.detail = "retry-later", "endpoint unavailable"
         if attempts >= MAX_ATTEMPTS_PER_RUN or time.monotonic() + delay >= deadline:

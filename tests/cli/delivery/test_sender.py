@@ -9,7 +9,7 @@ from cli.delivery import _lease
 from cli.delivery._outbox import Outbox
 from cli.delivery._sender import RETRY_AT, deliver
 from cli.delivery._settings import Settings
-from tests.cli.delivery.servers import collector, stats, stored_ids
+from tests.cli.delivery.servers import Portal, collector, failing, stats, stored_ids
 
 
 def settings(home: Path, host: str, key: str = "wk") -> Settings:
@@ -105,3 +105,32 @@ def test_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
         report = deliver(outbox, settings(tmp_path, server.url), budget=60)
     assert report.outcome == "delivered"
     assert stored_ids(store) == ids
+
+
+def test_a_sender_whose_lease_was_taken_during_a_back_off_sends_nothing_more(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.sqlite3"
+    outbox, _ = filled(path, 3)
+    handler = failing(500, failures=1)
+
+    def taken_over(delay: float) -> None:
+        # While it waits, its lease expires and another sender takes it (and sends).
+        other = Outbox(path)
+        other.db.execute("UPDATE lease SET expires = 0")
+        assert _lease.acquire(other, "another sender", ttl=60)
+
+    with collector(tmp_path / "store.jsonl", handler=handler) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60, sleep=taken_over)
+    assert handler.seen == 1  # the 500 only: the batch is the new holder's to send
+    assert report.outcome == "busy"
+    assert outbox.count() == 3
+
+
+def test_a_redirect_that_turns_the_post_into_a_get_is_not_an_acceptance(tmp_path: Path) -> None:
+    # requests follows a 302 with a GET: its 200 says nothing about the batch, never posted.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    with collector(tmp_path / "store.jsonl", handler=Portal) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert (report.outcome, report.sent) == ("retry-later", 0)
+    assert outbox.count() == 3
