@@ -13,6 +13,7 @@ is left for a later run, with the time it may next be tried stored in the outbox
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -205,8 +206,14 @@ def _quiet_segment_logging() -> None:
 
 def due(outbox: Outbox) -> bool:
     """Whether a sender should start now: messages wait, none is running, no backoff holds."""
-    retry_at = outbox.get(RETRY_AT)
-    if retry_at is not None and float(retry_at) > outbox.clock():
+    now = outbox.clock()
+    try:
+        retry_at = float(outbox.get(RETRY_AT) or "nan")
+    except ValueError:
+        retry_at = math.nan
+    # No back-off is longer than MAX_BACKOFF: a later time was written by a clock that was
+    # ahead then, and honouring it could hold delivery back until the age bound drops events.
+    if now < retry_at <= now + MAX_BACKOFF:
         return False
     return outbox.count() > 0 and not _lease.held(outbox)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli.delivery import _lease
 from cli.delivery._outbox import Outbox
-from cli.delivery._sender import RETRY_AT, deliver
+from cli.delivery._sender import MAX_BACKOFF, RETRY_AT, deliver, due
 from cli.delivery._settings import Settings
 from tests.cli.delivery.servers import Portal, collector, failing, stats, stored_ids
 
@@ -134,3 +134,23 @@ def test_a_redirect_that_turns_the_post_into_a_get_is_not_an_acceptance(tmp_path
         report = deliver(outbox, settings(tmp_path, server.url), budget=60)
     assert (report.outcome, report.sent) == ("retry-later", 0)
     assert outbox.count() == 3
+
+
+def test_a_retry_time_within_the_longest_back_off_holds_delivery_back(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(RETRY_AT, repr(outbox.clock() + 60))
+    assert not due(outbox)
+
+
+def test_a_retry_time_beyond_the_longest_back_off_is_ignored(tmp_path: Path) -> None:
+    # Written while the clock was far ahead: honouring it would hold delivery back until the
+    # age bound drops the events.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(RETRY_AT, repr(outbox.clock() + MAX_BACKOFF + 3600))
+    assert due(outbox)
+
+
+def test_an_unreadable_retry_time_is_ignored(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(RETRY_AT, "soon")
+    assert due(outbox)
