@@ -278,3 +278,30 @@ def test_disable_discards_unsent_events_and_stops_recording(tmp_path: Path) -> N
     assert recorded(after.stderr) == []
     assert json.loads(after.stdout)["enabled"] is False
     assert pending_ids(home) == []
+
+
+def test_the_sender_holds_no_descriptor_the_command_inherited(tmp_path: Path) -> None:
+    # A caller reading a pipe it gave the command (beyond stdin/out/err) waits for EOF: a
+    # sender holding the pipe open would keep it waiting for the whole delivery.
+    home = tmp_path / "home"
+    with hanging_server() as (url, connections):
+        variables = environment(home, url)
+        consent(variables)
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "cli", "telemetry", "status"],
+                env=variables,
+                capture_output=True,
+                pass_fds=(write_end,),
+                timeout=60,
+                check=False,
+            )
+            os.close(write_end)
+            assert run.returncode == 0, run.stderr
+            wait_until(lambda: bool(connections), what="the sender to connect")
+            assert os.read(read_end, 1) == b""  # EOF: no process holds the write end
+            assert not sender_idle(home)  # while the sender was still running
+        finally:
+            os.close(read_end)
