@@ -16,6 +16,7 @@ import fsm
 from cli._env import Environment
 from cli._telemetry import forget_user, open_client
 from cli.delivery._client import OutboxClient
+from fsm.testing import assert_valid
 from tests.cli.delivery import harness
 from tests.cli.delivery.harness import DRIVER
 
@@ -169,3 +170,22 @@ def test_a_process_killed_while_identifying_leaves_no_user_id_without_its_identi
     db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
     user_id = db.execute("SELECT value FROM meta WHERE key = 'user_id'").fetchall()
     assert len(identifies) == len(user_id)
+
+
+def test_only_the_catalog_properties_of_an_event_are_stored(tmp_path: Path) -> None:
+    client = open_client(environment(tmp_path))
+    started = fsm.auth_started("login", no_browser=False, email="alice@example.com", token="t0k")
+    fsm.track_event(client, started)
+    client.close(0)
+    (message,) = stored(tmp_path)
+    properties = message["properties"]
+    assert set(properties) == {"flow", "no_browser", *fsm.BASE_PROPERTY_KEYS}  # type: ignore[arg-type]
+    assert_valid(fsm.Event(fsm.AUTH_STARTED, properties))  # type: ignore[arg-type]
+
+
+def test_an_event_outside_the_catalog_keeps_only_the_base_properties(tmp_path: Path) -> None:
+    client = open_client(environment(tmp_path))
+    fsm.track_event(client, fsm.Event("Something Else", {"path": "/home/alice/.netrc"}))
+    client.close(0)
+    (message,) = stored(tmp_path)
+    assert set(message["properties"]) == set(fsm.BASE_PROPERTY_KEYS)  # type: ignore[arg-type]
