@@ -30,6 +30,7 @@ from cli.delivery._settings import Settings, mask
 
 MAX_BATCH_MESSAGES: Final = 100
 MAX_BATCH_BYTES: Final = 450_000  # Segment refuses batches over 500 KB
+MAX_MESSAGE: Final = 32 * 1024  # and messages over 32 KB
 MAX_ATTEMPTS_PER_RUN: Final = 3  # without Retry-After: give up for this run, try next time
 MAX_BACKOFF: Final = 3600.0
 DETACHED_BUDGET: Final = 60.0
@@ -138,7 +139,7 @@ def _run(
                 say(f"delivery retried: HTTP {status} for a batch; sending one by one")
                 single = True
                 continue
-            elif status in (400, 413):
+            elif status in (400, 413) and _refuses(error, batch[0][1]):
                 outbox.delete(row_id for row_id, _ in batch)
                 outbox.add_to("rejected", 1)
                 report.rejected += 1
@@ -169,6 +170,17 @@ def _run(
             return
         _lease.renew(outbox, holder, ttl + delay)
         sleep(delay)
+
+
+def _refuses(error: Exception, body: str) -> bool:
+    """Whether a 400/413 for this one message rejects the message, not every request.
+
+    Segment says why in a JSON error (segment's ``post`` reads its ``code``; "unknown" when
+    the body was not one); a message over its 32 KB limit is refused whatever answered.
+    An HTML 400 (plain HTTP sent to an HTTPS port, a proxy) says nothing about the message:
+    dropping on it would drop every message, one by one.
+    """
+    return getattr(error, "code", "unknown") != "unknown" or len(body.encode()) > MAX_MESSAGE
 
 
 def _next_batch(outbox: Outbox, limit: int) -> list[tuple[int, str]]:

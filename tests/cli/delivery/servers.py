@@ -114,3 +114,16 @@ class Portal(CollectorHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class PlainBadRequest(CollectorHandler):
+    """Not Segment: answers every POST with an HTML 400 (plain HTTP sent to an HTTPS port)."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = b"<html>400 The plain HTTP request was sent to HTTPS port</html>"
+        self.send_response(400)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

@@ -9,7 +9,14 @@ from cli.delivery import _lease
 from cli.delivery._outbox import Outbox
 from cli.delivery._sender import MAX_BACKOFF, RETRY_AT, deliver, due
 from cli.delivery._settings import Settings
-from tests.cli.delivery.servers import Portal, collector, failing, stats, stored_ids
+from tests.cli.delivery.servers import (
+    PlainBadRequest,
+    Portal,
+    collector,
+    failing,
+    stats,
+    stored_ids,
+)
 
 
 def settings(home: Path, host: str, key: str = "wk") -> Settings:
@@ -154,3 +161,14 @@ def test_an_unreadable_retry_time_is_ignored(tmp_path: Path) -> None:
     outbox, _ = filled(tmp_path / "o.sqlite3", 1)
     outbox.put(RETRY_AT, "soon")
     assert due(outbox)
+
+
+def test_a_400_that_is_not_a_segment_error_drops_nothing(tmp_path: Path) -> None:
+    # Only an endpoint that says why (Segment's JSON error) rejects a message; an HTML 400
+    # for every request is a wrong host, and dropping "rejected" messages would lose them all.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    with collector(tmp_path / "store.jsonl", handler=PlainBadRequest) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert (report.outcome, report.rejected) == ("retry-later", 0)
+    assert outbox.count() == 3
+    assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
