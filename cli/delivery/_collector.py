@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import sys
 import threading
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -121,7 +122,13 @@ class CollectorHandler(BaseHTTPRequestHandler):
 
     def messages(self) -> list[dict[str, Any]]:
         """The request's messages, validated (raises ``Rejected``)."""
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:  # where this body ends is unknown: so is where the next request starts
+            self.close_connection = True
+            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "bad Content-Length")
         raw = self.rfile.read(length)
         if self.path != "/v1/batch" and self.path not in SINGLE_PATHS:
             raise Rejected(HTTPStatus.NOT_FOUND, "not_found", f"no endpoint {self.path}")
@@ -198,6 +205,16 @@ class CollectorServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self.store.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line, not socketserver's traceback; nothing when the client went away."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        sys.stderr.write(
+            f"authfunnel collector: a request from {client_address[0]} failed "
+            f"({type(error).__name__}: {error})\n"
+        )
 
 
 def _check_message(message: object) -> None:
