@@ -19,7 +19,7 @@ from cli._env import Environment
 from cli._exit import CliError, ExitStatus
 from cli._telemetry import DISABLED, NOTICE_SHOWN
 from cli.delivery._outbox import Outbox, OutboxError, open_outbox
-from cli.delivery._settings import Settings, load_settings, mask
+from cli.delivery._settings import Settings, load_settings, mask, mask_url
 
 ACTIONS = ("status", "enable", "disable", "show", "flush")
 
@@ -70,7 +70,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     facts: dict[str, Any] = {
         "enabled": settings.enabled,
         "reason": settings.reason,
-        "destination": settings.host if settings.write_key else None,
+        "destination": mask_url(settings.host) if settings.write_key else None,
         "write_key": mask(settings.write_key),
         "outbox": str(settings.outbox_path),
         "pending": 0,

@@ -26,7 +26,7 @@ from typing import Final
 
 from cli.delivery import _lease
 from cli.delivery._outbox import Outbox, OutboxError
-from cli.delivery._settings import Settings, mask
+from cli.delivery._settings import Settings, mask, mask_url
 
 MAX_BATCH_MESSAGES: Final = 100
 MAX_BATCH_BYTES: Final = 450_000  # Segment refuses batches over 500 KB
@@ -101,7 +101,7 @@ def _run(
     from segment.analytics.request import APIError, parse_retry_after, post
 
     total, attempts, single = outbox.count(), 0, False
-    target = f"{settings.host} (write key {mask(settings.write_key)})"
+    target = f"{mask_url(settings.host)} (write key {mask(settings.write_key)})"
     while True:
         batch = _next_batch(outbox, 1 if single else MAX_BATCH_MESSAGES)
         if not batch:

@@ -88,6 +88,15 @@ def mask(secret: str | None) -> str:
     return secret[:4] + "…" if len(secret) > 8 else "****"
 
 
+def mask_url(url: str) -> str:
+    """``url`` as it may be printed: credentials in it (``user:token@``) masked."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://****@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def _text(table: dict[str, Any], key: str) -> str | None:
     value = table.get(key)
     if value is None:

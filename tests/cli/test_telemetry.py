@@ -106,3 +106,17 @@ def test_a_flush_timeout_that_is_not_a_finite_positive_number_is_a_usage_error(
     assert status == 2
     assert "--timeout" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["text", "json"])
+def test_status_masks_credentials_in_the_host_url(tmp_path: Path, as_json: list[str]) -> None:
+    _, out, _ = run(
+        tmp_path,
+        "telemetry",
+        "status",
+        *as_json,
+        AUTHFUNNEL_SEGMENT_WRITE_KEY="wk",
+        AUTHFUNNEL_SEGMENT_HOST="https://proxy-user:s3cret-token@proxy.example:8443",
+    )
+    assert "s3cret-token" not in out
+    assert "proxy.example:8443" in out

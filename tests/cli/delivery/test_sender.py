@@ -172,3 +172,14 @@ def test_a_400_that_is_not_a_segment_error_drops_nothing(tmp_path: Path) -> None
     assert (report.outcome, report.rejected) == ("retry-later", 0)
     assert outbox.count() == 3
     assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
+
+
+def test_delivery_results_mask_credentials_in_the_host_url(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    said: list[str] = []
+    with collector(tmp_path / "store.jsonl") as server:
+        host = server.url.replace("http://", "http://user:s3cret-token@")
+        report = deliver(outbox, settings(tmp_path, host), budget=60, log=said.append)
+    assert report.outcome == "delivered"
+    assert said
+    assert not [line for line in said if "s3cret-token" in line]
