@@ -189,3 +189,23 @@ def test_an_event_outside_the_catalog_keeps_only_the_base_properties(tmp_path: P
     client.close(0)
     (message,) = stored(tmp_path)
     assert set(message["properties"]) == set(fsm.BASE_PROPERTY_KEYS)  # type: ignore[arg-type]
+
+
+def test_a_logout_while_telemetry_is_disabled_still_forgets_the_user(tmp_path: Path) -> None:
+    from cli.__main__ import main
+
+    client = open_client(environment(tmp_path))
+    client.identify("user-42", {})
+    client.close(0)
+    assert main(["telemetry", "disable"], environment(tmp_path)) == 0
+    forget_user(environment(tmp_path))  # logged out meanwhile
+    assert main(["telemetry", "enable"], environment(tmp_path)) == 0
+    later = open_client(environment(tmp_path))
+    fsm.track_event(later, fsm.command_invoked("status"))
+    later.close(0)
+    assert [message.get("userId") for message in stored(tmp_path)][-1] is None
+
+
+def test_forgetting_the_user_with_telemetry_off_creates_no_outbox(tmp_path: Path) -> None:
+    forget_user(environment(tmp_path, DO_NOT_TRACK="1"))
+    assert not (tmp_path / "state").exists()
