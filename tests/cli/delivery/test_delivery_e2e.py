@@ -136,6 +136,7 @@ def test_server_errors_are_retried_until_accepted(tmp_path: Path) -> None:
         variables = environment(home, server.url)
         expected = consent(variables)
         run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0, run.stderr
         expected += recorded_ids(run.stderr)
         delivered(store, expected)
         assert stats(server.url)["requests"] == 1  # the two 500s stored nothing
@@ -150,6 +151,7 @@ def test_429_with_retry_after_waits_as_asked_then_delivers(tmp_path: Path) -> No
         expected = consent(variables)
         refused_at = time.time()
         run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0, run.stderr
         expected += recorded_ids(run.stderr)
         delivered(store, expected)
         accepted_at = time.time()
@@ -250,6 +252,28 @@ def test_a_corrupt_outbox_warns_once_and_the_command_still_succeeds(tmp_path: Pa
     again = authfunnel(variables, "telemetry", "status")
     assert "warning" not in again.stderr
     assert len(recorded(again.stderr)) == 2
+
+
+def test_after_a_corrupt_outbox_the_next_runs_deliver_exactly_their_events(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / "state").mkdir(parents=True)
+    (home / "state" / "outbox.sqlite3").write_bytes(b"not sqlite" * 500)
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        variables = environment(home, server.url)
+        broken = authfunnel(variables, "telemetry", "status")
+        assert broken.returncode == 0
+        assert recorded(broken.stderr) == []  # the no-op client: nothing recorded, nothing sent
+        expected = consent(variables)
+        run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0, run.stderr
+        expected += recorded_ids(run.stderr)
+        delivered(store, expected)
+        assert stats(server.url)["duplicates"] == 0
+    (moved,) = (home / "state").glob("outbox.sqlite3.corrupt-*")
+    assert moved.read_bytes() == b"not sqlite" * 500
 
 
 @pytest.mark.parametrize("switch", [{"DO_NOT_TRACK": "1"}, {"AUTHFUNNEL_TELEMETRY": "0"}])
