@@ -158,6 +158,7 @@ def _run(
         else:
             outbox.delete(row_id for row_id, _ in batch)
             report.sent += len(batch)
+            report.outcome, report.detail = "delivered", ""  # an earlier failure was overcome
             outbox.put(FAILURES, None)
             outbox.put(RETRY_AT, None)
             say(f"delivery accepted: {len(batch)} messages by {target}")

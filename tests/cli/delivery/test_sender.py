@@ -183,3 +183,14 @@ def test_delivery_results_mask_credentials_in_the_host_url(tmp_path: Path) -> No
     assert report.outcome == "delivered"
     assert said
     assert not [line for line in said if "s3cret-token" in line]
+
+
+def test_a_run_that_delivers_everything_after_a_retry_reports_delivered(tmp_path: Path) -> None:
+    # "retry-later" would stop the sender looking again for events recorded meanwhile, and
+    # 'telemetry status' would report a failure with nothing left.
+    outbox, ids = filled(tmp_path / "o.sqlite3", 3)
+    store = tmp_path / "store.jsonl"
+    with collector(store, handler=failing(500, failures=1)) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60, sleep=lambda _: None)
+    assert (report.outcome, report.sent, report.remaining) == ("delivered", 3, 0)
+    assert stored_ids(store) == ids
