@@ -3,9 +3,10 @@
 ``run_command`` runs a parsed command inside ``fsm.COMMAND.run`` with the invocation's
 telemetry client, lent to the command (``open_client`` returns it), then hands delivery off.
 Duration is measured when the command's own work ends, before any delivery. A command that
-fails its login precondition (``LoginRequired`` before it recorded anything) emits neither
-event: ``Command Invoked`` is held in memory until the command records something or ends,
-so there is never an orphan ``Completed``.
+fails its login precondition (``LoginRequired`` before it recorded anything) or rejects its
+command line (``UsageError``: a check argparse could not make) emits neither event:
+``Command Invoked`` is held in memory until the command records something or ends, so there
+is never an orphan ``Completed``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from cli._env import Environment
-from cli._exit import ExitStatus, LoginRequired
+from cli._exit import ExitStatus, LoginRequired, UsageError
 from fsm import COMMAND, COMMAND_COMPLETED, COMMAND_INVOKED, Event, PropertyValue, TelemetryClient
 
 NONZERO_EXIT: Final = "cli.NonZeroExit"
@@ -31,7 +32,7 @@ def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
         with COMMAND.run(client, properties={"command": name}) as run:
             try:
                 status = int(command())
-            except LoginRequired:
+            except (LoginRequired, UsageError):
                 client.precondition_failed()
                 raise
             if status != ExitStatus.OK:

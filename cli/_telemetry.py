@@ -51,9 +51,16 @@ def forget_user(env: Environment) -> None:
     if forget is not None:
         forget()
     try:
-        outbox = _open_outbox(env)
-        if outbox is None:
+        from cli._paths import Paths
+        from cli.delivery._outbox import open_outbox
+        from cli.delivery._settings import OUTBOX_FILE
+
+        # Whatever telemetry's state (off now, disabled, a bad config): a stored user id must
+        # go, or events would carry it once telemetry is on again. No outbox: nothing stored.
+        path = Paths.from_env(env).state_dir / OUTBOX_FILE
+        if not path.exists():
             return
+        outbox = open_outbox(path)
         try:
             outbox.put("user_id", None)
         finally:

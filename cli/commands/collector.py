@@ -41,11 +41,17 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             f"cannot start the collector on port {args.port} with store {store}: {exc.strerror}",
             hint="use --port 0 for any free port, or another --store path",
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"cannot use {store} as a collector store: it is not a JSON-lines text file",
+            hint="pass another --store path; this file is left as it is",
+        ) from exc
+    # SIGTERM ends it like Ctrl-C does: the store is flushed after every request anyway.
+    # Installed before the URL is printed: a script may stop it as soon as it read the URL.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(ExitStatus.OK))
     env.stdout.write(f"{server.url}\n")
     env.stdout.write(f"storing messages in {store}\n")
     env.stdout.flush()
-    # SIGTERM ends it like Ctrl-C does: the store is flushed after every request anyway.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(ExitStatus.OK))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

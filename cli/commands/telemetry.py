@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from cli._env import Environment
 from cli._exit import CliError, ExitStatus
 from cli._telemetry import DISABLED, NOTICE_SHOWN
 from cli.delivery._outbox import Outbox, OutboxError, open_outbox
-from cli.delivery._settings import Settings, load_settings, mask
+from cli.delivery._settings import Settings, load_settings, mask, mask_url
 
 ACTIONS = ("status", "enable", "disable", "show", "flush")
 
@@ -27,8 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="status")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
-        "--timeout", type=float, default=30.0, help="flush: give up after this many seconds"
+        "--timeout", type=_seconds, default=30.0, help="flush: give up after this many seconds"
     )
+
+
+def _seconds(text: str) -> float:
+    """A finite positive number of seconds (nan would make the flush wait endless)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -58,7 +70,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     facts: dict[str, Any] = {
         "enabled": settings.enabled,
         "reason": settings.reason,
-        "destination": settings.host if settings.write_key else None,
+        "destination": mask_url(settings.host) if settings.write_key else None,
         "write_key": mask(settings.write_key),
         "outbox": str(settings.outbox_path),
         "pending": 0,

@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
 from cli.delivery import _flows
-from cli.delivery._outbox import Outbox, OutboxError, move_aside
+from cli.delivery._outbox import Outbox, OutboxError, move_aside, transaction, translated
 from cli.delivery._settings import mask
 from fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,
     AUTH_STARTED,
+    BASE_PROPERTY_KEYS,
     Event,
     PropertyValue,
     invocation_id,
@@ -67,19 +68,34 @@ class OutboxClient:
         version = event.properties.get("cli_version")
         if isinstance(version, str):
             self._library["version"] = version
-        message = self._message("track", when, event=event.name, properties=dict(event.properties))
+        properties = dict(event.properties)
+        outside = properties.keys() - catalog_properties(event.name)
+        for key in outside:
+            del properties[key]
+        message = self._message("track", when, event=event.name, properties=properties)
         try:
-            dropped = outbox.append(message)
-            if event.name == AUTH_STARTED:
-                _flows.open_flow(outbox, message, os.getpid())
-            elif event.name in _TERMINAL:
-                _flows.close_flow(outbox, invocation_id(), str(event.properties.get("flow")))
+            if event.name == AUTH_STARTED or event.name in _TERMINAL:
+                # One transaction: killed between the two writes, a Started would be left
+                # that nothing ends, or a terminal event followed by a recovered Failed.
+                with translated(), transaction(outbox.db):
+                    dropped = outbox.append(message)
+                    if event.name == AUTH_STARTED:
+                        _flows.open_flow(outbox, message, os.getpid())
+                    else:
+                        flow = str(event.properties.get("flow"))
+                        _flows.close_flow(outbox, invocation_id(), flow)
+            else:
+                dropped = outbox.append(message)
         except OutboxError as exc:
             self._broken(exc)
             return
         self.recorded += 1
         if self._debug:
             self._show(message)
+            if outside:  # names only: a value may be what must not leave
+                self._stderr.write(
+                    f"telemetry: left out properties outside the catalog: {sorted(outside)}\n"
+                )
             if dropped:
                 self._stderr.write(
                     f"telemetry: the outbox bounds dropped {dropped} old events "
@@ -94,8 +110,9 @@ class OutboxClient:
         self._user_id = user_id
         message = self._message("identify", datetime.now(UTC), traits=dict(traits))
         try:
-            outbox.put(USER_ID, user_id)
-            outbox.append(message)
+            with translated(), transaction(outbox.db):  # killed mid-way: neither, not one
+                outbox.put(USER_ID, user_id)
+                outbox.append(message)
         except OutboxError as exc:
             self._broken(exc)
             return
@@ -185,6 +202,26 @@ class OutboxClient:
 
     def _warn(self, text: str) -> None:
         self._stderr.write(f"authfunnel: warning: {text}\n")
+
+
+def catalog_properties(event: str) -> frozenset[str]:
+    """The properties ``event`` may carry off this machine: its tracking plan's, else the base.
+
+    Only catalog properties ever leave: whatever else a call site passes (a path, an email,
+    an exception message) is never stored, so never sent.
+    """
+    global _catalog
+    if _catalog is None:
+        from fsm import tracking_plan
+
+        _catalog = {
+            name: frozenset(schema["properties"]["properties"]["properties"])
+            for name, schema in tracking_plan().items()
+        }
+    return _catalog.get(event, BASE_PROPERTY_KEYS)
+
+
+_catalog: dict[str, frozenset[str]] | None = None
 
 
 def _cli_version() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import sys
 import threading
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -70,14 +71,20 @@ class Store:
 
 
 def read_messages(path: Path) -> list[dict[str, Any]]:
-    """The messages in a store file, in arrival order (a torn last line is skipped)."""
+    """The messages in a store file, in arrival order.
+
+    A line that is not a JSON object (a torn last line, anything written by hand) is no
+    message: it is skipped. A file that is not UTF-8 raises ``UnicodeDecodeError``.
+    """
     messages = []
     with path.open(encoding="utf-8") as file:
         for line in file:
             try:
-                messages.append(json.loads(line))
+                message = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(message, dict):
+                messages.append(message)
     return messages
 
 
@@ -115,7 +122,13 @@ class CollectorHandler(BaseHTTPRequestHandler):
 
     def messages(self) -> list[dict[str, Any]]:
         """The request's messages, validated (raises ``Rejected``)."""
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:  # where this body ends is unknown: so is where the next request starts
+            self.close_connection = True
+            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "bad Content-Length")
         raw = self.rfile.read(length)
         if self.path != "/v1/batch" and self.path not in SINGLE_PATHS:
             raise Rejected(HTTPStatus.NOT_FOUND, "not_found", f"no endpoint {self.path}")
@@ -192,6 +205,16 @@ class CollectorServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self.store.close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line, not socketserver's traceback; nothing when the client went away."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        sys.stderr.write(
+            f"authfunnel collector: a request from {client_address[0]} failed "
+            f"({type(error).__name__}: {error})\n"
+        )
 
 
 def _check_message(message: object) -> None:

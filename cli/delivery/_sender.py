@@ -13,6 +13,7 @@ is left for a later run, with the time it may next be tried stored in the outbox
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -25,10 +26,11 @@ from typing import Final
 
 from cli.delivery import _lease
 from cli.delivery._outbox import Outbox, OutboxError
-from cli.delivery._settings import Settings, mask
+from cli.delivery._settings import Settings, mask, mask_url
 
 MAX_BATCH_MESSAGES: Final = 100
 MAX_BATCH_BYTES: Final = 450_000  # Segment refuses batches over 500 KB
+MAX_MESSAGE: Final = 32 * 1024  # and messages over 32 KB
 MAX_ATTEMPTS_PER_RUN: Final = 3  # without Retry-After: give up for this run, try next time
 MAX_BACKOFF: Final = 3600.0
 DETACHED_BUDGET: Final = 60.0
@@ -99,7 +101,7 @@ def _run(
     from segment.analytics.request import APIError, parse_retry_after, post
 
     total, attempts, single = outbox.count(), 0, False
-    target = f"{settings.host} (write key {mask(settings.write_key)})"
+    target = f"{mask_url(settings.host)} (write key {mask(settings.write_key)})"
     while True:
         batch = _next_batch(outbox, 1 if single else MAX_BATCH_MESSAGES)
         if not batch:
@@ -108,14 +110,24 @@ def _run(
         if remaining <= 0:
             report.outcome, report.detail = "retry-later", "time budget spent"
             return
+        # Renewed before every post, not only after a success: a back-off or a run of
+        # rejected messages may outlast the lease, and whoever took it over sends this batch.
+        if not _lease.renew(outbox, holder, ttl):
+            report.outcome, report.detail = "busy", "lease lost"
+            return
         delay = 0.0
         try:
-            post(
+            response = post(
                 settings.write_key,
                 settings.host,
                 timeout=max(0.1, min(settings.timeout, remaining)),
                 batch=[json.loads(body) for _, body in batch],
             )
+            if response.request.method != "POST":
+                # requests followed a 301/302/303 (a captive portal, say) with a GET: its 2xx
+                # says nothing about the batch, which was never posted.
+                status = response.history[0].status_code if response.history else 0
+                raise APIError(status, "redirect", "redirected to a GET", response)
         except APIError as error:
             status = int(error.status)
             if status == 429 or status >= 500:
@@ -127,7 +139,7 @@ def _run(
                 say(f"delivery retried: HTTP {status} for a batch; sending one by one")
                 single = True
                 continue
-            elif status in (400, 413):
+            elif status in (400, 413) and _refuses(error, batch[0][1]):
                 outbox.delete(row_id for row_id, _ in batch)
                 outbox.add_to("rejected", 1)
                 report.rejected += 1
@@ -136,7 +148,7 @@ def _run(
             else:  # 401, 403, ...: the key or host is wrong, not the messages: keep them
                 report.outcome, report.detail = "retry-later", f"HTTP {status}"
                 _schedule(outbox, report, _backoff(outbox, at_least=300))
-                say(f"delivery failed: HTTP {status} from {target}; check the write key")
+                say(f"delivery failed: HTTP {status} from {target}; check the write key and host")
                 return
         except Exception as error:  # requests' connection errors and timeouts, and any other
             attempts += 1
@@ -146,14 +158,12 @@ def _run(
         else:
             outbox.delete(row_id for row_id, _ in batch)
             report.sent += len(batch)
+            report.outcome, report.detail = "delivered", ""  # an earlier failure was overcome
             outbox.put(FAILURES, None)
             outbox.put(RETRY_AT, None)
             say(f"delivery accepted: {len(batch)} messages by {target}")
             if progress is not None:
                 progress(report.sent + report.rejected, total)
-            if not _lease.renew(outbox, holder, ttl):
-                report.outcome, report.detail = "busy", "lease lost"
-                return
             continue
         report.outcome, report.detail = "retry-later", "endpoint unavailable"
         if attempts >= MAX_ATTEMPTS_PER_RUN or time.monotonic() + delay >= deadline:
@@ -161,6 +171,17 @@ def _run(
             return
         _lease.renew(outbox, holder, ttl + delay)
         sleep(delay)
+
+
+def _refuses(error: Exception, body: str) -> bool:
+    """Whether a 400/413 for this one message rejects the message, not every request.
+
+    Segment says why in a JSON error (segment's ``post`` reads its ``code``; "unknown" when
+    the body was not one); a message over its 32 KB limit is refused whatever answered.
+    An HTML 400 (plain HTTP sent to an HTTPS port, a proxy) says nothing about the message:
+    dropping on it would drop every message, one by one.
+    """
+    return getattr(error, "code", "unknown") != "unknown" or len(body.encode()) > MAX_MESSAGE
 
 
 def _next_batch(outbox: Outbox, limit: int) -> list[tuple[int, str]]:
@@ -198,8 +219,14 @@ def _quiet_segment_logging() -> None:
 
 def due(outbox: Outbox) -> bool:
     """Whether a sender should start now: messages wait, none is running, no backoff holds."""
-    retry_at = outbox.get(RETRY_AT)
-    if retry_at is not None and float(retry_at) > outbox.clock():
+    now = outbox.clock()
+    try:
+        retry_at = float(outbox.get(RETRY_AT) or "nan")
+    except ValueError:
+        retry_at = math.nan
+    # No back-off is longer than MAX_BACKOFF: a later time was written by a clock that was
+    # ahead then, and honouring it could hold delivery back until the age bound drops events.
+    if now < retry_at <= now + MAX_BACKOFF:
         return False
     return outbox.count() > 0 and not _lease.held(outbox)
 

@@ -13,6 +13,7 @@ Read from the environment first, then the ``[telemetry]`` table of the config fi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -74,7 +75,7 @@ def load_settings(env: Environment) -> Settings:
         write_key=write_key or None,
         host=host.rstrip("/"),
         timeout=_number(table, "timeout", DEFAULT_TIMEOUT),
-        max_events=int(_number(table, "max_events", DEFAULT_MAX_EVENTS)),
+        max_events=_integer(table, "max_events", DEFAULT_MAX_EVENTS),
         max_age_days=_number(table, "max_age_days", DEFAULT_MAX_AGE_DAYS),
         debug=env.debug,
     )
@@ -87,6 +88,15 @@ def mask(secret: str | None) -> str:
     return secret[:4] + "…" if len(secret) > 8 else "****"
 
 
+def mask_url(url: str) -> str:
+    """``url`` as it may be printed: credentials in it (``user:token@``) masked."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://****@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def _text(table: dict[str, Any], key: str) -> str | None:
     value = table.get(key)
     if value is None:
@@ -97,9 +107,25 @@ def _text(table: dict[str, Any], key: str) -> str | None:
 
 
 def _number(table: dict[str, Any], key: str, default: float) -> float:
+    # Finite too: TOML allows inf and nan, and an infinite timeout makes a dead sender's
+    # lease last forever (nothing would be sent again).
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise CliError(
             f"[telemetry] {key} must be a positive number", hint="fix it in the config file"
         )
     return float(value)
+
+
+def _integer(table: dict[str, Any], key: str, default: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CliError(
+            f"[telemetry] {key} must be a positive integer", hint="fix it in the config file"
+        )
+    return value

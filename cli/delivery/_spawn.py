@@ -56,6 +56,9 @@ def start_detached(settings: Settings) -> None:
                 os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
             elif not keep_stderr:
                 os.dup2(devnull, 2)
+            # Nothing else the command inherited (a pipe a caller reads to EOF, say) stays
+            # open in the sender, as subprocess's close_fds does for the path above.
+            os.closerange(3, _max_fd())
             os.execve(argv[0], argv, variables)
         finally:
             os._exit(127)
@@ -76,6 +79,13 @@ def _reap() -> None:
             done = pid
         if done:
             _children.remove(pid)
+
+
+def _max_fd() -> int:
+    try:
+        return max(256, os.sysconf("SC_OPEN_MAX"))
+    except (OSError, ValueError):
+        return 256
 
 
 def _isatty(fd: int) -> bool:

@@ -6,12 +6,14 @@ import argparse
 
 import fsm
 from cli._env import Environment
-from cli._exit import CliError, LoginRequired
+from cli._exit import CliError, LoginRequired, UsageError
 from cli._telemetry import open_client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("outcome", choices=["ok", "status3", "error", "interrupt", "login", "flow"])
+    parser.add_argument(
+        "outcome", choices=["ok", "status3", "error", "interrupt", "login", "flow", "usage"]
+    )
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -21,6 +23,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise CliError("the thing failed", hint="try again")
     if args.outcome == "interrupt":
         raise KeyboardInterrupt
+    if args.outcome == "usage":  # a check argparse cannot express, made by the command
+        raise UsageError("--a and --b exclude each other", hint="pass one of them")
     if args.outcome == "login":
         raise LoginRequired("you are not logged in", hint="run 'authfunnel login'")
     if args.outcome == "flow":

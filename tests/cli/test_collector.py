@@ -64,3 +64,43 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("authfunnel: error: cannot start the collector")
     assert "Traceback" not in done.stderr
+
+
+def start(tmp_path: Path, store: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start a collector on ``store``; its first line ("" if it exited at once)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "collector", "--port", "0", "--store", str(store)],
+        env=environment(tmp_path / "home", None, DO_NOT_TRACK="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    return server, server.stdout.readline()
+
+
+def stop(server: subprocess.Popen[str]) -> str:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+    return server.communicate(timeout=30)[1]
+
+
+def test_store_lines_that_are_not_messages_are_skipped(tmp_path: Path) -> None:
+    store = tmp_path / "store.jsonl"
+    store.write_text('1\n"text"\n[]\n')
+    server, first = start(tmp_path, store)
+    stderr = stop(server)
+    assert first.startswith("http://127.0.0.1:"), stderr
+    assert server.returncode == 0
+    assert store.read_text().startswith('1\n"text"\n[]\n')
+
+
+def test_a_binary_store_is_a_clear_error_and_left_as_it_was(tmp_path: Path) -> None:
+    store = tmp_path / "store.jsonl"
+    store.write_bytes(b"\xff\xfe binary \x00\n")
+    server, first = start(tmp_path, store)
+    stderr = stop(server)
+    assert (first, server.returncode) == ("", 1)
+    assert stderr.startswith(f"authfunnel: error: cannot use {store} as a collector store")
+    assert "Traceback" not in stderr
+    assert store.read_bytes() == b"\xff\xfe binary \x00\n"

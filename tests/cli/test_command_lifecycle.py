@@ -89,6 +89,11 @@ def test_a_failed_login_precondition_emits_no_command_events(tmp_path: Path) -> 
     assert events(tmp_path) == []
 
 
+def test_a_usage_error_raised_by_the_command_emits_no_command_events(tmp_path: Path) -> None:
+    assert run(tmp_path, "probe", "usage") == 2
+    assert events(tmp_path) == []
+
+
 def test_login_required_after_work_began_is_a_completed_failure(tmp_path: Path) -> None:
     assert run(tmp_path, "probe", "flow") == 4
     names = [event.name for event in events(tmp_path)]

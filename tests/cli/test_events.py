@@ -34,3 +34,11 @@ def test_a_missing_source_is_a_one_line_error(tmp_path: Path) -> None:
     status, _, err = run(tmp_path, "events", "--source", str(tmp_path / "nope.jsonl"))
     assert status == 1
     assert err.startswith("authfunnel: error: no such store")
+
+
+def test_lines_that_are_not_messages_are_skipped(tmp_path: Path) -> None:
+    store = tmp_path / "store.jsonl"
+    store.write_text('1\n"text"\n{"messageId": "m1", "type": "track"}\n[]\n{"torn": \n')
+    status, out, err = run(tmp_path, "events", "--source", str(store))
+    assert (status, err) == (0, "")
+    assert [json.loads(line) for line in out.splitlines()] == [{"messageId": "m1", "type": "track"}]

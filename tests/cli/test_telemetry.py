@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 import fsm
 from cli.__main__ import main
 from cli._env import Environment
@@ -91,3 +93,30 @@ def test_an_unknown_action_is_a_usage_error(tmp_path: Path) -> None:
     status, _, err = run(tmp_path, "telemetry", "explode")
     assert status == 2
     assert "invalid choice" in err
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "0", "-5"])
+def test_a_flush_timeout_that_is_not_a_finite_positive_number_is_a_usage_error(
+    tmp_path: Path, timeout: str
+) -> None:
+    # nan made the wait for a running sender endless: no comparison with it is ever true.
+    status, _, err = run(
+        tmp_path, "telemetry", "flush", "--timeout", timeout, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk"
+    )
+    assert status == 2
+    assert "--timeout" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["text", "json"])
+def test_status_masks_credentials_in_the_host_url(tmp_path: Path, as_json: list[str]) -> None:
+    _, out, _ = run(
+        tmp_path,
+        "telemetry",
+        "status",
+        *as_json,
+        AUTHFUNNEL_SEGMENT_WRITE_KEY="wk",
+        AUTHFUNNEL_SEGMENT_HOST="https://proxy-user:s3cret-token@proxy.example:8443",
+    )
+    assert "s3cret-token" not in out
+    assert "proxy.example:8443" in out

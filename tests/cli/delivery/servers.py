@@ -95,3 +95,35 @@ def failing(status: int, failures: int, retry_after: str | None = None) -> type[
             "lock": threading.Lock(),
         },
     )
+
+
+class Portal(CollectorHandler):
+    """A captive portal: every POST is redirected (302) to a page that GET answers with 200."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(302)
+        self.send_header("Location", "/portal")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802
+        data = b"<html>Accept the terms to use this network</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class PlainBadRequest(CollectorHandler):
+    """Not Segment: answers every POST with an HTML 400 (plain HTTP sent to an HTTPS port)."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = b"<html>400 The plain HTTP request was sent to HTTPS port</html>"
+        self.send_response(400)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import struct
 import uuid
 from pathlib import Path
 
@@ -131,3 +133,42 @@ def test_a_restarted_collector_still_dedupes_what_it_stored(tmp_path: Path) -> N
     with collector(store) as server:
         segment_post("wk", server.url, batch=batch)
     assert len(stored_ids(store)) == 1
+
+
+def raw_request(url: str, request: bytes, *, reset: bool = False) -> bytes:
+    """Send ``request`` on a raw socket; the status line of the answer ("" if none)."""
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        status = sock.makefile("rb").readline().strip()
+        if reset:  # close with a reset, as a killed client's kernel does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return status
+
+
+def test_a_malformed_content_length_is_400_without_a_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    request = b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}"
+    with collector(tmp_path / "store.jsonl") as server:
+        status = raw_request(server.url, request)
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert capfd.readouterr().err == ""
+
+
+def test_a_client_that_resets_its_connection_prints_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    body = json.dumps({"batch": [track()]}).encode()
+    request = (
+        b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: "
+        + basic("wk").encode()
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    with collector(tmp_path / "store.jsonl") as server:
+        assert raw_request(server.url, request, reset=True) == b"HTTP/1.1 200 OK"
+        stats(server.url)  # the collector has seen the reset by the time this answers
+    assert capfd.readouterr().err == ""

@@ -136,6 +136,7 @@ def test_server_errors_are_retried_until_accepted(tmp_path: Path) -> None:
         variables = environment(home, server.url)
         expected = consent(variables)
         run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0, run.stderr
         expected += recorded_ids(run.stderr)
         delivered(store, expected)
         assert stats(server.url)["requests"] == 1  # the two 500s stored nothing
@@ -150,6 +151,7 @@ def test_429_with_retry_after_waits_as_asked_then_delivers(tmp_path: Path) -> No
         expected = consent(variables)
         refused_at = time.time()
         run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0, run.stderr
         expected += recorded_ids(run.stderr)
         delivered(store, expected)
         accepted_at = time.time()
@@ -252,6 +254,28 @@ def test_a_corrupt_outbox_warns_once_and_the_command_still_succeeds(tmp_path: Pa
     assert len(recorded(again.stderr)) == 2
 
 
+def test_after_a_corrupt_outbox_the_next_runs_deliver_exactly_their_events(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / "state").mkdir(parents=True)
+    (home / "state" / "outbox.sqlite3").write_bytes(b"not sqlite" * 500)
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        variables = environment(home, server.url)
+        broken = authfunnel(variables, "telemetry", "status")
+        assert broken.returncode == 0
+        assert recorded(broken.stderr) == []  # the no-op client: nothing recorded, nothing sent
+        expected = consent(variables)
+        run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0, run.stderr
+        expected += recorded_ids(run.stderr)
+        delivered(store, expected)
+        assert stats(server.url)["duplicates"] == 0
+    (moved,) = (home / "state").glob("outbox.sqlite3.corrupt-*")
+    assert moved.read_bytes() == b"not sqlite" * 500
+
+
 @pytest.mark.parametrize("switch", [{"DO_NOT_TRACK": "1"}, {"AUTHFUNNEL_TELEMETRY": "0"}])
 def test_telemetry_off_records_and_sends_nothing(tmp_path: Path, switch: dict[str, str]) -> None:
     home = tmp_path / "home"
@@ -278,3 +302,30 @@ def test_disable_discards_unsent_events_and_stops_recording(tmp_path: Path) -> N
     assert recorded(after.stderr) == []
     assert json.loads(after.stdout)["enabled"] is False
     assert pending_ids(home) == []
+
+
+def test_the_sender_holds_no_descriptor_the_command_inherited(tmp_path: Path) -> None:
+    # A caller reading a pipe it gave the command (beyond stdin/out/err) waits for EOF: a
+    # sender holding the pipe open would keep it waiting for the whole delivery.
+    home = tmp_path / "home"
+    with hanging_server() as (url, connections):
+        variables = environment(home, url)
+        consent(variables)
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "cli", "telemetry", "status"],
+                env=variables,
+                capture_output=True,
+                pass_fds=(write_end,),
+                timeout=60,
+                check=False,
+            )
+            os.close(write_end)
+            assert run.returncode == 0, run.stderr
+            wait_until(lambda: bool(connections), what="the sender to connect")
+            assert os.read(read_end, 1) == b""  # EOF: no process holds the write end
+            assert not sender_idle(home)  # while the sender was still running
+        finally:
+            os.close(read_end)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import fsm
 from cli._env import Environment
@@ -14,6 +19,7 @@ from cli._telemetry import open_client
 from cli.delivery import _flows
 from cli.delivery._outbox import Outbox
 from fsm.testing import assert_valid
+from tests.cli.delivery.harness import DRIVER, environment
 
 
 def started_in_this_process(home: Path) -> Path:
@@ -61,3 +67,25 @@ def test_process_alive_knows_this_process_and_a_gone_one() -> None:
     me = os.getpid()
     assert _flows.process_alive(me, _flows.process_start(me))
     assert not _flows.process_alive(2**22 + 12345, None)
+
+
+@pytest.mark.parametrize("mode", ["die-opening", "die-closing"])
+def test_a_process_killed_while_recording_a_flow_event_leaves_one_terminal_event(
+    tmp_path: Path, mode: str
+) -> None:
+    # SIGKILLed between writing an event and its open-flow record: the two must be one write,
+    # or a Started is left that nothing ends, or a terminal event is followed by a recovered one.
+    killed = subprocess.run(
+        [sys.executable, str(DRIVER), mode],
+        env=environment(tmp_path, None),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    open_client(Environment(stderr=io.StringIO(), variables={"AUTHFUNNEL_HOME": str(tmp_path)}))
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    names = [json.loads(body).get("event") for _, body in outbox.pending()]
+    terminal = [name for name in names if name in (fsm.AUTH_FAILED, fsm.AUTH_COMPLETED)]
+    assert len(terminal) == names.count(fsm.AUTH_STARTED)
+    assert outbox.db.execute("SELECT COUNT(*) FROM open_flows").fetchone() == (0,)

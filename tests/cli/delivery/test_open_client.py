@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,9 @@ import fsm
 from cli._env import Environment
 from cli._telemetry import forget_user, open_client
 from cli.delivery._client import OutboxClient
+from fsm.testing import assert_valid
+from tests.cli.delivery import harness
+from tests.cli.delivery.harness import DRIVER
 
 
 def environment(home: Path, **variables: str) -> Environment:
@@ -147,3 +153,59 @@ def test_the_engine_records_each_step_of_an_open_flow(tmp_path: Path) -> None:
     run.fail(TimeoutError())
     assert db.execute("SELECT COUNT(*) FROM open_flows").fetchone() == (0,)
     client.close(0)
+
+
+def test_a_process_killed_while_identifying_leaves_no_user_id_without_its_identify(
+    tmp_path: Path,
+) -> None:
+    killed = subprocess.run(
+        [sys.executable, str(DRIVER), "die-identifying"],
+        env=harness.environment(tmp_path, None),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    identifies = [m for m in stored(tmp_path) if m["type"] == "identify"]
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    user_id = db.execute("SELECT value FROM meta WHERE key = 'user_id'").fetchall()
+    assert len(identifies) == len(user_id)
+
+
+def test_only_the_catalog_properties_of_an_event_are_stored(tmp_path: Path) -> None:
+    client = open_client(environment(tmp_path))
+    started = fsm.auth_started("login", no_browser=False, email="alice@example.com", token="t0k")
+    fsm.track_event(client, started)
+    client.close(0)
+    (message,) = stored(tmp_path)
+    properties = message["properties"]
+    assert set(properties) == {"flow", "no_browser", *fsm.BASE_PROPERTY_KEYS}  # type: ignore[arg-type]
+    assert_valid(fsm.Event(fsm.AUTH_STARTED, properties))  # type: ignore[arg-type]
+
+
+def test_an_event_outside_the_catalog_keeps_only_the_base_properties(tmp_path: Path) -> None:
+    client = open_client(environment(tmp_path))
+    fsm.track_event(client, fsm.Event("Something Else", {"path": "/home/alice/.netrc"}))
+    client.close(0)
+    (message,) = stored(tmp_path)
+    assert set(message["properties"]) == set(fsm.BASE_PROPERTY_KEYS)  # type: ignore[arg-type]
+
+
+def test_a_logout_while_telemetry_is_disabled_still_forgets_the_user(tmp_path: Path) -> None:
+    from cli.__main__ import main
+
+    client = open_client(environment(tmp_path))
+    client.identify("user-42", {})
+    client.close(0)
+    assert main(["telemetry", "disable"], environment(tmp_path)) == 0
+    forget_user(environment(tmp_path))  # logged out meanwhile
+    assert main(["telemetry", "enable"], environment(tmp_path)) == 0
+    later = open_client(environment(tmp_path))
+    fsm.track_event(later, fsm.command_invoked("status"))
+    later.close(0)
+    assert [message.get("userId") for message in stored(tmp_path)][-1] is None
+
+
+def test_forgetting_the_user_with_telemetry_off_creates_no_outbox(tmp_path: Path) -> None:
+    forget_user(environment(tmp_path, DO_NOT_TRACK="1"))
+    assert not (tmp_path / "state").exists()

@@ -7,9 +7,16 @@ from pathlib import Path
 
 from cli.delivery import _lease
 from cli.delivery._outbox import Outbox
-from cli.delivery._sender import RETRY_AT, deliver
+from cli.delivery._sender import MAX_BACKOFF, RETRY_AT, deliver, due
 from cli.delivery._settings import Settings
-from tests.cli.delivery.servers import collector, stats, stored_ids
+from tests.cli.delivery.servers import (
+    PlainBadRequest,
+    Portal,
+    collector,
+    failing,
+    stats,
+    stored_ids,
+)
 
 
 def settings(home: Path, host: str, key: str = "wk") -> Settings:
@@ -104,4 +111,86 @@ def test_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
     with collector(store) as server:
         report = deliver(outbox, settings(tmp_path, server.url), budget=60)
     assert report.outcome == "delivered"
+    assert stored_ids(store) == ids
+
+
+def test_a_sender_whose_lease_was_taken_during_a_back_off_sends_nothing_more(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.sqlite3"
+    outbox, _ = filled(path, 3)
+    handler = failing(500, failures=1)
+
+    def taken_over(delay: float) -> None:
+        # While it waits, its lease expires and another sender takes it (and sends).
+        other = Outbox(path)
+        other.db.execute("UPDATE lease SET expires = 0")
+        assert _lease.acquire(other, "another sender", ttl=60)
+
+    with collector(tmp_path / "store.jsonl", handler=handler) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60, sleep=taken_over)
+    assert handler.seen == 1  # the 500 only: the batch is the new holder's to send
+    assert report.outcome == "busy"
+    assert outbox.count() == 3
+
+
+def test_a_redirect_that_turns_the_post_into_a_get_is_not_an_acceptance(tmp_path: Path) -> None:
+    # requests follows a 302 with a GET: its 200 says nothing about the batch, never posted.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    with collector(tmp_path / "store.jsonl", handler=Portal) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert (report.outcome, report.sent) == ("retry-later", 0)
+    assert outbox.count() == 3
+
+
+def test_a_retry_time_within_the_longest_back_off_holds_delivery_back(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(RETRY_AT, repr(outbox.clock() + 60))
+    assert not due(outbox)
+
+
+def test_a_retry_time_beyond_the_longest_back_off_is_ignored(tmp_path: Path) -> None:
+    # Written while the clock was far ahead: honouring it would hold delivery back until the
+    # age bound drops the events.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(RETRY_AT, repr(outbox.clock() + MAX_BACKOFF + 3600))
+    assert due(outbox)
+
+
+def test_an_unreadable_retry_time_is_ignored(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(RETRY_AT, "soon")
+    assert due(outbox)
+
+
+def test_a_400_that_is_not_a_segment_error_drops_nothing(tmp_path: Path) -> None:
+    # Only an endpoint that says why (Segment's JSON error) rejects a message; an HTML 400
+    # for every request is a wrong host, and dropping "rejected" messages would lose them all.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    with collector(tmp_path / "store.jsonl", handler=PlainBadRequest) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert (report.outcome, report.rejected) == ("retry-later", 0)
+    assert outbox.count() == 3
+    assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
+
+
+def test_delivery_results_mask_credentials_in_the_host_url(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    said: list[str] = []
+    with collector(tmp_path / "store.jsonl") as server:
+        host = server.url.replace("http://", "http://user:s3cret-token@")
+        report = deliver(outbox, settings(tmp_path, host), budget=60, log=said.append)
+    assert report.outcome == "delivered"
+    assert said
+    assert not [line for line in said if "s3cret-token" in line]
+
+
+def test_a_run_that_delivers_everything_after_a_retry_reports_delivered(tmp_path: Path) -> None:
+    # "retry-later" would stop the sender looking again for events recorded meanwhile, and
+    # 'telemetry status' would report a failure with nothing left.
+    outbox, ids = filled(tmp_path / "o.sqlite3", 3)
+    store = tmp_path / "store.jsonl"
+    with collector(store, handler=failing(500, failures=1)) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60, sleep=lambda _: None)
+    assert (report.outcome, report.sent, report.remaining) == ("delivered", 3, 0)
     assert stored_ids(store) == ids
