@@ -17,4 +17,8 @@ class CommandSpec:
     summary: str
 
 
-COMMANDS: Final[dict[str, CommandSpec]] = {}
+COMMANDS: Final[dict[str, CommandSpec]] = {
+    "diagram": CommandSpec(
+        module="cli.commands.diagram", summary="draw a flow's state machine (mermaid, svg, text)"
+    ),
+}
