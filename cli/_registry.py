@@ -21,4 +21,10 @@ COMMANDS: Final[dict[str, CommandSpec]] = {
     "diagram": CommandSpec(
         module="cli.commands.diagram", summary="draw a flow's state machine (mermaid, svg, text)"
     ),
+    "report": CommandSpec(
+        module="cli.commands.report", summary="funnel report from recorded events (DuckDB)"
+    ),
+    "simulate": CommandSpec(
+        module="cli.commands.simulate", summary="generate realistic traffic through the engine"
+    ),
 }
