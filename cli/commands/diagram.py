@@ -1,6 +1,7 @@
 """``authfunnel diagram``: draw a flow's state machine as Mermaid, DOT, SVG, PNG or text.
 
-The drawing comes from the machine that runs the flow (see ``cli._graph``);
+The drawing comes from the machine that runs the flow (see ``cli._graph``); ``--counts``
+overlays the traffic recorded in an events file (see ``cli._counts``);
 ``--all --write diagrams/`` regenerates the checked-in diagrams.
 """
 
@@ -24,6 +25,9 @@ GENERATED: Final = {"mermaid": ".mmd", "svg": ".svg"}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("flow", nargs="?", help=f"the flow to draw: {', '.join(flow_names())}")
     parser.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
+    parser.add_argument(
+        "--counts", metavar="SOURCE", help="annotate with traffic from events (JSONL or Parquet)"
+    )
     parser.add_argument("--all", action="store_true", help="every built-in flow (with --write)")
     parser.add_argument(
         "--write", metavar="DIR", help="write <flow>.mmd and <flow>.svg for the flows into DIR"
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             "--all needs --write DIR", hint="authfunnel diagram --all --write diagrams/"
         )
     funnels = list(BUILTIN_FUNNELS) if args.all else [funnel_named(args.flow or "login")]
-    traffic: dict[str, Traffic] = {}
+    traffic = _traffic(args.counts, funnels) if args.counts else {}
     if args.write:
         directory = Path(args.write)
         _make_dir(directory)
@@ -89,6 +93,12 @@ def draw(funnel: Funnel, fmt: str, traffic: Traffic | None = None, *, width: int
 
 def _text(source: str) -> bytes:
     return (source.rstrip("\n") + "\n").encode()
+
+
+def _traffic(source: str, funnels: list[Funnel]) -> dict[str, Traffic]:
+    from cli._counts import traffic_by_flow
+
+    return traffic_by_flow(Path(source), funnels)
 
 
 def _width(env: Environment) -> int:

@@ -160,3 +160,71 @@ def test_help_imports_no_drawing_or_report_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert result.stdout.strip().endswith("[]")
+
+
+def write_events(path: Path) -> None:
+    import json
+
+    def message(event: str, sequence: int, **props: object) -> str:
+        properties = {"invocation_id": "i", "sequence": sequence, "flow": "login", **props}
+        return json.dumps(
+            {
+                "type": "track",
+                "event": event,
+                "properties": properties,
+                "timestamp": f"2026-02-01T10:00:00.{sequence:03d}Z",
+            }
+        )
+
+    path.write_text(
+        "\n".join(
+            [
+                message("CLI Auth Started", 1, no_browser=False),
+                message("CLI Auth Completed", 2, duration_ms=10),
+                message("CLI Auth Started", 3, no_browser=False),
+                message("CLI Auth Aborted", 4, step="code_exchange", reason="interrupt"),
+                message("CLI Auth Started", 5, no_browser=True),
+                message(
+                    "CLI Auth Failed",
+                    6,
+                    step="browser_wait",
+                    duration_ms=5,
+                    error_class="TimeoutError",
+                ),
+            ]
+        )
+        + "\n"
+    )
+
+
+def test_counts_label_states_and_edges_with_recorded_traffic(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    write_events(source)
+    status, out, _ = run_cli("diagram", "login", "--counts", str(source))
+    assert status == 0
+    assert 'state "browser_wait (3)" as browser_wait' in out
+    assert 'state "code_exchange (2)" as code_exchange' in out
+    assert "browser_wait --> failed: fail (1)" in out
+    assert "code_exchange --> aborted: abort (1)" in out
+    assert "profile_configure --> completed: complete (1)" in out
+
+
+def test_counts_leave_untraceable_branches_unlabelled(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    write_events(source)
+    _, out, _ = run_cli("diagram", "login", "--counts", str(source))
+    assert 'state "app_create" as app_create' in out
+    assert "app_create --> profile_configure: profile_configure\n" in out
+
+
+def test_counts_widen_busy_edges_in_dot(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    write_events(source)
+    _, out, _ = run_cli("diagram", "login", "--format", "dot", "--counts", str(source))
+    assert 'idle -> browser_wait [label="start (3)" penwidth=8.0]' in out
+
+
+def test_counts_from_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    status, _, err = run_cli("diagram", "login", "--counts", str(tmp_path / "none.jsonl"))
+    assert status == 1
+    assert "no events file at" in err
