@@ -47,10 +47,12 @@ class Loaded:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection."""
+    """An in-memory DuckDB connection (no progress bar: it would write into our output)."""
     import duckdb
 
-    return duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = None) -> Loaded:

@@ -69,6 +69,7 @@ def _to_parquet(lines: Path, out: Path) -> None:
     import duckdb
 
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
     try:
         staged = out.with_name(f".{out.name}.tmp")
         con.execute(

@@ -72,7 +72,7 @@ def child(code: str, *args: str) -> tuple[float, str, float]:
     result = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )
-    seconds, answer, peak_kib = result.stdout.split()
+    seconds, answer, peak_kib = result.stdout.split()[-3:]
     return float(seconds), answer, int(peak_kib) / 1024
 
 
