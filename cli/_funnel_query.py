@@ -1,9 +1,12 @@
 """The funnel query: recorded events to per-flow outcomes, in one DuckDB pass grouped per flow.
 
-Events are numbered within (invocation_id, flow) in ``sequence`` order (timestamps tie at
-millisecond precision; the sequence never does). Each start event opens a new flow instance,
-so a flow run twice in one invocation counts twice. One GROUP BY over those instances yields
-each flow's first terminal event, its step, reason, error class and duration; a second,
+Flows are identified by (invocation_id, flow) and ordered by ``sequence`` (timestamps tie at
+millisecond precision; the sequence never does). One GROUP BY over (invocation_id, flow)
+yields, for the usual group holding one flow instance, its terminal event's outcome, step,
+reason, error class and duration. Groups holding more (a flow run twice in one invocation,
+a repeated ending, an ending before its start) are numbered in sequence order, each start
+opening a new instance, and grouped per instance: a window over only those few events,
+because a window over every event costs more than the whole rest of the query. A second,
 small aggregation counts flows per outcome and step. There is no join per step: the step
 order is applied afterwards, in Python, from the funnel declaration (``cli._stages``).
 """
@@ -72,6 +75,11 @@ class QueryResult:
     orphan_terminals: int
 
 
+# A (invocation, flow) group that is exactly one flow instance (a start, then at most one
+# ending), or one ending alone.
+_SINGLE: Final = "starts <= 1 AND events - starts <= 1 AND (events = 1 OR first_key % 2 = 0)"
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -80,7 +88,7 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(_quote(name) for name in names)
 
 
-def flows_sql(funnels: Sequence[Funnel]) -> str:
+def flows_sql(funnels: Sequence[Funnel], *, by: bool = False) -> str:
     """The per-flow-instance query over the view ``events`` (one row per flow instance)."""
     single_steps = [(f.flow, f.initial_step) for f in funnels if len(f.step_names) == 1]
     # A terminal event without a `step` property ends its flow at the only step (the command).
@@ -89,9 +97,15 @@ def flows_sql(funnels: Sequence[Funnel]) -> str:
         cases = " ".join(f"WHEN {_quote(f)} THEN {_quote(s)}" for f, s in single_steps)
         step = f"coalesce(step, CASE flow {cases} END)"
     flows = _names([str(f.flow) for f in funnels])
+    by_aggregates = (
+        "any_value(CASE WHEN is_start THEN by_value END) AS start_by, "
+        "any_value(CASE WHEN NOT is_start THEN by_value END) AS end_by"
+        if by
+        else "NULL AS start_by, NULL AS end_by"
+    )
     return f"""
-    WITH classified AS (
-        SELECT invocation_id, sequence, ts, by_value, no_browser, step, reason, error_class,
+    WITH classified AS NOT MATERIALIZED (
+        SELECT invocation_id, sequence, ts, by_value, no_browser, step, error_class,
             duration_ms,
             CASE WHEN event IN ({_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
                 THEN {_quote(str(COMMAND.flow))} ELSE flow END AS flow,
@@ -106,27 +120,65 @@ def flows_sql(funnels: Sequence[Funnel]) -> str:
                     ELSE 'failed' END
             END AS outcome,
             CASE WHEN event = {_quote(COMMAND_COMPLETED)} AND user_cancelled
-                THEN 'interrupt' ELSE reason END AS reason_
+                THEN 'interrupt' ELSE reason END AS reason
         FROM events
         WHERE coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)})
             AND invocation_id IS NOT NULL AND sequence IS NOT NULL
     ),
-    numbered AS (
+    numbered AS NOT MATERIALIZED (
+        SELECT * REPLACE (CASE WHEN outcome IS NOT NULL THEN {step} END AS step)
+        FROM classified WHERE flow IN ({flows})
+    ),
+    -- The one pass: group per (invocation, flow). Nearly every group is one flow instance:
+    -- a start, then at most one ending. The catalog puts outcome, step, reason, error_class
+    -- and duration_ms only on endings and no_browser only on starts, so any_value (the
+    -- first non-null) reads each exactly, with no FILTER and no arg_min: both cost more.
+    per_flow AS MATERIALIZED (
+        SELECT invocation_id, flow,
+            count(*) AS events,
+            sum(is_start::INTEGER) AS starts,
+            -- Even when the group's first event is a start.
+            min(sequence * 2 + (NOT is_start)::INTEGER) AS first_key,
+            min(ts) AS started_at,
+            any_value(outcome) AS outcome,
+            any_value(step) AS step,
+            any_value(reason) AS reason,
+            any_value(error_class) AS error_class,
+            any_value(duration_ms) AS duration_ms,
+            coalesce(any_value(no_browser), false) AS no_browser,
+            {by_aggregates}
+        FROM numbered
+        GROUP BY invocation_id, flow
+    ),
+    single AS (
+        SELECT flow, invocation_id, least(starts, 1) AS instance, started_at, outcome, step,
+            reason, error_class, duration_ms, no_browser, coalesce(start_by, end_by) AS by_value
+        FROM per_flow
+        WHERE {_SINGLE}
+    ),
+    -- The rare rest (a flow run twice in one invocation, a repeated ending, an ending
+    -- before its start): number its events in sequence order, each start opening a new
+    -- instance, and group per instance.
+    repeated AS (
         SELECT *, sum(is_start::INTEGER) OVER (
             PARTITION BY invocation_id, flow ORDER BY sequence ROWS UNBOUNDED PRECEDING
         ) AS instance
-        FROM classified WHERE flow IN ({flows})
+        FROM numbered
+        SEMI JOIN (SELECT invocation_id, flow FROM per_flow WHERE NOT ({_SINGLE})) AS r
+            USING (invocation_id, flow)
     )
+    SELECT * FROM single
+    UNION ALL
     SELECT flow, invocation_id, instance,
         min(ts) AS started_at,
         arg_min(outcome, sequence) FILTER (WHERE outcome IS NOT NULL) AS outcome,
-        arg_min({step}, sequence) FILTER (WHERE outcome IS NOT NULL) AS step,
-        arg_min(reason_, sequence) FILTER (WHERE outcome IS NOT NULL) AS reason,
+        arg_min(step, sequence) FILTER (WHERE outcome IS NOT NULL) AS step,
+        arg_min(reason, sequence) FILTER (WHERE outcome IS NOT NULL) AS reason,
         arg_min(error_class, sequence) FILTER (WHERE outcome IS NOT NULL) AS error_class,
         arg_min(duration_ms, sequence) FILTER (WHERE outcome IS NOT NULL) AS duration_ms,
         coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
         arg_min(by_value, sequence) FILTER (WHERE by_value IS NOT NULL) AS by_value
-    FROM numbered
+    FROM repeated
     GROUP BY flow, invocation_id, instance
     """
 
@@ -137,6 +189,7 @@ def run_query(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    by: bool = False,
 ) -> QueryResult:
     """Count flows by outcome and step for ``funnels`` over the view ``events``."""
     window = []
@@ -153,7 +206,7 @@ def run_query(
     newest = "(SELECT max(ts) FROM events)"
     rows = con.execute(
         f"""
-        WITH flows AS ({flows_sql(funnels)})
+        WITH flows AS ({flows_sql(funnels, by=by)})
         SELECT flow, by_value, outcome, step, reason, error_class,
             outcome IS NULL AND started_at < {newest} - INTERVAL {ABANDONED_AFTER_HOURS} HOUR,
             count(*), count(*) FILTER (WHERE no_browser),

@@ -54,7 +54,7 @@ def build_report(
                 f"no readable events in {source}: all {loaded.rows:,} lines are malformed",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
-        result = run_query(con, funnels, since=since, until=until)
+        result = run_query(con, funnels, since=since, until=until, by=by is not None)
     except duckdb.Error as exc:
         raise CliError(f"cannot compute the report from {source}: {exc}") from exc
     finally:
