@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from cli._funnel_query import Durations, OutcomeCount
+from cli._funnel_query import ENDINGS, Durations, OutcomeCount
 from cli._stages import stage_of, stages
 from fsm import Funnel
 
@@ -59,6 +59,7 @@ class Figures:
     ended_by_step: dict[str, Counter[str]] = field(default_factory=dict)
     median_ms: float | None = None
     p90_ms: float | None = None
+    records_endings: bool = True  # logout reports only its start: its flows never end
 
     @property
     def aborted(self) -> int:
@@ -80,7 +81,11 @@ def figures(
 ) -> Figures:
     """Fold outcome counts (already narrowed to one flow and breakdown) into ``Figures``."""
     where = stage_of(funnel)
-    result = Figures(flow=str(funnel.flow), stages=[Stage(steps) for steps in stages(funnel)])
+    result = Figures(
+        flow=str(funnel.flow),
+        stages=[Stage(steps) for steps in stages(funnel)],
+        records_endings=bool(funnel.events.names & set(ENDINGS)),
+    )
     last = len(result.stages)
     for row in outcomes:
         result.started += row.flows

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     import duckdb
 
 STARTS: Final = (AUTH_STARTED, AUTH_LOGOUT, COMMAND_INVOKED)
-KNOWN: Final = (*STARTS, AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED, COMMAND_COMPLETED)
+ENDINGS: Final = (AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED, COMMAND_COMPLETED)
+KNOWN: Final = (*STARTS, *ENDINGS)
 # Flows with no terminal event for this long after the newest event are called abandoned.
 ABANDONED_AFTER_HOURS: Final = 24
 

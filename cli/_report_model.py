@@ -112,6 +112,7 @@ def as_json(report: Report) -> dict[str, Any]:
 
 def _figures_json(f: Figures) -> dict[str, Any]:
     return {
+        "records_endings": f.records_endings,
         "started": f.started,
         "completed": f.completed,
         "aborted": f.aborted,

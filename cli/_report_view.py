@@ -22,6 +22,15 @@ def print_report(console: Console, report: Report) -> None:
     if not shown:
         console.print(Text(f"No flows in {report.source} match (nothing started)."))
     for flow in shown:
+        if not flow.figures.records_endings:
+            console.print(
+                Text(
+                    f"{flow.figures.flow}: {flow.figures.started:,} started (this flow records "
+                    "only its start, so it has no funnel)"
+                )
+            )
+            console.print()
+            continue
         console.print(_funnel_table(flow.figures))
         for line in _outcome_lines(flow.figures):
             console.print(line)

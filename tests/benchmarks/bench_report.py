@@ -16,6 +16,7 @@ Goals on a 2-core machine: >= 10 M events/s, 100 M events in <= 10 s, peak memor
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ from cli._stages import stages
 from fsm import LOGIN
 path = sys.argv[1]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 groups = stages(LOGIN)
 def stage_case():
     whens = ' '.join(f"WHEN '{s}' THEN {i}" for i, g in enumerate(groups) for s in g)
@@ -81,11 +83,13 @@ def scale(base: Path, out: Path, target: int, base_events: int) -> int:
 
     copies = max(1, -(-target // base_events))
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(
         f"""COPY (
             SELECT type, event, timestamp, messageId, anonymousId,
-                struct_update(properties, invocation_id :=
-                    CAST(properties.invocation_id AS VARCHAR) || '-' || copy) AS properties
+                struct_update(properties, invocation_id := CAST(md5(
+                    CAST(properties.invocation_id AS VARCHAR) || '-' || copy) AS UUID)
+                ) AS properties
             FROM read_parquet('{base}') CROSS JOIN range({copies}) AS r(copy)
             LIMIT {target}
         ) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"""
@@ -102,6 +106,8 @@ def main(sizes: list[int]) -> None:
         base_events = write_simulation(base, flows=BASE_INVOCATIONS, seed=1)
         print(f"base population: {base_events:,} events from {BASE_INVOCATIONS:,} invocations")
         results = []
+        load = os.getloadavg()[0]
+        print(f"load average before: {load:.1f} (2 cores; other work skews wall time)")
         for size in sizes:
             path = Path(tmp) / f"events-{size}.parquet"
             events = scale(base, path, size, base_events)

@@ -280,3 +280,78 @@ def test_every_simulated_population_conserves_flows(tmp_path: Path, flows: int, 
         for part in flow.breakdown.values():
             assert_conserved(part)
         assert sum(p.started for p in flow.breakdown.values()) == flow.figures.started
+
+
+def write_lines(path: Path, *lines: str) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_duplicated_ending_counts_once(tmp_path: Path) -> None:
+    login = {"flow": "login"}
+    source = write_lines(
+        tmp_path / "dup.jsonl",
+        message(AUTH_STARTED, "a", 1, 3, no_browser=False, **login),
+        message(AUTH_COMPLETED, "a", 2, 3, duration_ms=10, **login),
+        message(AUTH_COMPLETED, "a", 2, 3, duration_ms=10, **login),
+    )
+    f = login_figures(source)
+    assert (f.started, f.completed) == (1, 1)
+
+
+def test_an_ending_before_any_start_is_not_paired_with_a_later_start(tmp_path: Path) -> None:
+    login = {"flow": "login"}
+    source = write_lines(
+        tmp_path / "orphan.jsonl",
+        message(AUTH_ABORTED, "a", 1, 3, step="browser_wait", reason="interrupt", **login),
+        message(AUTH_STARTED, "a", 2, 3, no_browser=False, **login),
+    )
+    report = build_report(source, [LOGIN])
+    f = report.flows[0].figures
+    assert (f.started, f.aborted, f.in_flight) == (1, 0, 1)
+    assert report.orphan_terminals == 1
+
+
+def test_flows_of_different_names_in_one_invocation_stay_apart(tmp_path: Path) -> None:
+    source = write_lines(
+        tmp_path / "nested.jsonl",
+        message("Command Invoked", "a", 1, 3, command="login"),
+        message(AUTH_STARTED, "a", 2, 3, no_browser=False, flow="login"),
+        message(
+            AUTH_FAILED,
+            "a",
+            3,
+            3,
+            step="code_exchange",
+            duration_ms=5,
+            error_class="ValueError",
+            flow="login",
+        ),
+        message(
+            "Command Completed",
+            "a",
+            4,
+            3,
+            command="login",
+            succeeded=False,
+            exit_code=1,
+            duration_ms=6,
+            error_class="ValueError",
+            user_cancelled=False,
+        ),
+    )
+    report = build_report(source, list(BUILTIN_FUNNELS))
+    by_flow = {flow.figures.flow: flow.figures for flow in report.flows}
+    assert (by_flow["login"].started, by_flow["login"].failed) == (1, 1)
+    assert (by_flow["command"].started, by_flow["command"].failed) == (1, 1)
+    assert dict(by_flow["command"].failed_by_class) == {"ValueError": 1}
+    assert by_flow["command"].stages[0].failed == 1
+
+
+def test_a_flow_that_records_only_its_start_says_so(tmp_path: Path) -> None:
+    source = write_lines(
+        tmp_path / "logout.jsonl", message("CLI Auth Logout", "a", 1, 3, flow="logout")
+    )
+    status, out, _ = run_cli("report", "--source", str(source), "--flow", "logout")
+    assert status == 0
+    assert "logout: 1 started (this flow records only its start" in out
