@@ -34,6 +34,13 @@ PROPERTIES: Final = {
     "succeeded": "BOOLEAN",
     "user_cancelled": "BOOLEAN",
 }
+# A row is malformed if it is a track message (Segment's default type) without the event
+# name, invocation id or sequence a funnel needs; other message types (identify, page) are
+# well formed, and ignored by the report.
+WELL_FORMED: Final = (
+    "(coalesce(type, 'track') <> 'track' "
+    "OR (event IS NOT NULL AND invocation_id IS NOT NULL AND sequence IS NOT NULL))"
+)
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 _PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -162,11 +169,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
 
 def _counted(con: duckdb.DuckDBPyConnection, total_sql: str) -> Loaded:
     rows = _count(con, total_sql)
-    usable = _count(
-        con,
-        "SELECT count(*) FROM events WHERE event IS NOT NULL AND invocation_id IS NOT NULL "
-        "AND sequence IS NOT NULL",
-    )
+    usable = _count(con, f"SELECT count(*) FROM events WHERE {WELL_FORMED}")
     return Loaded(rows=rows, malformed=rows - usable)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from cli._events import WELL_FORMED
 from fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
@@ -72,7 +73,7 @@ class QueryResult:
 
     outcomes: list[OutcomeCount]
     durations: list[Durations]
-    unknown_events: int
+    unknown_events: int  # well-formed messages a funnel does not read: other names or types
     orphan_terminals: int
 
 
@@ -250,8 +251,8 @@ def run_query(
                 )
             )
     unknown = con.execute(
-        f"SELECT count(*) FROM events WHERE event IS NOT NULL AND invocation_id IS NOT NULL "
-        f"AND sequence IS NOT NULL AND event NOT IN ({_names(KNOWN)})"
+        f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
+        f"(coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)}))"
     ).fetchall()
     return QueryResult(outcomes, durations, int(unknown[0][0]), orphans)
 

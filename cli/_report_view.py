@@ -47,7 +47,9 @@ def notes(report: Report) -> list[str]:
     if report.loaded.malformed:
         found.append(f"{report.loaded.malformed:,} malformed lines skipped")
     if report.unknown_events:
-        found.append(f"{report.unknown_events:,} events of unknown names ignored")
+        found.append(
+            f"{report.unknown_events:,} other messages (unknown events, identify, ...) ignored"
+        )
     if report.orphan_terminals:
         found.append(f"{report.orphan_terminals:,} flow endings without a start event ignored")
     unknown = sum(flow.figures.unknown_step for flow in report.flows)

@@ -35,19 +35,19 @@ funnels = [funnel_named(sys.argv[2])] if sys.argv[2] != 'all' else list(BUILTIN_
 start = time.perf_counter()
 report = build_report(Path(sys.argv[1]), funnels)
 elapsed = time.perf_counter() - start
+peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
 import resource
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(elapsed, report.flows[0].figures.completed, peak)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(elapsed, report.flows[0].figures.completed, peak, usage.ru_utime + usage.ru_stime)
 """
 
 NAIVE = """
 import sys, time
-import duckdb
+from cli._events import connect
 from cli._stages import stages
 from fsm import LOGIN
 path = sys.argv[1]
-con = duckdb.connect()
-con.execute("SET enable_progress_bar = false")
+con = connect()  # the report's own settings (memory limit, spilling), for a fair comparison
 groups = stages(LOGIN)
 def stage_case():
     whens = ' '.join(f"WHEN '{s}' THEN {i}" for i, g in enumerate(groups) for s in g)
@@ -64,18 +64,25 @@ counts = ', '.join(f'(SELECT count(*) FROM s{i})' for i in range(len(groups) + 1
 start = time.perf_counter()
 rows = con.execute('WITH ' + ', '.join(ctes) + ' SELECT ' + counts).fetchall()
 elapsed = time.perf_counter() - start
+peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
 import resource
-print(elapsed, rows[0][-1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(elapsed, rows[0][-1], peak, usage.ru_utime + usage.ru_stime)
 """
 
 
-def child(code: str, *args: str) -> tuple[float, str, float]:
-    """Run ``code`` in a fresh interpreter: (seconds it reports, its answer, peak RSS in MiB)."""
+def child(code: str, *args: str) -> tuple[float, str, float, float]:
+    """Run ``code`` in a fresh interpreter: (seconds it reports, its answer, peak RSS in MiB,
+    CPU seconds of the whole child, which other load on the machine skews far less).
+
+    The peak is the child's own VmHWM: ``ru_maxrss`` would carry this (large) process's
+    peak across fork and exec.
+    """
     result = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )
-    seconds, answer, peak_kib = result.stdout.split()[-3:]
-    return float(seconds), answer, int(peak_kib) / 1024
+    seconds, answer, peak_kib, cpu = result.stdout.split()[-4:]
+    return float(seconds), answer, int(peak_kib) / 1024, float(cpu)
 
 
 def scale(base: Path, out: Path, target: int, base_events: int) -> int:
@@ -111,18 +118,21 @@ def main(sizes: list[int]) -> None:
         for size in sizes:
             path = Path(tmp) / f"events-{size}.parquet"
             events = scale(base, path, size, base_events)
-            seconds, _, rss = child(REPORT, str(path), "all")
-            login_s, login_done, _ = child(REPORT, str(path), "login")
-            naive_s, naive_done, naive_rss = child(NAIVE, str(path))
+            seconds, _, rss, cpu = child(REPORT, str(path), "all")
+            login_s, login_done, _, login_cpu = child(REPORT, str(path), "login")
+            naive_s, naive_done, naive_rss, naive_cpu = child(NAIVE, str(path))
             results.append(
                 {
                     "events": events,
                     "report_all_flows_s": round(seconds, 2),
                     "events_per_s": round(events / seconds),
                     "report_peak_rss_mib": round(rss),
+                    "report_cpu_s": round(cpu, 1),
+                    "events_per_cpu_s": round(events / cpu),
                     "login_report_s": round(login_s, 2),
                     "login_naive_joins_s": round(naive_s, 2),
                     "naive_over_report": round(naive_s / login_s, 2),
+                    "login_cpu_s_report_vs_naive": [round(login_cpu, 1), round(naive_cpu, 1)],
                     "naive_peak_rss_mib": round(naive_rss),
                     # The chain also credits a retried flow's earlier failed start with the
                     # retry's completion: its count is higher than the truth.

@@ -355,3 +355,16 @@ def test_a_flow_that_records_only_its_start_says_so(tmp_path: Path) -> None:
     status, out, _ = run_cli("report", "--source", str(source), "--flow", "logout")
     assert status == 0
     assert "logout: 1 started (this flow records only its start" in out
+
+
+def test_other_message_types_are_ignored_not_malformed(tmp_path: Path) -> None:
+    source = write_lines(
+        tmp_path / "mixed.jsonl",
+        message(AUTH_STARTED, "a", 1, 3, no_browser=False, flow="login"),
+        json.dumps({"type": "identify", "userId": "u1", "traits": {}}),
+        json.dumps({"type": "track", "event": AUTH_STARTED, "properties": {"sequence": "x"}}),
+    )
+    report = build_report(source, [LOGIN])
+    assert report.loaded.malformed == 1
+    assert report.unknown_events == 1
+    assert report.flows[0].figures.started == 1
