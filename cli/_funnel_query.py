@@ -73,6 +73,7 @@ class QueryResult:
 
     outcomes: list[OutcomeCount]
     durations: list[Durations]
+    exact_quantiles: bool
     unknown_events: int  # well-formed messages a funnel does not read: other names or types
     orphan_terminals: int
 
@@ -192,6 +193,7 @@ def run_query(
     since: datetime | None = None,
     until: datetime | None = None,
     by: bool = False,
+    exact_quantiles: bool = True,
 ) -> QueryResult:
     """Count flows by outcome and step for ``funnels`` over the view ``events``."""
     window = []
@@ -206,14 +208,17 @@ def run_query(
     if until is not None:
         params["until"] = until
     newest = "(SELECT max(ts) FROM events)"
+    # Exact quantiles keep every duration in memory, which DuckDB cannot spill; past a size
+    # the report uses DuckDB's bounded-memory T-Digest instead (and says so).
+    quantile = "quantile_cont" if exact_quantiles else "approx_quantile"
     rows = con.execute(
         f"""
         WITH flows AS ({flows_sql(funnels, by=by)})
         SELECT flow, by_value, outcome, step, reason, error_class,
             outcome IS NULL AND started_at < {newest} - INTERVAL {ABANDONED_AFTER_HOURS} HOUR,
             count(*), count(*) FILTER (WHERE no_browser),
-            quantile_cont(duration_ms, 0.5) FILTER (WHERE outcome = 'completed' AND instance > 0),
-            quantile_cont(duration_ms, 0.9) FILTER (WHERE outcome = 'completed' AND instance > 0),
+            {quantile}(duration_ms, 0.5) FILTER (WHERE outcome = 'completed' AND instance > 0),
+            {quantile}(duration_ms, 0.9) FILTER (WHERE outcome = 'completed' AND instance > 0),
             count(*) FILTER (WHERE instance = 0),
             GROUPING(outcome), GROUPING(by_value)
         FROM flows
@@ -254,7 +259,7 @@ def run_query(
         f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
         f"(coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)}))"
     ).fetchall()
-    return QueryResult(outcomes, durations, int(unknown[0][0]), orphans)
+    return QueryResult(outcomes, durations, exact_quantiles, int(unknown[0][0]), orphans)
 
 
 def _text(value: object) -> str | None:

@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from cli._events import Loaded, connect, load_events
 from cli._exit import CliError
 from cli._figures import Figures, figures
 from cli._funnel_query import run_query
 from fsm import Funnel
+
+# Sources up to this many rows get exact median / p90; larger ones DuckDB's approx_quantile.
+EXACT_QUANTILES_UP_TO: Final = 5_000_000
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Report:
     unknown_events: int
     orphan_terminals: int
     flows: list[FlowReport]
+    exact_quantiles: bool = True
 
 
 def build_report(
@@ -54,7 +58,14 @@ def build_report(
                 f"no readable events in {source}: all {loaded.rows:,} lines are malformed",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
-        result = run_query(con, funnels, since=since, until=until, by=by is not None)
+        result = run_query(
+            con,
+            funnels,
+            since=since,
+            until=until,
+            by=by is not None,
+            exact_quantiles=loaded.rows <= EXACT_QUANTILES_UP_TO,
+        )
     except duckdb.Error as exc:
         raise CliError(f"cannot compute the report from {source}: {exc}") from exc
     finally:
@@ -80,6 +91,7 @@ def build_report(
         unknown_events=result.unknown_events,
         orphan_terminals=result.orphan_terminals,
         flows=flows,
+        exact_quantiles=result.exact_quantiles,
     )
 
 
@@ -96,6 +108,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "malformed": report.loaded.malformed,
         "unknown_events": report.unknown_events,
         "terminal_events_without_start": report.orphan_terminals,
+        "quantiles": "exact" if report.exact_quantiles else "approximate",
         "flows": {
             flow.figures.flow: {
                 **_figures_json(flow.figures),

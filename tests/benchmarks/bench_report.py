@@ -78,9 +78,9 @@ def child(code: str, *args: str) -> tuple[float, str, float, float]:
     The peak is the child's own VmHWM: ``ru_maxrss`` would carry this (large) process's
     peak across fork and exec.
     """
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"benchmark child failed:\n{result.stderr[-2000:]}")
     seconds, answer, peak_kib, cpu = result.stdout.split()[-4:]
     return float(seconds), answer, int(peak_kib) / 1024, float(cpu)
 

@@ -368,3 +368,16 @@ def test_other_message_types_are_ignored_not_malformed(tmp_path: Path) -> None:
     assert report.loaded.malformed == 1
     assert report.unknown_events == 1
     assert report.flows[0].figures.started == 1
+
+
+def test_large_sources_get_approximate_quantiles_and_say_so(
+    fixture_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli._report_model
+
+    monkeypatch.setattr(cli._report_model, "EXACT_QUANTILES_UP_TO", 3)
+    status, out, _ = run_cli("report", "--source", str(fixture_source), "--flow", "login")
+    assert status == 0
+    assert "median and p90 are approximate" in out
+    f = login_figures(fixture_source)
+    assert 1000 <= (f.median_ms or 0) <= 3000
