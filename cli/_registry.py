@@ -39,4 +39,13 @@ COMMANDS: Final[dict[str, CommandSpec]] = {
         module="cli.commands.telemetry",
         summary="telemetry status, enable, disable, show pending events, flush",
     ),
+    "diagram": CommandSpec(
+        module="cli.commands.diagram", summary="draw a flow's state machine (mermaid, svg, text)"
+    ),
+    "report": CommandSpec(
+        module="cli.commands.report", summary="funnel report from recorded events (DuckDB)"
+    ),
+    "simulate": CommandSpec(
+        module="cli.commands.simulate", summary="generate realistic traffic through the engine"
+    ),
 }

@@ -1,0 +1,268 @@
+"""The funnel query: recorded events to per-flow outcomes, in one DuckDB pass grouped per flow.
+
+Flows are identified by (invocation_id, flow) and ordered by ``sequence`` (timestamps tie at
+millisecond precision; the sequence never does). One GROUP BY over (invocation_id, flow)
+yields, for the usual group holding one flow instance, its terminal event's outcome, step,
+reason, error class and duration. Groups holding more (a flow run twice in one invocation,
+a repeated ending, an ending before its start) are numbered in sequence order, each start
+opening a new instance, and grouped per instance: a window over only those few events,
+because a window over every event costs more than the whole rest of the query. A second,
+small aggregation counts flows per outcome and step. There is no join per step: the step
+order is applied afterwards, in Python, from the funnel declaration (``cli._stages``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+from cli._events import WELL_FORMED
+from fsm import (
+    AUTH_ABORTED,
+    AUTH_COMPLETED,
+    AUTH_FAILED,
+    AUTH_LOGOUT,
+    AUTH_STARTED,
+    COMMAND,
+    COMMAND_COMPLETED,
+    COMMAND_INVOKED,
+    Funnel,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+STARTS: Final = (AUTH_STARTED, AUTH_LOGOUT, COMMAND_INVOKED)
+ENDINGS: Final = (AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED, COMMAND_COMPLETED)
+KNOWN: Final = (*STARTS, *ENDINGS)
+# Flows with no terminal event for this long after the newest event are called abandoned.
+ABANDONED_AFTER_HOURS: Final = 24
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    """Flows of one ``flow`` and breakdown value that ended the same way at the same step."""
+
+    flow: str
+    by_value: str | None
+    outcome: str | None  # completed, aborted, failed, or None for flows with no terminal
+    step: str | None
+    reason: str | None
+    error_class: str | None
+    abandoned: bool
+    flows: int
+    no_browser: int
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Median and 90th percentile of completed flows' ``duration_ms``."""
+
+    flow: str
+    by_value: str | None
+    median_ms: float | None
+    p90_ms: float | None
+    overall: bool  # across every breakdown value of the flow
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Everything the report needs from the events."""
+
+    outcomes: list[OutcomeCount]
+    durations: list[Durations]
+    exact_quantiles: bool
+    unknown_events: int  # well-formed messages a funnel does not read: other names or types
+    orphan_terminals: int
+
+
+# A (invocation, flow) group that is exactly one flow instance (a start, then at most one
+# ending), or one ending alone.
+_SINGLE: Final = "starts <= 1 AND events - starts <= 1 AND (events = 1 OR first_key % 2 = 0)"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(_quote(name) for name in names)
+
+
+def flows_sql(funnels: Sequence[Funnel], *, by: bool = False) -> str:
+    """The per-flow-instance query over the view ``events`` (one row per flow instance)."""
+    single_steps = [(f.flow, f.initial_step) for f in funnels if len(f.step_names) == 1]
+    # A terminal event without a `step` property ends its flow at the only step (the command).
+    step = "step"
+    if single_steps:
+        cases = " ".join(f"WHEN {_quote(f)} THEN {_quote(s)}" for f, s in single_steps)
+        step = f"coalesce(step, CASE flow {cases} END)"
+    flows = _names([str(f.flow) for f in funnels])
+    # Only the events these funnels emit (a filter the Parquet scan applies early).
+    read = sorted({name for f in funnels for name in f.events.names} & set(KNOWN))
+    by_aggregates = (
+        "any_value(CASE WHEN is_start THEN by_value END) AS start_by, "
+        "any_value(CASE WHEN NOT is_start THEN by_value END) AS end_by"
+        if by
+        else "NULL AS start_by, NULL AS end_by"
+    )
+    return f"""
+    WITH classified AS NOT MATERIALIZED (
+        SELECT invocation_id, sequence, ts, by_value, no_browser, step, error_class,
+            duration_ms,
+            CASE WHEN event IN ({_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
+                THEN {_quote(str(COMMAND.flow))} ELSE flow END AS flow,
+            event IN ({_names(STARTS)}) AS is_start,
+            CASE event
+                WHEN {_quote(AUTH_COMPLETED)} THEN 'completed'
+                WHEN {_quote(AUTH_ABORTED)} THEN 'aborted'
+                WHEN {_quote(AUTH_FAILED)} THEN 'failed'
+                WHEN {_quote(COMMAND_COMPLETED)} THEN CASE
+                    WHEN succeeded THEN 'completed'
+                    WHEN user_cancelled THEN 'aborted'
+                    ELSE 'failed' END
+            END AS outcome,
+            CASE WHEN event = {_quote(COMMAND_COMPLETED)} AND user_cancelled
+                THEN 'interrupt' ELSE reason END AS reason
+        FROM events
+        WHERE coalesce(type, 'track') = 'track' AND event IN ({_names(read)})
+            AND invocation_id IS NOT NULL AND sequence IS NOT NULL
+    ),
+    numbered AS NOT MATERIALIZED (
+        SELECT * REPLACE (CASE WHEN outcome IS NOT NULL THEN {step} END AS step)
+        FROM classified WHERE flow IN ({flows})
+    ),
+    -- The one pass: group per (invocation, flow). Nearly every group is one flow instance:
+    -- a start, then at most one ending. The catalog puts outcome, step, reason, error_class
+    -- and duration_ms only on endings and no_browser only on starts, so any_value (the
+    -- first non-null) reads each exactly, with no FILTER and no arg_min: both cost more.
+    per_flow AS MATERIALIZED (
+        SELECT invocation_id, flow,
+            count(*) AS events,
+            sum(is_start::INTEGER) AS starts,
+            -- Even when the group's first event is a start.
+            min(sequence * 2 + (NOT is_start)::INTEGER) AS first_key,
+            min(ts) AS started_at,
+            any_value(outcome) AS outcome,
+            any_value(step) AS step,
+            any_value(reason) AS reason,
+            any_value(error_class) AS error_class,
+            any_value(duration_ms) AS duration_ms,
+            coalesce(any_value(no_browser), false) AS no_browser,
+            {by_aggregates}
+        FROM numbered
+        GROUP BY invocation_id, flow
+    ),
+    single AS (
+        SELECT flow, invocation_id, least(starts, 1) AS instance, started_at, outcome, step,
+            reason, error_class, duration_ms, no_browser, coalesce(start_by, end_by) AS by_value
+        FROM per_flow
+        WHERE {_SINGLE}
+    ),
+    -- The rare rest (a flow run twice in one invocation, a repeated ending, an ending
+    -- before its start): number its events in sequence order, each start opening a new
+    -- instance, and group per instance.
+    repeated AS (
+        SELECT *, sum(is_start::INTEGER) OVER (
+            PARTITION BY invocation_id, flow ORDER BY sequence ROWS UNBOUNDED PRECEDING
+        ) AS instance
+        FROM numbered
+        SEMI JOIN (SELECT invocation_id, flow FROM per_flow WHERE NOT ({_SINGLE})) AS r
+            USING (invocation_id, flow)
+    )
+    SELECT * FROM single
+    UNION ALL
+    SELECT flow, invocation_id, instance,
+        min(ts) AS started_at,
+        arg_min(outcome, sequence) FILTER (WHERE outcome IS NOT NULL) AS outcome,
+        arg_min(step, sequence) FILTER (WHERE outcome IS NOT NULL) AS step,
+        arg_min(reason, sequence) FILTER (WHERE outcome IS NOT NULL) AS reason,
+        arg_min(error_class, sequence) FILTER (WHERE outcome IS NOT NULL) AS error_class,
+        arg_min(duration_ms, sequence) FILTER (WHERE outcome IS NOT NULL) AS duration_ms,
+        coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
+        arg_min(by_value, sequence) FILTER (WHERE by_value IS NOT NULL) AS by_value
+    FROM repeated
+    GROUP BY flow, invocation_id, instance
+    """
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    funnels: Sequence[Funnel],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by: bool = False,
+    exact_quantiles: bool = True,
+) -> QueryResult:
+    """Count flows by outcome and step for ``funnels`` over the view ``events``."""
+    window = []
+    if since is not None:
+        window.append("started_at >= $since")
+    if until is not None:
+        window.append("started_at < $until")
+    where = " AND ".join(["instance > 0", *window])
+    params: dict[str, object] = {}
+    if since is not None:
+        params["since"] = since
+    if until is not None:
+        params["until"] = until
+    newest = "(SELECT max(ts) FROM events)"
+    # Exact quantiles keep every duration in memory, which DuckDB cannot spill; past a size
+    # the report uses DuckDB's bounded-memory T-Digest instead (and says so).
+    quantile = "quantile_cont" if exact_quantiles else "approx_quantile"
+    rows = con.execute(
+        f"""
+        WITH flows AS ({flows_sql(funnels, by=by)})
+        SELECT flow, by_value, outcome, step, reason, error_class,
+            outcome IS NULL AND started_at < {newest} - INTERVAL {ABANDONED_AFTER_HOURS} HOUR,
+            count(*), count(*) FILTER (WHERE no_browser),
+            {quantile}(duration_ms, 0.5) FILTER (WHERE outcome = 'completed' AND instance > 0),
+            {quantile}(duration_ms, 0.9) FILTER (WHERE outcome = 'completed' AND instance > 0),
+            count(*) FILTER (WHERE instance = 0),
+            GROUPING(outcome), GROUPING(by_value)
+        FROM flows
+        WHERE instance = 0 OR ({where})
+        GROUP BY GROUPING SETS (
+            (flow, by_value, outcome, step, reason, error_class, 7, instance = 0),
+            (flow, by_value),
+            (flow)
+        )
+        """,
+        params,
+    ).fetchall()
+    outcomes: list[OutcomeCount] = []
+    durations: list[Durations] = []
+    orphans = 0
+    for row in rows:
+        flow, by_value, outcome, step, reason, error_class, abandoned = row[:7]
+        flows, no_browser, median, p90, orphan_rows, rolled_up, overall = row[7:]
+        if rolled_up:
+            durations.append(Durations(flow, _text(by_value), median, p90, bool(overall)))
+        elif orphan_rows:
+            orphans += int(orphan_rows)
+        else:
+            outcomes.append(
+                OutcomeCount(
+                    flow=flow,
+                    by_value=_text(by_value),
+                    outcome=outcome,
+                    step=step,
+                    reason=reason,
+                    error_class=error_class,
+                    abandoned=bool(abandoned),
+                    flows=int(flows),
+                    no_browser=int(no_browser),
+                )
+            )
+    unknown = con.execute(
+        f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
+        f"(coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)}))"
+    ).fetchall()
+    return QueryResult(outcomes, durations, exact_quantiles, int(unknown[0][0]), orphans)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

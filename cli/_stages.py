@@ -1,0 +1,32 @@
+"""A funnel's steps grouped into stages: the order a report walks them in.
+
+A stage is every step at the same distance from the first step (breadth-first), listed in
+declaration order. Alternatives such as ``app_create`` / ``app_select`` share a stage, so a
+flow that reached stage *k* certainly passed through some step of every stage before *k*:
+the funnel's "reached" and "ended at" figures stay exact even where steps branch.
+"""
+
+from __future__ import annotations
+
+from fsm import Funnel
+
+
+def stages(funnel: Funnel) -> tuple[tuple[str, ...], ...]:
+    """``funnel``'s steps by distance from its first step, each stage in declaration order."""
+    depth = {funnel.initial_step: 0}
+    pending = [funnel.initial_step]
+    while pending:
+        step = pending.pop(0)
+        for following in funnel.successors(step):
+            if following not in depth:
+                depth[following] = depth[step] + 1
+                pending.append(following)
+    count = max(depth.values()) + 1
+    return tuple(
+        tuple(step for step in funnel.step_names if depth[step] == level) for level in range(count)
+    )
+
+
+def stage_of(funnel: Funnel) -> dict[str, int]:
+    """Each step's stage index."""
+    return {step: index for index, group in enumerate(stages(funnel)) for step in group}

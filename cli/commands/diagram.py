@@ -1,0 +1,122 @@
+"""``authfunnel diagram``: draw a flow's state machine as Mermaid, DOT, SVG, PNG or text.
+
+The drawing comes from the machine that runs the flow (see ``cli._graph``); ``--counts``
+overlays the traffic recorded in an events file (see ``cli._counts``);
+``--all --write diagrams/`` regenerates the checked-in diagrams.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Final
+
+from cli._env import Environment
+from cli._exit import CliError, ExitStatus, UsageError
+from cli._funnels import flow_names, funnel_named
+from cli._graph import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
+from fsm import BUILTIN_FUNNELS, Funnel
+
+FORMATS: Final = ("mermaid", "dot", "svg", "png", "text")
+# What `--all --write DIR` writes for each flow: the files checked in under diagrams/.
+GENERATED: Final = {"mermaid": ".mmd", "svg": ".svg"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("flow", nargs="?", help=f"the flow to draw: {', '.join(flow_names())}")
+    parser.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
+    parser.add_argument(
+        "--counts", metavar="SOURCE", help="annotate with traffic from events (JSONL or Parquet)"
+    )
+    parser.add_argument("--all", action="store_true", help="every built-in flow (with --write)")
+    parser.add_argument(
+        "--write", metavar="DIR", help="write <flow>.mmd and <flow>.svg for the flows into DIR"
+    )
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE, not stdout")
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    if args.all and args.flow:
+        raise UsageError("name one flow or use --all, not both")
+    if args.all and not args.write:
+        raise UsageError(
+            "--all needs --write DIR", hint="authfunnel diagram --all --write diagrams/"
+        )
+    funnels = list(BUILTIN_FUNNELS) if args.all else [funnel_named(args.flow or "login")]
+    traffic = _traffic(args.counts, funnels) if args.counts else {}
+    if args.write:
+        directory = Path(args.write)
+        _make_dir(directory)
+        for funnel in funnels:
+            for name, data in diagram_files(funnel, traffic.get(str(funnel.flow))).items():
+                _write(directory / name, data)
+                env.stdout.write(f"wrote {directory / name}\n")
+        return ExitStatus.OK
+    funnel = funnels[0]
+    data = draw(funnel, args.format, traffic.get(str(funnel.flow)), width=_width(env))
+    if args.output:
+        _write(Path(args.output), data)
+    elif args.format == "png":
+        raise UsageError("PNG is binary: give --output FILE", hint="or use --format svg")
+    else:
+        env.stdout.write(data.decode())
+    return ExitStatus.OK
+
+
+def diagram_files(funnel: Funnel, traffic: Traffic | None = None) -> dict[str, bytes]:
+    """The generated diagram files of ``funnel``, by file name (what ``diagrams/`` holds)."""
+    return {
+        f"{funnel.flow}{suffix}": draw(funnel, fmt, traffic) for fmt, suffix in GENERATED.items()
+    }
+
+
+def draw(funnel: Funnel, fmt: str, traffic: Traffic | None = None, *, width: int = 100) -> bytes:
+    """``funnel``'s diagram in format ``fmt`` (one of ``FORMATS``), as bytes."""
+    if fmt == "mermaid":
+        return _text(render_source(funnel, MERMAID, traffic))
+    if fmt == "dot":
+        return _text(render_source(funnel, GRAPHVIZ, traffic))
+    if fmt in ("svg", "png"):
+        return render_image(funnel, fmt, traffic)
+    import io
+
+    from rich.console import Console
+
+    from cli._graph_text import machine_tree
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, no_color=True, highlight=False).print(
+        machine_tree(funnel, traffic)
+    )
+    return buffer.getvalue().encode()
+
+
+def _text(source: str) -> bytes:
+    return (source.rstrip("\n") + "\n").encode()
+
+
+def _traffic(source: str, funnels: list[Funnel]) -> dict[str, Traffic]:
+    from cli._counts import traffic_by_flow
+
+    return traffic_by_flow(Path(source), funnels)
+
+
+def _width(env: Environment) -> int:
+    try:
+        return max(40, int(env.variables.get("COLUMNS", "100")))
+    except ValueError:
+        return 100
+
+
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create {directory}: {exc.strerror}") from exc
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from exc

@@ -1,0 +1,150 @@
+"""Benchmark: ``authfunnel report`` over 10 M (and optionally 100 M) events in Parquet.
+
+Not collected by pytest. Generates a base population through the real engine
+(``authfunnel simulate``), replicates it with fresh invocation ids up to each size with DuckDB
+(not timed), then times, each in a fresh process so peak RSS is its own:
+
+- the report query (one pass grouped per flow instance), for every built-in flow;
+- a naive chain-of-joins funnel (one self-join per login stage) over the same file, login only,
+  against the report for login only.
+
+Usage: python tests/benchmarks/bench_report.py [SIZE ...]   (default: 10000000; add
+100000000 for the 100 M run, which needs ~6 GB of disk in the temp directory).
+Goals on a 2-core machine: >= 10 M events/s, 100 M events in <= 10 s, peak memory <= 2 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_INVOCATIONS = 25_000
+
+REPORT = """
+import sys, time
+from pathlib import Path
+from cli._report_model import build_report
+from cli._funnels import funnel_named
+from fsm import BUILTIN_FUNNELS
+funnels = [funnel_named(sys.argv[2])] if sys.argv[2] != 'all' else list(BUILTIN_FUNNELS)
+start = time.perf_counter()
+report = build_report(Path(sys.argv[1]), funnels)
+elapsed = time.perf_counter() - start
+peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(elapsed, report.flows[0].figures.completed, peak, usage.ru_utime + usage.ru_stime)
+"""
+
+NAIVE = """
+import sys, time
+from cli._events import connect
+from cli._stages import stages
+from fsm import LOGIN
+path = sys.argv[1]
+con = connect()  # the report's own settings (memory limit, spilling), for a fair comparison
+groups = stages(LOGIN)
+def stage_case():
+    whens = ' '.join(f"WHEN '{s}' THEN {i}" for i, g in enumerate(groups) for s in g)
+    done = f"WHEN event = 'CLI Auth Completed' THEN {len(groups)}"
+    return f"CASE {done} ELSE CASE properties.step {whens} END END"
+ctes = [f'''ev AS (SELECT event, properties.invocation_id AS inv, properties.sequence AS seq,
+          properties.flow AS flow, {stage_case()} AS stage FROM read_parquet('{path}')
+          WHERE properties.flow = 'login'),
+        s0 AS (SELECT inv, seq FROM ev WHERE event = 'CLI Auth Started')''']
+for i in range(1, len(groups) + 1):
+    ctes.append(f'''s{i} AS (SELECT DISTINCT p.inv, p.seq FROM s{i-1} p JOIN ev e
+        ON e.inv = p.inv AND e.seq > p.seq AND e.event <> 'CLI Auth Started' AND e.stage >= {i})''')
+counts = ', '.join(f'(SELECT count(*) FROM s{i})' for i in range(len(groups) + 1))
+start = time.perf_counter()
+rows = con.execute('WITH ' + ', '.join(ctes) + ' SELECT ' + counts).fetchall()
+elapsed = time.perf_counter() - start
+peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(elapsed, rows[0][-1], peak, usage.ru_utime + usage.ru_stime)
+"""
+
+
+def child(code: str, *args: str) -> tuple[float, str, float, float]:
+    """Run ``code`` in a fresh interpreter: (seconds it reports, its answer, peak RSS in MiB,
+    CPU seconds of the whole child, which other load on the machine skews far less).
+
+    The peak is the child's own VmHWM: ``ru_maxrss`` would carry this (large) process's
+    peak across fork and exec.
+    """
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"benchmark child failed:\n{result.stderr[-2000:]}")
+    seconds, answer, peak_kib, cpu = result.stdout.split()[-4:]
+    return float(seconds), answer, int(peak_kib) / 1024, float(cpu)
+
+
+def scale(base: Path, out: Path, target: int, base_events: int) -> int:
+    import duckdb
+
+    copies = max(1, -(-target // base_events))
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(
+        f"""COPY (
+            SELECT type, event, timestamp, messageId, anonymousId,
+                struct_update(properties, invocation_id := CAST(md5(
+                    CAST(properties.invocation_id AS VARCHAR) || '-' || copy) AS UUID)
+                ) AS properties
+            FROM read_parquet('{base}') CROSS JOIN range({copies}) AS r(copy)
+            LIMIT {target}
+        ) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"""
+    )
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchall()
+    return int(rows[0][0])
+
+
+def main(sizes: list[int]) -> None:
+    from cli.commands.simulate import write_simulation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base.parquet"
+        base_events = write_simulation(base, flows=BASE_INVOCATIONS, seed=1)
+        print(f"base population: {base_events:,} events from {BASE_INVOCATIONS:,} invocations")
+        results = []
+        load = os.getloadavg()[0]
+        print(f"load average before: {load:.1f} (2 cores; other work skews wall time)")
+        for size in sizes:
+            path = Path(tmp) / f"events-{size}.parquet"
+            events = scale(base, path, size, base_events)
+            seconds, _, rss, cpu = child(REPORT, str(path), "all")
+            login_s, login_done, _, login_cpu = child(REPORT, str(path), "login")
+            naive_s, naive_done, naive_rss, naive_cpu = child(NAIVE, str(path))
+            results.append(
+                {
+                    "events": events,
+                    "report_all_flows_s": round(seconds, 2),
+                    "events_per_s": round(events / seconds),
+                    "report_peak_rss_mib": round(rss),
+                    "report_cpu_s": round(cpu, 1),
+                    "events_per_cpu_s": round(events / cpu),
+                    "login_report_s": round(login_s, 2),
+                    "login_naive_joins_s": round(naive_s, 2),
+                    "naive_over_report": round(naive_s / login_s, 2),
+                    "login_cpu_s_report_vs_naive": [round(login_cpu, 1), round(naive_cpu, 1)],
+                    "naive_peak_rss_mib": round(naive_rss),
+                    # The chain also credits a retried flow's earlier failed start with the
+                    # retry's completion: its count is higher than the truth.
+                    "login_completed_report": int(login_done),
+                    "login_completed_naive": int(naive_done),
+                }
+            )
+            print(json.dumps(results[-1]))
+            path.unlink()
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main([int(arg) for arg in sys.argv[1:]] or [10_000_000])
+    print(f"total {time.perf_counter() - start:.0f} s")

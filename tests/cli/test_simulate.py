@@ -1,0 +1,83 @@
+"""``authfunnel simulate``: traffic from the real engine, valid against the tracking plan."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+from cli.__main__ import main
+from cli._env import Environment
+from cli._simulate import simulate
+from fsm import AUTH_STARTED, COMMAND_COMPLETED, COMMAND_INVOKED, Event
+from fsm.testing import assert_valid
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), Environment(stdout=out, stderr=err, variables={}))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_every_message_is_a_segment_track_message_valid_for_the_plan() -> None:
+    for message in simulate(150, seed=5):
+        assert message["type"] == "track"
+        assert {"messageId", "timestamp", "anonymousId"} <= message.keys()
+        assert_valid(Event(message["event"], message["properties"]))
+
+
+def test_same_seed_same_traffic() -> None:
+    assert list(simulate(50, seed=9)) == list(simulate(50, seed=9))
+
+
+def test_each_invocation_has_its_own_id_and_sequence_from_one() -> None:
+    by_invocation: dict[str, list[int]] = {}
+    for message in simulate(100, seed=2):
+        properties = message["properties"]
+        by_invocation.setdefault(properties["invocation_id"], []).append(properties["sequence"])
+    assert len(by_invocation) == 100
+    for sequences in by_invocation.values():
+        assert sequences == list(range(1, len(sequences) + 1))
+
+
+def test_traffic_has_drop_off_declines_failures_and_open_flows() -> None:
+    messages = list(simulate(2000, seed=1))
+    names = Counter(m["event"] for m in messages)
+    reasons = Counter(m["properties"].get("reason") for m in messages)
+    assert names[COMMAND_INVOKED] == 2000
+    assert 0 < names[COMMAND_COMPLETED] < 2000  # some processes were killed mid-flow
+    assert {"interrupt", "declined", "prompt"} <= set(reasons)
+    no_browser = [m["properties"]["no_browser"] for m in messages if m["event"] == AUTH_STARTED]
+    assert 0.05 < sum(no_browser) / len(no_browser) < 0.3
+
+
+def test_some_invocations_run_a_flow_twice() -> None:
+    starts = Counter(
+        m["properties"]["invocation_id"]
+        for m in simulate(2000, seed=1)
+        if m["event"] == AUTH_STARTED
+    )
+    assert max(starts.values()) == 2
+
+
+def test_writes_jsonl(tmp_path: Path) -> None:
+    out = tmp_path / "events.jsonl"
+    status, stdout, _ = run_cli("simulate", "--flows", "20", "--seed", "1", "--out", str(out))
+    assert status == 0
+    lines = out.read_text().splitlines()
+    assert f"wrote {len(lines)} events" in stdout
+    assert all(json.loads(line)["type"] == "track" for line in lines)
+
+
+def test_writes_parquet(tmp_path: Path) -> None:
+    out = tmp_path / "events.parquet"
+    status, _, _ = run_cli("simulate", "--flows", "20", "--out", str(out))
+    assert status == 0
+    assert out.read_bytes()[:4] == b"PAR1"
+
+
+def test_unknown_output_format_is_a_usage_error(tmp_path: Path) -> None:
+    status, _, err = run_cli("simulate", "--out", str(tmp_path / "events.csv"))
+    assert status == 2
+    assert ".parquet" in err
