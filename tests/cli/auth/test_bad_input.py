@@ -162,6 +162,33 @@ def test_a_broken_token_endpoint_fails_at_code_exchange(
 
 
 @pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, '{"access_token": "a", "expires_in": 1e400}', "unusable expiry"),
+        (200, '{"access_token": "a", "expires_in": 1e300}', "unusable expiry"),
+        (400, '{"error": 5, "error_description": ["x"]}', "the token exchange was refused: 5"),
+    ],
+)
+def test_an_absurd_token_response_fails_at_code_exchange(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    recorder: Recorder,
+    home: Path,
+    status: int,
+    body: str,
+    message: str,
+) -> None:
+    endpoint = faulty(status, body)
+
+    result, _ = login(autopilot(), AUTHFUNNEL_TOKEN_URL=endpoint.url)
+
+    assert_failed_cleanly(
+        result, recorder, home, step="code_exchange", error_class="cli.TokenExchangeError"
+    )
+    assert message in result.err
+
+
+@pytest.mark.parametrize(
     ("status", "error_class", "message"),
     [
         (401, "cli.ApiUnauthorized", "the apps API refused the token (401)"),
