@@ -160,13 +160,16 @@ class Store:
             time.time(),
         )
 
-    def code(self, code: str, client_id: str) -> sqlite3.Row | None:
-        return self._one(
-            "SELECT * FROM codes WHERE code = ? AND client_id = ? AND issued_at > ?",
-            code,
-            client_id,
-            time.time() - CODE_TTL_SECONDS,
-        )
+    def take_code(self, code: str, client_id: str) -> sqlite3.Row | None:
+        """The unexpired ``code``, removed in the same step: two racing exchanges get it once."""
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(
+                "SELECT * FROM codes WHERE code = ? AND client_id = ? AND issued_at > ?",
+                (code, client_id, time.time() - CODE_TTL_SECONDS),
+            ).fetchone()
+            if row is not None:
+                self._db.execute("DELETE FROM codes WHERE code = ?", (code,))
+            return row
 
     def delete_code(self, code: str) -> None:
         self._write("DELETE FROM codes WHERE code = ?", code)
