@@ -314,3 +314,35 @@ def test_logout_with_the_provider_down_still_logs_out_here(
     assert "warning: logged out here, but the provider was not told" in result.err
     assert not (home / "config" / "profile.json").exists()
     assert recorder.funnel_names()[-1] == fsm.AUTH_LOGOUT
+
+
+def test_a_login_is_never_sent_to_a_provider_it_was_not_made_at(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    env_vars: dict[str, str],
+) -> None:
+    assert login(autopilot())[0].status == 0
+    other = faulty(200, '{"apps": []}')
+
+    result = run_cli({**env_vars, "AUTHFUNNEL_PROVIDER_URL": other.url}, "apps", "list")
+
+    assert result.status == 4
+    assert "you are logged in at http://127.0.0.1:" in result.err
+    assert other.received == []
+
+
+def test_logout_does_not_send_the_token_to_another_provider(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    env_vars: dict[str, str],
+    home: Path,
+) -> None:
+    assert login(autopilot())[0].status == 0
+    other = faulty(200, "{}")
+
+    result = run_cli({**env_vars, "AUTHFUNNEL_PROVIDER_URL": other.url}, "logout")
+
+    assert result.status == 0
+    assert other.received == []
+    assert "the provider was not told" in result.err
+    assert not (home / "config" / "profile.json").exists()
