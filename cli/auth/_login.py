@@ -12,6 +12,7 @@ import webbrowser
 from dataclasses import dataclass
 
 from cli._env import Environment
+from cli._exit import CliError
 from cli._paths import Paths
 from cli._terminal import Terminal
 from cli.auth._api import App, ProviderApi
@@ -20,7 +21,7 @@ from cli.auth._errors import ApiError
 from cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Opener, authorize
 from cli.auth._provider import Provider
 from cli.auth._token import Token
-from fsm import FlowTracker, Step, TelemetryClient
+from fsm import ConsentDeclined, FlowTracker, Step, TelemetryClient, UserCancelled
 
 
 @dataclass
@@ -162,7 +163,24 @@ def reauthenticate(ctx: AuthContext, previous: Profile | None) -> tuple[Profile,
     from fsm import NULL_TRACKER
 
     ctx.terminal.say("Your session has expired: log in again to continue.")
-    profile = log_in(ctx, NULL_TRACKER, app_name=previous.app_name if previous else None)
+    try:
+        profile = log_in(ctx, NULL_TRACKER, app_name=previous.app_name if previous else None)
+    except UserCancelled as exc:
+        # No funnel turns it into an Aborted here: it must still end as a message, not a bug.
+        raise declined(exc) from exc
     loaded = ctx.credentials.load()
     assert loaded is not None  # log_in just saved it
     return profile, loaded[1]
+
+
+def declined(exc: UserCancelled) -> CliError:
+    """The message for a login the person declined (in the browser or at a prompt)."""
+    if isinstance(exc, ConsentDeclined):
+        return CliError(
+            "you declined access in the browser: nothing was changed",
+            hint="run the command again and choose Approve to log in",
+        )
+    return CliError(
+        "no choice was made: nothing was changed",
+        hint="answer the prompt, or pass --app NAME",
+    )

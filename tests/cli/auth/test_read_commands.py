@@ -112,3 +112,25 @@ def test_apps_list_renews_a_token_the_provider_ended_early(
         json.loads((home / "config" / "token.json").read_text())["access_token"]
         != (token["access_token"])
     )
+
+
+def test_declining_consent_at_a_silent_re_login_is_a_clear_error_not_a_crash(
+    logged_in: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    recorder: Recorder,
+    provider: DevServer,
+    home: Path,
+) -> None:
+    token = json.loads((home / "config" / "token.json").read_text())
+    provider.store.revoke(token["access_token"])  # neither the token nor its refresh works
+    browser = Browser(autopilot(approve=False))
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+
+    result = run_cli(logged_in, "apps", "list", "--json")
+    browser.join()
+
+    assert result.status == 1
+    assert "you declined access in the browser" in result.err
+    assert "internal error" not in result.err
+    assert result.out == ""
+    assert recorder.funnel_events() == []
