@@ -100,8 +100,6 @@ def log_in(
     tracker.advance(Step.APPS_FETCH)
     api = ProviderApi(ctx.provider, token.access_token)
     user = api.userinfo()
-    # No traits: an email or a name must never leave the machine (only catalog data does).
-    ctx.telemetry.identify(user.id, {})
     apps = api.apps()
     app = _choose_app(ctx, tracker, api, apps, app_name)
     tracker.advance(Step.PROFILE_CONFIGURE)
@@ -115,6 +113,10 @@ def log_in(
         token_store="keyring",
     )
     saved = ctx.credentials.save(profile, token)
+    # Only now, with the login saved: identify makes every later event carry the user id, and
+    # a login that failed before this point leaves nobody logged in to attribute them to.
+    # No traits: an email or a name must never leave the machine (only catalog data does).
+    ctx.telemetry.identify(user.id, {})
     if saved.token_store == "file":
         ctx.terminal.warn(
             f"no system keyring: the token is in {ctx.credentials.token_file} (mode 0600)"

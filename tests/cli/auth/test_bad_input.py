@@ -346,3 +346,17 @@ def test_logout_does_not_send_the_token_to_another_provider(
     assert other.received == []
     assert "the provider was not told" in result.err
     assert not (home / "config" / "profile.json").exists()
+
+
+def test_a_login_that_fails_after_the_user_is_known_identifies_nobody(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    recorder: Recorder,
+) -> None:
+    # identify stores the user id for every later event: a failed login must not leave it.
+    endpoint = faulty(500, "{}")
+
+    result, _ = login(autopilot(), AUTHFUNNEL_APPS_URL=endpoint.url)
+
+    assert result.status == 1
+    assert recorder.identities == []
