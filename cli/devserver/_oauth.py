@@ -172,10 +172,10 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
         INCLUDE_NEW_REFRESH_TOKEN = True
 
         def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
-            row = store.token(refresh_token=refresh_token)
-            if row is None or row["revoked"]:
-                return None
-            return Token(row)
+            # Retired as it is read: Authlib revokes the old pair only after issuing the new
+            # one, so a read here let two racing refreshes both succeed, defeating rotation.
+            row = store.take_refresh_token(refresh_token)
+            return None if row is None else Token(row)
 
         def authenticate_user(self, credential: Token) -> User | None:
             return store.user(credential.user_id)

@@ -195,6 +195,18 @@ class Store:
             return self._one("SELECT * FROM tokens WHERE access_token = ?", access_token)
         return self._one("SELECT * FROM tokens WHERE refresh_token = ?", refresh_token)
 
+    def take_refresh_token(self, refresh_token: str) -> sqlite3.Row | None:
+        """The live pair of ``refresh_token``, retired in the same step: usable once."""
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(
+                "SELECT * FROM tokens WHERE refresh_token = ? AND revoked = 0", (refresh_token,)
+            ).fetchone()
+            if row is not None:
+                self._db.execute(
+                    "UPDATE tokens SET revoked = 1 WHERE access_token = ?", (row["access_token"],)
+                )
+            return row
+
     def expire(self, access_token: str) -> None:
         """End the access token now, keeping its refresh token (to show refresh at work)."""
         self._write("UPDATE tokens SET expires_in = 0 WHERE access_token = ?", access_token)

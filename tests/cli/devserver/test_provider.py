@@ -124,19 +124,11 @@ def test_code_exchange_needs_the_right_verifier(server: DevServer) -> None:
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_a_code_is_redeemed_once_even_by_two_exchanges_racing(
-    server: DevServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    verifier = secrets.token_urlsafe(48)
-    code = consent(server, authorize_url(server, verifier))["code"][0]
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "client_id": CLIENT_ID,
-        "code_verifier": verifier,
-    }
-    # Hold the first exchange between finding the code and finishing, as a slow one would be.
+def racing_token_requests(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch, data: dict[str, str]
+) -> tuple[httpx.Response, httpx.Response]:
+    """Two token requests with ``data``, the second sent while the first is half done."""
+    # Hold the first request between finding its grant and finishing, as a slow one would be.
     first_inside, second_done = threading.Event(), threading.Event()
     save_token = server.store.save_token
 
@@ -149,15 +141,49 @@ def test_a_code_is_redeemed_once_even_by_two_exchanges_racing(
     monkeypatch.setattr(server.store, "save_token", slow_save)
     answers: list[httpx.Response] = []
     first = threading.Thread(
-        target=lambda: answers.append(httpx.post(f"{server.base_url}/token", data=exchange))
+        target=lambda: answers.append(httpx.post(f"{server.base_url}/token", data=data))
     )
     first.start()
     assert first_inside.wait(timeout=30)
-    second = httpx.post(f"{server.base_url}/token", data=exchange)
+    second = httpx.post(f"{server.base_url}/token", data=data)
     second_done.set()
     first.join(timeout=30)
+    return answers[0], second
 
-    assert answers[0].status_code == 200
+
+def test_a_code_is_redeemed_once_even_by_two_exchanges_racing(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = secrets.token_urlsafe(48)
+    code = consent(server, authorize_url(server, verifier))["code"][0]
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": CLIENT_ID,
+        "code_verifier": verifier,
+    }
+
+    first, second = racing_token_requests(server, monkeypatch, exchange)
+
+    assert first.status_code == 200
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_token_is_used_once_even_by_two_refreshes_racing(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = tokens(server)
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": pair["refresh_token"],
+        "client_id": CLIENT_ID,
+    }
+
+    first, second = racing_token_requests(server, monkeypatch, refresh)
+
+    assert first.status_code == 200
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
 
