@@ -7,6 +7,7 @@ a funnel. Nothing is saved until every step has succeeded.
 
 from __future__ import annotations
 
+import math
 import sys
 import webbrowser
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ def login_timeout(env: Environment) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not 0 < value < math.inf:  # nan compares false: refused too
         raise UsageError(
             f"AUTHFUNNEL_LOGIN_TIMEOUT={raw!r} is not a positive number of seconds",
             hint="unset it for the default of 300 seconds",

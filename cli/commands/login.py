@@ -32,12 +32,15 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 def run_flow(args: argparse.Namespace, env: Environment, *, signup: bool) -> int:
     """Run the login or signup funnel around ``log_in`` with this invocation's client."""
+    import math
+
     import fsm
     from cli import _telemetry
     from cli._exit import UsageError
     from cli.auth._login import AuthContext, declined, log_in
 
-    if args.timeout is not None and args.timeout <= 0:
+    # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
+    if args.timeout is not None and not 0 < args.timeout < math.inf:
         raise UsageError("--timeout must be a positive number of seconds")
     telemetry = _telemetry.open_client(env)
     try:

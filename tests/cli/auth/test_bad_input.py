@@ -298,6 +298,19 @@ def test_a_non_positive_timeout_is_a_usage_error(
     assert recorder.funnel_events() == []
 
 
+@pytest.mark.parametrize("timeout", ["nan", "inf"])
+def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(
+    env_vars: dict[str, str], recorder: Recorder, timeout: str
+) -> None:
+    flag = run_cli(env_vars, "login", "--timeout", timeout)
+    variable = run_cli({**env_vars, "AUTHFUNNEL_LOGIN_TIMEOUT": timeout}, "login")
+
+    assert (flag.status, variable.status) == (2, 2)
+    assert "--timeout must be a positive number" in flag.err
+    assert "is not a positive number of seconds" in variable.err
+    assert recorder.funnel_events() == []
+
+
 def test_logout_with_the_provider_down_still_logs_out_here(
     login: Callable[..., tuple[Result, Browser]],
     env_vars: dict[str, str],
