@@ -40,8 +40,9 @@ class Terminal:
         )
 
     def say(self, text: str, *, style: str | None = None) -> None:
-        """Print ``text`` verbatim (no markup: it may come from the network)."""
-        self.console.print(text, style=style, markup=False)
+        """Print ``text`` verbatim (no markup, no control characters: it may come from the
+        network, and an escape sequence in an app name must not drive the terminal)."""
+        self.console.print(printable(text), style=style, markup=False)
 
     def warn(self, text: str) -> None:
         """One line on stderr, so it never mixes with data on stdout."""
@@ -95,6 +96,12 @@ class Terminal:
         if not answer:
             raise PromptDeclined("no answer")
         return answer
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (tabs and newlines kept), safe for a terminal."""
+    # Markup off is not enough: rich passes ESC through, so every control character goes.
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -7,11 +7,13 @@ a funnel. Nothing is saved until every step has succeeded.
 
 from __future__ import annotations
 
+import math
 import sys
 import webbrowser
 from dataclasses import dataclass
 
 from cli._env import Environment
+from cli._exit import CliError
 from cli._paths import Paths
 from cli._terminal import Terminal
 from cli.auth._api import App, ProviderApi
@@ -20,7 +22,7 @@ from cli.auth._errors import ApiError
 from cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Opener, authorize
 from cli.auth._provider import Provider
 from cli.auth._token import Token
-from fsm import FlowTracker, Step, TelemetryClient
+from fsm import ConsentDeclined, FlowTracker, Step, TelemetryClient, UserCancelled
 
 
 @dataclass
@@ -76,7 +78,7 @@ def login_timeout(env: Environment) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not 0 < value < math.inf:  # nan compares false: refused too
         raise UsageError(
             f"AUTHFUNNEL_LOGIN_TIMEOUT={raw!r} is not a positive number of seconds",
             hint="unset it for the default of 300 seconds",
@@ -99,8 +101,6 @@ def log_in(
     tracker.advance(Step.APPS_FETCH)
     api = ProviderApi(ctx.provider, token.access_token)
     user = api.userinfo()
-    # No traits: an email or a name must never leave the machine (only catalog data does).
-    ctx.telemetry.identify(user.id, {})
     apps = api.apps()
     app = _choose_app(ctx, tracker, api, apps, app_name)
     tracker.advance(Step.PROFILE_CONFIGURE)
@@ -114,6 +114,10 @@ def log_in(
         token_store="keyring",
     )
     saved = ctx.credentials.save(profile, token)
+    # Only now, with the login saved: identify makes every later event carry the user id, and
+    # a login that failed before this point leaves nobody logged in to attribute them to.
+    # No traits: an email or a name must never leave the machine (only catalog data does).
+    ctx.telemetry.identify(user.id, {})
     if saved.token_store == "file":
         ctx.terminal.warn(
             f"no system keyring: the token is in {ctx.credentials.token_file} (mode 0600)"
@@ -162,7 +166,24 @@ def reauthenticate(ctx: AuthContext, previous: Profile | None) -> tuple[Profile,
     from fsm import NULL_TRACKER
 
     ctx.terminal.say("Your session has expired: log in again to continue.")
-    profile = log_in(ctx, NULL_TRACKER, app_name=previous.app_name if previous else None)
+    try:
+        profile = log_in(ctx, NULL_TRACKER, app_name=previous.app_name if previous else None)
+    except UserCancelled as exc:
+        # No funnel turns it into an Aborted here: it must still end as a message, not a bug.
+        raise declined(exc) from exc
     loaded = ctx.credentials.load()
     assert loaded is not None  # log_in just saved it
     return profile, loaded[1]
+
+
+def declined(exc: UserCancelled) -> CliError:
+    """The message for a login the person declined (in the browser or at a prompt)."""
+    if isinstance(exc, ConsentDeclined):
+        return CliError(
+            "you declined access in the browser: nothing was changed",
+            hint="run the command again and choose Approve to log in",
+        )
+    return CliError(
+        "no choice was made: nothing was changed",
+        hint="answer the prompt, or pass --app NAME",
+    )

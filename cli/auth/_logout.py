@@ -12,8 +12,9 @@ from cli._env import Environment
 from cli._exit import CliError
 from cli._paths import Paths
 from cli._terminal import Terminal
-from cli.auth._credentials import Credentials
+from cli.auth._credentials import Credentials, Profile
 from cli.auth._errors import CredentialsError
+from cli.auth._token import Token
 
 
 def log_out(env: Environment, telemetry: fsm.TelemetryClient, terminal: Terminal) -> bool:
@@ -30,16 +31,22 @@ def log_out(env: Environment, telemetry: fsm.TelemetryClient, terminal: Terminal
         credentials.clear()
         tracker.advance("token_revoke")
         if saved is not None:
-            token = saved[1]
-            _revoke(env, terminal, token.refresh_token or token.access_token)
+            _revoke(env, terminal, *saved)
     return True
 
 
-def _revoke(env: Environment, terminal: Terminal, token: str) -> None:
+def _revoke(env: Environment, terminal: Terminal, profile: Profile, token: Token) -> None:
     from cli.auth._oauth import revoke
     from cli.auth._provider import Provider
 
     try:
-        revoke(Provider.from_env(env), token, hint="refresh_token")
+        provider = Provider.from_env(env)
+        if provider.url != profile.provider:
+            # The token is that provider's: another one must never receive it.
+            raise CliError(f"the login was made at {profile.provider}, not {provider.url}")
+        if token.refresh_token:
+            revoke(provider, token.refresh_token, hint="refresh_token")
+        else:
+            revoke(provider, token.access_token, hint="access_token")
     except CliError as exc:
         terminal.warn(f"logged out here, but the provider was not told: {exc.message}")

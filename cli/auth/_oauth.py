@@ -134,9 +134,10 @@ def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeErr
     try:
         data = call()
     except OAuthError as exc:
-        description = clean(exc.description or "no description")
+        # The provider's JSON decides these types: a number or a list must not crash clean().
+        description = clean(str(exc.description or "no description"))
         raise error(
-            f"{what} was refused: {clean(exc.error, 60)}: {description}", hint=hint
+            f"{what} was refused: {clean(str(exc.error), 60)}: {description}", hint=hint
         ) from exc
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
@@ -148,6 +149,8 @@ def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeErr
         ) from exc
     except ValueError as exc:
         raise error(f"{what} got an answer that is not a JSON object", hint=hint) from exc
+    except OverflowError as exc:  # Authlib's int() of an infinite expires_in
+        raise error(f"{what} got an unusable expiry (expires_in)", hint=hint) from exc
     return Token.from_response(dict(data))
 
 

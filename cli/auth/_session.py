@@ -22,6 +22,13 @@ def require_login(ctx: AuthContext) -> tuple[Profile, Token]:
     if saved is None:
         raise LoginRequired("you are not logged in", hint="run 'authfunnel login'")
     profile, token = saved
+    if profile.provider != ctx.provider.url:
+        # Its tokens belong to that provider: sending them to another would hand them over.
+        raise LoginRequired(
+            f"you are logged in at {profile.provider}, not at the configured provider "
+            f"{ctx.provider.url}",
+            hint="run 'authfunnel login' to log in there, or configure the other provider again",
+        )
     if not token.expired():
         return profile, token
     return renew(ctx, profile, token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -10,6 +11,8 @@ from cli.auth._errors import TokenExchangeError
 
 # Refresh a little before the provider would refuse the token.
 EXPIRY_MARGIN_SECONDS = 30
+# The end of year 9999: later (or infinite, or NaN) cannot be shown as a date, nor is it one.
+LATEST_EXPIRY = 253402300799.0
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,19 @@ class Token:
         refresh = data.get("refresh_token")
         expires_in = data.get("expires_in")
         expires_at = data.get("expires_at")
-        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-            expires_at = (time.time() if now is None else now) + float(expires_in)
+        try:
+            if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+                expires_at = (time.time() if now is None else now) + float(expires_in)
+            expires_at = _timestamp(expires_at) if isinstance(expires_at, int | float) else None
+        except (ValueError, OverflowError) as exc:
+            raise TokenExchangeError(
+                "the token endpoint sent an unusable expiry (expires_in)",
+                hint="check the provider: expires_in must be a number of seconds",
+            ) from exc
         return cls(
             access_token=data["access_token"],
             refresh_token=refresh if isinstance(refresh, str) else None,
-            expires_at=float(expires_at) if isinstance(expires_at, int | float) else None,
+            expires_at=expires_at,
             token_type=str(data.get("token_type") or "Bearer"),
             scope=str(data.get("scope") or ""),
         )
@@ -55,7 +65,7 @@ class Token:
         return cls(
             access_token=data["access_token"],
             refresh_token=refresh,
-            expires_at=None if expires_at is None else float(expires_at),
+            expires_at=None if expires_at is None else _timestamp(expires_at),
             token_type=str(data.get("token_type") or "Bearer"),
             scope=str(data.get("scope") or ""),
         )
@@ -67,3 +77,14 @@ class Token:
         if self.expires_at is None:
             return False
         return (time.time() if now is None else now) >= self.expires_at - EXPIRY_MARGIN_SECONDS
+
+
+def _timestamp(value: float) -> float:
+    """``value`` as an expiry time; ``ValueError`` when no clock could ever reach it."""
+    try:
+        seconds = float(value)
+    except OverflowError as exc:
+        raise ValueError("expiry out of range") from exc
+    if not math.isfinite(seconds) or not 0 <= seconds <= LATEST_EXPIRY:
+        raise ValueError("expiry out of range")
+    return seconds

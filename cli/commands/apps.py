@@ -45,12 +45,15 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.write(json.dumps(rows, indent=2) + "\n")
         return ExitStatus.OK
     from rich.table import Table
+    from rich.text import Text
 
-    from cli._terminal import Terminal
+    from cli._terminal import Terminal, printable
 
     table = Table("", "name", "id", box=None, pad_edge=False)
     for app in apps:
-        table.add_row("*" if app.id == profile.app_id else "", app.name, app.id)
+        # Text cells: a name like "[/]" from the provider is shown, not parsed as markup.
+        current = "*" if app.id == profile.app_id else ""
+        table.add_row(current, Text(printable(app.name)), Text(printable(app.id)))
     terminal = Terminal(env)
     terminal.console.print(table)
     if not apps:

@@ -77,6 +77,7 @@ def _log_in_and_out(
     env: Environment, terminal: Terminal, telemetry: fsm.TelemetryClient, *, use_browser: bool
 ) -> None:
     import threading
+    import webbrowser
 
     from cli.auth._login import AuthContext, can_open_browser, log_in
     from cli.auth._logout import log_out
@@ -87,18 +88,23 @@ def _log_in_and_out(
     ctx = AuthContext.create(env, telemetry)
     ctx.timeout = DEMO_TIMEOUT_SECONDS
     real_browser = use_browser and can_open_browser(env)
-    if not real_browser:
 
-        def autopilot(url: str) -> None:
-            try:
-                complete_browser_step(url, email=DEMO_EMAIL, password=DEMO_PASSWORD)
-            except Exception as exc:  # shown, and the wait then times out cleanly
-                terminal.warn(f"the automatic browser step failed: {exc}")
+    def autopilot(url: str) -> None:
+        try:
+            complete_browser_step(url, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+        except Exception as exc:  # shown, and the wait then times out cleanly
+            terminal.warn(f"the automatic browser step failed: {exc}")
 
+    def without_browser(url: str) -> None:
         terminal.say("No browser here: the demo signs in and approves by itself, over HTTP.")
-        ctx.opener = lambda url: threading.Thread(
-            target=autopilot, args=(url,), daemon=True
-        ).start()
+        threading.Thread(target=autopilot, args=(url,), daemon=True).start()
+
+    def browser_or_autopilot(url: str) -> None:
+        # A display is no promise of a browser: when none opens, nobody would finish the step.
+        if not webbrowser.open(url):
+            without_browser(url)
+
+    ctx.opener = browser_or_autopilot if real_browser else without_browser
     with fsm.LOGIN.run(telemetry, no_browser=not real_browser) as tracker:
         log_in(ctx, tracker)
     status.run(argparse.Namespace(json=False), env)

@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    import sqlite3
     import threading
     from pathlib import Path
 
@@ -37,6 +38,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise CliError(
             f"cannot start the dev provider: {exc.strerror or exc}",
             hint="choose another --port, or check the --db path is writable",
+        ) from exc
+    except sqlite3.DatabaseError as exc:
+        raise CliError(
+            f"cannot open the dev provider's database {database}: {exc}",
+            hint="point --db at a SQLite file it created, or at a new path",
         ) from exc
     # The base URL first and alone on its line: scripts and tests read it.
     env.stdout.write(f"{server.base_url}\n")

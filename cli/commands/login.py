@@ -32,12 +32,15 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 def run_flow(args: argparse.Namespace, env: Environment, *, signup: bool) -> int:
     """Run the login or signup funnel around ``log_in`` with this invocation's client."""
+    import math
+
     import fsm
     from cli import _telemetry
-    from cli._exit import CliError, UsageError
-    from cli.auth._login import AuthContext, log_in
+    from cli._exit import UsageError
+    from cli.auth._login import AuthContext, declined, log_in
 
-    if args.timeout is not None and args.timeout <= 0:
+    # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
+    if args.timeout is not None and not 0 < args.timeout < math.inf:
         raise UsageError("--timeout must be a positive number of seconds")
     telemetry = _telemetry.open_client(env)
     try:
@@ -48,16 +51,8 @@ def run_flow(args: argparse.Namespace, env: Environment, *, signup: bool) -> int
         try:
             with funnel.run(telemetry, no_browser=ctx.opener is None) as tracker:
                 log_in(ctx, tracker, app_name=getattr(args, "app", None), signup=signup)
-        except fsm.ConsentDeclined as exc:
-            raise CliError(
-                "you declined access in the browser: nothing was changed",
-                hint="run the command again and choose Approve to log in",
-            ) from exc
-        except fsm.PromptDeclined as exc:
-            raise CliError(
-                "no choice was made: nothing was changed",
-                hint="answer the prompt, or pass --app NAME",
-            ) from exc
+        except fsm.UserCancelled as exc:
+            raise declined(exc) from exc
     finally:
         telemetry.close(timeout=2.0)
     return ExitStatus.OK

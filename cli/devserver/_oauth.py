@@ -44,10 +44,14 @@ class PublicClient(ClientMixin):  # type: ignore[misc]
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         parts = urlsplit(redirect_uri)
+        try:
+            port = parts.port
+        except ValueError:  # not a port number (":99999", ":x"): refused, not a crash
+            return False
         return (
             parts.scheme == "http"
             and parts.hostname in ("127.0.0.1", "::1")
-            and parts.port is not None
+            and port is not None
             and not parts.fragment
         )
 
@@ -152,7 +156,9 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
             )
 
         def query_authorization_code(self, code: str, client: ClientMixin) -> Any:
-            row = store.code(code, client.get_client_id())
+            # Taken, not read: RFC 6749 4.1.2 allows one use, and Authlib deletes the code
+            # only after issuing the token, so a read here let a racing exchange in twice.
+            row = store.take_code(code, client.get_client_id())
             return None if row is None else AuthorizationCode(row)
 
         def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
@@ -166,10 +172,10 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
         INCLUDE_NEW_REFRESH_TOKEN = True
 
         def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
-            row = store.token(refresh_token=refresh_token)
-            if row is None or row["revoked"]:
-                return None
-            return Token(row)
+            # Retired as it is read: Authlib revokes the old pair only after issuing the new
+            # one, so a read here let two racing refreshes both succeed, defeating rotation.
+            row = store.take_refresh_token(refresh_token)
+            return None if row is None else Token(row)
 
         def authenticate_user(self, credential: Token) -> User | None:
             return store.user(credential.user_id)

@@ -160,13 +160,16 @@ class Store:
             time.time(),
         )
 
-    def code(self, code: str, client_id: str) -> sqlite3.Row | None:
-        return self._one(
-            "SELECT * FROM codes WHERE code = ? AND client_id = ? AND issued_at > ?",
-            code,
-            client_id,
-            time.time() - CODE_TTL_SECONDS,
-        )
+    def take_code(self, code: str, client_id: str) -> sqlite3.Row | None:
+        """The unexpired ``code``, removed in the same step: two racing exchanges get it once."""
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(
+                "SELECT * FROM codes WHERE code = ? AND client_id = ? AND issued_at > ?",
+                (code, client_id, time.time() - CODE_TTL_SECONDS),
+            ).fetchone()
+            if row is not None:
+                self._db.execute("DELETE FROM codes WHERE code = ?", (code,))
+            return row
 
     def delete_code(self, code: str) -> None:
         self._write("DELETE FROM codes WHERE code = ?", code)
@@ -191,6 +194,18 @@ class Store:
         if access_token is not None:
             return self._one("SELECT * FROM tokens WHERE access_token = ?", access_token)
         return self._one("SELECT * FROM tokens WHERE refresh_token = ?", refresh_token)
+
+    def take_refresh_token(self, refresh_token: str) -> sqlite3.Row | None:
+        """The live pair of ``refresh_token``, retired in the same step: usable once."""
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(
+                "SELECT * FROM tokens WHERE refresh_token = ? AND revoked = 0", (refresh_token,)
+            ).fetchone()
+            if row is not None:
+                self._db.execute(
+                    "UPDATE tokens SET revoked = 1 WHERE access_token = ?", (row["access_token"],)
+                )
+            return row
 
     def expire(self, access_token: str) -> None:
         """End the access token now, keeping its refresh token (to show refresh at work)."""

@@ -209,10 +209,14 @@ class FaultyEndpoint:
     def __init__(self, status: int, body: str, content_type: str = "application/json") -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+        # What reached it: (path, body), so a test can show a credential never did.
+        self.received: list[tuple[str, str]] = []
+        received = self.received
+
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                received.append((self.path, self.rfile.read(length).decode(errors="replace")))
                 payload = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

@@ -162,6 +162,33 @@ def test_a_broken_token_endpoint_fails_at_code_exchange(
 
 
 @pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, '{"access_token": "a", "expires_in": 1e400}', "unusable expiry"),
+        (200, '{"access_token": "a", "expires_in": 1e300}', "unusable expiry"),
+        (400, '{"error": 5, "error_description": ["x"]}', "the token exchange was refused: 5"),
+    ],
+)
+def test_an_absurd_token_response_fails_at_code_exchange(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    recorder: Recorder,
+    home: Path,
+    status: int,
+    body: str,
+    message: str,
+) -> None:
+    endpoint = faulty(status, body)
+
+    result, _ = login(autopilot(), AUTHFUNNEL_TOKEN_URL=endpoint.url)
+
+    assert_failed_cleanly(
+        result, recorder, home, step="code_exchange", error_class="cli.TokenExchangeError"
+    )
+    assert message in result.err
+
+
+@pytest.mark.parametrize(
     ("status", "error_class", "message"),
     [
         (401, "cli.ApiUnauthorized", "the apps API refused the token (401)"),
@@ -271,6 +298,19 @@ def test_a_non_positive_timeout_is_a_usage_error(
     assert recorder.funnel_events() == []
 
 
+@pytest.mark.parametrize("timeout", ["nan", "inf"])
+def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(
+    env_vars: dict[str, str], recorder: Recorder, timeout: str
+) -> None:
+    flag = run_cli(env_vars, "login", "--timeout", timeout)
+    variable = run_cli({**env_vars, "AUTHFUNNEL_LOGIN_TIMEOUT": timeout}, "login")
+
+    assert (flag.status, variable.status) == (2, 2)
+    assert "--timeout must be a positive number" in flag.err
+    assert "is not a positive number of seconds" in variable.err
+    assert recorder.funnel_events() == []
+
+
 def test_logout_with_the_provider_down_still_logs_out_here(
     login: Callable[..., tuple[Result, Browser]],
     env_vars: dict[str, str],
@@ -287,3 +327,49 @@ def test_logout_with_the_provider_down_still_logs_out_here(
     assert "warning: logged out here, but the provider was not told" in result.err
     assert not (home / "config" / "profile.json").exists()
     assert recorder.funnel_names()[-1] == fsm.AUTH_LOGOUT
+
+
+def test_a_login_is_never_sent_to_a_provider_it_was_not_made_at(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    env_vars: dict[str, str],
+) -> None:
+    assert login(autopilot())[0].status == 0
+    other = faulty(200, '{"apps": []}')
+
+    result = run_cli({**env_vars, "AUTHFUNNEL_PROVIDER_URL": other.url}, "apps", "list")
+
+    assert result.status == 4
+    assert "you are logged in at http://127.0.0.1:" in result.err
+    assert other.received == []
+
+
+def test_logout_does_not_send_the_token_to_another_provider(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    env_vars: dict[str, str],
+    home: Path,
+) -> None:
+    assert login(autopilot())[0].status == 0
+    other = faulty(200, "{}")
+
+    result = run_cli({**env_vars, "AUTHFUNNEL_PROVIDER_URL": other.url}, "logout")
+
+    assert result.status == 0
+    assert other.received == []
+    assert "the provider was not told" in result.err
+    assert not (home / "config" / "profile.json").exists()
+
+
+def test_a_login_that_fails_after_the_user_is_known_identifies_nobody(
+    login: Callable[..., tuple[Result, Browser]],
+    faulty: Callable[..., FaultyEndpoint],
+    recorder: Recorder,
+) -> None:
+    # identify stores the user id for every later event: a failed login must not leave it.
+    endpoint = faulty(500, "{}")
+
+    result, _ = login(autopilot(), AUTHFUNNEL_APPS_URL=endpoint.url)
+
+    assert result.status == 1
+    assert recorder.identities == []

@@ -73,6 +73,16 @@ def test_a_token_file_that_is_not_a_token_is_corrupt(tmp_path: Path) -> None:
         store.load()
 
 
+@pytest.mark.parametrize("expires_at", ["1e300", "Infinity", "NaN", "1" + "0" * 400])
+def test_a_token_file_with_an_impossible_expiry_is_corrupt(tmp_path: Path, expires_at: str) -> None:
+    store = credentials(tmp_path)
+    store.save(PROFILE, token("t1"))
+    store.token_file.write_text(f'{{"access_token": "t1", "expires_at": {expires_at}}}')
+
+    with pytest.raises(CredentialsError, match="is corrupt"):
+        store.load()
+
+
 def test_an_expired_token_is_expired_a_little_early() -> None:
     assert Token("a", None, expires_at=1000.0).expired(now=980.0)
     assert not Token("a", None, expires_at=1000.0).expired(now=900.0)

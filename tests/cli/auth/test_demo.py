@@ -54,3 +54,25 @@ def test_with_telemetry_off_the_demo_keeps_its_events_in_memory(tmp_path: Path) 
     assert "Events recorded in memory (telemetry is off)" in result.stdout
     assert "CLI Auth Completed" in result.stdout
     assert not (tmp_path / "state").exists()
+
+
+def test_with_a_display_but_no_browser_the_demo_completes_the_step_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import io
+    import webbrowser
+
+    from cli.__main__ import main
+    from cli._env import Environment
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or False)
+    out, err = io.StringIO(), io.StringIO()
+    variables = {"DISPLAY": ":99", "AUTHFUNNEL_HOME": str(tmp_path), "NO_COLOR": "1"}
+    env = Environment(stdout=out, stderr=err, stdin=io.StringIO(), variables=variables)
+
+    status = main(["demo"], env)
+
+    assert status == 0, err.getvalue()
+    assert len(opened) == 1  # it tried the browser first
+    assert "Logged in as demo@example.com, app demo-app." in out.getvalue()

@@ -74,6 +74,21 @@ def test_apps_list_marks_the_current_app(logged_in: dict[str, str], provider: De
     assert [(line[0], line[1]) for line in lines] == [("*", "demo-app"), ("zeta", lines[1][1])]
 
 
+@pytest.mark.parametrize("name", ["[/]", "[bold red]loud[/bold red]", "clear\x1b[2J"])
+def test_apps_list_shows_app_names_as_text_not_markup_or_escapes(
+    logged_in: dict[str, str], provider: DevServer, name: str
+) -> None:
+    user = provider.store.user_by_email("demo@example.com")
+    assert user is not None
+    provider.store.create_app(user.id, name)
+
+    result = run_cli(logged_in, "apps", "list")
+
+    assert result.status == 0, result.err
+    assert name.replace("\x1b", " ") in result.out
+    assert "\x1b" not in result.out
+
+
 def test_apps_list_json_with_no_color_and_no_spinner(logged_in: dict[str, str]) -> None:
     result = run_cli(logged_in, "apps", "list", "--json")
 
@@ -97,3 +112,25 @@ def test_apps_list_renews_a_token_the_provider_ended_early(
         json.loads((home / "config" / "token.json").read_text())["access_token"]
         != (token["access_token"])
     )
+
+
+def test_declining_consent_at_a_silent_re_login_is_a_clear_error_not_a_crash(
+    logged_in: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    recorder: Recorder,
+    provider: DevServer,
+    home: Path,
+) -> None:
+    token = json.loads((home / "config" / "token.json").read_text())
+    provider.store.revoke(token["access_token"])  # neither the token nor its refresh works
+    browser = Browser(autopilot(approve=False))
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+
+    result = run_cli(logged_in, "apps", "list", "--json")
+    browser.join()
+
+    assert result.status == 1
+    assert "you declined access in the browser" in result.err
+    assert "internal error" not in result.err
+    assert result.out == ""
+    assert recorder.funnel_events() == []

@@ -53,3 +53,21 @@ def test_dev_server_refuses_an_impossible_port(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "is not a port number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dev_server_refuses_a_db_that_is_not_sqlite_with_a_clear_error(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "users.txt"
+    not_a_database.write_text("these are my notes, not a database\n" * 100)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "dev-server", "--db", str(not_a_database)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AUTHFUNNEL_HOME": str(tmp_path)},
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "cannot open the dev provider's database" in result.stderr
+    assert "internal error" not in result.stderr
+    assert not_a_database.read_text().startswith("these are my notes")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -90,6 +92,11 @@ def test_a_non_loopback_redirect_is_refused(server: DevServer) -> None:
     assert httpx.get(url).status_code == 400
 
 
+def test_a_malformed_loopback_redirect_is_a_bad_request_not_a_crash(server: DevServer) -> None:
+    url = authorize_url(server, "v" * 50).replace("127.0.0.1%3A49152", "127.0.0.1%3A99999")
+    assert httpx.get(url).status_code == 400
+
+
 def test_sign_up_screen_is_shown_for_prompt_create(server: DevServer) -> None:
     page = httpx.get(authorize_url(server, "v" * 50, prompt="create"))
     assert "Create your account" in page.text
@@ -115,6 +122,70 @@ def test_code_exchange_needs_the_right_verifier(server: DevServer) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def racing_token_requests(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch, data: dict[str, str]
+) -> tuple[httpx.Response, httpx.Response]:
+    """Two token requests with ``data``, the second sent while the first is half done."""
+    # Hold the first request between finding its grant and finishing, as a slow one would be.
+    first_inside, second_done = threading.Event(), threading.Event()
+    save_token = server.store.save_token
+
+    def slow_save(*args: Any) -> None:
+        if not first_inside.is_set():
+            first_inside.set()
+            second_done.wait(timeout=30)
+        save_token(*args)
+
+    monkeypatch.setattr(server.store, "save_token", slow_save)
+    answers: list[httpx.Response] = []
+    first = threading.Thread(
+        target=lambda: answers.append(httpx.post(f"{server.base_url}/token", data=data))
+    )
+    first.start()
+    assert first_inside.wait(timeout=30)
+    second = httpx.post(f"{server.base_url}/token", data=data)
+    second_done.set()
+    first.join(timeout=30)
+    return answers[0], second
+
+
+def test_a_code_is_redeemed_once_even_by_two_exchanges_racing(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = secrets.token_urlsafe(48)
+    code = consent(server, authorize_url(server, verifier))["code"][0]
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": CLIENT_ID,
+        "code_verifier": verifier,
+    }
+
+    first, second = racing_token_requests(server, monkeypatch, exchange)
+
+    assert first.status_code == 200
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_token_is_used_once_even_by_two_refreshes_racing(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = tokens(server)
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": pair["refresh_token"],
+        "client_id": CLIENT_ID,
+    }
+
+    first, second = racing_token_requests(server, monkeypatch, refresh)
+
+    assert first.status_code == 200
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
 
 
 def test_userinfo_and_apps_need_a_valid_bearer_token(server: DevServer) -> None:

@@ -1,0 +1,32 @@
+"""The terminal UI: text from the network is shown as text, never as terminal control."""
+
+from __future__ import annotations
+
+import io
+
+from cli._env import Environment
+from cli._terminal import Terminal
+
+
+def terminal() -> tuple[Terminal, io.StringIO]:
+    out = io.StringIO()
+    env = Environment(stdout=out, stderr=io.StringIO(), stdin=io.StringIO(), variables={})
+    return Terminal(env), out
+
+
+def test_escape_sequences_in_said_text_never_reach_the_terminal() -> None:
+    shown, out = terminal()
+
+    shown.say("Logged in as eve\x1b[2J\x1b]0;pwned\x07@example.com")
+
+    assert "\x1b" not in out.getvalue()
+    assert "eve" in out.getvalue()
+    assert "@example.com" in out.getvalue()
+
+
+def test_choices_from_the_network_are_shown_without_escape_sequences() -> None:
+    shown, out = terminal()
+    shown.env.stdin = io.StringIO("1\n")
+
+    assert shown.choose("Which app?", ["good", "evil\x1b[31m"]) == 0
+    assert "\x1b" not in out.getvalue()
