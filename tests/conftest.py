@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from fsm.testing import FakeClock, RecordingClient
+
+# A shell without job control starts background jobs with SIGINT ignored, and an ignored signal
+# survives exec: the Ctrl-C tests' children would never see KeyboardInterrupt. A handler (unlike
+# SIG_IGN) is reset to the default on exec, so restoring one here fixes every child at once.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
