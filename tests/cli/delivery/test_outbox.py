@@ -95,3 +95,44 @@ def test_an_unwritable_state_dir_is_an_outbox_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutboxError, match="cannot create"):
         open_outbox(blocker / "state" / "o.sqlite3")
+
+
+def test_accepted_messages_move_to_the_archive_never_to_be_sent_again(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    first, second = message(1), message(2)
+    outbox.append(first)
+    outbox.append(second)
+    outbox.archive([outbox.pending()[0][0]])
+    assert [json.loads(body) for _, body in outbox.pending()] == [second]
+    assert outbox.archived() == 1
+
+
+def test_the_archive_drops_what_is_older_than_the_age_bound(tmp_path: Path) -> None:
+    clock = Clock()
+    outbox = Outbox(tmp_path / "o.sqlite3", max_age_days=1, clock=clock)
+    outbox.keep([message(1)])
+    clock.now += 2 * 86_400
+    assert outbox.keep([message(2)]) == 1
+    assert outbox.archived() == 1
+
+
+def test_an_outbox_from_before_the_archive_gains_one_and_keeps_its_messages(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, "
+        "created REAL NOT NULL, body TEXT NOT NULL); "
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); PRAGMA user_version = 1;"
+    )
+    kept = message(1)
+    old.execute("INSERT INTO messages VALUES (1, ?, 0, ?)", (kept["messageId"], json.dumps(kept)))
+    old.commit()
+    old.close()
+
+    outbox = Outbox(path, max_age_days=1e9)
+    outbox.archive([1])
+
+    assert outbox.archived() == 1
+    assert outbox.count() == 0
