@@ -75,6 +75,7 @@ def _funnel_table(f: Figures) -> RenderableType:
     for header in ("went on", "step conv.", "overall", "aborted"):
         table.add_column(header, justify="right")
     table.add_column("failed", justify="right")
+    table.add_column("recovered", justify="right", min_width=9)
     table.add_column("open", justify="right")
     previous = f.started
     for stage in f.stages:
@@ -87,6 +88,7 @@ def _funnel_table(f: Figures) -> RenderableType:
             _pct(stage.reached / f.started if f.started else None),
             f"{stage.aborted:,}",
             f"{stage.failed:,}",
+            f"{stage.recovered:,}",
             f"{stage.open:,}",
         )
         previous = stage.reached
@@ -97,6 +99,7 @@ def _funnel_table(f: Figures) -> RenderableType:
         "",
         _pct(f.completed / previous if previous else None),
         _pct(f.conversion()),
+        "",
         "",
         "",
         "",
@@ -115,6 +118,11 @@ def _outcome_lines(f: Figures) -> list[str]:
     if f.failed_by_class:
         top = ", ".join(f"{k} {v:,}" for k, v in f.failed_by_class.most_common(TOP_ERRORS))
         lines.append(f"failed {f.failed:,}, top error classes: {top}")
+    if f.recovered:
+        lines.append(
+            f"recovered {f.recovered:,} of the failed: the process was killed mid-flow and the "
+            "next invocation recorded the ending"
+        )
     return lines
 
 
