@@ -45,6 +45,7 @@ WELL_FORMED: Final = (
 )
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 _SQLITE_HEADER: Final = b"SQLite format 3\x00"
+_PARQUET_MAGIC: Final = b"PAR1"
 _PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -90,24 +91,31 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
     if source.is_dir():
         raise CliError(f"{source} is a directory", hint="pass a .jsonl or .parquet file")
     try:
-        if _is_sqlite(source):
+        head = _head(source)
+        if head.startswith(_SQLITE_HEADER):
             return _load_store(con, source, by)
         if source.name.endswith(".parquet"):
             return _load_parquet(con, source, by)
         if source.name.endswith(_JSON_SUFFIXES):
             return _load_json_lines(con, source, by)
+        # Any other name (a collector's --store may have any): judged by the content.
+        if head.startswith(_PARQUET_MAGIC):
+            return _load_parquet(con, source, by)
+        if head.lstrip().startswith(b"{"):
+            return _load_json_lines(con, source, by)
     except duckdb.Error as exc:
         raise CliError(f"cannot read {source}: {_first_line(exc)}") from exc
     raise CliError(
         f"cannot tell the format of {source.name}",
-        hint="name it .jsonl (Segment messages, one per line) or .parquet",
+        hint="name it .jsonl (Segment messages, one per line) or .parquet, or pass an outbox store",
     )
 
 
-def _is_sqlite(source: Path) -> bool:
+def _head(source: Path) -> bytes:
+    """The first bytes of ``source``: enough to tell a store, Parquet or JSON lines apart."""
     try:
         with source.open("rb") as file:
-            return file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+            return file.read(64)
     except OSError as exc:
         raise CliError(f"cannot read {source}: {exc.strerror}") from exc
 

@@ -225,7 +225,7 @@ def test_only_malformed_lines_is_fatal(tmp_path: Path) -> None:
 
 def test_unknown_file_type_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "events.txt"
-    path.write_text("{}\n")
+    path.write_text("event,time\n")
     status, _, err = run_cli("report", "--source", str(path))
     assert status == 1
     assert ".parquet" in err

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cli.__main__ import main
 from cli._env import Environment
 from cli._simulate import simulate
@@ -23,6 +25,7 @@ from cli.delivery._sender import deliver
 from cli.delivery._settings import load_settings
 from fsm import LOGIN, Step, TelemetryClient
 from tests.cli.delivery.servers import collector
+from tests.cli.test_collector import start, stop
 
 
 def env_for(home: Path, **extra: str) -> Environment:
@@ -93,6 +96,29 @@ def test_delivered_events_stay_in_the_local_store_for_reports(tmp_path: Path) ->
     assert_two_logins(local["flows"]["login"])
     collected = report_json(tmp_path, "--flow", "login", "--source", str(server.store.path))
     assert collected["flows"] == local["flows"]
+
+
+@pytest.mark.slow
+def test_the_collector_commands_store_is_a_source_whatever_its_name(tmp_path: Path) -> None:
+    store = tmp_path / "messages.log"
+    server, url = start(tmp_path, store)
+    try:
+        env = env_for(
+            tmp_path, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk", AUTHFUNNEL_SEGMENT_HOST=url.strip()
+        )
+        client = open_client(env)
+        record_logins(client)
+        client.close(0)
+        settings = load_settings(env)
+        outbox = open_outbox(settings.outbox_path)
+        try:
+            assert deliver(outbox, settings, budget=30).outcome == "delivered"
+        finally:
+            outbox.close()
+    finally:
+        stop(server)
+
+    assert_two_logins(report_json(tmp_path, "--source", str(store))["flows"]["login"])
 
 
 def test_the_archive_is_bounded_like_the_outbox(tmp_path: Path) -> None:
