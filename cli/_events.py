@@ -44,7 +44,7 @@ WELL_FORMED: Final = (
     "OR (event IS NOT NULL AND invocation_id IS NOT NULL AND sequence IS NOT NULL))"
 )
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
-_SQLITE_HEADER: Final = b"SQLite format 3\x00"
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
 _PARQUET_MAGIC: Final = b"PAR1"
 _PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -92,7 +92,7 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
         raise CliError(f"{source} is a directory", hint="pass a .jsonl or .parquet file")
     try:
         head = _head(source)
-        if head.startswith(_SQLITE_HEADER):
+        if head.startswith(SQLITE_HEADER):
             return _load_store(con, source, by)
         if source.name.endswith(".parquet"):
             return _load_parquet(con, source, by)

@@ -83,6 +83,7 @@ def write_to_store(
             count += 1
             yield message
 
+    _check_store(out)
     # Only the newest max_events can stay: memory stays bounded however many flows.
     newest = deque(counted(), maxlen=max_events)
     try:
@@ -120,6 +121,25 @@ def write_simulation(out: Path, *, flows: int, seed: int) -> int:
     finally:
         temp.unlink(missing_ok=True)
     return count
+
+
+def _check_store(out: Path) -> None:
+    """Refuse to write into a file that is not an outbox: it is left exactly as it is."""
+    from cli._events import SQLITE_HEADER
+    from cli.delivery._outbox import OutboxError, read_recorded
+
+    try:
+        if not out.exists() or out.stat().st_size == 0:
+            return
+        with out.open("rb") as file:
+            if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise OutboxError(f"{out} is not an SQLite file")
+        read_recorded(out)
+    except (OSError, OutboxError) as exc:
+        raise CliError(
+            f"{out} is not an event store: {exc}",
+            hint="simulate into a new .sqlite3 path, or --out FILE.jsonl / .parquet",
+        ) from exc
 
 
 def _to_parquet(lines: Path, out: Path) -> None:

@@ -236,6 +236,23 @@ def test_simulate_into_a_small_store_says_what_its_bound_dropped(tmp_path: Path)
         outbox.close()
 
 
+def test_simulate_never_writes_into_a_file_that_is_not_a_store(tmp_path: Path) -> None:
+    import sqlite3
+
+    other = tmp_path / "app.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+
+    status, _, err = run_cli(tmp_path, "simulate", "--flows", "5", "--out", str(other))
+
+    assert status == 1
+    assert "is not an event store" in err
+    assert other.read_bytes() == before
+
+
 def test_diagram_counts_with_no_source_reads_the_local_store(tmp_path: Path) -> None:
     run_cli(tmp_path, "simulate", "--flows", "40", "--seed", "2")
     store = tmp_path / "state" / "outbox.sqlite3"
