@@ -125,7 +125,8 @@ def _load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) ->
     # staged as JSON lines and read exactly as a collector's store is, counting and all.
     import tempfile
 
-    from cli.delivery._outbox import OutboxError, read_recorded
+    from cli.delivery._archive import read_recorded
+    from cli.delivery._outbox import OutboxError
 
     try:
         bodies = read_recorded(source)

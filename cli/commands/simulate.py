@@ -73,6 +73,7 @@ def write_to_store(
     from collections import deque
 
     from cli._simulate import simulate
+    from cli.delivery._archive import keep
     from cli.delivery._outbox import OutboxError, open_outbox
 
     count = 0
@@ -89,7 +90,7 @@ def write_to_store(
     try:
         outbox = open_outbox(out, max_events=max_events, max_age_days=max_age_days)
         try:
-            return count, count - len(newest) + outbox.keep(newest)
+            return count, count - len(newest) + keep(outbox, newest)
         finally:
             outbox.close()
     except OutboxError as exc:
@@ -126,7 +127,8 @@ def write_simulation(out: Path, *, flows: int, seed: int) -> int:
 def _check_store(out: Path) -> None:
     """Refuse to write into a file that is not an outbox: it is left exactly as it is."""
     from cli._events import SQLITE_HEADER
-    from cli.delivery._outbox import OutboxError, read_recorded
+    from cli.delivery._archive import read_recorded
+    from cli.delivery._outbox import OutboxError
 
     try:
         if not out.exists() or out.stat().st_size == 0:

@@ -10,10 +10,7 @@ Every message is written before ``track`` returns and leaves only after the endp
 accepted its batch. The outbox is bounded by count and age; what the bounds
 drop is counted in ``meta`` so ``telemetry status`` can report it.
 
-An accepted message moves (in the transaction that removes it) to ``archive``, the local
-record ``authfunnel report`` reads with the pending ones: without it, a report would see only
-what is still unsent, half-flows whose start already left. The archive is never sent and is
-bounded like the outbox (same count and age), so it stays small.
+The ``archive`` table (see ``cli.delivery._archive``) keeps accepted messages for reports.
 
 ``sqlite3.Error`` becomes ``OutboxError`` here and nowhere else.
 """
@@ -174,47 +171,6 @@ class Outbox:
         with translated(), transaction(self._db):
             self._db.executemany("DELETE FROM messages WHERE id = ?", ids)
 
-    def archive(self, row_ids: Iterable[int]) -> None:
-        """Move accepted messages to the archive (one transaction), then trim it to the bounds."""
-        ids = [(row_id,) for row_id in row_ids]
-        with translated(), transaction(self._db):
-            self._db.executemany(
-                "INSERT INTO archive (message_id, created, body) "
-                "SELECT message_id, created, body FROM messages WHERE id = ?",
-                ids,
-            )
-            self._db.executemany("DELETE FROM messages WHERE id = ?", ids)
-            self._trim_archive()
-
-    def keep(self, messages: Iterable[dict[str, Any]]) -> int:
-        """Archive messages that must never be sent (simulated traffic); return how many the
-        bounds then dropped from the archive."""
-        now = self.clock()
-        rows = [(m["messageId"], now, _dumps(m)) for m in messages]
-        with translated(), transaction(self._db):
-            self._db.executemany(
-                "INSERT INTO archive (message_id, created, body) VALUES (?, ?, ?)", rows
-            )
-            return self._trim_archive()
-
-    def archived(self) -> int:
-        with translated():
-            return int(self._db.execute("SELECT COUNT(*) FROM archive").fetchone()[0])
-
-    def _trim_archive(self) -> int:
-        # Inside the caller's transaction. A COUNT per accepted batch is cheap: the sender
-        # runs off every command's critical path.
-        cutoff = self.clock() - self.max_age_days * 86_400
-        old = self._db.execute("DELETE FROM archive WHERE created < ?", (cutoff,)).rowcount
-        total = int(self._db.execute("SELECT COUNT(*) FROM archive").fetchone()[0])
-        excess = max(0, total - self.max_events)
-        if excess:
-            self._db.execute(
-                "DELETE FROM archive WHERE id IN (SELECT id FROM archive ORDER BY id LIMIT ?)",
-                (excess,),
-            )
-        return int(old) + excess
-
     def discard_all(self) -> int:
         """Remove every pending message (telemetry disabled before they were sent)."""
         with translated():
@@ -266,29 +222,6 @@ def open_outbox(path: Path, **options: Any) -> Outbox:
             raise
         moved = move_aside(path)
         raise OutboxError(f"{path} is corrupt; moved it to {moved}", corrupt=True) from exc
-
-
-def read_recorded(path: Path) -> list[str]:
-    """The message JSON of every event kept in the outbox at ``path``: archived, then pending.
-
-    Read-only: a report never changes the outbox, nor moves a corrupt one aside (the next
-    invocation that records does). Raises ``OutboxError``.
-    """
-    try:
-        db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-        )
-    except sqlite3.Error as exc:
-        raise OutboxError(f"cannot open {path}: {exc}") from exc
-    try:
-        with translated():
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-            if "messages" not in tables:
-                raise OutboxError(f"{path} is an SQLite file but not an authfunnel outbox")
-            kept = "SELECT body FROM archive UNION ALL " if "archive" in tables else ""
-            return [str(row[0]) for row in db.execute(kept + "SELECT body FROM messages")]
-    finally:
-        db.close()
 
 
 def move_aside(path: Path) -> Path:

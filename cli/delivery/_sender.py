@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
-from cli.delivery import _lease
+from cli.delivery import _archive, _lease
 from cli.delivery._outbox import Outbox, OutboxError
 from cli.delivery._settings import Settings, mask, mask_url
 
@@ -157,7 +157,7 @@ def _run(
             name = type(error).__name__
             say(f"delivery retried: {name} from {target}; next try in {delay:.0f} s")
         else:
-            outbox.archive(row_id for row_id, _ in batch)  # kept locally for reports
+            _archive.archive(outbox, (row_id for row_id, _ in batch))  # kept for reports
             report.sent += len(batch)
             report.outcome, report.detail = "delivered", ""  # an earlier failure was overcome
             outbox.put(FAILURES, None)
