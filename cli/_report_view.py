@@ -75,7 +75,10 @@ def _funnel_table(f: Figures) -> RenderableType:
     for header in ("went on", "step conv.", "overall", "aborted"):
         table.add_column(header, justify="right")
     table.add_column("failed", justify="right")
-    table.add_column("recovered", justify="right", min_width=9)
+    # Only when there are some: the usual table keeps its width (it fits 120 columns).
+    recovered = bool(f.recovered)
+    if recovered:
+        table.add_column("recovered", justify="right")
     table.add_column("open", justify="right")
     previous = f.started
     for stage in f.stages:
@@ -88,7 +91,7 @@ def _funnel_table(f: Figures) -> RenderableType:
             _pct(stage.reached / f.started if f.started else None),
             f"{stage.aborted:,}",
             f"{stage.failed:,}",
-            f"{stage.recovered:,}",
+            *([f"{stage.recovered:,}"] if recovered else []),
             f"{stage.open:,}",
         )
         previous = stage.reached
@@ -99,10 +102,7 @@ def _funnel_table(f: Figures) -> RenderableType:
         "",
         _pct(f.completed / previous if previous else None),
         _pct(f.conversion()),
-        "",
-        "",
-        "",
-        "",
+        *[""] * (4 if recovered else 3),
     )
     return table
 
