@@ -2,7 +2,9 @@
 
 Sources are Segment ``track`` messages (``{"type": "track", "event": ..., "properties":
 {...}, "timestamp": ...}``) as JSON lines (``.jsonl``, ``.ndjson``, ``.json``, optionally
-``.gz``) or Parquet with the same columns. ``load_events`` creates the temporary view
+``.gz``: a collector's store, a Segment export), Parquet with the same columns, or the local
+store: the SQLite outbox of an install (its pending and its archived messages, recognised by
+its header whatever its name). ``load_events`` creates the temporary view
 ``events`` (event, invocation_id, sequence, ts and the properties a report reads, plus the
 ``--by`` property as ``by_value``) and says how many lines were malformed or unreadable.
 
@@ -42,6 +44,8 @@ WELL_FORMED: Final = (
     "OR (event IS NOT NULL AND invocation_id IS NOT NULL AND sequence IS NOT NULL))"
 )
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+_PARQUET_MAGIC: Final = b"PAR1"
 _PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -87,16 +91,78 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
     if source.is_dir():
         raise CliError(f"{source} is a directory", hint="pass a .jsonl or .parquet file")
     try:
+        head = _head(source)
+        if head.startswith(SQLITE_HEADER):
+            return _load_store(con, source, by)
         if source.name.endswith(".parquet"):
             return _load_parquet(con, source, by)
         if source.name.endswith(_JSON_SUFFIXES):
+            return _load_json_lines(con, source, by)
+        # Any other name (a collector's --store may have any): judged by the content.
+        if head.startswith(_PARQUET_MAGIC):
+            return _load_parquet(con, source, by)
+        if head.lstrip().startswith(b"{"):
             return _load_json_lines(con, source, by)
     except duckdb.Error as exc:
         raise CliError(f"cannot read {source}: {_first_line(exc)}") from exc
     raise CliError(
         f"cannot tell the format of {source.name}",
-        hint="name it .jsonl (Segment messages, one per line) or .parquet",
+        hint="name it .jsonl (Segment messages, one per line) or .parquet, or pass an outbox store",
     )
+
+
+def _head(source: Path) -> bytes:
+    """The first bytes of ``source``: enough to tell a store, Parquet or JSON lines apart."""
+    try:
+        with source.open("rb") as file:
+            return file.read(64)
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror}") from exc
+
+
+def _load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
+    # The store is bounded (the outbox's count bound, 10,000 by default): its messages are
+    # staged as JSON lines and read exactly as a collector's store is, counting and all.
+    import tempfile
+
+    from cli.delivery._archive import read_recorded
+    from cli.delivery._outbox import OutboxError
+
+    try:
+        bodies = read_recorded(source)
+    except OutboxError as exc:
+        raise CliError(
+            f"cannot read the event store {source}: {exc}",
+            hint="it is left as it is; pass another --source",
+        ) from exc
+    running = _running_command(bodies)
+    with tempfile.TemporaryDirectory(prefix="authfunnel-report-") as staging:
+        lines = Path(staging) / "store.jsonl"
+        lines.write_text(
+            "".join(body.replace("\n", " ") + "\n" for body in bodies if body not in running)
+        )
+        return _load_json_lines(con, lines, by)
+
+
+def _running_command(bodies: list[str]) -> set[str]:
+    """The ``Command Invoked`` of the command running now (this report, say), if recorded:
+    left out, since it describes a command that has not ended yet by construction."""
+    import json
+
+    from fsm import COMMAND_INVOKED, invocation_id
+
+    me = invocation_id()
+    running = set()
+    for body in bodies:
+        if me in body and COMMAND_INVOKED in body:
+            try:
+                message = json.loads(body)
+            except ValueError:
+                continue  # counted as malformed by the loader
+            properties = message.get("properties") or {}
+            if message.get("event") == COMMAND_INVOKED and properties.get("invocation_id") == me:
+                running.add(body)
+    return running
 
 
 def _load_json_lines(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:

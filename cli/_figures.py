@@ -10,6 +10,10 @@ A flow's last known stage is its terminal event's step; a completed flow passed 
 a flow with no terminal event yet is only known to have entered the first stage, so it ends
 there as in flight (or abandoned, when old). A terminal step the declaration does not know
 (an older CLI's step) is counted in ``unknown_step`` and placed at the first stage.
+
+Recovered flows are failed ones whose process was killed mid-flow: the next invocation
+emitted their ``CLI Auth Failed`` {recovered: true}, with the error class delivery reserves
+for exactly that event (``ProcessTerminated``), which the query reports per step.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 
 from cli._funnel_query import ENDINGS, Durations, OutcomeCount
 from cli._stages import stage_of, stages
+from cli.delivery._flows import PROCESS_TERMINATED
 from fsm import Funnel
 
 
@@ -32,6 +37,7 @@ class Stage:
     aborted: int = 0
     failed: int = 0
     open: int = 0
+    recovered: int = 0  # of ``failed``: killed mid-flow, ended by the next invocation
 
     @property
     def ended(self) -> int:
@@ -68,6 +74,11 @@ class Figures:
     @property
     def failed(self) -> int:
         return sum(self.failed_by_class.values())
+
+    @property
+    def recovered(self) -> int:
+        """Failed flows whose process was killed (their ending recorded on recovery)."""
+        return sum(stage.recovered for stage in self.stages)
 
     def conversion(self) -> float | None:
         """Completed flows as a share of started ones (None when nothing started)."""
@@ -106,6 +117,8 @@ def figures(
                 result.aborted_by_reason[row.reason or "unknown"] += row.flows
             elif row.outcome == "failed":
                 stage.failed += row.flows
+                if row.error_class == PROCESS_TERMINATED:
+                    stage.recovered += row.flows
                 result.failed_by_class[row.error_class or "unknown"] += row.flows
             else:
                 stage.open += row.flows

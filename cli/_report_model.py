@@ -130,6 +130,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         "completed": f.completed,
         "aborted": f.aborted,
         "failed": f.failed,
+        "recovered": f.recovered,
         "in_flight": f.in_flight,
         "abandoned": f.abandoned,
         "conversion": f.conversion(),
@@ -146,6 +147,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
                 "went_on": stage.went_on,
                 "aborted": stage.aborted,
                 "failed": stage.failed,
+                "recovered": stage.recovered,
                 "open": stage.open,
             }
             for stage in f.stages

@@ -75,6 +75,10 @@ def _funnel_table(f: Figures) -> RenderableType:
     for header in ("went on", "step conv.", "overall", "aborted"):
         table.add_column(header, justify="right")
     table.add_column("failed", justify="right")
+    # Only when there are some: the usual table keeps its width (it fits 120 columns).
+    recovered = bool(f.recovered)
+    if recovered:
+        table.add_column("recovered", justify="right")
     table.add_column("open", justify="right")
     previous = f.started
     for stage in f.stages:
@@ -87,6 +91,7 @@ def _funnel_table(f: Figures) -> RenderableType:
             _pct(stage.reached / f.started if f.started else None),
             f"{stage.aborted:,}",
             f"{stage.failed:,}",
+            *([f"{stage.recovered:,}"] if recovered else []),
             f"{stage.open:,}",
         )
         previous = stage.reached
@@ -97,9 +102,7 @@ def _funnel_table(f: Figures) -> RenderableType:
         "",
         _pct(f.completed / previous if previous else None),
         _pct(f.conversion()),
-        "",
-        "",
-        "",
+        *[""] * (4 if recovered else 3),
     )
     return table
 
@@ -115,6 +118,11 @@ def _outcome_lines(f: Figures) -> list[str]:
     if f.failed_by_class:
         top = ", ".join(f"{k} {v:,}" for k, v in f.failed_by_class.most_common(TOP_ERRORS))
         lines.append(f"failed {f.failed:,}, top error classes: {top}")
+    if f.recovered:
+        lines.append(
+            f"recovered {f.recovered:,} of the failed: the process was killed mid-flow and the "
+            "next invocation recorded the ending"
+        )
     return lines
 
 

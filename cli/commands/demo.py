@@ -3,13 +3,15 @@
 Everything is real and local: the dev provider on 127.0.0.1, a throwaway AUTHFUNNEL_HOME, the
 login command's own code and terminal UI. With a display, your browser opens (sign in with the
 demo account shown); without one, the demo completes the browser step itself with real HTTP
-requests to the sign-in and consent pages. The events are recorded in memory and shown with
-the funnel they add up to.
+requests to the sign-in and consent pages. The events are recorded in the throwaway outbox
+(in memory when telemetry is off) and shown, then the funnel they add up to: computed by
+``authfunnel report``'s own code over those very events.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import fsm
@@ -45,9 +47,46 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         finally:
             telemetry.close(0.0)
         events = _recorded(demo_env) if durable else _in_memory(telemetry)
-    title = "in the throwaway outbox" if durable else "in memory (telemetry is off)"
-    show_events(terminal, events, title=f"Events recorded {title}")
+        title = "in the throwaway outbox" if durable else "in memory (telemetry is off)"
+        show_events(terminal, events, title=f"Events recorded {title}")
+        # The report reads the throwaway home's local store, as `authfunnel report` reads
+        # yours; with telemetry off, the in-memory events staged as Segment messages.
+        source = None if durable else _staged(telemetry, Path(home) / "events.jsonl")
+        terminal.say("The funnel they add up to (authfunnel report):", style="bold")
+        show_report(demo_env, source)
     return ExitStatus.OK
+
+
+def show_report(env: Environment, source: Path | None) -> None:
+    """``authfunnel report`` over ``source`` (default: ``env``'s local store), to ``env``."""
+    from cli.commands import report
+
+    parser = argparse.ArgumentParser(prog="authfunnel report")
+    report.add_arguments(parser)
+    report.run(parser.parse_args([] if source is None else ["--source", str(source)]), env)
+
+
+def _staged(telemetry: fsm.TelemetryClient, path: Path) -> Path:
+    """The recording client's events written as the Segment track messages they stand for."""
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from fsm.testing import RecordingClient
+
+    assert isinstance(telemetry, RecordingClient)
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    with path.open("w", encoding="utf-8") as lines:
+        for event in telemetry.events:
+            message = {
+                "type": "track",
+                "event": event.name,
+                "properties": dict(event.properties),
+                "messageId": str(uuid.uuid4()),
+                "timestamp": now,
+            }
+            lines.write(json.dumps(message) + "\n")
+    return path
 
 
 def _throwaway_env(env: Environment, home: str, provider_url: str) -> Environment:
@@ -145,7 +184,7 @@ def _in_memory(telemetry: fsm.TelemetryClient) -> Recorded:
 
 
 def show_events(terminal: Terminal, events: Recorded, *, title: str) -> None:
-    """The events recorded, then the login funnel they add up to."""
+    """The events recorded, one row each."""
     from rich.table import Table
 
     shown = ("step", "reason", "error_class", "duration_ms", "no_browser", "user_id")
@@ -154,15 +193,3 @@ def show_events(terminal: Terminal, events: Recorded, *, title: str) -> None:
         details = ", ".join(f"{key}={props[key]}" for key in shown if key in props)
         table.add_row(str(props.get("sequence", "")), name, str(props.get("flow", "")), details)
     terminal.console.print(table)
-    funnel = Table("step", "flows that ended here", title="Login funnel so far")
-    for step in fsm.LOGIN.step_names:
-        ended = [
-            name
-            for name, props in events
-            if name in (fsm.AUTH_ABORTED, fsm.AUTH_FAILED) and props.get("step") == step
-        ]
-        funnel.add_row(step, str(len(ended)))
-    terminal.console.print(funnel)
-    started = sum(name == fsm.AUTH_STARTED for name, _ in events)
-    completed = sum(name == fsm.AUTH_COMPLETED for name, _ in events)
-    terminal.say(f"Started {started}, completed {completed}.", style="bold")

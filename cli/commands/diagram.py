@@ -26,7 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("flow", nargs="?", help=f"the flow to draw: {', '.join(flow_names())}")
     parser.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
     parser.add_argument(
-        "--counts", metavar="SOURCE", help="annotate with traffic from events (JSONL or Parquet)"
+        "--counts",
+        metavar="SOURCE",
+        nargs="?",
+        const="",
+        help="annotate with traffic from events (.jsonl, .parquet, a store; "
+        "no value: the local store)",
     )
     parser.add_argument("--all", action="store_true", help="every built-in flow (with --write)")
     parser.add_argument(
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             "--all needs --write DIR", hint="authfunnel diagram --all --write diagrams/"
         )
     funnels = list(BUILTIN_FUNNELS) if args.all else [funnel_named(args.flow or "login")]
-    traffic = _traffic(args.counts, funnels) if args.counts else {}
+    traffic = _traffic(args.counts, funnels, env) if args.counts is not None else {}
     if args.write:
         directory = Path(args.write)
         _make_dir(directory)
@@ -95,10 +100,11 @@ def _text(source: str) -> bytes:
     return (source.rstrip("\n") + "\n").encode()
 
 
-def _traffic(source: str, funnels: list[Funnel]) -> dict[str, Traffic]:
+def _traffic(source: str, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
     from cli._counts import traffic_by_flow
+    from cli.commands.report import source_path
 
-    return traffic_by_flow(Path(source), funnels)
+    return traffic_by_flow(source_path(source or None, env), funnels)
 
 
 def _width(env: Environment) -> int:

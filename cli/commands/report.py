@@ -1,7 +1,8 @@
 """``authfunnel report``: the funnel of each flow, computed from recorded events with DuckDB.
 
 Step order comes from the flow's declaration; see ``cli._funnel_query`` for the query and
-``cli._figures`` for how flows are counted.
+``cli._figures`` for how flows are counted. With no ``--source`` it reads this install's local
+store: the outbox's pending messages and the archive of those already delivered.
 """
 
 from __future__ import annotations
@@ -19,20 +20,36 @@ from cli._when import parse_when
 from fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
-DEFAULT_SOURCE: Final = "events.jsonl"
 
 
 def default_source(env: Environment) -> Path:
-    """Where ``simulate`` writes and ``report`` reads when no path is given."""
-    return Paths.from_env(env).state_dir / DEFAULT_SOURCE
+    """The local store: where events are recorded, ``simulate`` writes and ``report`` reads
+    when no path is given (the outbox, whose archive keeps what was delivered)."""
+    from cli.delivery._settings import OUTBOX_FILE
+
+    return Paths.from_env(env).state_dir / OUTBOX_FILE
+
+
+def source_path(given: str | None, env: Environment) -> Path:
+    """``--source`` as a path; the local store when not given (a clear error if it is absent)."""
+    if given:
+        return Path(given)
+    store = default_source(env)
+    if not store.exists():
+        raise CliError(
+            f"no events recorded yet: no local store at {store}",
+            hint="run commands with telemetry on, or 'authfunnel simulate'; "
+            "or pass --source PATH (.jsonl, .parquet, a store)",
+        )
+    return store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         metavar="PATH",
-        help="Segment messages as .jsonl or .parquet "
-        "(default: events.jsonl in the state directory)",
+        help="Segment messages as .jsonl (a collector's store, a Segment export), .parquet, "
+        "or an outbox store (default: this install's local store)",
     )
     parser.add_argument("--flow", help=f"one flow: {', '.join(flow_names())} (default: all)")
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
@@ -45,13 +62,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     from cli._report_model import as_json, build_report
 
-    source = Path(args.source) if args.source else default_source(env)
+    source = source_path(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
     since = parse_when(args.since, option="--since") if args.since else None
     until = parse_when(args.until, option="--until") if args.until else None
     report = build_report(source, funnels, by=args.by, since=since, until=until)
     if not report.loaded.rows:
         env.stdout.write(f"No events in {source}: it is empty.\n")
+        if not args.source:
+            env.stdout.write(
+                "Events are recorded as commands run (telemetry on); "
+                "'authfunnel simulate' stores simulated ones.\n"
+            )
         return ExitStatus.OK
     if report.loaded.malformed:
         env.stderr.write(

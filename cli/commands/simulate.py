@@ -2,7 +2,8 @@
 
 See ``cli._simulate`` for what the simulated users do. Output is Segment ``track`` messages,
 one JSON object per line, or Parquet (written by DuckDB from those lines) when the path ends
-in ``.parquet``.
+in ``.parquet``, or, by default (or for a ``.sqlite3`` path), a local store that ``report``
+reads: into its archive, which is never sent, and bounded like the outbox.
 """
 
 from __future__ import annotations
@@ -11,17 +12,23 @@ import argparse
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from cli._env import Environment
 from cli._exit import CliError, ExitStatus, UsageError
+
+STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flows", type=int, default=1000, help="invocations to simulate")
     parser.add_argument("--seed", type=int, default=1, help="same seed, same traffic")
     parser.add_argument(
-        "--out", metavar="PATH", help=".jsonl or .parquet (default: the report's default source)"
+        "--out",
+        metavar="PATH",
+        help=".jsonl, .parquet or a .sqlite3 store (default: the local store report reads)",
     )
 
 
@@ -31,11 +38,63 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.flows < 0:
         raise UsageError("--flows must be 0 or more")
     out = Path(args.out) if args.out else default_source(env)
+    if out.name.endswith(STORE_SUFFIXES):
+        from cli.delivery._settings import load_settings
+
+        settings = load_settings(env)
+        count, dropped = write_to_store(
+            out,
+            flows=args.flows,
+            seed=args.seed,
+            max_events=settings.max_events,
+            max_age_days=settings.max_age_days,
+        )
+        env.stdout.write(f"stored {count:,} events of {args.flows:,} invocations in {out}\n")
+        if dropped:
+            env.stdout.write(
+                f"the store keeps the newest {settings.max_events:,} events: {dropped:,} older "
+                "ones were dropped (use --out FILE.parquet for larger populations)\n"
+            )
+        return ExitStatus.OK
     if not out.name.endswith((".jsonl", ".parquet")):
-        raise UsageError(f"cannot tell the format of {out.name}", hint="use .jsonl or .parquet")
+        raise UsageError(
+            f"cannot tell the format of {out.name}", hint="use .jsonl, .parquet or .sqlite3"
+        )
     count = write_simulation(out, flows=args.flows, seed=args.seed)
     env.stdout.write(f"wrote {count:,} events of {args.flows:,} invocations to {out}\n")
     return ExitStatus.OK
+
+
+def write_to_store(
+    out: Path, *, flows: int, seed: int, max_events: int, max_age_days: float
+) -> tuple[int, int]:
+    """Archive the simulated messages in the store at ``out`` (created if needed), where they
+    are never sent; return (written, dropped by the store's bounds)."""
+    from collections import deque
+
+    from cli._simulate import simulate
+    from cli.delivery._archive import keep
+    from cli.delivery._outbox import OutboxError, open_outbox
+
+    count = 0
+
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal count
+        for message in simulate(flows, seed):
+            count += 1
+            yield message
+
+    _check_store(out)
+    # Only the newest max_events can stay: memory stays bounded however many flows.
+    newest = deque(counted(), maxlen=max_events)
+    try:
+        outbox = open_outbox(out, max_events=max_events, max_age_days=max_age_days)
+        try:
+            return count, count - len(newest) + keep(outbox, newest)
+        finally:
+            outbox.close()
+    except OutboxError as exc:
+        raise CliError(f"cannot write to the store {out}: {exc}") from exc
 
 
 def write_simulation(out: Path, *, flows: int, seed: int) -> int:
@@ -63,6 +122,26 @@ def write_simulation(out: Path, *, flows: int, seed: int) -> int:
     finally:
         temp.unlink(missing_ok=True)
     return count
+
+
+def _check_store(out: Path) -> None:
+    """Refuse to write into a file that is not an outbox: it is left exactly as it is."""
+    from cli._events import SQLITE_HEADER
+    from cli.delivery._archive import read_recorded
+    from cli.delivery._outbox import OutboxError
+
+    try:
+        if not out.exists() or out.stat().st_size == 0:
+            return
+        with out.open("rb") as file:
+            if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise OutboxError(f"{out} is not an SQLite file")
+        read_recorded(out)
+    except (OSError, OutboxError) as exc:
+        raise CliError(
+            f"{out} is not an event store: {exc}",
+            hint="simulate into a new .sqlite3 path, or --out FILE.jsonl / .parquet",
+        ) from exc
 
 
 def _to_parquet(lines: Path, out: Path) -> None:

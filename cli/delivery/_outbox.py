@@ -10,6 +10,8 @@ Every message is written before ``track`` returns and leaves only after the endp
 accepted its batch. The outbox is bounded by count and age; what the bounds
 drop is counted in ``meta`` so ``telemetry status`` can report it.
 
+The ``archive`` table (see ``cli.delivery._archive``) keeps accepted messages for reports.
+
 ``sqlite3.Error`` becomes ``OutboxError`` here and nowhere else.
 """
 
@@ -24,13 +26,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: the archive table
 DEFAULT_MAX_EVENTS: Final = 10_000
 DEFAULT_MAX_AGE_DAYS: Final = 30.0
 BUSY_TIMEOUT_MS: Final = 15_000
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive (
     id INTEGER PRIMARY KEY,
     message_id TEXT NOT NULL,
     created REAL NOT NULL,

@@ -2,9 +2,10 @@
 
 ``deliver`` takes the outbox lease, posts batches with the real client's request module
 (``segment.analytics.request.post``: one synchronous POST to ``/v1/batch`` with its own
-``timeout``, so no background thread can block exit or drop a queue) and deletes a batch only
-after a 2xx. 429 and 5xx back off, honouring ``Retry-After``; what does not fit the time budget
-is left for a later run, with the time it may next be tried stored in the outbox.
+``timeout``, so no background thread can block exit or drop a queue) and moves a batch to the
+local archive only after a 2xx. 429 and 5xx back off, honouring ``Retry-After``; what does not
+fit the time budget is left for a later run, with the time it may next be tried stored in the
+outbox.
 
 ``main`` is the detached sender process (``python -m cli.delivery._sender``, started by
 ``cli.delivery._spawn``).
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
-from cli.delivery import _lease
+from cli.delivery import _archive, _lease
 from cli.delivery._outbox import Outbox, OutboxError
 from cli.delivery._settings import Settings, mask, mask_url
 
@@ -156,7 +157,7 @@ def _run(
             name = type(error).__name__
             say(f"delivery retried: {name} from {target}; next try in {delay:.0f} s")
         else:
-            outbox.delete(row_id for row_id, _ in batch)
+            _archive.archive(outbox, (row_id for row_id, _ in batch))  # kept for reports
             report.sent += len(batch)
             report.outcome, report.detail = "delivered", ""  # an earlier failure was overcome
             outbox.put(FAILURES, None)

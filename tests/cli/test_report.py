@@ -26,9 +26,9 @@ from fsm import (
 )
 
 
-def run_cli(*argv: str, home: Path | None = None) -> tuple[int, str, str]:
+def run_cli(*argv: str, home: Path | None = None, **extra: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    variables = {"COLUMNS": "160", **({"AUTHFUNNEL_HOME": str(home)} if home else {})}
+    variables = {"COLUMNS": "160", **({"AUTHFUNNEL_HOME": str(home)} if home else {}), **extra}
     status = main(list(argv), Environment(stdout=out, stderr=err, variables=variables))
     return status, out.getvalue(), err.getvalue()
 
@@ -191,9 +191,19 @@ def test_missing_source_is_an_error_with_exit_1(tmp_path: Path) -> None:
 
 
 def test_default_source_missing_says_how_to_make_one(tmp_path: Path) -> None:
-    status, _, err = run_cli("report", home=tmp_path)
+    status, _, err = run_cli("report", home=tmp_path, DO_NOT_TRACK="1")
     assert status == 1
+    assert "no events recorded yet" in err
     assert "authfunnel simulate" in err
+
+
+def test_a_fresh_local_store_is_empty_not_the_report_itself(tmp_path: Path) -> None:
+    # The report command records its own Command Invoked first: it is left out, being this
+    # very command, still running.
+    status, out, _ = run_cli("report", home=tmp_path)
+    assert status == 0
+    assert "it is empty" in out
+    assert "authfunnel simulate" in out
 
 
 def test_empty_source_says_so(tmp_path: Path) -> None:
@@ -215,7 +225,7 @@ def test_only_malformed_lines_is_fatal(tmp_path: Path) -> None:
 
 def test_unknown_file_type_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "events.txt"
-    path.write_text("{}\n")
+    path.write_text("event,time\n")
     status, _, err = run_cli("report", "--source", str(path))
     assert status == 1
     assert ".parquet" in err

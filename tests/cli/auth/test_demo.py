@@ -30,7 +30,9 @@ def run_demo(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[st
     )
 
 
-def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_funnel(tmp_path: Path) -> None:
+def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_their_report(
+    tmp_path: Path,
+) -> None:
     result = run_demo(tmp_path)
 
     assert result.returncode == 0, result.stderr
@@ -41,8 +43,10 @@ def test_demo_logs_in_and_out_for_real_and_shows_the_events_and_funnel(tmp_path:
     assert "Logged in as demo@example.com, app demo-app." in out
     for name in ("CLI Auth Started", "CLI Auth Completed", "CLI Auth Logout"):
         assert name in out
-    assert "Login funnel so far" in out
-    assert "Started 1, completed 1." in out
+    # The funnel is the real report's, over the demo's own events.
+    assert "The funnel they add up to (authfunnel report):" in out
+    assert "login funnel: 1 started, 100.0% completed" in out
+    assert "logout: 1 started" in out
     assert "Traceback" not in result.stderr
     assert "Warning" not in result.stderr
 
@@ -53,6 +57,7 @@ def test_with_telemetry_off_the_demo_keeps_its_events_in_memory(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "Events recorded in memory (telemetry is off)" in result.stdout
     assert "CLI Auth Completed" in result.stdout
+    assert "login funnel: 1 started, 100.0% completed" in result.stdout
     assert not (tmp_path / "state").exists()
 
 
