@@ -16,6 +16,7 @@ drop is counted in ``meta`` so ``telemetry status`` can report it.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
+
+from cli.delivery._private import FILE_MODE, private_dir, private_file
 
 SCHEMA_VERSION: Final = 1
 DEFAULT_MAX_EVENTS: Final = 10_000
@@ -230,9 +233,19 @@ def move_aside(path: Path) -> Path:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     except OSError as exc:
         raise OutboxError(f"cannot create {path.parent}: {exc.strerror}") from exc
+    try:
+        # SQLite gives the -wal and -shm files the database file's mode: made 0600 first, all
+        # three are. Ones an earlier version left readable are tightened too.
+        private_file(path)
+        for suffix in ("-wal", "-shm"):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                os.chmod(companion, FILE_MODE)
+    except OSError as exc:
+        raise OutboxError(f"cannot create {path}: {exc.strerror}") from exc
     try:
         db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
