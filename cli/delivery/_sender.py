@@ -234,7 +234,7 @@ class _InFlight(Exception):
         daemon thread: a process that exits ends the post too, and the lease then lapses."""
         thread = threading.Thread(
             target=_keep,
-            args=(outbox.path, outbox.clock, holder, self.post, self.row_ids),
+            args=(outbox, holder, self.post, self.row_ids),
             name="authfunnel-lease",
             daemon=True,
         )
@@ -265,12 +265,10 @@ def _post_within(
     return worker.response
 
 
-def _keep(
-    path: Path, clock: Callable[[], float], holder: str, post: _Post, rows: list[int]
-) -> None:
+def _keep(made_by: Outbox, holder: str, post: _Post, rows: list[int]) -> None:
     # Its own connection: a SQLite connection stays in the thread that made it.
     try:
-        outbox = Outbox(path, clock=clock)
+        outbox = Outbox(made_by.path, clock=made_by.clock, uptime=made_by.uptime)
     except OutboxError:
         return
     try:
