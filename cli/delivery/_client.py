@@ -103,12 +103,16 @@ class OutboxClient:
                 )
 
     def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
-        """Attribute this and later events (in later invocations too) to ``user_id``."""
+        """Attribute this and later events (in later invocations too) to ``user_id``.
+
+        Every trait is dropped: there is no trait catalog, and a trait (an email, a name) is
+        exactly what must not leave the machine.
+        """
         outbox = self.outbox
         if outbox is None:
             return
         self._user_id = user_id
-        message = self._message("identify", datetime.now(UTC), traits=dict(traits))
+        message = self._message("identify", datetime.now(UTC), traits={})
         try:
             with translated(), transaction(outbox.db):  # killed mid-way: neither, not one
                 outbox.put(USER_ID, user_id)
@@ -119,6 +123,8 @@ class OutboxClient:
         self.recorded += 1
         if self._debug:
             self._show(message)
+            if traits:  # names only: the values are what must not leave
+                self._stderr.write(f"telemetry: left out traits: {sorted(traits)}\n")
 
     def forget_user(self) -> None:
         """Logged out: later events carry only the anonymousId (no identify, by design)."""

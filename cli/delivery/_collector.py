@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import sys
 import threading
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
+
+from cli.delivery._private import open_private
 
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
@@ -38,7 +41,9 @@ class Store:
         if path.exists():
             for message in read_messages(path):
                 self.seen.add(str(message.get("messageId")))
-        self._file = path.open("a", encoding="utf-8")
+        # The stored messages carry userIds: the file is private like the outbox.
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        self._file = os.fdopen(fd, "a", encoding="utf-8")
 
     def add(self, messages: list[dict[str, Any]]) -> int:
         """Append the messages not seen before; return how many were new."""

@@ -18,13 +18,18 @@ The ``archive`` table (see ``cli.delivery._archive``) keeps accepted messages fo
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
+
+from cli.delivery import _clock
+from cli.delivery._clock import Clock, Uptime
+from cli.delivery._private import FILE_MODE, private_dir, private_file
 
 SCHEMA_VERSION: Final = 2  # 2: the archive table
 DEFAULT_MAX_EVENTS: Final = 10_000
@@ -59,7 +64,7 @@ CREATE TABLE IF NOT EXISTS open_flows (
 );
 """
 
-Clock = Callable[[], float]
+ANCHOR: Final = "clock_anchor"  # [boot id, time since boot, wall time]: this boot's origin
 
 
 class OutboxError(Exception):
@@ -80,11 +85,14 @@ class Outbox:
         max_events: int = DEFAULT_MAX_EVENTS,
         max_age_days: float = DEFAULT_MAX_AGE_DAYS,
         clock: Clock = time.time,
+        uptime: Uptime = _clock.uptime,
     ) -> None:
         self.path = path
         self.max_events = max_events
         self.max_age_days = max_age_days
         self.clock = clock
+        self.uptime = uptime
+        self._anchor: tuple[str, float, float] | None = None
         self._db = _connect(path)
         self._appended = 0
         self._size_at_open = 0
@@ -111,6 +119,40 @@ class Outbox:
                 )
                 self._anonymous_id = self.get("anonymous_id") or ""
         return self._anonymous_id
+
+    # Time -------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Wall-clock time that no jump of the wall clock within this boot moves.
+
+        The first reading in a boot anchors the time since boot to the wall clock (kept in
+        ``meta``, shared by every process of the boot); later ones add what really elapsed.
+        Ages are measured on it, so setting the clock ahead drops no pending event.
+        """
+        boot, since_boot = self.uptime()
+        if boot is None:
+            return self.clock()
+        anchor = self._anchor
+        if anchor is None or anchor[0] != boot:
+            anchor = self._anchor = self._anchored(boot, since_boot)
+        return anchor[2] + (since_boot - anchor[1])
+
+    def _anchored(self, boot: str, since_boot: float) -> tuple[str, float, float]:
+        with translated(), transaction(self._db):
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (ANCHOR,)).fetchone()
+            try:
+                stored = json.loads(row[0]) if row is not None else None
+                if stored is not None and stored[0] == boot:
+                    return (boot, float(stored[1]), float(stored[2]))
+            except (ValueError, TypeError, IndexError, KeyError):
+                pass  # unreadable: anchor afresh
+            anchor = (boot, since_boot, self.clock())
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (ANCHOR, json.dumps(anchor))
+            )
+        return anchor
+
+    # Meta -------------------------------------------------------------------------------------
 
     def get(self, key: str) -> str | None:
         with translated():
@@ -144,7 +186,7 @@ class Outbox:
         with translated():
             self._db.execute(
                 "INSERT INTO messages (message_id, created, body) VALUES (?, ?, ?)",
-                (message["messageId"], self.clock(), _dumps(message)),
+                (message["messageId"], self.now(), _dumps(message)),
             )
         self._appended += 1
         if not self._bounded or self._size_at_open + self._appended > self.max_events:
@@ -178,7 +220,7 @@ class Outbox:
 
     def enforce_bounds(self) -> int:
         """Drop messages older than the age bound, then the oldest beyond the count bound."""
-        cutoff = self.clock() - self.max_age_days * 86_400
+        cutoff = self.now() - self.max_age_days * 86_400
         with translated(), transaction(self._db):
             old = self._db.execute("DELETE FROM messages WHERE created < ?", (cutoff,)).rowcount
             total = int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -238,9 +280,19 @@ def move_aside(path: Path) -> Path:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     except OSError as exc:
         raise OutboxError(f"cannot create {path.parent}: {exc.strerror}") from exc
+    try:
+        # SQLite gives the -wal and -shm files the database file's mode: made 0600 first, all
+        # three are. Ones an earlier version left readable are tightened too.
+        private_file(path)
+        for suffix in ("-wal", "-shm"):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                os.chmod(companion, FILE_MODE)
+    except OSError as exc:
+        raise OutboxError(f"cannot create {path}: {exc.strerror}") from exc
     try:
         db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:

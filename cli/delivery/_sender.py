@@ -1,11 +1,19 @@
 """The sender: empties the outbox through segment-analytics-python, off the critical path.
 
 ``deliver`` takes the outbox lease, posts batches with the real client's request module
-(``segment.analytics.request.post``: one synchronous POST to ``/v1/batch`` with its own
-``timeout``, so no background thread can block exit or drop a queue) and moves a batch to the
-local archive only after a 2xx. 429 and 5xx back off, honouring ``Retry-After``; what does not
-fit the time budget is left for a later run, with the time it may next be tried stored in the
-outbox.
+(``segment.analytics.request.post``: one POST to ``/v1/batch``, none of the client's queue
+threads, so none can block exit or drop a queue) and moves a batch to the local archive only
+after a 2xx.
+
+requests' ``timeout`` bounds each read, not a request: a server answering a byte at a time
+could hold a post for ever. So each post runs in a worker thread that the sender waits for
+at most ``timeout`` seconds, renewing its lease meanwhile (a heartbeat). A post that outlives
+its deadline cannot be cancelled: the sender stops there, and the lease stays held (renewed
+by a keeper thread) until that post ends, or for ``LEASE_TTL`` after the process exits with
+it. So no batch is ever posted by two senders at once.
+
+429 and 5xx back off, honouring ``Retry-After``; what does not fit the time budget is left
+for a later run, with the time it may next be tried stored in the outbox.
 
 ``main`` is the detached sender process (``python -m cli.delivery._sender``, started by
 ``cli.delivery._spawn``).
@@ -13,17 +21,19 @@ outbox.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import random
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from cli.delivery import _archive, _lease
 from cli.delivery._outbox import Outbox, OutboxError
@@ -35,6 +45,7 @@ MAX_MESSAGE: Final = 32 * 1024  # and messages over 32 KB
 MAX_ATTEMPTS_PER_RUN: Final = 3  # without Retry-After: give up for this run, try next time
 MAX_BACKOFF: Final = 3600.0
 DETACHED_BUDGET: Final = 60.0
+LEASE_TTL = 30.0  # renewed every quarter of it while a sender lives (a module knob for tests)
 RETRY_AT: Final = "retry_at"
 FAILURES: Final = "failures"
 LAST_RESULT: Final = "last_result"
@@ -67,19 +78,26 @@ def deliver(
     """Send what the outbox holds, within ``budget`` seconds; never raises for delivery."""
     say = log or (lambda text: None)
     holder = str(uuid.uuid4())
-    ttl = settings.timeout * 2 + 10
+    ttl = LEASE_TTL
     if not _lease.acquire(outbox, holder, ttl):
         return DeliveryReport("busy", remaining=outbox.count(), detail="another sender runs")
     _quiet_segment_logging()
     report = DeliveryReport("delivered")
     deadline = time.monotonic() + budget
     while True:
+        in_flight: _InFlight | None = None
         try:
             _run(outbox, settings, report, holder, ttl, deadline, say, progress, sleep)
+        except _InFlight as stopped:
+            in_flight = stopped
         finally:
             report.remaining = outbox.count()
             outbox.put(LAST_RESULT, json.dumps({"at": outbox.clock(), **asdict(report)}))
-            _lease.release(outbox, holder)
+            if in_flight is None:
+                _lease.release(outbox, holder)
+        if in_flight is not None:  # the lease is the in-flight post's until it ends
+            in_flight.keep(outbox, holder)
+            return report
         # An invocation that found the lease held just before it was released relies on this
         # sender: look again after releasing, so its events are not left waiting.
         if report.outcome != "delivered" or outbox.count() == 0:
@@ -117,12 +135,21 @@ def _run(
             report.outcome, report.detail = "busy", "lease lost"
             return
         delay = 0.0
+        seconds = max(0.1, min(settings.timeout, remaining))
         try:
-            response = post(
-                settings.write_key,
-                settings.host,
-                timeout=max(0.1, min(settings.timeout, remaining)),
-                batch=[json.loads(body) for _, body in batch],
+            response = _post_within(
+                outbox,
+                holder,
+                ttl,
+                seconds,
+                [row_id for row_id, _ in batch],
+                functools.partial(
+                    post,
+                    settings.write_key,
+                    settings.host,
+                    timeout=seconds,
+                    batch=[json.loads(body) for _, body in batch],
+                ),
             )
             if response.request.method != "POST":
                 # requests followed a 301/302/303 (a captive portal, say) with a GET: its 2xx
@@ -151,6 +178,11 @@ def _run(
                 _schedule(outbox, report, _backoff(outbox, at_least=300))
                 say(f"delivery failed: HTTP {status} from {target}; check the write key and host")
                 return
+        except _InFlight:
+            report.outcome, report.detail = "retry-later", "the endpoint answers too slowly"
+            _schedule(outbox, report, _backoff(outbox))
+            say(f"delivery retried: no answer within {seconds:.1f} s from {target}")
+            raise
         except Exception as error:  # requests' connection errors and timeouts, and any other
             attempts += 1
             delay = _backoff(outbox)
@@ -172,6 +204,86 @@ def _run(
             return
         _lease.renew(outbox, holder, ttl + delay)
         sleep(delay)
+
+
+class _Post(threading.Thread):
+    """One post, in a thread of its own so the sender can stop waiting for it."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        super().__init__(name="authfunnel-post", daemon=True)
+        self._call = call
+        self.response: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.response = self._call()
+        except BaseException as error:  # handed to the waiting thread, which re-raises it
+            self.error = error
+
+
+class _InFlight(Exception):
+    """A post outlived its deadline and may still be running."""
+
+    def __init__(self, post: _Post, row_ids: list[int]) -> None:
+        super().__init__("post still in flight")
+        self.post = post
+        self.row_ids = row_ids
+
+    def keep(self, outbox: Outbox, holder: str) -> None:
+        """Hold the lease until the post ends (then take out its batch if accepted), in a
+        daemon thread: a process that exits ends the post too, and the lease then lapses."""
+        thread = threading.Thread(
+            target=_keep,
+            args=(outbox, holder, self.post, self.row_ids),
+            name="authfunnel-lease",
+            daemon=True,
+        )
+        thread.start()
+
+
+def _post_within(
+    outbox: Outbox,
+    holder: str,
+    ttl: float,
+    seconds: float,
+    row_ids: list[int],
+    call: Callable[[], Any],
+) -> Any:
+    """``call()``'s result within ``seconds``, renewing the lease meanwhile; else ``_InFlight``."""
+    worker = _Post(call)
+    worker.start()
+    end = time.monotonic() + seconds
+    while True:
+        worker.join(max(0.0, min(LEASE_TTL / 4, end - time.monotonic())))
+        if not worker.is_alive():
+            break
+        if time.monotonic() >= end:
+            raise _InFlight(worker, row_ids)
+        _lease.renew(outbox, holder, ttl)
+    if worker.error is not None:
+        raise worker.error
+    return worker.response
+
+
+def _keep(made_by: Outbox, holder: str, post: _Post, rows: list[int]) -> None:
+    # Its own connection: a SQLite connection stays in the thread that made it.
+    try:
+        outbox = Outbox(made_by.path, clock=made_by.clock, uptime=made_by.uptime)
+    except OutboxError:
+        return
+    try:
+        while post.is_alive():
+            _lease.renew(outbox, holder, LEASE_TTL)
+            post.join(LEASE_TTL / 4)
+        response = post.response
+        if post.error is None and response is not None and response.request.method == "POST":
+            _archive.archive(outbox, rows)  # accepted after all: never send it again
+        _lease.release(outbox, holder)
+    except OutboxError:
+        pass  # the lease lapses on its own
+    finally:
+        outbox.close()
 
 
 def _refuses(error: Exception, body: str) -> bool:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Final
 
+from cli.delivery._private import open_private
 from cli.delivery._settings import Settings
 
 SENDER_LOG: Final = "sender.log"
@@ -34,7 +35,9 @@ def start_detached(settings: Settings) -> None:
         import subprocess
 
         target = settings.state_dir / SENDER_LOG if settings.debug else Path(os.devnull)
-        with open(os.devnull, "wb") as null, open(target, "ab") as log:
+        mode = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        log_fd = open_private(target, mode) if settings.debug else os.open(target, mode)
+        with open(os.devnull, "wb") as null, os.fdopen(log_fd, "ab") as log:
             subprocess.Popen(
                 argv, env=variables, stdin=null, stdout=null, stderr=log, start_new_session=True
             )
@@ -53,7 +56,7 @@ def start_detached(settings: Settings) -> None:
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
             if log_to_file:
-                os.dup2(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), 2)
+                os.dup2(open_private(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
             elif not keep_stderr:
                 os.dup2(devnull, 2)
             # Nothing else the command inherited (a pipe a caller reads to EOF, say) stays

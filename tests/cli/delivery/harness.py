@@ -98,12 +98,14 @@ def meta(home: Path, key: str) -> str | None:
 
 
 def sender_idle(home: Path) -> bool:
-    db = outbox(home)
+    from cli.delivery import _lease
+    from cli.delivery._outbox import Outbox
+
+    box = Outbox(home / "state" / "outbox.sqlite3")
     try:
-        row = db.execute("SELECT expires FROM lease").fetchone()
+        return not _lease.held(box)  # its expiry is on the clock since boot
     finally:
-        db.close()
-    return row is None or float(row[0]) < time.time()
+        box.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 90, what: str = "") -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,70 @@ class PlainBadRequest(CollectorHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class Drip(ThreadingHTTPServer):
+    """Accepts a batch, then answers a byte at a time (a padding header, until ``hurry``).
+
+    Each byte arrives well within requests' read timeout, so only a deadline on the whole
+    request ends the wait. ``posts`` holds the messageIds of each POST it received;
+    ``done`` is set once a whole response was sent.
+    """
+
+    daemon_threads = True
+    interval = 0.02
+    longest = 30.0  # never drip forever: a sender without a deadline ends, and its test fails
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), DripHandler)
+        self.posts: list[list[str]] = []
+        self.hurry = threading.Event()
+        self.done = threading.Event()
+        self.posted = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class DripHandler(BaseHTTPRequestHandler):
+    server: Drip
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        self.server.posts.append([str(message["messageId"]) for message in body["batch"]])
+        self.server.posted.set()
+        data = b"{}"
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: "
+        tail = f"\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+        for byte in head:
+            self._drip(bytes([byte]))
+        padded = 0.0
+        while not self.server.hurry.is_set() and padded < self.server.longest:
+            self._drip(b"a")
+            padded += self.server.interval
+        self.wfile.write(tail + data)
+        self.wfile.flush()
+        self.server.done.set()
+
+    def _drip(self, byte: bytes) -> None:
+        self.wfile.write(byte)
+        self.wfile.flush()
+        time.sleep(self.server.interval)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def drip() -> Iterator[Drip]:
+    server = Drip()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.hurry.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()

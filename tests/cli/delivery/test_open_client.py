@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import signal
@@ -68,7 +69,7 @@ def test_every_invocation_carries_the_same_anonymous_id(tmp_path: Path) -> None:
 
 def test_after_identify_later_invocations_carry_the_user_id(tmp_path: Path) -> None:
     client = open_client(environment(tmp_path))
-    client.identify("user-42", {"plan": "free"})
+    client.identify("user-42", {})
     client.close(0)
     later = open_client(environment(tmp_path))
     fsm.track_event(later, fsm.command_invoked("status"))
@@ -76,8 +77,28 @@ def test_after_identify_later_invocations_carry_the_user_id(tmp_path: Path) -> N
     identify, track = stored(tmp_path)
     assert identify["type"] == "identify"
     assert identify["userId"] == "user-42"
-    assert identify["traits"] == {"plan": "free"}
     assert track["userId"] == "user-42"
+
+
+def test_identify_stores_no_trait_at_all(tmp_path: Path) -> None:
+    # There is no trait catalog: whatever a caller passes (an email, a name) never leaves.
+    client = open_client(environment(tmp_path))
+    client.identify("user-42", {"email": "alice@example.com", "plan": "free"})
+    client.close(0)
+    (identify,) = stored(tmp_path)
+    assert identify["traits"] == {}
+    assert "alice@example.com" not in json.dumps(identify)
+
+
+def test_debug_names_the_dropped_traits_but_never_their_values(tmp_path: Path) -> None:
+    env = dataclasses.replace(environment(tmp_path), debug=True)
+    client = open_client(env)
+    client.identify("user-42", {"email": "alice@example.com", "name": "Alice"})
+    client.close(0)
+    said = env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "left out traits: ['email', 'name']" in said
+    assert "alice@example.com" not in said
+    assert "Alice" not in said
 
 
 def test_after_forget_user_events_carry_only_the_anonymous_id(tmp_path: Path) -> None:

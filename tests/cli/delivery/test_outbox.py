@@ -16,14 +16,6 @@ def message(n: int = 0) -> dict[str, object]:
     return {"type": "track", "event": f"E{n}", "messageId": str(uuid.uuid4()), "properties": {}}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_an_appended_message_is_on_disk_before_append_returns(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "o.sqlite3")
     sent = message()
@@ -55,18 +47,6 @@ def test_beyond_the_count_bound_the_oldest_are_dropped_and_counted(tmp_path: Pat
     kept = [json.loads(body)["messageId"] for _, body in outbox.pending()]
     assert kept == [each["messageId"] for each in sent[3:]]
     assert outbox.dropped() == {"age": 0, "count": 3}
-
-
-def test_messages_older_than_the_age_bound_are_dropped_and_counted(tmp_path: Path) -> None:
-    clock = Clock()
-    outbox = Outbox(tmp_path / "o.sqlite3", max_age_days=30, clock=clock)
-    outbox.append(message(1))
-    clock.now += 31 * 86_400
-    later = Outbox(tmp_path / "o.sqlite3", max_age_days=30, clock=clock)
-    fresh = message(2)
-    later.append(fresh)
-    assert [json.loads(body)["messageId"] for _, body in later.pending()] == [fresh["messageId"]]
-    assert later.dropped() == {"age": 1, "count": 0}
 
 
 def test_deleted_messages_leave_and_the_others_stay(tmp_path: Path) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from pathlib import Path
 
-from cli.delivery import _lease
+import pytest
+
+from cli.delivery import _lease, _sender
 from cli.delivery._outbox import Outbox
 from cli.delivery._sender import MAX_BACKOFF, RETRY_AT, deliver, due
 from cli.delivery._settings import Settings
@@ -13,20 +17,21 @@ from tests.cli.delivery.servers import (
     PlainBadRequest,
     Portal,
     collector,
+    drip,
     failing,
     stats,
     stored_ids,
 )
 
 
-def settings(home: Path, host: str, key: str = "wk") -> Settings:
+def settings(home: Path, host: str, key: str = "wk", timeout: float = 5) -> Settings:
     return Settings(
         enabled=True,
         reason="test",
         state_dir=home,
         write_key=key,
         host=host,
-        timeout=5,
+        timeout=timeout,
         max_events=10_000,
         max_age_days=30,
         debug=False,
@@ -194,3 +199,64 @@ def test_a_run_that_delivers_everything_after_a_retry_reports_delivered(tmp_path
         report = deliver(outbox, settings(tmp_path, server.url), budget=60, sleep=lambda _: None)
     assert (report.outcome, report.sent, report.remaining) == ("delivered", 3, 0)
     assert stored_ids(store) == ids
+
+
+def test_a_post_answered_a_byte_at_a_time_ends_at_its_deadline(tmp_path: Path) -> None:
+    # requests' timeout bounds each read, not the request: every byte arriving in time, one
+    # post would otherwise last as long as the server likes, and outlast the sender's lease.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 3)
+    with drip() as server:
+        report = deliver(outbox, settings(tmp_path, server.url, timeout=0.5), budget=60)
+        answered = server.done.is_set()
+    assert not answered
+    assert (report.outcome, report.sent, report.remaining) == ("retry-later", 0, 3)
+
+
+@pytest.mark.slow
+def test_no_batch_is_posted_by_two_senders_while_a_post_drips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short lease, so the first post outlasts it many times over: only the first sender's
+    # heartbeat keeps the second out until its post ends.
+    monkeypatch.setattr(_sender, "LEASE_TTL", 0.5)
+    path = tmp_path / "o.sqlite3"
+    _, ids = filled(path, 3)
+    firsts: list[str] = []
+    outcomes: list[str] = []
+
+    def first(url: str) -> None:
+        outbox = Outbox(path)
+        firsts.append(deliver(outbox, settings(tmp_path, url, timeout=0.3), budget=60).outcome)
+        outbox.close()
+
+    def second(url: str, stop: threading.Event) -> None:
+        outbox = Outbox(path)
+        while not stop.is_set():  # a sender started again and again, as invocations do
+            outcomes.append(
+                deliver(outbox, settings(tmp_path, url, timeout=0.3), budget=60).outcome
+            )
+            time.sleep(0.05)
+        outbox.close()
+
+    guard = time.monotonic() + 60  # against a hang only: nothing here asserts a duration
+    with drip() as server:
+        one = threading.Thread(target=first, args=(server.url,), daemon=True)
+        one.start()
+        assert server.posted.wait(30)
+        stop = threading.Event()
+        two = threading.Thread(target=second, args=(server.url, stop), daemon=True)
+        two.start()
+        one.join(60)
+        while len(outcomes) < 20 and time.monotonic() < guard:  # past many lease lengths
+            time.sleep(0.05)
+        assert server.posts == [ids]
+        server.hurry.set()
+        assert server.done.wait(30)
+        while _lease.held(Outbox(path)) and time.monotonic() < guard:
+            time.sleep(0.05)
+        stop.set()
+        two.join(60)
+    assert server.posts == [ids]  # once: the dripped post was accepted, and its batch removed
+    assert Outbox(path).count() == 0
+    assert firsts == ["retry-later"]
+    assert set(outcomes) <= {"busy", "delivered"}  # "delivered": nothing left to send
