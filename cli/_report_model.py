@@ -11,7 +11,7 @@ from typing import Any, Final
 from cli._events import Loaded, connect, load_events
 from cli._exit import CliError
 from cli._figures import Figures, figures
-from cli._funnel_query import run_query
+from cli._funnel_run import QueryPath, run_query
 from fsm import Funnel
 
 # Sources up to this many rows get exact median / p90; larger ones DuckDB's approx_quantile.
@@ -46,8 +46,9 @@ def build_report(
     by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    path: QueryPath = "auto",
 ) -> Report:
-    """Read ``source`` and compute the report of ``funnels``."""
+    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
     import duckdb
 
     con = connect()
@@ -65,6 +66,7 @@ def build_report(
             until=until,
             by=by is not None,
             exact_quantiles=loaded.rows <= EXACT_QUANTILES_UP_TO,
+            path=path,
         )
     except duckdb.Error as exc:
         raise CliError(f"cannot compute the report from {source}: {exc}") from exc

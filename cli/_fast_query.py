@@ -1,0 +1,95 @@
+"""The fast path of the funnel query: counts from events, with no group per flow instance.
+
+The engine records each flow instance as one start, then at most one ending, in the same
+invocation. Where that holds, every figure a report prints follows from counting events by
+low-cardinality columns (flow, outcome, step, reason, error class, the ``--by`` value):
+started = starts, ended = endings, in flight = starts - endings. Two passes, each one scan:
+
+1. *Check*: group per (invocation, flow) with only integer aggregates and list the groups
+   where counting would differ from pairing: not exactly one start then at most one
+   ending (a retry, a repeated ending, an ending before or without its start), a start and
+   its ending on different sides of a time boundary the report applies (``--since``,
+   ``--until``, the abandoned cutoff), a ``--by`` value the ending does not share with its
+   start, or ``no_browser`` on an ending.
+2. *Count*: every other event, as a start or ending row, plus the exact per-instance query
+   (``cli._funnel_query.flows_sql``) over the listed groups only.
+
+So the result equals the exact query's on every input; only the work differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from cli._funnel_query import events_sql, flows_sql
+from fsm import Funnel
+
+ODD_GROUPS: Final = "authfunnel_odd_groups"
+
+
+def window_sql(column: str, *, since: bool, until: bool) -> str:
+    """Whether ``column`` (a start time) lies in the report's window, ``$since``/``$until``."""
+    parts = [f"{column} >= $since"] * since + [f"{column} < $until"] * until
+    return " AND ".join(parts) or "true"
+
+
+def _zoned(funnels: Sequence[Funnel], window: str) -> str:
+    """``events_sql`` plus each event's side of every time boundary, as ``zone``."""
+    return f"""
+        SELECT *, CASE WHEN ts IS NULL THEN -1
+            ELSE ({window})::INTEGER * 2
+                + coalesce(ts < $cutoff, false)::INTEGER END AS zone
+        FROM ({events_sql(funnels)})"""
+
+
+def odd_groups_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool) -> str:
+    """Create the table of (invocation, flow) groups that counting alone would get wrong."""
+    by_check = (
+        " AND (count(by_value) = 0 OR (count(by_value) = count(*)"
+        " AND min(by_value) = max(by_value)))"
+        if by
+        else ""
+    )
+    return f"""
+        CREATE OR REPLACE TEMP TABLE {ODD_GROUPS} AS
+        SELECT invocation_id, flow
+        FROM ({_zoned(funnels, window_sql("ts", since=since, until=until))})
+        GROUP BY invocation_id, flow
+        HAVING NOT (
+            sum(is_start::INTEGER) = 1 AND count(*) <= 2
+            -- The start comes first (its key is even).
+            AND (count(*) = 1 OR min(sequence * 2 + (NOT is_start)::INTEGER) % 2 = 0)
+            AND min(zone) = max(zone)
+            AND count(no_browser) FILTER (WHERE NOT is_start) = 0{by_check}
+        )"""
+
+
+def fast_flows_sql(
+    funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool, odd: bool
+) -> str:
+    """Rows for the report's aggregation: one per start (``kind`` 'start') and ending
+    ('end') of the well-formed groups, one per flow instance ('instance') of the odd ones.
+
+    Columns: flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
+    no_browser, kind, in_window, abandoned (for starts and endings: before the cutoff).
+    """
+    window = window_sql("ts", since=since, until=until)
+    normal = f"({_zoned(funnels, window)})"
+    if odd:
+        normal += f" ANTI JOIN {ODD_GROUPS} USING (invocation_id, flow)"
+    rows = f"""
+        SELECT flow, by_value, 1 AS instance, outcome, step, reason, error_class,
+            duration_ms, is_start AND coalesce(no_browser, false) AS no_browser,
+            CASE WHEN is_start THEN 'start' ELSE 'end' END AS kind,
+            {window} AS in_window, ts < $cutoff AS abandoned
+        FROM {normal}"""
+    if not odd:
+        return rows
+    started_in_window = window_sql("started_at", since=since, until=until)
+    return f"""{rows}
+        UNION ALL
+        SELECT flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
+            no_browser, 'instance' AS kind, {started_in_window} AS in_window,
+            outcome IS NULL AND started_at < $cutoff AS abandoned
+        FROM ({flows_sql(funnels, by=by, only=ODD_GROUPS)})"""
