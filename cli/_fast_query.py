@@ -26,6 +26,7 @@ from cli._funnel_query import events_sql, flows_sql
 from fsm import Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
+ODD_EVENTS: Final = "authfunnel_odd_events"
 
 
 def window_sql(column: str, *, since: bool, until: bool) -> str:
@@ -65,6 +66,13 @@ def odd_groups_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: b
         )"""
 
 
+def odd_events_sql(funnels: Sequence[Funnel]) -> str:
+    """Create the table of the odd groups' events, read once for the per-instance query."""
+    return f"""
+        CREATE OR REPLACE TEMP TABLE {ODD_EVENTS} AS
+        SELECT * FROM ({events_sql(funnels)}) SEMI JOIN {ODD_GROUPS} USING (invocation_id, flow)"""
+
+
 def fast_flows_sql(
     funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool, odd: bool
 ) -> str:
@@ -92,4 +100,4 @@ def fast_flows_sql(
         SELECT flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
             no_browser, 'instance' AS kind, {started_in_window} AS in_window,
             outcome IS NULL AND started_at < $cutoff AS abandoned
-        FROM ({flows_sql(funnels, by=by, only=ODD_GROUPS)})"""
+        FROM ({flows_sql(funnels, by=by, source=ODD_EVENTS)})"""

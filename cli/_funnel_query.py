@@ -124,10 +124,9 @@ def events_sql(funnels: Sequence[Funnel]) -> str:
         WHERE flow IN ({flows})"""
 
 
-def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, only: str | None = None) -> str:
-    """The per-flow-instance query over the view ``events`` (one row per flow instance);
-    with ``only``, a table of (invocation_id, flow), just those groups' instances."""
-    restrict = f" SEMI JOIN {only} USING (invocation_id, flow)" if only else ""
+def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None = None) -> str:
+    """The per-flow-instance query (one row per flow instance) over the view ``events``, or
+    over ``source``, a table of ``events_sql`` rows."""
     by_aggregates = (
         "any_value(CASE WHEN is_start THEN by_value END) AS start_by, "
         "any_value(CASE WHEN NOT is_start THEN by_value END) AS end_by"
@@ -136,7 +135,7 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, only: str | None =
     )
     return f"""
     WITH numbered AS NOT MATERIALIZED (
-        SELECT * FROM ({events_sql(funnels)}){restrict}
+        SELECT * FROM {source or f"({events_sql(funnels)})"}
     ),
     -- The one pass: group per (invocation, flow). Nearly every group is one flow instance:
     -- a start, then at most one ending. The catalog puts outcome, step, reason, error_class

@@ -16,7 +16,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
 from cli._events import WELL_FORMED
-from cli._fast_query import ODD_GROUPS, fast_flows_sql, odd_groups_sql, window_sql
+from cli._fast_query import (
+    ODD_GROUPS,
+    fast_flows_sql,
+    odd_events_sql,
+    odd_groups_sql,
+    window_sql,
+)
 from cli._funnel_query import (
     ABANDONED_AFTER_HOURS,
     KNOWN,
@@ -64,6 +70,8 @@ def run_query(
         odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
         events = _count(con, "SELECT count(*) FROM events")
         if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
+            if odd:
+                con.execute(odd_events_sql(funnels))
             relation = fast_flows_sql(funnels, by=by, odd=odd > 0, **bounds)
     if not relation:
         relation = f"""
