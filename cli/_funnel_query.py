@@ -68,7 +68,6 @@ class QueryResult:
 
     outcomes: list[OutcomeCount]
     durations: list[Durations]
-    exact_quantiles: bool
     unknown_events: int  # well-formed messages a funnel does not read: other names or types
     orphan_terminals: int
 

@@ -41,6 +41,31 @@ QueryPath = Literal["auto", "fast", "exact"]
 # Past this share of odd groups among the events, pairing is needed nearly everywhere: the
 # per-instance query alone is cheaper than counting plus pairing.
 ODD_SHARE_LIMIT: Final = 0.1
+HISTOGRAM: Final = "authfunnel_histogram"
+# Median and p90 of completed durations per flow and breakdown value ('overall': across
+# values), as DuckDB's quantile_cont computes them: the values at ranks floor and ceil of
+# (n - 1) * q, interpolated. Rows shaped like the counts' (see ``_fold``).
+QUANTILES_SQL: Final = f"""
+    WITH h AS (
+        SELECT flow, by_value, GROUPING(by_value) AS overall, duration, sum(flows) AS flows
+        FROM {HISTOGRAM} WHERE duration IS NOT NULL
+        GROUP BY GROUPING SETS ((flow, by_value, duration), (flow, duration))
+    ),
+    ranked AS (
+        SELECT *, sum(flows) OVER (PARTITION BY flow, by_value, overall ORDER BY duration
+                ROWS UNBOUNDED PRECEDING) AS upto,
+            (sum(flows) OVER (PARTITION BY flow, by_value, overall) - 1)::DOUBLE AS last
+        FROM h
+    )
+    SELECT flow, by_value, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        [min(duration) FILTER (WHERE upto > floor(last * 0.5)),
+            min(duration) FILTER (WHERE upto > ceil(last * 0.5)), any_value(last * 0.5)],
+        [min(duration) FILTER (WHERE upto > floor(last * 0.9)),
+            min(duration) FILTER (WHERE upto > ceil(last * 0.9)), any_value(last * 0.9)],
+        0, 1, overall
+    FROM ranked
+    GROUP BY flow, by_value, overall
+"""
 
 
 def run_query(
@@ -50,7 +75,6 @@ def run_query(
     since: datetime | None = None,
     until: datetime | None = None,
     by: bool = False,
-    exact_quantiles: bool = True,
     path: QueryPath = "auto",
 ) -> QueryResult:
     """Count flows by outcome and step for ``funnels`` over the view ``events``.
@@ -71,7 +95,7 @@ def run_query(
         events = _count(con, "SELECT count(*) FROM events")
         if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
             if odd:
-                con.execute(odd_events_sql(funnels))
+                con.execute(odd_events_sql(funnels, by=by))
             relation = fast_flows_sql(funnels, by=by, odd=odd > 0, **bounds)
     if not relation:
         relation = f"""
@@ -80,34 +104,38 @@ def run_query(
                 {window_sql("started_at", **bounds)} AS in_window,
                 outcome IS NULL AND started_at < $cutoff AS abandoned
             FROM ({flows_sql(funnels, by=by)})"""
-    # Exact quantiles keep every duration in memory, which DuckDB cannot spill; past a size
-    # the report uses DuckDB's bounded-memory T-Digest instead (and says so).
-    quantile = "quantile_cont" if exact_quantiles else "approx_quantile"
+    # One aggregation to a histogram: the figures' counts, and per completed duration how
+    # many flows took it. Median and p90 come from the histogram: exact at any size, in the
+    # bounded (spillable) memory of a hash aggregate rather than a list of every duration.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {HISTOGRAM} AS
+        SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
+            instance = 0 AS orphan,
+            CASE WHEN outcome = 'completed' AND instance > 0 THEN duration_ms END AS duration,
+            count(*) AS flows, count_if(no_browser) AS no_browser
+        FROM ({relation})
+        WHERE instance = 0 OR (instance > 0 AND in_window)
+        GROUP BY ALL
+        """,
+        params,
+    )
     rows = con.execute(
         f"""
         SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
-            count(*), count(*) FILTER (WHERE no_browser),
-            {quantile}(duration_ms, 0.5) FILTER (WHERE outcome = 'completed' AND instance > 0),
-            {quantile}(duration_ms, 0.9) FILTER (WHERE outcome = 'completed' AND instance > 0),
-            count(*) FILTER (WHERE instance = 0),
-            GROUPING(outcome), GROUPING(by_value)
-        FROM ({relation})
-        WHERE instance = 0 OR (instance > 0 AND in_window)
-        GROUP BY GROUPING SETS (
-            (flow, by_value, kind, outcome, step, reason, error_class, abandoned, instance = 0),
-            (flow, by_value),
-            (flow)
-        )
-        """,
-        params,
+            sum(flows), sum(no_browser), NULL, NULL, orphan::INTEGER, 0, 0
+        FROM {HISTOGRAM}
+        GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan
+        """
     ).fetchall()
+    rows += con.execute(QUANTILES_SQL).fetchall()
     outcomes, durations, orphans = _fold(rows)
     unknown = _count(
         con,
         f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
         f"(coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)}))",
     )
-    return QueryResult(outcomes, durations, exact_quantiles, unknown, orphans)
+    return QueryResult(outcomes, durations, unknown, orphans)
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
@@ -129,17 +157,17 @@ def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Dura
     no_browser: Counter[Key] = Counter()
     for row in rows:
         flow, by_value, kind, outcome, step, reason, error_class, abandoned = row[:8]
-        flows, browserless, median, p90, orphan_rows, rolled_up, overall = row[8:]
+        flows, browserless, median, p90, orphan, rolled_up, overall = row[8:]
         assert isinstance(flow, str)
         by = _text(by_value)
         if rolled_up:
-            assert median is None or isinstance(median, float | int)
-            assert p90 is None or isinstance(p90, float | int)
-            durations.append(Durations(flow, by, median, p90, bool(overall)))
+            durations.append(
+                Durations(flow, by, _interpolate(median), _interpolate(p90), bool(overall))
+            )
             continue
         count = int(str(flows))
-        if orphan_rows:
-            orphans += int(str(orphan_rows))
+        if orphan:  # endings without a start
+            orphans += count
             continue
         if kind == "start":
             opened[flow, by, bool(abandoned)] += count
@@ -175,6 +203,16 @@ def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Dura
                 outcomes[index], no_browser=outcomes[index].no_browser + count
             )
     return outcomes, durations, orphans
+
+
+def _interpolate(ranks: object) -> float | None:
+    """The quantile from the values at the ranks below and above it, as quantile_cont does."""
+    if not isinstance(ranks, list) or ranks[0] is None:
+        return None
+    low, high, position = (float(value) for value in ranks)
+    if high == low:
+        return low
+    return low + (high - low) * (position - int(position))
 
 
 def _text(value: object) -> str | None:

@@ -83,9 +83,27 @@ def test_paths_agree_on_an_ending_before_its_start_and_a_retry(tmp_path: Path) -
         message["properties"]["sequence"] = sequence
         lines[i] = json.dumps(message)
     source.write_text("\n".join(lines + lines[-4:]) + "\n")  # and repeat the last events
-    fast, exact = both_paths(source, by="os")
-    assert fast == exact
-    assert fast["terminal_events_without_start"] >= 1
+    for by in (None, "os"):
+        fast, exact = both_paths(source, by=by)
+        assert fast == exact
+        assert fast["terminal_events_without_start"] >= 1
+
+
+def test_paths_agree_when_one_flow_starts_twice_and_another_never(tmp_path: Path) -> None:
+    """As many starts as flows, yet not one per flow: the login's start stands in for the
+    command's."""
+    source = damaged_population(tmp_path / "p.jsonl", 40, 12, 0)
+    lines = source.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if '"Command Invoked"' in line)
+    invoked = json.loads(lines[index])
+    following = json.loads(lines[index + 1])
+    assert following["event"] == "CLI Auth Started"
+    following["properties"]["sequence"] = invoked["properties"]["sequence"]
+    lines[index] = json.dumps(following)
+    source.write_text("\n".join(lines) + "\n")
+    for by in (None, "os"):
+        fast, exact = both_paths(source, by=by)
+        assert fast == exact
 
 
 def test_the_fast_path_serves_well_formed_traffic(tmp_path: Path) -> None:
