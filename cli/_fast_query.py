@@ -3,16 +3,18 @@
 The engine records each flow instance as one start, then at most one ending, in the same
 invocation. Where that holds, every figure a report prints follows from counting events by
 low-cardinality columns (flow, outcome, step, reason, error class, the ``--by`` value):
-started = starts, ended = endings, in flight = starts - endings. Two passes, each one scan:
+started = starts, ended = endings, in flight = starts - endings. Three scans:
 
-1. *Check*: group per (invocation, flow) with only integer aggregates and list the groups
-   where counting would differ from pairing: not exactly one start then at most one
+1. *Check*: group per invocation (per (invocation, flow) with ``--by``) with a few integer
+   aggregates and list the groups where counting would differ from pairing: not exactly
+   one start then at most one
    ending (a retry, a repeated ending, an ending before or without its start), a start and
    its ending on different sides of a time boundary the report applies (``--since``,
    ``--until``, the abandoned cutoff), a ``--by`` value the ending does not share with its
    start, or ``no_browser`` on an ending.
-2. *Count*: every other event, as a start or ending row, plus the exact per-instance query
-   (``cli._funnel_query.flows_sql``) over the listed groups only.
+2. *Set aside* the listed groups' events (a small table).
+3. *Count*: every other event, as a start or ending row, plus the exact per-instance query
+   (``cli._funnel_query.flows_sql``) over the set-aside events.
 
 So the result equals the exact query's on every input; only the work differs.
 """

@@ -6,9 +6,11 @@ yields, for the usual group holding one flow instance, its terminal event's outc
 reason, error class and duration. Groups holding more (a flow run twice in one invocation,
 a repeated ending, an ending before its start) are numbered in sequence order, each start
 opening a new instance, and grouped per instance: a window over only those few events,
-because a window over every event costs more than the whole rest of the query. A second,
-small aggregation counts flows per outcome and step. There is no join per step: the step
-order is applied afterwards, in Python, from the funnel declaration (``cli._stages``).
+because a window over every event costs more than the whole rest of the query.
+``cli._funnel_run`` then counts instances per outcome and step; where flows are one start
+then at most one ending, ``cli._fast_query`` reaches the same counts without this query. There
+is no join per step: the step order is applied afterwards, in Python, from the funnel
+declaration (``cli._stages``).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _names(names: Sequence[str]) -> str:
+def sql_names(names: Sequence[str]) -> str:
     return ", ".join(_quote(name) for name in names)
 
 
@@ -94,7 +96,7 @@ def events_sql(funnels: Sequence[Funnel]) -> str:
     if single_steps:
         cases = " ".join(f"WHEN {_quote(f)} THEN {_quote(s)}" for f, s in single_steps)
         step = f"coalesce(step, CASE flow {cases} END)"
-    flows = _names([str(f.flow) for f in funnels])
+    flows = sql_names([str(f.flow) for f in funnels])
     # Only the events these funnels emit (a filter the Parquet scan applies early).
     read = sorted({name for f in funnels for name in f.events.names} & set(KNOWN))
     return f"""
@@ -102,9 +104,9 @@ def events_sql(funnels: Sequence[Funnel]) -> str:
         FROM (
             SELECT invocation_id, sequence, ts, by_value, no_browser, step, error_class,
                 duration_ms,
-                CASE WHEN event IN ({_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
+                CASE WHEN event IN ({sql_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
                     THEN {_quote(str(COMMAND.flow))} ELSE flow END AS flow,
-                event IN ({_names(STARTS)}) AS is_start,
+                event IN ({sql_names(STARTS)}) AS is_start,
                 CASE event
                     WHEN {_quote(AUTH_COMPLETED)} THEN 'completed'
                     WHEN {_quote(AUTH_ABORTED)} THEN 'aborted'
@@ -117,7 +119,7 @@ def events_sql(funnels: Sequence[Funnel]) -> str:
                 CASE WHEN event = {_quote(COMMAND_COMPLETED)} AND user_cancelled
                     THEN 'interrupt' ELSE reason END AS reason
             FROM events
-            WHERE coalesce(type, 'track') = 'track' AND event IN ({_names(read)})
+            WHERE coalesce(type, 'track') = 'track' AND event IN ({sql_names(read)})
                 AND invocation_id IS NOT NULL AND sequence IS NOT NULL
         )
         WHERE flow IN ({flows})"""

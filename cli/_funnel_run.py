@@ -29,8 +29,8 @@ from cli._funnel_query import (
     Durations,
     OutcomeCount,
     QueryResult,
-    _names,
     flows_sql,
+    sql_names,
 )
 from fsm import Funnel
 
@@ -133,7 +133,7 @@ def run_query(
     unknown = _count(
         con,
         f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
-        f"(coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)}))",
+        f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))",
     )
     return QueryResult(outcomes, durations, unknown, orphans)
 
