@@ -29,6 +29,7 @@ from cli._funnel_query import (
     Durations,
     OutcomeCount,
     QueryResult,
+    events_sql,
     flows_sql,
     sql_names,
 )
@@ -41,6 +42,11 @@ QueryPath = Literal["auto", "fast", "exact"]
 # Past this share of odd groups among the events, pairing is needed nearly everywhere: the
 # per-instance query alone is cheaper than counting plus pairing.
 ODD_SHARE_LIMIT: Final = 0.1
+# Events sampled to tell whether a --by property is carried by starts and endings alike.
+BY_SAMPLE: Final = 100_000
+# A gap this wide between the shares of starts and of endings carrying the --by value means
+# most flows would be odd (starts include the command's, which lack an auth property).
+BY_SKEW: Final = 0.2
 HISTOGRAM: Final = "authfunnel_histogram"
 # Median and p90 of completed durations per flow and breakdown value ('overall': across
 # values), as DuckDB's quantile_cont computes them: the values at ranks floor and ceil of
@@ -89,7 +95,7 @@ def run_query(
         params["until"] = until
     bounds = {"since": since is not None, "until": until is not None}
     relation = ""
-    if path != "exact":
+    if path == "fast" or (path == "auto" and not (by and _by_only_on_one_side(con, funnels))):
         con.execute(odd_groups_sql(funnels, by=by, **bounds), params)
         odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
         events = _count(con, "SELECT count(*) FROM events")
@@ -136,6 +142,21 @@ def run_query(
         f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))",
     )
     return QueryResult(outcomes, durations, unknown, orphans)
+
+
+def _by_only_on_one_side(con: duckdb.DuckDBPyConnection, funnels: Sequence[Funnel]) -> bool:
+    """Whether the ``--by`` property is on starts but not endings (``no_browser``) or the
+    reverse, in a sample: then nearly every flow needs pairing, and the check is wasted.
+    (A guess that only picks the path: both give the same result.)"""
+    rows = con.execute(
+        f"""
+        SELECT count_if(is_start AND by_value IS NOT NULL) / greatest(count_if(is_start), 1),
+            count_if(NOT is_start AND by_value IS NOT NULL) / greatest(count_if(NOT is_start), 1)
+        FROM (SELECT * FROM ({events_sql(funnels)}) LIMIT {BY_SAMPLE})
+        """
+    ).fetchall()
+    starts, endings = rows[0] if rows else (0.0, 0.0)
+    return abs(float(starts or 0) - float(endings or 0)) > BY_SKEW
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
