@@ -6,19 +6,19 @@ yields, for the usual group holding one flow instance, its terminal event's outc
 reason, error class and duration. Groups holding more (a flow run twice in one invocation,
 a repeated ending, an ending before its start) are numbered in sequence order, each start
 opening a new instance, and grouped per instance: a window over only those few events,
-because a window over every event costs more than the whole rest of the query. A second,
-small aggregation counts flows per outcome and step. There is no join per step: the step
-order is applied afterwards, in Python, from the funnel declaration (``cli._stages``).
+because a window over every event costs more than the whole rest of the query.
+``cli._funnel_run`` then counts instances per outcome and step; where flows are one start
+then at most one ending, ``cli._fast_query`` reaches the same counts without this query. There
+is no join per step: the step order is applied afterwards, in Python, from the funnel
+declaration (``cli._stages``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from cli._events import WELL_FORMED
 from fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
@@ -30,9 +30,6 @@ from fsm import (
     COMMAND_INVOKED,
     Funnel,
 )
-
-if TYPE_CHECKING:
-    import duckdb
 
 STARTS: Final = (AUTH_STARTED, AUTH_LOGOUT, COMMAND_INVOKED)
 ENDINGS: Final = (AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED, COMMAND_COMPLETED)
@@ -73,7 +70,6 @@ class QueryResult:
 
     outcomes: list[OutcomeCount]
     durations: list[Durations]
-    exact_quantiles: bool
     unknown_events: int  # well-formed messages a funnel does not read: other names or types
     orphan_terminals: int
 
@@ -87,21 +83,51 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _names(names: Sequence[str]) -> str:
+def sql_names(names: Sequence[str]) -> str:
     return ", ".join(_quote(name) for name in names)
 
 
-def flows_sql(funnels: Sequence[Funnel], *, by: bool = False) -> str:
-    """The per-flow-instance query over the view ``events`` (one row per flow instance)."""
+def events_sql(funnels: Sequence[Funnel]) -> str:
+    """The events ``funnels`` read, one row each, over the view ``events``: ``flow``
+    (the command's included), ``is_start``, and for endings ``outcome``, ``step``, ``reason``."""
     single_steps = [(f.flow, f.initial_step) for f in funnels if len(f.step_names) == 1]
     # A terminal event without a `step` property ends its flow at the only step (the command).
     step = "step"
     if single_steps:
         cases = " ".join(f"WHEN {_quote(f)} THEN {_quote(s)}" for f, s in single_steps)
         step = f"coalesce(step, CASE flow {cases} END)"
-    flows = _names([str(f.flow) for f in funnels])
+    flows = sql_names([str(f.flow) for f in funnels])
     # Only the events these funnels emit (a filter the Parquet scan applies early).
     read = sorted({name for f in funnels for name in f.events.names} & set(KNOWN))
+    return f"""
+        SELECT * REPLACE (CASE WHEN outcome IS NOT NULL THEN {step} END AS step)
+        FROM (
+            SELECT invocation_id, sequence, ts, by_value, no_browser, step, error_class,
+                duration_ms,
+                CASE WHEN event IN ({sql_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
+                    THEN {_quote(str(COMMAND.flow))} ELSE flow END AS flow,
+                event IN ({sql_names(STARTS)}) AS is_start,
+                CASE event
+                    WHEN {_quote(AUTH_COMPLETED)} THEN 'completed'
+                    WHEN {_quote(AUTH_ABORTED)} THEN 'aborted'
+                    WHEN {_quote(AUTH_FAILED)} THEN 'failed'
+                    WHEN {_quote(COMMAND_COMPLETED)} THEN CASE
+                        WHEN succeeded THEN 'completed'
+                        WHEN user_cancelled THEN 'aborted'
+                        ELSE 'failed' END
+                END AS outcome,
+                CASE WHEN event = {_quote(COMMAND_COMPLETED)} AND user_cancelled
+                    THEN 'interrupt' ELSE reason END AS reason
+            FROM events
+            WHERE coalesce(type, 'track') = 'track' AND event IN ({sql_names(read)})
+                AND invocation_id IS NOT NULL AND sequence IS NOT NULL
+        )
+        WHERE flow IN ({flows})"""
+
+
+def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None = None) -> str:
+    """The per-flow-instance query (one row per flow instance) over the view ``events``, or
+    over ``source``, a table of ``events_sql`` rows."""
     by_aggregates = (
         "any_value(CASE WHEN is_start THEN by_value END) AS start_by, "
         "any_value(CASE WHEN NOT is_start THEN by_value END) AS end_by"
@@ -109,30 +135,8 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False) -> str:
         else "NULL AS start_by, NULL AS end_by"
     )
     return f"""
-    WITH classified AS NOT MATERIALIZED (
-        SELECT invocation_id, sequence, ts, by_value, no_browser, step, error_class,
-            duration_ms,
-            CASE WHEN event IN ({_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
-                THEN {_quote(str(COMMAND.flow))} ELSE flow END AS flow,
-            event IN ({_names(STARTS)}) AS is_start,
-            CASE event
-                WHEN {_quote(AUTH_COMPLETED)} THEN 'completed'
-                WHEN {_quote(AUTH_ABORTED)} THEN 'aborted'
-                WHEN {_quote(AUTH_FAILED)} THEN 'failed'
-                WHEN {_quote(COMMAND_COMPLETED)} THEN CASE
-                    WHEN succeeded THEN 'completed'
-                    WHEN user_cancelled THEN 'aborted'
-                    ELSE 'failed' END
-            END AS outcome,
-            CASE WHEN event = {_quote(COMMAND_COMPLETED)} AND user_cancelled
-                THEN 'interrupt' ELSE reason END AS reason
-        FROM events
-        WHERE coalesce(type, 'track') = 'track' AND event IN ({_names(read)})
-            AND invocation_id IS NOT NULL AND sequence IS NOT NULL
-    ),
-    numbered AS NOT MATERIALIZED (
-        SELECT * REPLACE (CASE WHEN outcome IS NOT NULL THEN {step} END AS step)
-        FROM classified WHERE flow IN ({flows})
+    WITH numbered AS NOT MATERIALIZED (
+        SELECT * FROM {source or f"({events_sql(funnels)})"}
     ),
     -- The one pass: group per (invocation, flow). Nearly every group is one flow instance:
     -- a start, then at most one ending. The catalog puts outcome, step, reason, error_class
@@ -186,83 +190,3 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False) -> str:
     FROM repeated
     GROUP BY flow, invocation_id, instance
     """
-
-
-def run_query(
-    con: duckdb.DuckDBPyConnection,
-    funnels: Sequence[Funnel],
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    by: bool = False,
-    exact_quantiles: bool = True,
-) -> QueryResult:
-    """Count flows by outcome and step for ``funnels`` over the view ``events``."""
-    window = []
-    if since is not None:
-        window.append("started_at >= $since")
-    if until is not None:
-        window.append("started_at < $until")
-    where = " AND ".join(["instance > 0", *window])
-    params: dict[str, object] = {}
-    if since is not None:
-        params["since"] = since
-    if until is not None:
-        params["until"] = until
-    newest = "(SELECT max(ts) FROM events)"
-    # Exact quantiles keep every duration in memory, which DuckDB cannot spill; past a size
-    # the report uses DuckDB's bounded-memory T-Digest instead (and says so).
-    quantile = "quantile_cont" if exact_quantiles else "approx_quantile"
-    rows = con.execute(
-        f"""
-        WITH flows AS ({flows_sql(funnels, by=by)})
-        SELECT flow, by_value, outcome, step, reason, error_class,
-            outcome IS NULL AND started_at < {newest} - INTERVAL {ABANDONED_AFTER_HOURS} HOUR,
-            count(*), count(*) FILTER (WHERE no_browser),
-            {quantile}(duration_ms, 0.5) FILTER (WHERE outcome = 'completed' AND instance > 0),
-            {quantile}(duration_ms, 0.9) FILTER (WHERE outcome = 'completed' AND instance > 0),
-            count(*) FILTER (WHERE instance = 0),
-            GROUPING(outcome), GROUPING(by_value)
-        FROM flows
-        WHERE instance = 0 OR ({where})
-        GROUP BY GROUPING SETS (
-            (flow, by_value, outcome, step, reason, error_class, 7, instance = 0),
-            (flow, by_value),
-            (flow)
-        )
-        """,
-        params,
-    ).fetchall()
-    outcomes: list[OutcomeCount] = []
-    durations: list[Durations] = []
-    orphans = 0
-    for row in rows:
-        flow, by_value, outcome, step, reason, error_class, abandoned = row[:7]
-        flows, no_browser, median, p90, orphan_rows, rolled_up, overall = row[7:]
-        if rolled_up:
-            durations.append(Durations(flow, _text(by_value), median, p90, bool(overall)))
-        elif orphan_rows:
-            orphans += int(orphan_rows)
-        else:
-            outcomes.append(
-                OutcomeCount(
-                    flow=flow,
-                    by_value=_text(by_value),
-                    outcome=outcome,
-                    step=step,
-                    reason=reason,
-                    error_class=error_class,
-                    abandoned=bool(abandoned),
-                    flows=int(flows),
-                    no_browser=int(no_browser),
-                )
-            )
-    unknown = con.execute(
-        f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
-        f"(coalesce(type, 'track') = 'track' AND event IN ({_names(KNOWN)}))"
-    ).fetchall()
-    return QueryResult(outcomes, durations, exact_quantiles, int(unknown[0][0]), orphans)
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -6,16 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from cli._events import Loaded, connect, load_events
 from cli._exit import CliError
 from cli._figures import Figures, figures
-from cli._funnel_query import run_query
+from cli._funnel_run import QueryPath, run_query
 from fsm import Funnel
-
-# Sources up to this many rows get exact median / p90; larger ones DuckDB's approx_quantile.
-EXACT_QUANTILES_UP_TO: Final = 5_000_000
 
 
 @dataclass
@@ -36,7 +33,6 @@ class Report:
     unknown_events: int
     orphan_terminals: int
     flows: list[FlowReport]
-    exact_quantiles: bool = True
 
 
 def build_report(
@@ -46,8 +42,9 @@ def build_report(
     by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    path: QueryPath = "auto",
 ) -> Report:
-    """Read ``source`` and compute the report of ``funnels``."""
+    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
     import duckdb
 
     con = connect()
@@ -64,7 +61,7 @@ def build_report(
             since=since,
             until=until,
             by=by is not None,
-            exact_quantiles=loaded.rows <= EXACT_QUANTILES_UP_TO,
+            path=path,
         )
     except duckdb.Error as exc:
         raise CliError(f"cannot compute the report from {source}: {exc}") from exc
@@ -91,7 +88,6 @@ def build_report(
         unknown_events=result.unknown_events,
         orphan_terminals=result.orphan_terminals,
         flows=flows,
-        exact_quantiles=result.exact_quantiles,
     )
 
 
@@ -108,7 +104,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "malformed": report.loaded.malformed,
         "unknown_events": report.unknown_events,
         "terminal_events_without_start": report.orphan_terminals,
-        "quantiles": "exact" if report.exact_quantiles else "approximate",
+        "quantiles": "exact",  # from a histogram of durations, at any size
         "flows": {
             flow.figures.flow: {
                 **_figures_json(flow.figures),

@@ -37,10 +37,6 @@ def print_report(console: Console, report: Report) -> None:
         if report.by:
             console.print(_breakdown_table(flow.figures.flow, report.by, flow.breakdown))
         console.print()
-    if not report.exact_quantiles:
-        console.print(
-            Text("median and p90 are approximate (T-Digest) on a source this large", style="dim")
-        )
     for note in notes(report):
         console.print(Text(note, style="dim"))
 

@@ -380,14 +380,19 @@ def test_other_message_types_are_ignored_not_malformed(tmp_path: Path) -> None:
     assert report.flows[0].figures.started == 1
 
 
-def test_large_sources_get_approximate_quantiles_and_say_so(
-    fixture_source: Path, monkeypatch: pytest.MonkeyPatch
+def test_median_and_p90_equal_linear_interpolation_of_every_completed_duration(
+    tmp_path: Path,
 ) -> None:
-    import cli._report_model
+    import statistics
 
-    monkeypatch.setattr(cli._report_model, "EXACT_QUANTILES_UP_TO", 3)
-    status, out, _ = run_cli("report", "--source", str(fixture_source), "--flow", "login")
-    assert status == 0
-    assert "median and p90 are approximate" in out
-    f = login_figures(fixture_source)
-    assert 1000 <= (f.median_ms or 0) <= 3000
+    path = write_simulation(tmp_path / "s.jsonl", flows=400, seed=9) and tmp_path / "s.jsonl"
+    durations = [
+        json.loads(line)["properties"]["duration_ms"]
+        for line in path.read_text().splitlines()
+        if json.loads(line)["event"] == AUTH_COMPLETED
+        and json.loads(line)["properties"]["flow"] == "login"
+    ]
+    deciles = statistics.quantiles(durations, n=10, method="inclusive")
+    f = login_figures(path)
+    assert f.median_ms == pytest.approx(deciles[4], abs=1e-9)
+    assert f.p90_ms == pytest.approx(deciles[8], abs=1e-9)

@@ -1,0 +1,126 @@
+"""The report's fast path (counting events) equals its exact path (pairing every flow)."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cli._report_model import as_json, build_report
+from cli._simulate import simulate
+from fsm import BUILTIN_FUNNELS
+
+
+def damaged_population(path: Path, flows: int, seed: int, damage: int) -> Path:
+    """A simulated population, then ``damage`` messages duplicated, dropped, moved in time or
+    relabelled: repeated endings and starts, endings without starts, flows spanning the
+    window's edges, an ending whose ``--by`` value differs from its start's."""
+    messages = list(simulate(flows, seed))
+    rng = random.Random(seed)
+    for _ in range(damage if messages else 0):
+        index = rng.randrange(len(messages))
+        action = rng.choice(("duplicate", "drop", "retime", "relabel"))
+        if action == "duplicate":
+            messages.insert(rng.randrange(len(messages) + 1), messages[index])
+        elif action == "drop":
+            del messages[index]
+        elif action == "relabel":
+            properties = {**messages[index]["properties"], "os": "plan9", "command": "other"}
+            messages[index] = {**messages[index], "properties": properties}
+        else:
+            moved = dict(messages[index])
+            moved["timestamp"] = f"2026-01-{rng.randint(1, 31):02d}T12:00:00.000Z"
+            messages[index] = moved
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    return path
+
+
+def both_paths(source: Path, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    fast = as_json(build_report(source, list(BUILTIN_FUNNELS), path="fast", **kwargs))
+    exact = as_json(build_report(source, list(BUILTIN_FUNNELS), path="exact", **kwargs))
+    return fast, exact
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    flows=st.integers(min_value=0, max_value=60),
+    seed=st.integers(0, 2**32 - 1),
+    damage=st.integers(min_value=0, max_value=12),
+    by=st.sampled_from([None, "os", "no_browser", "command"]),
+    window=st.booleans(),
+)
+def test_fast_and_exact_paths_agree_on_damaged_populations(
+    tmp_path: Path, flows: int, seed: int, damage: int, by: str | None, window: bool
+) -> None:
+    source = damaged_population(tmp_path / f"p-{flows}-{seed}.jsonl", flows, seed, damage)
+    bounds: dict[str, Any] = {}
+    if window:
+        bounds = {"since": datetime(2026, 1, 12, tzinfo=UTC), "until": datetime(2026, 1, 26)}
+        bounds["until"] = bounds["until"].replace(tzinfo=UTC)
+    fast, exact = both_paths(source, by=by, **bounds)
+    assert fast == exact
+
+
+def test_paths_agree_on_an_ending_before_its_start_and_a_retry(tmp_path: Path) -> None:
+    source = damaged_population(tmp_path / "p.jsonl", 40, 11, 0)
+    lines = source.read_text().splitlines()
+    # Reverse the first finished invocation's events: every ending now precedes its start.
+    ended = next(json.loads(line) for line in lines if "Command Completed" in line)
+    first = ended["properties"]["invocation_id"]
+    mine = [i for i, line in enumerate(lines) if first in line]
+    messages = [json.loads(lines[i]) for i in mine]
+    sequences = [m["properties"]["sequence"] for m in messages]
+    for i, message, sequence in zip(mine, reversed(messages), sequences, strict=True):
+        message["properties"]["sequence"] = sequence
+        lines[i] = json.dumps(message)
+    source.write_text("\n".join(lines + lines[-4:]) + "\n")  # and repeat the last events
+    for by in (None, "os"):
+        fast, exact = both_paths(source, by=by)
+        assert fast == exact
+        assert fast["terminal_events_without_start"] >= 1
+
+
+def test_paths_agree_when_one_flow_starts_twice_and_another_never(tmp_path: Path) -> None:
+    """As many starts as flows, yet not one per flow: the login's start stands in for the
+    command's."""
+    source = damaged_population(tmp_path / "p.jsonl", 40, 12, 0)
+    lines = source.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if '"Command Invoked"' in line)
+    invoked = json.loads(lines[index])
+    following = json.loads(lines[index + 1])
+    assert following["event"] == "CLI Auth Started"
+    following["properties"]["sequence"] = invoked["properties"]["sequence"]
+    lines[index] = json.dumps(following)
+    source.write_text("\n".join(lines) + "\n")
+    for by in (None, "os"):
+        fast, exact = both_paths(source, by=by)
+        assert fast == exact
+
+
+def test_the_fast_path_serves_well_formed_traffic(tmp_path: Path) -> None:
+    """The check finds few groups that need pairing, so ``auto`` takes the fast path."""
+    from cli._events import connect, load_events
+    from cli._fast_query import ODD_GROUPS, odd_groups_sql
+    from cli._funnel_run import _cutoff
+
+    source = damaged_population(tmp_path / "p.jsonl", 300, 5, 0)
+    con = connect()
+    load_events(con, source)
+    con.execute(
+        odd_groups_sql(list(BUILTIN_FUNNELS), since=False, until=False, by=False),
+        {"cutoff": _cutoff(con)},
+    )
+    odd = con.execute(f"SELECT count(*) FROM {ODD_GROUPS}").fetchall()[0][0]
+    events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    con.close()
+    # Retries (a flow run twice in one process) and flows spanning the cutoff are odd.
+    assert 0 < odd < events / 20
