@@ -89,11 +89,12 @@ def _odd_invocations_sql(funnels: Sequence[Funnel], events: str) -> str:
 
     Flow number ``c`` owns bit ``c`` (present), ``4 + c`` (a start), ``8 + c`` (an ending)
     of ``bits``; bits 12 to 16 say which time zones occur, 20 an ending carrying no_browser,
-    21 a sequence outside the lanes. Every flow has exactly one start when the flows with a
-    start are the flows present and the starts number the flows; at most one ending when the
-    endings number the flows with one. Then lane ``c`` of ``lanes`` is exactly
-    ``LANE_SEQUENCES - start + ending`` (no carry), so the ending follows its start when the
-    lane is at least ``LANE_SEQUENCES``.
+    21 a sequence outside the lanes (which then adds nothing to them: a long-lived process's
+    sequence passes the lane width, and a negative shift is an error). Every flow has exactly
+    one start when the flows with a start are the flows present and the starts number the
+    flows; at most one ending when the endings number the flows with one. Then lane ``c`` of
+    ``lanes`` is exactly ``LANE_SEQUENCES - start + ending`` (no carry), so the ending follows
+    its start when the lane is at least ``LANE_SEQUENCES``.
     """
     code = "CASE flow " + " ".join(f"WHEN '{f.flow}' THEN {i}" for i, f in enumerate(funnels))
     in_order = " AND ".join(
@@ -115,7 +116,8 @@ def _odd_invocations_sql(funnels: Sequence[Funnel], events: str) -> str:
                             THEN 1 << 20 ELSE 0 END
                         | CASE WHEN sequence BETWEEN 1 AND {LANE_SEQUENCES - 1}
                             THEN 0 ELSE 1 << 21 END) AS bits,
-                    sum(CASE WHEN is_start THEN {LANE_SEQUENCES} - sequence ELSE sequence END
+                    sum(CASE WHEN sequence NOT BETWEEN 1 AND {LANE_SEQUENCES - 1} THEN 0
+                        WHEN is_start THEN {LANE_SEQUENCES} - sequence ELSE sequence END
                         << ({LANE_BITS} * c)) AS lanes
                 FROM (SELECT *, ({code} END)::BIGINT AS c FROM ({events}))
                 GROUP BY invocation_id
