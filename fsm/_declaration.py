@@ -176,7 +176,7 @@ def _validate(funnel: Funnel) -> None:
                 f"{flow}: completes_from names {step!r}, which is not a step"
                 + _suggestion(step, steps)
             )
-    reachable = _closure([funnel.initial_step], lambda s: steps[s])
+    reachable = closure([funnel.initial_step], lambda s: steps[s])
     unreachable = [step for step in steps if step not in reachable]
     if unreachable:
         raise DefinitionError(
@@ -185,7 +185,7 @@ def _validate(funnel: Funnel) -> None:
     predecessors: dict[str, list[str]] = {step: [] for step in steps}
     for step, following in funnel.edges():
         predecessors[following].append(step)
-    can_complete = _closure(list(completes), lambda s: predecessors[s])
+    can_complete = closure(list(completes), lambda s: predecessors[s])
     dead_ends = [step for step in steps if step not in can_complete]
     if dead_ends:
         raise DefinitionError(f"{flow}: these steps can never reach completed: {dead_ends}")
@@ -215,9 +215,10 @@ def _suggestion(name: str, steps: Mapping[str, object]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _closure(start: list[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
+def closure(start: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
+    """``start`` and every state reachable from it through ``neighbours``."""
     seen = set(start)
-    pending = list(start)
+    pending = list(seen)
     while pending:
         for following in neighbours(pending.pop()):
             if following not in seen:

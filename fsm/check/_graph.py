@@ -6,11 +6,11 @@ is what the definition checks and the coverage figures must see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fsm._declaration import IDLE, START, TERMINAL_STATES
+from fsm._declaration import IDLE, START, TERMINAL_STATES, closure
 
 if TYPE_CHECKING:
     from fsm._declaration import Funnel
@@ -67,19 +67,8 @@ class MachineGraph:
 
     def reachable(self, start: Iterable[str]) -> set[str]:
         """States reachable from ``start`` (included)."""
-        return _closure(start, self.targets)
+        return closure(start, self.targets)
 
     def reaching(self, goal: str) -> set[str]:
         """States from which ``goal`` is reachable (``goal`` included)."""
-        return _closure([goal], lambda s: (src for src, _, d in self.transitions if d == s))
-
-
-def _closure(start: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> set[str]:
-    seen = set(start)
-    pending = list(seen)
-    while pending:
-        for following in neighbours(pending.pop()):
-            if following not in seen:
-                seen.add(following)
-                pending.append(following)
-    return seen
+        return closure([goal], lambda s: (src for src, _, d in self.transitions if d == s))
