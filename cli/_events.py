@@ -39,10 +39,16 @@ PROPERTIES: Final = {
 # A row is malformed if it is a track message (Segment's default type) without the event
 # name, invocation id or sequence a funnel needs; other message types (identify, page) are
 # well formed, and ignored by the report.
-WELL_FORMED: Final = (
-    "(coalesce(type, 'track') <> 'track' "
-    "OR (event IS NOT NULL AND invocation_id IS NOT NULL AND sequence IS NOT NULL))"
-)
+# A message a funnel can place: it names its invocation and its place in it.
+USABLE: Final = "invocation_id IS NOT NULL AND sequence IS NOT NULL"
+
+
+def well_formed_sql(usable: str = USABLE) -> str:
+    """``WELL_FORMED`` where ``usable`` says which rows pass ``USABLE`` (a computed column)."""
+    return f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL AND {usable}))"
+
+
+WELL_FORMED: Final = well_formed_sql()
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 _PARQUET_MAGIC: Final = b"PAR1"

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from cli._events import USABLE
 from fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
@@ -79,50 +80,83 @@ class QueryResult:
 _SINGLE: Final = "starts <= 1 AND events - starts <= 1 AND (events = 1 OR first_key % 2 = 0)"
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def sql_names(names: Sequence[str]) -> str:
-    return ", ".join(_quote(name) for name in names)
+    return ", ".join(quote(name) for name in names)
 
 
-def events_sql(funnels: Sequence[Funnel]) -> str:
+COMMAND_EVENTS: Final = (COMMAND_INVOKED, COMMAND_COMPLETED)
+
+
+def flow_sql() -> str:
+    """An event's flow: the command's for the command lifecycle's events, else its ``flow``."""
+    return (
+        f"CASE WHEN event IN ({sql_names(COMMAND_EVENTS)}) "
+        f"THEN {quote(str(COMMAND.flow))} ELSE flow END"
+    )
+
+
+def read_names(funnels: Sequence[Funnel]) -> list[str]:
+    """The names of the events ``funnels`` read: those they emit."""
+    return sorted({name for f in funnels for name in f.events.names} & set(KNOWN))
+
+
+def reads_sql(funnels: Sequence[Funnel]) -> str:
+    """Whether a message of ``events`` is one ``funnels`` read: a track message of an event
+    they emit whose flow (``flow_sql``) is theirs. Written over the stored columns alone, so
+    the scan applies it early and no derived column is computed twice to filter."""
+    flows = sql_names([str(f.flow) for f in funnels])
+    commands = sql_names(COMMAND_EVENTS)
+    if any(f.flow == COMMAND.flow for f in funnels):
+        theirs = f"(event IN ({commands}) OR flow IN ({flows}))"
+    else:
+        theirs = f"(event NOT IN ({commands}) AND flow IN ({flows}))"
+    names = sql_names(read_names(funnels))
+    return f"coalesce(type, 'track') = 'track' AND event IN ({names}) AND {theirs}"
+
+
+def events_sql(
+    funnels: Sequence[Funnel],
+    *,
+    source: str = "events",
+    keep: Sequence[str] = ("invocation_id", "sequence", "ts"),
+    usable: str = USABLE,
+) -> str:
     """The events ``funnels`` read, one row each, over the view ``events``: ``flow``
-    (the command's included), ``is_start``, and for endings ``outcome``, ``step``, ``reason``."""
+    (the command's included), ``is_start``, and for endings ``outcome``, ``step``, ``reason``.
+
+    Over another ``source`` with the same property columns (the fast path's counted events,
+    one row per distinct event), ``keep`` names the columns passed through and ``usable``
+    says which rows carry an invocation and a sequence."""
     single_steps = [(f.flow, f.initial_step) for f in funnels if len(f.step_names) == 1]
     # A terminal event without a `step` property ends its flow at the only step (the command).
     step = "step"
     if single_steps:
-        cases = " ".join(f"WHEN {_quote(f)} THEN {_quote(s)}" for f, s in single_steps)
+        cases = " ".join(f"WHEN {quote(f)} THEN {quote(s)}" for f, s in single_steps)
         step = f"coalesce(step, CASE flow {cases} END)"
-    flows = sql_names([str(f.flow) for f in funnels])
-    # Only the events these funnels emit (a filter the Parquet scan applies early).
-    read = sorted({name for f in funnels for name in f.events.names} & set(KNOWN))
     return f"""
         SELECT * REPLACE (CASE WHEN outcome IS NOT NULL THEN {step} END AS step)
         FROM (
-            SELECT invocation_id, sequence, ts, by_value, no_browser, step, error_class,
-                duration_ms,
-                CASE WHEN event IN ({sql_names([COMMAND_INVOKED, COMMAND_COMPLETED])})
-                    THEN {_quote(str(COMMAND.flow))} ELSE flow END AS flow,
+            SELECT {", ".join(keep)}, by_value, no_browser, step, error_class, duration_ms,
+                {flow_sql()} AS flow,
                 event IN ({sql_names(STARTS)}) AS is_start,
                 CASE event
-                    WHEN {_quote(AUTH_COMPLETED)} THEN 'completed'
-                    WHEN {_quote(AUTH_ABORTED)} THEN 'aborted'
-                    WHEN {_quote(AUTH_FAILED)} THEN 'failed'
-                    WHEN {_quote(COMMAND_COMPLETED)} THEN CASE
+                    WHEN {quote(AUTH_COMPLETED)} THEN 'completed'
+                    WHEN {quote(AUTH_ABORTED)} THEN 'aborted'
+                    WHEN {quote(AUTH_FAILED)} THEN 'failed'
+                    WHEN {quote(COMMAND_COMPLETED)} THEN CASE
                         WHEN succeeded THEN 'completed'
                         WHEN user_cancelled THEN 'aborted'
                         ELSE 'failed' END
                 END AS outcome,
-                CASE WHEN event = {_quote(COMMAND_COMPLETED)} AND user_cancelled
+                CASE WHEN event = {quote(COMMAND_COMPLETED)} AND user_cancelled
                     THEN 'interrupt' ELSE reason END AS reason
-            FROM events
-            WHERE coalesce(type, 'track') = 'track' AND event IN ({sql_names(read)})
-                AND invocation_id IS NOT NULL AND sequence IS NOT NULL
-        )
-        WHERE flow IN ({flows})"""
+            FROM {source}
+            WHERE {reads_sql(funnels)} AND {usable}
+        )"""
 
 
 def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None = None) -> str:

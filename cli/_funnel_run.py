@@ -15,9 +15,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
-from cli._events import WELL_FORMED
+from cli._events import WELL_FORMED, well_formed_sql
 from cli._fast_query import (
+    COUNTED,
     ODD_GROUPS,
+    counted_sql,
     fast_flows_sql,
     odd_events_sql,
     odd_groups_sql,
@@ -95,11 +97,14 @@ def run_query(
         params["until"] = until
     bounds = {"since": since is not None, "until": until is not None}
     relation = ""
+    counted = False
     if path == "fast" or (path == "auto" and not (by and _by_only_on_one_side(con, funnels))):
-        con.execute(odd_groups_sql(funnels, by=by, **bounds), params)
+        _execute(con, odd_groups_sql(funnels, by=by, **bounds), params)
         odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
         events = _count(con, "SELECT count(*) FROM events")
         if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
+            _execute(con, counted_sql(**bounds), params)
+            counted = True
             if odd:
                 con.execute(odd_events_sql(funnels, by=by))
             relation = fast_flows_sql(funnels, by=by, odd=odd > 0, **bounds)
@@ -108,21 +113,25 @@ def run_query(
             SELECT flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
                 no_browser, 'instance' AS kind,
                 {window_sql("started_at", **bounds)} AS in_window,
-                outcome IS NULL AND started_at < $cutoff AS abandoned
+                outcome IS NULL AND started_at < $cutoff AS abandoned, 1 AS weight
             FROM ({flows_sql(funnels, by=by)})"""
     # One aggregation to a histogram: the figures' counts, and per completed duration how
     # many flows took it. Median and p90 come from the histogram: exact at any size, in the
     # bounded (spillable) memory of a hash aggregate rather than a list of every duration.
-    con.execute(
+    # Rows are weighted (the fast path subtracts what it pairs instead): a group that nets
+    # to nothing is no group.
+    _execute(
+        con,
         f"""
         CREATE OR REPLACE TEMP TABLE {HISTOGRAM} AS
         SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
             instance = 0 AS orphan,
             CASE WHEN outcome = 'completed' AND instance > 0 THEN duration_ms END AS duration,
-            count(*) AS flows, count_if(no_browser) AS no_browser
+            sum(weight) AS flows, sum(CASE WHEN no_browser THEN weight ELSE 0 END) AS no_browser
         FROM ({relation})
         WHERE instance = 0 OR (instance > 0 AND in_window)
         GROUP BY ALL
+        HAVING sum(weight) <> 0 OR sum(CASE WHEN no_browser THEN weight ELSE 0 END) <> 0
         """,
         params,
     )
@@ -136,12 +145,22 @@ def run_query(
     ).fetchall()
     rows += con.execute(QUANTILES_SQL).fetchall()
     outcomes, durations, orphans = _fold(rows)
+    # Well-formed messages no funnel reads: from the counted events when there are some.
+    tally, source, well_formed = "count(*)", "events", WELL_FORMED
+    if counted:
+        tally, source = "coalesce(sum(n), 0)", COUNTED
+        well_formed = well_formed_sql("usable")
     unknown = _count(
         con,
-        f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND NOT "
+        f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT "
         f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))",
     )
     return QueryResult(outcomes, durations, unknown, orphans)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
+    """Run ``sql`` with the parameters it names (DuckDB refuses any it does not)."""
+    con.execute(sql, {name: value for name, value in params.items() if f"${name}" in sql})
 
 
 def _by_only_on_one_side(con: duckdb.DuckDBPyConnection, funnels: Sequence[Funnel]) -> bool:

@@ -22,7 +22,9 @@ def damaged_population(path: Path, flows: int, seed: int, damage: int) -> Path:
     window's edges, an ending whose ``--by`` value differs from its start's."""
     messages = list(simulate(flows, seed))
     rng = random.Random(seed)
-    for _ in range(damage if messages else 0):
+    for _ in range(damage):
+        if not messages:  # everything was dropped
+            break
         index = rng.randrange(len(messages))
         action = rng.choice(("duplicate", "drop", "retime", "relabel"))
         if action == "duplicate":
