@@ -43,12 +43,7 @@ PROPERTIES: Final = {
 USABLE: Final = "invocation_id IS NOT NULL AND sequence IS NOT NULL"
 
 
-def well_formed_sql(usable: str = USABLE) -> str:
-    """``WELL_FORMED`` where ``usable`` says which rows pass ``USABLE`` (a computed column)."""
-    return f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL AND {usable}))"
-
-
-WELL_FORMED: Final = well_formed_sql()
+WELL_FORMED: Final = f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL AND {USABLE}))"
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 _PARQUET_MAGIC: Final = b"PAR1"

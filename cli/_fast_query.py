@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from cli._events import USABLE
+from cli._events import USABLE, WELL_FORMED
 from cli._funnel_query import (
     COMMAND_EVENTS,
     STARTS,
@@ -36,7 +36,7 @@ from cli._funnel_query import (
     read_names,
     sql_names,
 )
-from fsm import AUTH_COMPLETED, COMMAND, COMMAND_COMPLETED, Funnel
+from fsm import COMMAND, Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
 ODD_EVENTS: Final = "authfunnel_odd_events"
@@ -189,21 +189,21 @@ def _odd_invocations_sql(funnels: Sequence[Funnel], window: str) -> str:
         )"""
 
 
-def counted_sql(*, since: bool, until: bool) -> str:
-    """Create ``COUNTED``: every message of the view ``events`` counted per distinct value
-    of the columns a report reads (durations only where a flow completed), in one scan with
-    no join."""
+def counted_sql(*, since: bool, until: bool, by: bool) -> str:
+    """Create ``COUNTED``: the messages of the view ``events`` that a report can read (well
+    formed: see ``cli._events.WELL_FORMED``) counted per distinct value of the columns it
+    reads, in one scan with no join. The fewer the columns, the cheaper the scan: the
+    window and the ``--by`` value are constants when not asked for."""
+    window = window_sql("ts", since=since, until=until)
     return f"""
         CREATE OR REPLACE TEMP TABLE {COUNTED} AS
-        SELECT type, event, {USABLE} AS usable, flow, step, reason, error_class, no_browser,
-            succeeded, user_cancelled, by_value,
-            CASE WHEN event = {quote(AUTH_COMPLETED)}
-                OR (event = {quote(COMMAND_COMPLETED)} AND succeeded) THEN duration_ms END
-                AS duration_ms,
-            {window_sql("ts", since=since, until=until)} AS in_window,
+        SELECT type, event, true AS usable, flow, step, reason, error_class, no_browser,
+            succeeded, user_cancelled, duration_ms, {"by_value" if by else "NULL"} AS by_value,
+            {window if since or until else "true"} AS in_window,
             ts < $cutoff AS abandoned,
             count(*) AS n
         FROM events
+        WHERE {WELL_FORMED}
         GROUP BY ALL"""
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
-from cli._events import WELL_FORMED, well_formed_sql
+from cli._events import WELL_FORMED
 from cli._fast_query import (
     COUNTED,
     ODD_GROUPS,
@@ -103,7 +103,7 @@ def run_query(
         odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
         events = _count(con, "SELECT count(*) FROM events")
         if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
-            _execute(con, counted_sql(**bounds), params)
+            _execute(con, counted_sql(by=by, **bounds), params)
             counted = True
             if odd:
                 con.execute(odd_events_sql(funnels, by=by))
@@ -145,11 +145,10 @@ def run_query(
     ).fetchall()
     rows += con.execute(QUANTILES_SQL).fetchall()
     outcomes, durations, orphans = _fold(rows)
-    # Well-formed messages no funnel reads: from the counted events when there are some.
+    # Well-formed messages no funnel reads (``COUNTED`` holds only well-formed messages).
     tally, source, well_formed = "count(*)", "events", WELL_FORMED
     if counted:
-        tally, source = "coalesce(sum(n), 0)", COUNTED
-        well_formed = well_formed_sql("usable")
+        tally, source, well_formed = "coalesce(sum(n), 0)", COUNTED, "true"
     unknown = _count(
         con,
         f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT "
