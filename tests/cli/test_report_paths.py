@@ -141,3 +141,44 @@ def test_paths_agree_when_a_long_lived_process_numbers_past_the_lane_width(
     fast, exact = both_paths(source)
     assert fast == exact
     assert fast["flows"]["login"]["started"] > 0
+
+
+def _renumbered(source: Path, sequences: dict[int, int]) -> None:
+    """Set the sequence of the messages at the given line numbers."""
+    lines = [json.loads(line) for line in source.read_text().splitlines()]
+    for index, sequence in sequences.items():
+        lines[index]["properties"]["sequence"] = sequence
+    source.write_text("".join(json.dumps(m) + "\n" for m in lines))
+
+
+def test_paths_agree_at_the_edges_of_the_check_lanes(tmp_path: Path) -> None:
+    """Sequences 63 and 64 (the last that fits a lane and the first that does not), 0 and
+    negative numbers: the check sets aside every flow it cannot place rather than misread it."""
+    source = damaged_population(tmp_path / "p.jsonl", 40, 14, 0)
+    lines = source.read_text().splitlines()
+    started = [i for i, line in enumerate(lines) if '"CLI Auth Started"' in line]
+    # Each start's ending is the next message of its invocation: give the pairs edge numbers.
+    edges = [(62, 63), (63, 64), (0, 1), (-5, 3), (64, 63)]
+    _renumbered(
+        source,
+        {
+            i: s
+            for index, pair in zip(started, edges, strict=False)
+            for i, s in zip((index, index + 1), pair, strict=True)
+        },
+    )
+    fast, exact = both_paths(source)
+    assert fast == exact
+
+
+def test_paths_agree_when_an_ending_carries_no_browser(tmp_path: Path) -> None:
+    """``no_browser`` belongs to starts; an ending that carries it anyway is paired exactly."""
+    source = damaged_population(tmp_path / "p.jsonl", 40, 15, 0)
+    lines = [json.loads(line) for line in source.read_text().splitlines()]
+    endings = [m for m in lines if m["event"] in ("CLI Auth Completed", "CLI Auth Failed")]
+    for message in endings[:3]:
+        message["properties"]["no_browser"] = True
+    source.write_text("".join(json.dumps(m) + "\n" for m in lines))
+    for by in (None, "no_browser"):
+        fast, exact = both_paths(source, by=by)
+        assert fast == exact
