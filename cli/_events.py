@@ -36,13 +36,11 @@ PROPERTIES: Final = {
     "succeeded": "BOOLEAN",
     "user_cancelled": "BOOLEAN",
 }
+# A message a funnel can place: it names its invocation and its place in it.
+USABLE: Final = "invocation_id IS NOT NULL AND sequence IS NOT NULL"
 # A row is malformed if it is a track message (Segment's default type) without the event
 # name, invocation id or sequence a funnel needs; other message types (identify, page) are
 # well formed, and ignored by the report.
-# A message a funnel can place: it names its invocation and its place in it.
-USABLE: Final = "invocation_id IS NOT NULL AND sequence IS NOT NULL"
-
-
 WELL_FORMED: Final = f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL AND {USABLE}))"
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 SQLITE_HEADER: Final = b"SQLite format 3\x00"

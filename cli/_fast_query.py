@@ -158,9 +158,9 @@ def _odd_invocations_sql(funnels: Sequence[Funnel], window: str) -> str:
         | {_zone_bit_sql(window)}
         | CASE WHEN no_browser IS NOT NULL AND slot % 2 = 1 THEN {1 << _FLAGS} ELSE 0 END"""
     ordered = " AND ".join(
-        f"((present >> {2 * c + 1}) & 1 = 0 OR ((present >> {2 * c}) & 1 = 1"
-        f" AND (bits >> {LANE_BITS * (2 * c + 1)}) & {lane}"
-        f" > (bits >> {LANE_BITS * 2 * c}) & {lane}))"
+        f"(((present >> {2 * c + 1}) & 1) = 0 OR (((present >> {2 * c}) & 1) = 1"
+        f" AND ((bits >> {LANE_BITS * (2 * c + 1)}) & {lane})"
+        f" > ((bits >> {LANE_BITS * 2 * c}) & {lane})))"
         for c in range(len(funnels))
     )
     return f"""
@@ -184,7 +184,7 @@ def _odd_invocations_sql(funnels: Sequence[Funnel], window: str) -> str:
             )
         )
         WHERE NOT (
-            bits >> {_FLAGS} = 0 AND zones & (zones - 1) = 0
+            (bits >> {_FLAGS}) = 0 AND (zones & (zones - 1)) = 0
             AND events = bit_count(present) AND {ordered}
         )"""
 
