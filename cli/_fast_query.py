@@ -13,7 +13,7 @@ over every event:
    ``--until``, the abandoned cutoff), a ``--by`` value the ending does not share with its
    start, or ``no_browser`` on an ending.
 2. *Count* every event by the columns a report prints (``COUNTED``: one row per distinct
-   event, a few thousand), with no join.
+   combination, at most about one per distinct ending duration), with no join.
 3. *Set aside* the listed groups' events (one semi-join to a small table): they are counted
    the same way and subtracted, and paired exactly by the per-instance query
    (``cli._funnel_query.flows_sql``) instead.
@@ -197,7 +197,7 @@ def counted_sql(*, since: bool, until: bool, by: bool) -> str:
     window = window_sql("ts", since=since, until=until)
     return f"""
         CREATE OR REPLACE TEMP TABLE {COUNTED} AS
-        SELECT type, event, true AS usable, flow, step, reason, error_class, no_browser,
+        SELECT type, event, flow, step, reason, error_class, no_browser,
             succeeded, user_cancelled, duration_ms, {"by_value" if by else "NULL"} AS by_value,
             {window if since or until else "true"} AS in_window,
             ts < $cutoff AS abandoned,
@@ -226,7 +226,7 @@ def fast_flows_sql(
     no_browser, kind, in_window, abandoned (for starts and endings: before the cutoff), weight.
     """
     counted = events_sql(
-        funnels, source=COUNTED, keep=("in_window", "abandoned", "n"), usable="usable"
+        funnels, source=COUNTED, keep=("in_window", "abandoned", "n"), usable="true"
     )
     ends = """flow, by_value, 1 AS instance, outcome, step, reason, error_class, duration_ms,
             is_start AND coalesce(no_browser, false) AS no_browser,

@@ -138,7 +138,12 @@ def events_sql(
         cases = " ".join(f"WHEN {quote(f)} THEN {quote(s)}" for f, s in single_steps)
         step = f"coalesce(step, CASE flow {cases} END)"
     return f"""
-        SELECT * REPLACE (CASE WHEN outcome IS NOT NULL THEN {step} END AS step)
+        SELECT * REPLACE (
+            -- What only an ending says is read from endings alone, whatever a start carries.
+            CASE WHEN outcome IS NOT NULL THEN {step} END AS step,
+            CASE WHEN outcome IS NOT NULL THEN reason END AS reason,
+            CASE WHEN outcome IS NOT NULL THEN error_class END AS error_class,
+            CASE WHEN outcome IS NOT NULL THEN duration_ms END AS duration_ms)
         FROM (
             SELECT {", ".join(keep)}, by_value, no_browser, step, error_class, duration_ms,
                 {flow_sql()} AS flow,

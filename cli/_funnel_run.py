@@ -131,7 +131,7 @@ def run_query(
         FROM ({relation})
         WHERE instance = 0 OR (instance > 0 AND in_window)
         GROUP BY ALL
-        HAVING sum(weight) <> 0 OR sum(CASE WHEN no_browser THEN weight ELSE 0 END) <> 0
+        HAVING sum(weight) <> 0
         """,
         params,
     )

@@ -182,3 +182,17 @@ def test_paths_agree_when_an_ending_carries_no_browser(tmp_path: Path) -> None:
     for by in (None, "no_browser"):
         fast, exact = both_paths(source, by=by)
         assert fast == exact
+
+
+def test_paths_agree_when_a_start_carries_what_only_endings_say(tmp_path: Path) -> None:
+    """A start carrying ``duration_ms``, ``error_class`` or ``reason`` (a hand-made export)
+    does not lend them to its flow: both paths read them from the ending."""
+    source = damaged_population(tmp_path / "p.jsonl", 40, 16, 0)
+    lines = [json.loads(line) for line in source.read_text().splitlines()]
+    for message in [m for m in lines if m["event"] == "CLI Auth Started"][:5]:
+        message["properties"].update(duration_ms=999_999, error_class="Bogus", reason="bogus")
+    source.write_text("".join(json.dumps(m) + "\n" for m in lines))
+    fast, exact = both_paths(source)
+    assert fast == exact
+    assert "Bogus" not in json.dumps(exact)
+    assert "bogus" not in json.dumps(exact)
