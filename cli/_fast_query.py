@@ -6,12 +6,13 @@ low-cardinality columns (flow, outcome, step, reason, error class, the ``--by`` 
 started = starts, ended = endings, in flight = starts - endings. Three scans, none a join
 over every event:
 
-1. *Check*: group per invocation (per (invocation, flow) with ``--by``) and list the groups
-   where counting would differ from pairing: not exactly one start then at most one ending
-   (a retry, a repeated ending, an ending before or without its start), a start and its
-   ending on different sides of a time boundary the report applies (``--since``,
-   ``--until``, the abandoned cutoff), a ``--by`` value the ending does not share with its
-   start, or ``no_browser`` on an ending.
+1. *Check*: group per invocation and list those where counting could differ from pairing:
+   an ending that does not come right after a start of its flow (an ending first, a
+   repeated ending), events on different sides of a time boundary the report applies
+   (``--since``, ``--until``, the abandoned cutoff), or ``no_browser`` on an ending. A
+   retry (start, ending, start, ending) counts as it pairs. With ``--by`` (or more flows
+   than the check's lanes) the groups are (invocation, flow), and stricter: one start then
+   at most one ending, and a ``--by`` value the ending shares with its start.
 2. *Count* every event by the columns a report prints (``COUNTED``: one row per distinct
    combination, at most about one per distinct ending duration), with no join.
 3. *Set aside* the listed groups' events (one semi-join to a small table): they are counted
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from cli._events import USABLE, WELL_FORMED
+from cli._events import WELL_FORMED
 from cli._funnel_query import (
     COMMAND_EVENTS,
     STARTS,
@@ -34,7 +35,6 @@ from cli._funnel_query import (
     flows_sql,
     quote,
     read_names,
-    sql_names,
 )
 from fsm import COMMAND, Funnel
 
@@ -51,15 +51,15 @@ def window_sql(column: str, *, since: bool, until: bool) -> str:
 
 # The per-invocation check packs one invocation's events into a single BIGINT bit_or, so the
 # GROUP BY over every invocation (the costly part: one hash-table entry each) updates two
-# aggregates, a count and this. Flow number ``c`` (at most LANES of them) owns slot 2c for
-# its start and 2c + 1 for its ending: a lane of LANE_BITS bits for the sequence, then,
-# above every lane, one presence bit per slot, one bit per time zone and two flags.
+# aggregates, a count and this. Flow number ``c`` (at most LANES of them) owns a lane of
+# POSITIONS bits for its starts, one bit per sequence, at bit ``POSITIONS * c``, and one for
+# its endings ``_ENDINGS`` bits higher; above them, one bit per time zone and two flags.
 LANES: Final = 4
-LANE_BITS: Final = 6
-LANE_SEQUENCES: Final = 1 << LANE_BITS  # sequences 1 to 63 fit; others set a flag
-_PRESENCE: Final = 2 * LANES * LANE_BITS
-_ZONES: Final = _PRESENCE + 2 * LANES
-_FLAGS: Final = _ZONES + 5  # an ending carrying no_browser; a sequence outside the lanes
+POSITIONS: Final = 7  # sequences 1 to 7 have a bit (a process's first events); others set a flag
+_ENDINGS: Final = LANES * POSITIONS
+_ZONES: Final = 2 * _ENDINGS  # four: inside the window or not, before the cutoff or not
+_FLAGS: Final = _ZONES + 4  # an ending carrying no_browser; an event the lanes cannot place
+_LANE: Final = (1 << POSITIONS) - 1
 
 
 def group_key(funnels: Sequence[Funnel], *, by: bool) -> str:
@@ -102,90 +102,94 @@ def _zone_sql(window: str) -> str:
 
 
 def _zone_bit_sql(window: str) -> str:
-    """The bit of ``_zone_sql``'s zone in the check's code: constants chosen by comparisons,
-    which cost a fraction of shifting by a computed zone."""
-
-    def bit(zone: int) -> int:
-        return 1 << (_ZONES + 1 + zone)
+    """The bit of an event's zone (``_zone_sql``, for a known time) in the check's code:
+    constants chosen by comparisons, which cost a fraction of shifting by a computed zone."""
 
     def by_cutoff(inside: int) -> str:
-        return f"CASE WHEN ts < $cutoff THEN {bit(inside * 2 + 1)} ELSE {bit(inside * 2)} END"
+        early, late = (1 << (_ZONES + inside * 2 + before) for before in (1, 0))
+        return f"CASE WHEN ts < $cutoff THEN {early} ELSE {late} END"
 
     if window == "true":
-        return f"CASE WHEN ts IS NULL THEN {bit(-1)} ELSE {by_cutoff(1)} END"
-    return (
-        f"CASE WHEN ts IS NULL THEN {bit(-1)} WHEN {window} THEN {by_cutoff(1)}"
-        f" ELSE {by_cutoff(0)} END"
-    )
+        return by_cutoff(1)
+    return f"CASE WHEN {window} THEN {by_cutoff(1)} ELSE {by_cutoff(0)} END"
 
 
-def _slot_sql(funnels: Sequence[Funnel]) -> str:
-    """Each event's slot in the check (``2c`` for flow number ``c``'s start, ``2c + 1`` for
-    its ending), NULL for an event ``funnels`` do not read: what ``events_sql`` selects,
-    as one CASE over the event name and one over the flow."""
+def _commonest_first(name: str) -> int:
+    return 0 if name in COMMAND_EVENTS else 1 if name in STARTS else 2
+
+
+def _lane_sql(funnels: Sequence[Funnel]) -> str:
+    """Each message's lane in the check (``POSITIONS * c`` for flow number ``c``'s starts,
+    64 more for its endings), NULL for a message ``funnels`` do not read (``reads_sql``):
+    one CASE over the event name and one over the flow."""
     numbers = {str(f.flow): c for c, f in enumerate(funnels)}
-    flow_number = " ".join(f"WHEN {quote(name)} THEN {c}" for name, c in numbers.items())
+    lanes = " ".join(f"WHEN {quote(name)} THEN {POSITIONS * c}" for name, c in numbers.items())
     command = numbers.get(str(COMMAND.flow))
     whens = []
-    for name in read_names(funnels):
-        ending = int(name not in STARTS)
+    # The commonest first: every invocation has the command's two events, every flow a start.
+    for name in sorted(read_names(funnels), key=_commonest_first):
+        half = 0 if name in STARTS else _ENDINGS
         if name not in COMMAND_EVENTS:
-            whens.append(f"WHEN {quote(name)} THEN 2 * (CASE flow {flow_number} END) + {ending}")
+            whens.append(f"WHEN {quote(name)} THEN {half} + (CASE flow {lanes} END)")
         elif command is not None:
-            whens.append(f"WHEN {quote(name)} THEN {2 * command + ending}")
-    return f"(CASE event {' '.join(whens)} END)::BIGINT"
+            whens.append(f"WHEN {quote(name)} THEN {half + POSITIONS * command}")
+    return f"CASE WHEN coalesce(type, 'track') = 'track' THEN CASE event {' '.join(whens)} END END"
+
+
+def _each_ending_follows_a_start_sql() -> str:
+    """Whether, in every lane, each ending comes right after a start of its flow (no other
+    event of the flow between): adding each start's next bit to the lane's gaps carries up
+    to the flow's next event and sets it, so those events are the ones that follow a start.
+    A carry stops at that event, so no two meet; a lane's top bit is never a gap and never
+    shifted, so none reaches the next lane."""
+    lanes = (1 << _ENDINGS) - 1
+    below_top = lanes & ~sum(1 << (POSITIONS * (c + 1) - 1) for c in range(LANES))
+    gaps = f"(~(starts | endings) & {below_top})"
+    return f"endings & ~({gaps} + ((starts & {below_top}) << 1)) = 0"
 
 
 def _odd_invocations_sql(funnels: Sequence[Funnel], window: str) -> str:
     """The same check per invocation, with half the groups and two aggregates, over the
     stored columns (no per-event row of ``events_sql`` is built: this reads every event).
 
-    Each event sets its slot's presence bit, its zone's bit and its sequence in its slot's
-    lane. Events number the set presence bits only when no slot is taken twice; then every
-    flow with an ending has one start exactly when its start bit is set, the ending follows
-    it when its lane holds the greater sequence, and the events share one zone when one zone
-    bit is set. A sequence outside the lanes (a long-lived process numbers past them) sets a
-    flag instead, and so does no_browser on an ending: either makes the invocation odd.
+    Each event sets the bit of its sequence in its lane and the bit of its zone. Counting
+    equals pairing when no two events share a sequence (the count equals the set bits of
+    every lane folded together), the events share one zone (one zone bit is set), and in
+    every flow each ending comes right after a start
+    (``_each_ending_follows_a_start_sql``): then each
+    start opens an instance and each ending closes the one just opened, as counted. So a
+    retry (start, ending, start, ending) is two instances, and a start with no ending
+    before the next is one in flight. A sequence outside the lanes, an unknown time or
+    invocation, or no_browser on an ending sets a flag instead: the invocation is odd.
     """
-    lane = LANE_SEQUENCES - 1
-    # An event of another flow has no slot, hence no code: counted by neither aggregate.
-    # (Filtering on the slot instead would compute its CASE twice.)
-    read = sql_names(read_names(funnels))
-    code = f"""
-        CASE WHEN sequence BETWEEN 1 AND {lane} THEN sequence << ({LANE_BITS} * slot)
-            ELSE {1 << (_FLAGS + 1)} END
-        | (1::BIGINT << ({_PRESENCE} + slot))
-        | {_zone_bit_sql(window)}
-        | CASE WHEN no_browser IS NOT NULL AND slot % 2 = 1 THEN {1 << _FLAGS} ELSE 0 END"""
-    ordered = " AND ".join(
-        f"(((present >> {2 * c + 1}) & 1) = 0 OR (((present >> {2 * c}) & 1) = 1"
-        f" AND ((bits >> {LANE_BITS * (2 * c + 1)}) & {lane})"
-        f" > ((bits >> {LANE_BITS * 2 * c}) & {lane})))"
-        for c in range(len(funnels))
-    )
+    # An event with no lane has no code (its shift is NULL), so neither aggregate counts it.
+    code = f"""CASE
+            WHEN sequence BETWEEN 1 AND {POSITIONS} AND ts IS NOT NULL
+                THEN (1::BIGINT << (lane + sequence - 1)) | {_zone_bit_sql(window)}
+                    | CASE WHEN no_browser IS NOT NULL AND lane >= {_ENDINGS}
+                        THEN {1 << _FLAGS} ELSE 0 END
+            WHEN lane IS NOT NULL THEN {1 << (_FLAGS + 1)} END"""
+    folded = " | ".join(f"(bits >> {POSITIONS * c})" for c in range(2 * LANES))
     return f"""
         CREATE OR REPLACE TEMP TABLE {ODD_GROUPS} AS
         SELECT invocation_id FROM (
             SELECT invocation_id, events, bits,
-                (bits >> {_PRESENCE}) & {(1 << 2 * LANES) - 1} AS present,
-                (bits >> {_ZONES}) & 31 AS zones
+                bits & {(1 << _ENDINGS) - 1} AS starts,
+                (bits >> {_ENDINGS}) & {(1 << _ENDINGS) - 1} AS endings,
+                (bits >> {_ZONES}) & 15 AS zones
             FROM (
                 SELECT invocation_id, count(code) AS events, bit_or(code) AS bits
                 FROM (
-                    SELECT invocation_id, ({code})::BIGINT AS code
-                    FROM (
-                        SELECT *, {_slot_sql(funnels)} AS slot
-                        FROM events
-                        WHERE coalesce(type, 'track') = 'track' AND event IN ({read})
-                            AND {USABLE}
-                    )
+                    SELECT invocation_id, {code} AS code
+                    FROM (SELECT *, {_lane_sql(funnels)} AS lane FROM events)
                 )
                 GROUP BY invocation_id
             )
         )
-        WHERE NOT (
+        WHERE invocation_id IS NOT NULL AND NOT (
             (bits >> {_FLAGS}) = 0 AND (zones & (zones - 1)) = 0
-            AND events = bit_count(present) AND {ordered}
+            AND events = bit_count(({folded}) & {_LANE})
+            AND {_each_ending_follows_a_start_sql()}
         )"""
 
 

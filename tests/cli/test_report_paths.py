@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli._fast_query import POSITIONS
+from cli._funnel_query import ABANDONED_AFTER_HOURS
 from cli._report_model import as_json, build_report
 from cli._simulate import simulate
 from fsm import BUILTIN_FUNNELS
@@ -108,24 +112,115 @@ def test_paths_agree_when_one_flow_starts_twice_and_another_never(tmp_path: Path
         assert fast == exact
 
 
-def test_the_fast_path_serves_well_formed_traffic(tmp_path: Path) -> None:
-    """The check finds few groups that need pairing, so ``auto`` takes the fast path."""
+def _odd_invocations(source: Path) -> set[str]:
+    """The invocations the fast path's check sets aside for exact pairing."""
     from cli._events import connect, load_events
     from cli._fast_query import ODD_GROUPS, odd_groups_sql
     from cli._funnel_run import _cutoff
 
-    source = damaged_population(tmp_path / "p.jsonl", 300, 5, 0)
     con = connect()
-    load_events(con, source)
-    con.execute(
-        odd_groups_sql(list(BUILTIN_FUNNELS), since=False, until=False, by=False),
-        {"cutoff": _cutoff(con)},
+    try:
+        load_events(con, source)
+        con.execute(
+            odd_groups_sql(list(BUILTIN_FUNNELS), since=False, until=False, by=False),
+            {"cutoff": _cutoff(con)},
+        )
+        rows = con.execute(f"SELECT CAST(invocation_id AS VARCHAR) FROM {ODD_GROUPS}")
+        return {str(row[0]) for row in rows.fetchall()}
+    finally:
+        con.close()
+
+
+def test_only_invocations_spanning_the_cutoff_need_pairing_in_simulated_traffic(
+    tmp_path: Path,
+) -> None:
+    """Retries, logouts and killed processes are all counted as they are; only an invocation
+    with events on both sides of the abandoned cutoff is paired exactly."""
+    source = damaged_population(tmp_path / "p.jsonl", 2_000, 5, 0)
+    messages = [json.loads(line) for line in source.read_text().splitlines()]
+    newest = max(datetime.fromisoformat(m["timestamp"]) for m in messages)
+    cutoff = newest - timedelta(hours=ABANDONED_AFTER_HOURS)
+    sides: dict[str, set[bool]] = {}
+    for m in messages:
+        before = datetime.fromisoformat(m["timestamp"]) < cutoff
+        sides.setdefault(m["properties"]["invocation_id"], set()).add(before)
+    spanning = {invocation for invocation, seen in sides.items() if len(seen) == 2}
+    starts = Counter(
+        (m["properties"]["invocation_id"], m["properties"]["flow"])
+        for m in messages
+        if m["event"] in ("CLI Auth Started", "CLI Auth Logout")
     )
-    odd = con.execute(f"SELECT count(*) FROM {ODD_GROUPS}").fetchall()[0][0]
-    events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-    con.close()
-    # Retries (a flow run twice in one process) and flows spanning the cutoff are odd.
-    assert 0 < odd < events / 20
+    assert any(n > 1 for n in starts.values())  # the population has retries
+    assert _odd_invocations(source) == spanning
+
+
+def _invocation(path: Path, pattern: str, *, flow: str = "login") -> Path:
+    """One invocation: the command lifecycle around ``pattern``'s events of ``flow``, a
+    space-separated list of S (start), C (completed), F (failed), in sequence order."""
+    invocation = "00000000-0000-4000-8000-000000000001"
+    names = {"S": "CLI Auth Started", "C": "CLI Auth Completed", "F": "CLI Auth Failed"}
+    if flow == "logout":
+        names["S"] = "CLI Auth Logout"
+    events = [("Command Invoked", None), *((names[k], flow) for k in pattern.split())]
+    events.append(("Command Completed", None))
+    lines = []
+    for sequence, (event, of) in enumerate(events, start=1):
+        properties: dict[str, Any] = {"invocation_id": invocation, "sequence": sequence}
+        if of is not None:
+            properties["flow"] = of
+        if event in ("CLI Auth Completed", "CLI Auth Failed"):
+            properties.update(step="browser_wait", duration_ms=1000 * sequence)
+        if event == "CLI Auth Failed":
+            properties["error_class"] = "TimeoutError"
+        if event == "Command Completed":
+            properties["succeeded"] = True
+        stamp = f"2026-01-12T12:00:{sequence:02d}.000Z"
+        lines.append(
+            {"type": "track", "event": event, "timestamp": stamp, "properties": properties}
+        )
+    path.write_text("".join(json.dumps(m) + "\n" for m in lines))
+    return path
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["S C", "S F S C", "S F S S C", "S", "S S C", "S C S"],
+)
+def test_a_flow_whose_every_ending_follows_a_start_is_counted(tmp_path: Path, pattern: str) -> None:
+    source = _invocation(tmp_path / "p.jsonl", pattern)
+    assert _odd_invocations(source) == set()
+    fast, exact = both_paths(source)
+    assert fast == exact
+
+
+def test_logging_out_twice_in_one_process_is_counted(tmp_path: Path) -> None:
+    source = _invocation(tmp_path / "p.jsonl", "S S", flow="logout")
+    assert _odd_invocations(source) == set()
+    fast, exact = both_paths(source)
+    assert fast == exact
+    assert fast["flows"]["logout"]["started"] == 2
+
+
+@pytest.mark.parametrize("pattern", ["C", "C S", "S C C", "S C F S", "S F C"])
+def test_an_ending_without_a_start_just_before_it_is_paired_exactly(
+    tmp_path: Path, pattern: str
+) -> None:
+    """An ending first, or right after another ending: pairing and counting differ."""
+    source = _invocation(tmp_path / "p.jsonl", pattern)
+    assert len(_odd_invocations(source)) == 1
+    fast, exact = both_paths(source)
+    assert fast == exact
+
+
+def test_a_sequence_past_the_lanes_is_paired_exactly(tmp_path: Path) -> None:
+    """Seven events fit the check's lanes; an eighth is numbered past them."""
+    fits = _invocation(tmp_path / "fits.jsonl", "S F S F S")
+    assert POSITIONS == 7
+    assert _odd_invocations(fits) == set()
+    past = _invocation(tmp_path / "past.jsonl", "S F S F S C")
+    assert len(_odd_invocations(past)) == 1
+    fast, exact = both_paths(past)
+    assert fast == exact
 
 
 def test_paths_agree_when_a_long_lived_process_numbers_past_the_lane_width(
@@ -152,13 +247,14 @@ def _renumbered(source: Path, sequences: dict[int, int]) -> None:
 
 
 def test_paths_agree_at_the_edges_of_the_check_lanes(tmp_path: Path) -> None:
-    """Sequences 63 and 64 (the last that fits a lane and the first that does not), 0 and
+    """Sequences at the lanes' edges (the last that fits, the first that does not), 0 and
     negative numbers: the check sets aside every flow it cannot place rather than misread it."""
     source = damaged_population(tmp_path / "p.jsonl", 40, 14, 0)
     lines = source.read_text().splitlines()
     started = [i for i, line in enumerate(lines) if '"CLI Auth Started"' in line]
     # Each start's ending is the next message of its invocation: give the pairs edge numbers.
-    edges = [(62, 63), (63, 64), (0, 1), (-5, 3), (64, 63)]
+    last = POSITIONS
+    edges = [(last - 1, last), (last, last + 1), (0, 1), (-5, 3), (last + 1, last)]
     _renumbered(
         source,
         {
