@@ -87,7 +87,7 @@ def odd_groups_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: b
         HAVING NOT (
             sum(is_start::INTEGER) = 1 AND count(*) <= 2
             -- The start comes first (its key is even).
-            AND (count(*) = 1 OR min(sequence * 2 + (NOT is_start)::INTEGER) % 2 = 0)
+            AND (count(*) = 1 OR min(sequence::HUGEINT * 2 + (NOT is_start)::INTEGER) % 2 = 0)
             AND min(zone) = max(zone)
             AND count(no_browser) FILTER (WHERE NOT is_start) = 0{by_check}
         )"""

@@ -178,22 +178,23 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
         SELECT * FROM {source or f"({events_sql(funnels)})"}
     ),
     -- The one pass: group per (invocation, flow). Nearly every group is one flow instance:
-    -- a start, then at most one ending. The catalog puts outcome, step, reason, error_class
-    -- and duration_ms only on endings and no_browser only on starts, so any_value (the
-    -- first non-null) reads each exactly, with no FILTER and no arg_min: both cost more.
+    -- a start, then at most one ending. Outcome, step, reason, error_class and duration_ms
+    -- are read from endings only (``events_sql``) and no_browser from starts only, so
+    -- any_value (the first non-null) reads each exactly, with no FILTER and no arg_min:
+    -- both cost more.
     per_flow AS MATERIALIZED (
         SELECT invocation_id, flow,
             count(*) AS events,
             sum(is_start::INTEGER) AS starts,
-            -- Even when the group's first event is a start.
-            min(sequence * 2 + (NOT is_start)::INTEGER) AS first_key,
+            -- Even when the group's first event is a start (HUGEINT: any sequence doubles).
+            min(sequence::HUGEINT * 2 + (NOT is_start)::INTEGER) AS first_key,
             min(ts) AS started_at,
             any_value(outcome) AS outcome,
             any_value(step) AS step,
             any_value(reason) AS reason,
             any_value(error_class) AS error_class,
             any_value(duration_ms) AS duration_ms,
-            coalesce(any_value(no_browser), false) AS no_browser,
+            coalesce(any_value(CASE WHEN is_start THEN no_browser END), false) AS no_browser,
             {by_aggregates}
         FROM numbered
         GROUP BY invocation_id, flow
@@ -205,27 +206,37 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
         WHERE {_SINGLE}
     ),
     -- The rare rest (a flow run twice in one invocation, a repeated ending, an ending
-    -- before its start): number its events in sequence order, each start opening a new
-    -- instance, and group per instance.
+    -- before its start): number its events in one total order (sequence, starts first,
+    -- then every column an instance reads, so the file's row order never decides), each
+    -- start opening a new instance, and group per instance. An instance's ending is its
+    -- first, all its columns taken from that one event.
     repeated AS (
-        SELECT *, sum(is_start::INTEGER) OVER (
-            PARTITION BY invocation_id, flow ORDER BY sequence ROWS UNBOUNDED PRECEDING
-        ) AS instance
+        SELECT *,
+            sum(is_start::INTEGER) OVER in_order AS instance,
+            row_number() OVER in_order AS rank
         FROM numbered
         SEMI JOIN (SELECT invocation_id, flow FROM per_flow WHERE NOT ({_SINGLE})) AS r
             USING (invocation_id, flow)
+        WINDOW in_order AS (
+            PARTITION BY invocation_id, flow
+            ORDER BY sequence, NOT is_start, ts, outcome, step, reason, error_class,
+                duration_ms, no_browser, by_value
+            ROWS UNBOUNDED PRECEDING)
+    ),
+    paired AS (
+        SELECT flow, invocation_id, instance,
+            min(ts) AS started_at,
+            arg_min({{'outcome': outcome, 'step': step, 'reason': reason,
+                'error_class': error_class, 'duration_ms': duration_ms}}, rank)
+                FILTER (WHERE outcome IS NOT NULL) AS ending,
+            coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
+            arg_min(by_value, rank) FILTER (WHERE by_value IS NOT NULL) AS by_value
+        FROM repeated
+        GROUP BY flow, invocation_id, instance
     )
     SELECT * FROM single
     UNION ALL
-    SELECT flow, invocation_id, instance,
-        min(ts) AS started_at,
-        arg_min(outcome, sequence) FILTER (WHERE outcome IS NOT NULL) AS outcome,
-        arg_min(step, sequence) FILTER (WHERE outcome IS NOT NULL) AS step,
-        arg_min(reason, sequence) FILTER (WHERE outcome IS NOT NULL) AS reason,
-        arg_min(error_class, sequence) FILTER (WHERE outcome IS NOT NULL) AS error_class,
-        arg_min(duration_ms, sequence) FILTER (WHERE outcome IS NOT NULL) AS duration_ms,
-        coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
-        arg_min(by_value, sequence) FILTER (WHERE by_value IS NOT NULL) AS by_value
-    FROM repeated
-    GROUP BY flow, invocation_id, instance
+    SELECT flow, invocation_id, instance, started_at, ending.outcome, ending.step,
+        ending.reason, ending.error_class, ending.duration_ms, no_browser, by_value
+    FROM paired
     """

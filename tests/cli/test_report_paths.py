@@ -292,3 +292,59 @@ def test_paths_agree_when_a_start_carries_what_only_endings_say(tmp_path: Path) 
     assert fast == exact
     assert "Bogus" not in json.dumps(exact)
     assert "bogus" not in json.dumps(exact)
+
+
+def _write(path: Path, messages: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    return path
+
+
+def _event(invocation: str, event: str, sequence: int, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": event,
+        "timestamp": "2026-01-12T12:00:00.000Z",
+        "properties": {"invocation_id": invocation, "sequence": sequence, **properties},
+    }
+
+
+def test_two_endings_with_one_sequence_read_alike_whatever_the_line_order(
+    tmp_path: Path,
+) -> None:
+    """A start, then a Completed and a Failed both numbered 2: the instance's ending is one
+    of them, all its columns from that one, and the file's line order never decides which."""
+    started = _event("a", "CLI Auth Started", 1, flow="login")
+    completed = _event("a", "CLI Auth Completed", 2, flow="login", step="profile_configure")
+    failed = _event(
+        "a", "CLI Auth Failed", 2, flow="login", step="code_exchange", error_class="OSError"
+    )
+    reports = []
+    for order in ([started, completed, failed], [failed, completed, started]):
+        source = _write(tmp_path / f"p{len(reports)}.jsonl", order)
+        fast, exact = both_paths(source)
+        assert fast == exact
+        reports.append(exact["flows"])
+    assert reports[0] == reports[1]
+    login = reports[0]["login"]
+    if login["completed"]:
+        assert (login["failed"], login["failed_by_error_class"]) == (0, {})
+        assert all(stage["failed"] == 0 for stage in login["stages"])
+    else:
+        assert (login["failed"], login["failed_by_error_class"]) == (1, {"OSError": 1})
+        failed_at = [stage["steps"] for stage in login["stages"] if stage["failed"]]
+        assert failed_at == [["code_exchange"]]
+
+
+@pytest.mark.parametrize("sequence", [2**62, -(2**62) - 1, 2**63 - 1, -(2**63)])
+def test_a_sequence_near_the_integer_limits_is_read(tmp_path: Path, sequence: int) -> None:
+    source = _write(
+        tmp_path / "p.jsonl",
+        [
+            _event("a", "CLI Auth Started", sequence, flow="login"),
+            _event("a", "CLI Auth Completed", sequence, flow="login", step="browser_wait"),
+            _event("b", "CLI Auth Started", 1, flow="login"),
+        ],
+    )
+    fast, exact = both_paths(source)
+    assert fast == exact
+    assert exact["flows"]["login"]["started"] == 2
