@@ -99,7 +99,8 @@ def run_query(
     relation = ""
     counted = False
     if path == "fast" or (path == "auto" and not (by and _by_only_on_one_side(con, funnels))):
-        _execute(con, odd_groups_sql(funnels, by=by, **bounds), params)
+        for statement in odd_groups_sql(funnels, by=by, **bounds):
+            _execute(con, statement, params)
         odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
         events = _count(con, "SELECT count(*) FROM events")
         if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
@@ -211,6 +212,10 @@ def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Dura
         if kind == "start":
             opened[flow, by, bool(abandoned)] += count
             no_browser[flow, by] += int(str(browserless))
+            continue
+        if kind == "shift":  # ended flows whose start was counted open before the cutoff
+            opened[flow, by, True] -= count
+            opened[flow, by, False] += count
             continue
         if kind == "end":
             opened[flow, by, bool(abandoned)] -= count

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli._fast_query import POSITIONS
 from cli._funnel_query import ABANDONED_AFTER_HOURS
+from cli._invocation_check import CHECKED, layout
 from cli._report_model import as_json, build_report
 from cli._simulate import simulate
 from fsm import BUILTIN_FUNNELS
@@ -112,46 +112,84 @@ def test_paths_agree_when_one_flow_starts_twice_and_another_never(tmp_path: Path
         assert fast == exact
 
 
-def _odd_invocations(source: Path) -> set[str]:
-    """The invocations the fast path's check sets aside for exact pairing."""
+POSITIONS = layout(BUILTIN_FUNNELS, window=False).positions  # type: ignore[union-attr]
+
+
+def _checked(source: Path, **window: datetime) -> tuple[set[str], set[str]]:
+    """The invocations the fast path's check sets aside for exact pairing, and those it
+    counts with a flow moved across the cutoff (``window``: ``since``, ``until``)."""
     from cli._events import connect, load_events
-    from cli._fast_query import ODD_GROUPS, odd_groups_sql
-    from cli._funnel_run import _cutoff
+    from cli._fast_query import odd_groups_sql
+    from cli._funnel_run import _cutoff, _execute
 
     con = connect()
     try:
         load_events(con, source)
-        con.execute(
-            odd_groups_sql(list(BUILTIN_FUNNELS), since=False, until=False, by=False),
-            {"cutoff": _cutoff(con)},
-        )
-        rows = con.execute(f"SELECT CAST(invocation_id AS VARCHAR) FROM {ODD_GROUPS}")
-        return {str(row[0]) for row in rows.fetchall()}
+        bounds = {name: name in window for name in ("since", "until")}
+        for statement in odd_groups_sql(list(BUILTIN_FUNNELS), by=False, **bounds):
+            _execute(con, statement, {"cutoff": _cutoff(con), **window})
+        rows = con.execute(f"SELECT CAST(invocation_id AS VARCHAR), odd FROM {CHECKED}")
+        checked = rows.fetchall()
+        return {str(i) for i, odd in checked if odd}, {str(i) for i, odd in checked if not odd}
     finally:
         con.close()
 
 
-def test_only_invocations_spanning_the_cutoff_need_pairing_in_simulated_traffic(
-    tmp_path: Path,
-) -> None:
-    """Retries, logouts and killed processes are all counted as they are; only an invocation
-    with events on both sides of the abandoned cutoff is paired exactly."""
+def _odd_invocations(source: Path) -> set[str]:
+    return _checked(source)[0]
+
+
+def _spanning_flows(messages: list[dict[str, Any]], cutoff: datetime) -> set[str]:
+    """Invocations with a flow whose start and ending lie on different sides of ``cutoff``:
+    each ending paired with the latest start of its flow before it."""
+    spanning = set()
+    ordered = sorted(
+        messages, key=lambda m: (m["properties"]["invocation_id"], m["properties"]["sequence"])
+    )
+    open_since: dict[tuple[str, str], bool] = {}
+    for m in ordered:
+        invocation = m["properties"]["invocation_id"]
+        flow = "command" if m["event"].startswith("Command") else m["properties"].get("flow")
+        if flow is None:
+            continue
+        before = datetime.fromisoformat(m["timestamp"]) < cutoff
+        if m["event"] in ("CLI Auth Started", "CLI Auth Logout", "Command Invoked"):
+            open_since[invocation, flow] = before
+        elif open_since.pop((invocation, flow), before) != before:
+            spanning.add(invocation)
+    return spanning
+
+
+def test_simulated_traffic_is_counted_without_pairing(tmp_path: Path) -> None:
+    """Retries, logouts and killed processes are all counted as they are; a flow that
+    starts before the abandoned cutoff and ends after it is counted, then moved across."""
     source = damaged_population(tmp_path / "p.jsonl", 2_000, 5, 0)
     messages = [json.loads(line) for line in source.read_text().splitlines()]
-    newest = max(datetime.fromisoformat(m["timestamp"]) for m in messages)
-    cutoff = newest - timedelta(hours=ABANDONED_AFTER_HOURS)
-    sides: dict[str, set[bool]] = {}
-    for m in messages:
-        before = datetime.fromisoformat(m["timestamp"]) < cutoff
-        sides.setdefault(m["properties"]["invocation_id"], set()).add(before)
-    spanning = {invocation for invocation, seen in sides.items() if len(seen) == 2}
+    # A later message puts the cutoff inside the last completed login.
+    completed = max(
+        (i for i, m in enumerate(messages) if m["event"] == "CLI Auth Completed"),
+        key=lambda i: messages[i]["timestamp"],
+    )
+    started, ended = (
+        datetime.fromisoformat(messages[i]["timestamp"]) for i in (completed - 1, completed)
+    )
+    newest = started + (ended - started) / 2 + timedelta(hours=ABANDONED_AFTER_HOURS)
+    later = _event("later", "Other Event", 1)
+    later["timestamp"] = newest.isoformat()
+    messages.append(later)
+    _write(source, messages)
     starts = Counter(
-        (m["properties"]["invocation_id"], m["properties"]["flow"])
+        (m["properties"]["invocation_id"], m["properties"].get("flow"))
         for m in messages
         if m["event"] in ("CLI Auth Started", "CLI Auth Logout")
     )
     assert any(n > 1 for n in starts.values())  # the population has retries
-    assert _odd_invocations(source) == spanning
+    odd, moved = _checked(source)
+    assert odd == set()
+    assert moved == _spanning_flows(messages, newest - timedelta(hours=ABANDONED_AFTER_HOURS))
+    assert messages[completed]["properties"]["invocation_id"] in moved
+    fast, exact = both_paths(source)
+    assert fast == exact
 
 
 def _invocation(path: Path, pattern: str, *, flow: str = "login") -> Path:
@@ -348,3 +386,53 @@ def test_a_sequence_near_the_integer_limits_is_read(tmp_path: Path, sequence: in
     fast, exact = both_paths(source)
     assert fast == exact
     assert exact["flows"]["login"]["started"] == 2
+
+
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def test_a_flow_ended_after_the_cutoff_it_started_before_is_counted_and_moved(
+    tmp_path: Path,
+) -> None:
+    """Start at 12:00:02, ending at 12:00:03, the cutoff between: counted as ended, neither
+    abandoned nor in flight, with no pairing."""
+    source = _invocation(tmp_path / "p.jsonl", "S C")
+    messages = [json.loads(line) for line in source.read_text().splitlines()]
+    newest = _at("2026-01-12T12:00:02.500Z") + timedelta(hours=ABANDONED_AFTER_HOURS)
+    messages.append({**_event("later", "Other Event", 1), "timestamp": newest.isoformat()})
+    _write(source, messages)
+    odd, moved = _checked(source)
+    assert (odd, moved) == (set(), {"00000000-0000-4000-8000-000000000001"})
+    fast, exact = both_paths(source)
+    assert fast == exact
+    login = exact["flows"]["login"]
+    assert (login["completed"], login["in_flight"], login["abandoned"]) == (1, 0, 0)
+
+
+def test_a_flow_ended_before_it_started_by_the_clock_is_counted_and_moved(
+    tmp_path: Path,
+) -> None:
+    """A clock stepped back between a start and its ending: still one ended flow."""
+    source = _invocation(tmp_path / "p.jsonl", "S C")
+    messages = [json.loads(line) for line in source.read_text().splitlines()]
+    messages[1]["timestamp"] = "2026-01-12T12:00:09.000Z"  # the start, after its ending
+    newest = _at("2026-01-12T12:00:05.000Z") + timedelta(hours=ABANDONED_AFTER_HOURS)
+    messages.append({**_event("later", "Other Event", 1), "timestamp": newest.isoformat()})
+    _write(source, messages)
+    assert _checked(source)[0] == set()
+    fast, exact = both_paths(source)
+    assert fast == exact
+    assert exact["flows"]["login"]["completed"] == 1
+
+
+def test_a_flow_spanning_the_window_edge_is_paired_exactly(tmp_path: Path) -> None:
+    """A start inside ``--until`` and its ending past it: the flow belongs to the window by
+    its start, so the ending must be read with it."""
+    source = _invocation(tmp_path / "p.jsonl", "S C")
+    until = _at("2026-01-12T12:00:02.500Z")
+    odd, _ = _checked(source, until=until)
+    assert odd == {"00000000-0000-4000-8000-000000000001"}
+    fast, exact = both_paths(source, until=until)
+    assert fast == exact
+    assert exact["flows"]["login"]["completed"] == 1
