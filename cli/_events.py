@@ -59,10 +59,15 @@ class Loaded:
 # A report holds one hash-table entry per flow; past this DuckDB spills to disk rather than
 # taking the machine's memory (its default is 80% of RAM).
 MEMORY_LIMIT: Final = "1536MB"
+# DuckDB runs a thread per core by default. On 2 cores, 4 threads read the same Parquet 10-25%
+# faster (measured: 100 M events in 8.0-8.3 s against 9.0-11.1 s; 10 M in 0.87-0.91 s against
+# 0.98-1.31 s), at the same peak memory: the extra threads work while others wait on reads.
+MIN_THREADS: Final = 4
 
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with bounded memory and no progress bar on stdout."""
+    import os
     import tempfile
 
     import duckdb
@@ -73,6 +78,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET temp_directory = ?", [str(spill)])
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET threads = {max(MIN_THREADS, len(os.sched_getaffinity(0)))}")
     return con
 
 
@@ -202,15 +208,19 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
     # A view cannot take parameters: quote the path as a SQL string literal.
     path = "'" + str(source).replace("'", "''") + "'"
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet({path})")
-    columns = {row[0] for row in con.execute("DESCRIBE raw").fetchall()}
+    types = {str(row[0]): str(row[1]) for row in con.execute("DESCRIBE raw").fetchall()}
+    columns = set(types)
     missing = {"event", "properties", "timestamp"} - columns
     if missing:
         raise CliError(
             f"{source.name} has no column {', '.join(sorted(missing))}",
             hint="Parquet sources hold Segment messages: event, properties (a struct), timestamp",
         )
-    keys = con.execute("SELECT json_keys(to_json(properties)) FROM raw LIMIT 1").fetchall()
-    present = set(keys[0][0]) if keys and keys[0][0] else set()
+    if types["properties"].startswith("STRUCT("):  # its fields, from the schema alone
+        present = {d[0] for d in con.execute("SELECT properties.* FROM raw LIMIT 0").description}
+    else:
+        keys = con.execute("SELECT json_keys(to_json(properties)) FROM raw LIMIT 1").fetchall()
+        present = set(keys[0][0]) if keys and keys[0][0] else set()
 
     def field(name: str, kind: str) -> str:
         if name == "invocation_id" and name in present:
