@@ -67,7 +67,6 @@ MIN_THREADS: Final = 4
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with bounded memory and no progress bar on stdout."""
-    import os
     import tempfile
 
     import duckdb
@@ -78,8 +77,17 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET temp_directory = ?", [str(spill)])
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET threads = {max(MIN_THREADS, len(os.sched_getaffinity(0)))}")
+    con.execute(f"SET threads = {max(MIN_THREADS, _cores())}")
     return con
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity where the OS has one: not macOS)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = None) -> Loaded:

@@ -252,3 +252,20 @@ def test_diagram_counts_with_no_source_reads_the_local_store(tmp_path: Path) -> 
     _, from_path, _ = run_cli(tmp_path, "diagram", "login", "--counts", str(store))
     assert from_default == from_path
     assert "browser_wait" in from_default
+
+
+def test_the_report_engine_runs_where_the_os_has_no_cpu_affinity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """macOS has no ``os.sched_getaffinity``: the thread count comes from the core count."""
+    import os
+
+    from cli._events import MIN_THREADS, connect
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    con = connect()
+    try:
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert int(threads) >= MIN_THREADS
