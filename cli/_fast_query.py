@@ -8,12 +8,12 @@ for damaged input, none a join over every event:
 
 1. *Check* each invocation (``cli._invocation_check``): list those where counting could
    differ from pairing (an ending that does not come right after a start of its flow, a
-   flow spanning ``--since`` or ``--until``, no_browser on an ending), and count the ended
-   flows whose start and ending lie on different sides of the abandoned cutoff, to move
-   them across. A retry (start, ending, start, ending) counts as it pairs. With ``--by``
-   (or more flows than the check's lanes) the groups are (invocation, flow), and stricter:
-   one start then at most one ending, on one side of every boundary, and a ``--by`` value
-   the ending shares with its start.
+   flow spanning ``--since`` or ``--until``), and count the ended flows whose start and
+   ending lie on different sides of the abandoned cutoff, to move them across. A retry
+   (start, ending, start, ending) counts as it pairs. With ``--by`` (or more than
+   ``MAX_FUNNELS`` flows) the groups are (invocation, flow), and stricter: one start then
+   at most one ending, on one side of every boundary, and a ``--by`` value the ending
+   shares with its start.
 2. *Count* every event by the columns a report prints (``COUNTED``: one row per distinct
    combination, at most about one per distinct ending duration), with no join.
 3. *Set aside* the listed groups' events, if any (one semi-join to a small table): they
@@ -61,10 +61,9 @@ def odd_groups_sql(
     """Statements that create the table of groups counting alone would get wrong (see
     ``group_key``), and per invocation the table ``CHECKED`` they come from."""
     window = window_sql("ts", since=since, until=until)
-    lay = layout(funnels, window=since or until)
-    if group_key(funnels, by=by) == "invocation_id" and lay is not None:
+    if group_key(funnels, by=by) == "invocation_id":
         return (
-            checked_sql(lay, window),
+            checked_sql(layout(funnels, window=since or until), window),
             f"CREATE OR REPLACE TEMP TABLE {ODD_GROUPS} AS"
             f" SELECT invocation_id FROM {CHECKED} WHERE odd",
         )
@@ -84,8 +83,7 @@ def odd_groups_sql(
             sum(is_start::INTEGER) = 1 AND count(*) <= 2
             -- The start comes first (its key is even).
             AND (count(*) = 1 OR min(sequence::HUGEINT * 2 + (NOT is_start)::INTEGER) % 2 = 0)
-            AND min(zone) = max(zone)
-            AND count(no_browser) FILTER (WHERE NOT is_start) = 0{by_check}
+            AND min(zone) = max(zone){by_check}
         )""",
     )
 
@@ -129,7 +127,8 @@ def fast_flows_sql(
 ) -> str:
     """Rows for the report's aggregation, each with a ``weight``: every start (``kind``
     'start') and ending ('end') as counted, minus the odd groups' (weight -1), plus one row
-    per flow instance ('instance') of the odd groups.
+    per flow instance ('instance') of the odd groups, and per flow how many ended flows to
+    close on their start's side of the cutoff ('shift', from ``CHECKED``).
 
     Columns: flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
     no_browser, kind, in_window, abandoned (for starts and endings: before the cutoff), weight.

@@ -7,8 +7,9 @@ reason, error class and duration. Groups holding more (a flow run twice in one i
 a repeated ending, an ending before its start) are numbered in sequence order, each start
 opening a new instance, and grouped per instance: a window over only those few events,
 because a window over every event costs more than the whole rest of the query.
-``cli._funnel_run`` then counts instances per outcome and step; where flows are one start
-then at most one ending, ``cli._fast_query`` reaches the same counts without this query. There
+``cli._funnel_run`` then counts instances per outcome and step; where each ending comes right
+after a start of its flow (retries too), ``cli._fast_query`` reaches the same counts without
+this query. There
 is no join per step: the step order is applied afterwards, in Python, from the funnel
 declaration (``cli._stages``).
 """

@@ -1,10 +1,11 @@
 """Running the funnel query: the fast path where it is exact, the per-instance query otherwise.
 
-``run_query`` first lists the (invocation, flow) groups that counting events alone would get
-wrong (``cli._fast_query``). When they are few, it counts the rest and pairs only those
-groups; when they are many (``--by`` a property only starts carry, for example), the check
-has found that pairing is needed almost everywhere, and it runs the per-instance query
-(``cli._funnel_query``) alone. Both paths give the same ``QueryResult``.
+``run_query`` first lists the invocations (with ``--by``, the (invocation, flow) groups)
+that counting events alone would get wrong (``cli._fast_query``). When they are few, it
+counts the rest and pairs only those groups; when they are many (``--by`` a property only
+starts carry, for example), the check has found that pairing is needed almost everywhere,
+and it runs the per-instance query (``cli._funnel_query``) alone. Both paths give the same
+``QueryResult``.
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ Key = tuple[str, str | None]
 
 def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Durations], int]:
     """Query rows to outcome counts: starts minus endings of the well-formed groups are the
-    flows still open, before the cutoff or after it."""
+    flows still open, before the cutoff or after it, once the ended flows counted open on
+    one side and closed on the other ('shift') are closed on their start's side."""
     outcomes: list[OutcomeCount] = []
     durations: list[Durations] = []
     orphans = 0
@@ -213,7 +215,9 @@ def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Dura
             opened[flow, by, bool(abandoned)] += count
             no_browser[flow, by] += int(str(browserless))
             continue
-        if kind == "shift":  # ended flows whose start was counted open before the cutoff
+        # Ended flows started before the cutoff and ended after it, less the reverse (a
+        # clock stepped back): each was opened on its start's side, closed on the other.
+        if kind == "shift":
             opened[flow, by, True] -= count
             opened[flow, by, False] += count
             continue

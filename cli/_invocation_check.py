@@ -5,15 +5,17 @@ Each event's code sets the bit of its ``sequence`` (1 to ``positions``) in its l
 per (flow, kind) a funnel emits: its starts, its endings. Above the lanes, the same
 positions again say which events came before the abandoned cutoff and, with ``--since`` or
 ``--until``, which lie inside the window. An event the lanes cannot place (a sequence past
-them, no time, a kind its flow never emits, no_browser on an ending) has code 0: counted,
-with no bit, so the count exceeds the set bits and the invocation is odd.
+them, as a long-lived process numbers, or no time) has code 0, and one of a kind its flow
+never emits sets no lane bit: counted either way, with no lane bit, so the count exceeds the
+set bits and the invocation is odd.
 
 Counting equals pairing for an invocation when no two events share a sequence, in every flow
 each ending comes right after a start (no other event of the flow between), and no such
 start and ending lie on different sides of the window. A start and its ending on different
-sides of the cutoff are counted apart (the start as abandoned, its ending as not) but need
-no pairing: the check counts them per flow (``shift_<flow number>``) and the report moves
-that many ended flows back (``cli._funnel_run``).
+sides of the cutoff are counted apart (the start on one side, its ending on the other) but
+need no pairing: the check counts them per flow (``shift_<flow number>``: those started
+before the cutoff, less those started after it and ended before, a clock stepped back), and
+the report closes that many flows on their start's side instead (``cli._funnel_run``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from fsm import COMMAND, Funnel
 CHECKED: Final = "authfunnel_checked"
 MAX_FUNNELS: Final = 4
 _CODE_BITS: Final = 63  # a BIGINT's, but its sign
-_MAX_POSITIONS: Final = 7  # a process's first events: the command, a flow, a retry, the end
-_STRIDE: Final = 8  # a flow's lane and a guard bit, as the final test lines them up
+# The final test lines each flow's starts and endings up in a stride of 8 bits, its positions
+# and a guard bit above them that stops the carries of ``_follows_sql``.
+_STRIDE: Final = 8
+# A process's first events: the command, a flow and a retry of it (5), and the command's end.
+_MAX_POSITIONS: Final = _STRIDE - 1
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,10 @@ class Layout:
         return self.early + self.positions
 
 
-def layout(funnels: Sequence[Funnel], *, window: bool) -> Layout | None:
-    """The check's layout for ``funnels``, or None when they are too many for one code."""
+def layout(funnels: Sequence[Funnel], *, window: bool) -> Layout:
+    """The check's layout for ``funnels`` (at most ``MAX_FUNNELS`` of them)."""
     if len(funnels) > MAX_FUNNELS:
-        return None
+        raise ValueError(f"the per-invocation check takes at most {MAX_FUNNELS} funnels")
     emitted = [set(f.events.names) for f in funnels]
     lanes: list[tuple[int, bool]] = [(c, False) for c, e in enumerate(emitted) if e & {*STARTS}]
     lanes += [(c, True) for c, e in enumerate(emitted) if e & {*ENDINGS}]
@@ -76,41 +81,42 @@ def layout(funnels: Sequence[Funnel], *, window: bool) -> Layout | None:
     )
 
 
-def checked_sql(lay: Layout, window: str) -> str:
+def checked_sql(check: Layout, window: str) -> str:
     """Create ``CHECKED``: the invocations counting gets wrong (``odd``) or counts an ended
     flow as open on the wrong side of the cutoff (``shift_<c>``, how many, per flow)."""
-    m = (1 << lay.positions) - 1
-    inside_bit = f"+ CASE WHEN {window} THEN {1 << lay.inside} ELSE 0 END" if lay.window else ""
+    position_mask = (1 << check.positions) - 1
+    inside_bit = f"+ CASE WHEN {window} THEN {1 << check.inside} ELSE 0 END" if check.window else ""
     code = f"""CASE
-            WHEN sequence BETWEEN 1 AND {lay.positions} AND ts IS NOT NULL
-                AND (no_browser IS NULL OR lane < {_first_ending(lay)})
-                THEN (lane + CASE WHEN ts < $cutoff THEN {1 << lay.early} ELSE 0 END
+            WHEN sequence BETWEEN 1 AND {check.positions} AND ts IS NOT NULL
+                THEN (lane + CASE WHEN ts < $cutoff THEN {1 << check.early} ELSE 0 END
                     {inside_bit}) << (sequence - 1)
             WHEN lane IS NOT NULL THEN 0 END"""
-    flows = range(len(lay.funnels))
+    flows = range(len(check.funnels))
     every_stride = sum(1 << (_STRIDE * c) for c in flows)
 
     def lined_up(lanes: tuple[int | None, ...]) -> str:
         parts = [
-            f"(((bits >> {lay.positions * lane}) & {m}) << {_STRIDE * c})"
+            f"(((bits >> {check.positions * lane}) & {position_mask}) << {_STRIDE * c})"
             for c, lane in enumerate(lanes)
             if lane is not None
         ]
         return " | ".join(parts) or "0"
 
-    inside = f"(((bits >> {lay.inside}) & {m}) * {every_stride})" if lay.window else "-1"
-    folded = " | ".join(f"(bits >> {lay.positions * lane})" for lane in range(lay.lanes))
+    inside = (
+        f"(((bits >> {check.inside}) & {position_mask}) * {every_stride})" if check.window else "-1"
+    )
+    folded = " | ".join(f"(bits >> {check.positions * lane})" for lane in range(check.lanes))
     shifts = ", ".join(
-        f"bit_count((early_to_late >> {_STRIDE * c}) & {m})"
-        f" - bit_count((late_to_early >> {_STRIDE * c}) & {m}) AS shift_{c}"
+        f"bit_count((early_to_late >> {_STRIDE * c}) & {position_mask})"
+        f" - bit_count((late_to_early >> {_STRIDE * c}) & {position_mask}) AS shift_{c}"
         for c in flows
     )
-    every_lane = every_stride * m
+    every_lane = every_stride * position_mask
     # An ended flow inside the window must not start outside it, nor the reverse.
     window_test = (
         f"\n                    AND ({_follows_sql('starts & inside')} & endings & ~inside) = 0"
         f"\n                    AND ({_follows_sql('starts & ~inside')} & endings & inside) = 0"
-        if lay.window
+        if check.window
         else ""
     )
     return f"""
@@ -129,9 +135,9 @@ def checked_sql(lay: Layout, window: str) -> str:
                     ELSE 0 END AS late_to_early
             FROM (
                 SELECT invocation_id, events,
-                    ({folded}) & {m} AS taken,
-                    (bits >> {lay.early}) & {m} AS early_taken,
-                    {lined_up(lay.starts)} AS starts, {lined_up(lay.endings)} AS endings,
+                    ({folded}) & {position_mask} AS taken,
+                    (bits >> {check.early}) & {position_mask} AS early_taken,
+                    {lined_up(check.starts)} AS starts, {lined_up(check.endings)} AS endings,
                     early_taken * {every_stride} AS early,
                     {inside} AS inside,
                     ~(starts | endings) & {every_lane} AS gaps
@@ -139,7 +145,7 @@ def checked_sql(lay: Layout, window: str) -> str:
                     SELECT invocation_id, count(code) AS events, bit_or(code) AS bits
                     FROM (
                         SELECT invocation_id, {code} AS code
-                        FROM (SELECT *, {_lane_sql(lay)} AS lane FROM events)
+                        FROM (SELECT *, {_lane_sql(check)} AS lane FROM events)
                     )
                     GROUP BY invocation_id
                 )
@@ -156,30 +162,24 @@ def _follows_sql(starts: str) -> str:
     return f"(gaps + (({starts}) << 1))"
 
 
-def _first_ending(lay: Layout) -> int:
-    """The least ``lane`` value of an ending (start lanes come first)."""
-    lanes = [lane for lane in lay.endings if lane is not None]
-    return 1 << (lay.positions * min(lanes)) if lanes else 1 << _CODE_BITS
-
-
 def _commonest_first(name: str) -> int:
     return 0 if name in COMMAND_EVENTS else 1 if name in STARTS else 2
 
 
-def _lane_sql(lay: Layout) -> str:
+def _lane_sql(check: Layout) -> str:
     """Each message's lane bit (``1 << positions * lane``), 0 for one a funnel reads but no
     lane holds (a kind its flow never emits), NULL for one ``funnels`` do not read
     (``reads_sql``): one CASE over the event name, one over the flow."""
-    numbers = {str(f.flow): c for c, f in enumerate(lay.funnels)}
+    numbers = {str(f.flow): c for c, f in enumerate(check.funnels)}
     command = numbers.get(str(COMMAND.flow))
 
     def bit(c: int, name: str) -> int:
-        lane = (lay.starts if name in STARTS else lay.endings)[c]
-        return 0 if lane is None else 1 << (lay.positions * lane)
+        lane = (check.starts if name in STARTS else check.endings)[c]
+        return 0 if lane is None else 1 << (check.positions * lane)
 
     whens = []
     # The commonest first: every invocation has the command's two events, every flow a start.
-    for name in sorted(read_names(lay.funnels), key=_commonest_first):
+    for name in sorted(read_names(check.funnels), key=_commonest_first):
         if name not in COMMAND_EVENTS:
             by_flow = " ".join(f"WHEN {quote(f)} THEN {bit(c, name)}" for f, c in numbers.items())
             whens.append(f"WHEN {quote(name)} THEN CASE flow {by_flow} END")
