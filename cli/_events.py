@@ -224,17 +224,24 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
             f"{source.name} has no column {', '.join(sorted(missing))}",
             hint="Parquet sources hold Segment messages: event, properties (a struct), timestamp",
         )
-    if types["properties"].startswith("STRUCT("):  # its fields, from the schema alone
+    stored = types["properties"]
+    if stored.startswith("STRUCT("):  # its fields, from the schema alone
         present = {d[0] for d in con.execute("SELECT properties.* FROM raw LIMIT 0").description}
+    elif stored.startswith("MAP(VARCHAR,"):  # keys vary by row: look each one up
+        present = set()
     else:
-        keys = con.execute("SELECT json_keys(to_json(properties)) FROM raw LIMIT 1").fetchall()
-        present = set(keys[0][0]) if keys and keys[0][0] else set()
+        raise CliError(
+            f"{source.name}: its properties column is {stored}, not a struct",
+            hint="Parquet sources hold Segment messages: event, properties (a struct), timestamp",
+        )
 
     def field(name: str, kind: str) -> str:
         if name == "invocation_id" and name in present:
             return "properties.invocation_id"  # grouped on as stored: a UUID groups fastest
         if name in present:
             return f'CAST(properties."{name}" AS {kind})'
+        if stored.startswith("MAP("):
+            return f"TRY_CAST(properties[{_literal(name)}] AS {kind})"
         return f"CAST(NULL AS {kind})"
 
     by_column = field(by, "VARCHAR") if by else "NULL"
@@ -248,6 +255,10 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
         FROM raw"""
     )
     return Loaded(rows=_count(con, "SELECT count(*) FROM raw"), malformed=0)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _counted(con: duckdb.DuckDBPyConnection, total_sql: str) -> Loaded:

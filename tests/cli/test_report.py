@@ -396,3 +396,40 @@ def test_median_and_p90_equal_linear_interpolation_of_every_completed_duration(
     f = login_figures(path)
     assert f.median_ms == pytest.approx(deciles[4], abs=1e-9)
     assert f.p90_ms == pytest.approx(deciles[8], abs=1e-9)
+
+
+def _parquet_with_properties(jsonl: Path, out: Path, kind: str) -> Path:
+    """``jsonl``'s messages as Parquet, their properties stored as ``kind``."""
+    import duckdb
+
+    con = duckdb.connect()
+    columns = (
+        "{'type': 'VARCHAR', 'event': 'VARCHAR', 'timestamp': 'TIMESTAMPTZ', "
+        f"'properties': '{kind}'}}"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM read_json(?, columns = {columns})) TO '{out}' (FORMAT parquet)",
+        [str(jsonl)],
+    )
+    con.close()
+    return out
+
+
+def test_parquet_properties_stored_as_a_map_give_the_same_report(tmp_path: Path) -> None:
+    jsonl = tmp_path / "s.jsonl"
+    write_simulation(jsonl, flows=200, seed=7)
+    mapped = _parquet_with_properties(jsonl, tmp_path / "m.parquet", "MAP(VARCHAR, VARCHAR)")
+    _, from_jsonl, _ = run_cli("report", "--source", str(jsonl), "--format", "json")
+    status, from_map, _ = run_cli("report", "--source", str(mapped), "--format", "json")
+    assert status == 0
+    assert json.loads(from_map)["flows"] == json.loads(from_jsonl)["flows"]
+
+
+def test_parquet_properties_that_are_not_a_struct_are_a_clear_error(tmp_path: Path) -> None:
+    jsonl = tmp_path / "s.jsonl"
+    write_simulation(jsonl, flows=20, seed=7)
+    text = _parquet_with_properties(jsonl, tmp_path / "t.parquet", "VARCHAR")
+    status, out, err = run_cli("report", "--source", str(text))
+    assert status == 1
+    assert "properties column is VARCHAR, not a struct" in err
+    assert "Traceback" not in out + err
