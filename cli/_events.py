@@ -60,8 +60,9 @@ class Loaded:
 # taking the machine's memory (its default is 80% of RAM).
 MEMORY_LIMIT: Final = "1536MB"
 # DuckDB runs a thread per core by default. On 2 cores, 4 threads read the same Parquet 10-25%
-# faster (measured: 100 M events in 8.0-8.3 s against 9.0-11.1 s; 10 M in 0.87-0.91 s against
-# 0.98-1.31 s), at the same peak memory: the extra threads work while others wait on reads.
+# faster (one A/B run of the report: 100 M events in 8.0-8.3 s against 9.0-11.1 s; 10 M in
+# 0.87-0.91 s against 0.98-1.31 s), at the same peak memory: the extra threads work while
+# others wait on reads.
 MIN_THREADS: Final = 4
 
 

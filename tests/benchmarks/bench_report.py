@@ -159,6 +159,7 @@ def main(sizes: list[int | Path]) -> None:
             }
             print_table(events, runs)
             print(f"import duckdb, once per process, not timed above: {median(IMPORT_S):.2f} s")
+            IMPORT_S.clear()
             fast_s, _, fast_rss, fast_cpu = runs["fast (all flows)"]
             results.append(
                 {
