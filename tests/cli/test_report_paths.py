@@ -112,7 +112,7 @@ def test_paths_agree_when_one_flow_starts_twice_and_another_never(tmp_path: Path
         assert fast == exact
 
 
-POSITIONS = layout(BUILTIN_FUNNELS, window=False).positions  # type: ignore[union-attr]
+POSITIONS = layout(BUILTIN_FUNNELS, window=False).positions
 
 
 def _checked(source: Path, **window: datetime) -> tuple[set[str], set[str]]:
