@@ -213,9 +213,14 @@ def _load_json_lines(con: duckdb.DuckDBPyConnection, source: Path, by: str | Non
     return _counted(con, "SELECT count(*) FROM lines")
 
 
+def quote(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
     # A view cannot take parameters: quote the path as a SQL string literal.
-    path = "'" + str(source).replace("'", "''") + "'"
+    path = quote(str(source))
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet({path})")
     types = {str(row[0]): str(row[1]) for row in con.execute("DESCRIBE raw").fetchall()}
     columns = set(types)
@@ -242,7 +247,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
         if name in present:
             return f'CAST(properties."{name}" AS {kind})'
         if stored.startswith("MAP("):
-            return f"TRY_CAST(properties[{_literal(name)}] AS {kind})"
+            return f"TRY_CAST(properties[{quote(name)}] AS {kind})"
         return f"CAST(NULL AS {kind})"
 
     by_column = field(by, "VARCHAR") if by else "NULL"
@@ -256,10 +261,6 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
         FROM raw"""
     )
     return Loaded(rows=_count(con, "SELECT count(*) FROM raw"), malformed=0)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _counted(con: duckdb.DuckDBPyConnection, total_sql: str) -> Loaded:

@@ -28,11 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from cli._events import WELL_FORMED
+from cli._events import WELL_FORMED, quote
 from cli._funnel_query import (
     events_sql,
     flows_sql,
-    quote,
 )
 from cli._invocation_check import CHECKED, MAX_FUNNELS, checked_sql, layout
 from fsm import Funnel

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cli._events import USABLE
+from cli._events import USABLE, quote
 from fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
@@ -79,10 +79,6 @@ class QueryResult:
 # A (invocation, flow) group that is exactly one flow instance (a start, then at most one
 # ending), or one ending alone.
 _SINGLE: Final = "starts <= 1 AND events - starts <= 1 AND (events = 1 OR first_key % 2 = 0)"
-
-
-def quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def sql_names(names: Sequence[str]) -> str:

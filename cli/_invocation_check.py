@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cli._funnel_query import COMMAND_EVENTS, ENDINGS, STARTS, quote, read_names
+from cli._events import quote
+from cli._funnel_query import COMMAND_EVENTS, ENDINGS, STARTS, read_names
 from fsm import COMMAND, Funnel
 
 CHECKED: Final = "authfunnel_checked"
