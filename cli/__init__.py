@@ -13,6 +13,6 @@ __version__ = "0.1.0"
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``authfunnel`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
-    from cli.__main__ import main as run
+    from authfunnel.cli.__main__ import main as run
 
     return run(argv)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from cli._exit import CliError
-from cli._paths import Paths
+from authfunnel.cli._exit import CliError
+from authfunnel.cli._paths import Paths
 
 
 def load_config(paths: Paths) -> dict[str, Any]:

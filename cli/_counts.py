@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from cli._figures import Figures
-from cli._graph import Traffic
-from cli._report_model import build_report
-from cli._stages import stage_of
-from fsm import Funnel
+from authfunnel.cli._figures import Figures
+from authfunnel.cli._graph import Traffic
+from authfunnel.cli._report_model import build_report
+from authfunnel.cli._stages import stage_of
+from authfunnel.fsm import Funnel
 
 # The machine's final states (see fsm.Funnel.machine), named as the engine documents them.
 COMPLETED: Final = "completed"

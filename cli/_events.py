@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from cli._exit import CliError
+from authfunnel.cli._exit import CliError
 
 if TYPE_CHECKING:
     import duckdb
@@ -139,8 +139,8 @@ def _load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) ->
     # staged as JSON lines and read exactly as a collector's store is, counting and all.
     import tempfile
 
-    from cli.delivery._archive import read_recorded
-    from cli.delivery._outbox import OutboxError
+    from authfunnel.cli.delivery._archive import read_recorded
+    from authfunnel.cli.delivery._outbox import OutboxError
 
     try:
         bodies = read_recorded(source)
@@ -163,7 +163,7 @@ def _running_command(bodies: list[str]) -> set[str]:
     left out, since it describes a command that has not ended yet by construction."""
     import json
 
-    from fsm import COMMAND_INVOKED, invocation_id
+    from authfunnel.fsm import COMMAND_INVOKED, invocation_id
 
     me = invocation_id()
     running = set()

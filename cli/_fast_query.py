@@ -28,13 +28,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from cli._events import WELL_FORMED, quote
-from cli._funnel_query import (
+from authfunnel.cli._events import WELL_FORMED, quote
+from authfunnel.cli._funnel_query import (
     events_sql,
     flows_sql,
 )
-from cli._invocation_check import CHECKED, MAX_FUNNELS, checked_sql, layout
-from fsm import Funnel
+from authfunnel.cli._invocation_check import CHECKED, MAX_FUNNELS, checked_sql, layout
+from authfunnel.fsm import Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
 ODD_EVENTS: Final = "authfunnel_odd_events"

@@ -22,10 +22,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from cli._funnel_query import ENDINGS, Durations, OutcomeCount
-from cli._stages import stage_of, stages
-from cli.delivery._flows import PROCESS_TERMINATED
-from fsm import Funnel
+from authfunnel.cli._funnel_query import ENDINGS, Durations, OutcomeCount
+from authfunnel.cli._stages import stage_of, stages
+from authfunnel.cli.delivery._flows import PROCESS_TERMINATED
+from authfunnel.fsm import Funnel
 
 
 @dataclass

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cli._events import USABLE, quote
-from fsm import (
+from authfunnel.cli._events import USABLE, quote
+from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,

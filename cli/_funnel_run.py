@@ -16,8 +16,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
-from cli._events import WELL_FORMED
-from cli._fast_query import (
+from authfunnel.cli._events import WELL_FORMED
+from authfunnel.cli._fast_query import (
     COUNTED,
     ODD_GROUPS,
     counted_sql,
@@ -26,7 +26,7 @@ from cli._fast_query import (
     odd_groups_sql,
     window_sql,
 )
-from cli._funnel_query import (
+from authfunnel.cli._funnel_query import (
     ABANDONED_AFTER_HOURS,
     KNOWN,
     Durations,
@@ -36,7 +36,7 @@ from cli._funnel_query import (
     flows_sql,
     sql_names,
 )
-from fsm import Funnel
+from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
     import duckdb

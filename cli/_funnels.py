@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cli._exit import UsageError
-from fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.cli._exit import UsageError
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 
 def funnel_named(name: str) -> Funnel:

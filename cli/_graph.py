@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from cli._exit import CliError
-from fsm import Funnel
+from authfunnel.cli._exit import CliError
+from authfunnel.fsm import Funnel
 
 Engine = Literal["mermaid", "graphviz"]
 MERMAID: Final = "mermaid"

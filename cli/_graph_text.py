@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cli._graph import Traffic, machine_shape
-from fsm import Funnel
+from authfunnel.cli._graph import Traffic, machine_shape
+from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
     from rich.tree import Tree

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cli._events import quote
-from cli._funnel_query import COMMAND_EVENTS, ENDINGS, STARTS, read_names
-from fsm import COMMAND, Funnel
+from authfunnel.cli._events import quote
+from authfunnel.cli._funnel_query import COMMAND_EVENTS, ENDINGS, STARTS, read_names
+from authfunnel.fsm import COMMAND, Funnel
 
 CHECKED: Final = "authfunnel_checked"
 MAX_FUNNELS: Final = 4

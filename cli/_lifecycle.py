@@ -15,16 +15,23 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from cli._env import Environment
-from cli._exit import ExitStatus, LoginRequired, UsageError
-from fsm import COMMAND, COMMAND_COMPLETED, COMMAND_INVOKED, Event, PropertyValue, TelemetryClient
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import ExitStatus, LoginRequired, UsageError
+from authfunnel.fsm import (
+    COMMAND,
+    COMMAND_COMPLETED,
+    COMMAND_INVOKED,
+    Event,
+    PropertyValue,
+    TelemetryClient,
+)
 
-NONZERO_EXIT: Final = "cli.NonZeroExit"
+NONZERO_EXIT: Final = "authfunnel.NonZeroExit"
 
 
 def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
     """Run ``command`` as command ``name``: its events, its exit status, then the hand-off."""
-    from cli import _telemetry
+    from authfunnel.cli import _telemetry
 
     client = _Lifecycle(_telemetry.open_client(env))
     _telemetry.lend(env, client)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn, TextIO
 
-from cli._exit import UsageError
+from authfunnel.cli._exit import UsageError
 
 
 class Parser(argparse.ArgumentParser):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cli._env import Environment
+from authfunnel.cli._env import Environment
 
 APP = "authfunnel"
 

@@ -17,35 +17,40 @@ class CommandSpec:
     summary: str
 
 
+# Where the command modules live (tests register their own, so a spec names a whole module).
+_HERE: Final = "authfunnel.cli.commands."
+
 COMMANDS: Final[dict[str, CommandSpec]] = {
-    "login": CommandSpec(module="cli.commands.login", summary="log in through the browser"),
-    "signup": CommandSpec(module="cli.commands.signup", summary="create an account and log in"),
-    "logout": CommandSpec(module="cli.commands.logout", summary="log out and revoke the token"),
-    "status": CommandSpec(module="cli.commands.status", summary="show who is logged in"),
-    "apps": CommandSpec(module="cli.commands.apps", summary="list your apps: apps list"),
-    "demo": CommandSpec(module="cli.commands.demo", summary="a real login on a local provider"),
-    "dev-server": CommandSpec(module="cli.commands.dev_server", summary="run the demo provider"),
+    "login": CommandSpec(module=_HERE + "login", summary="log in through the browser"),
+    "signup": CommandSpec(module=_HERE + "signup", summary="create an account and log in"),
+    "logout": CommandSpec(module=_HERE + "logout", summary="log out and revoke the token"),
+    "status": CommandSpec(module=_HERE + "status", summary="show who is logged in"),
+    "apps": CommandSpec(module=_HERE + "apps", summary="list your apps: apps list"),
+    "demo": CommandSpec(module=_HERE + "demo", summary="a real login on a local provider"),
+    "dev-server": CommandSpec(module=_HERE + "dev_server", summary="run the demo provider"),
     "check": CommandSpec(
-        module="cli.commands.check",
+        module=_HERE + "check",
         summary="prove a funnel behaves: every path, Hypothesis runs, coverage",
     ),
     "collector": CommandSpec(
-        module="cli.commands.collector", summary="run a local Segment-compatible collector"
+        module=_HERE + "collector",
+        summary="run a local Segment-compatible collector",
     ),
-    "events": CommandSpec(
-        module="cli.commands.events", summary="print the messages a collector stored"
-    ),
+    "events": CommandSpec(module=_HERE + "events", summary="print the messages a collector stored"),
     "telemetry": CommandSpec(
-        module="cli.commands.telemetry",
+        module=_HERE + "telemetry",
         summary="telemetry status, enable, disable, show pending events, flush",
     ),
     "diagram": CommandSpec(
-        module="cli.commands.diagram", summary="draw a flow's state machine (mermaid, svg, text)"
+        module=_HERE + "diagram",
+        summary="draw a flow's state machine (mermaid, svg, text)",
     ),
     "report": CommandSpec(
-        module="cli.commands.report", summary="funnel report from recorded events (DuckDB)"
+        module=_HERE + "report",
+        summary="funnel report from recorded events (DuckDB)",
     ),
     "simulate": CommandSpec(
-        module="cli.commands.simulate", summary="generate realistic traffic through the engine"
+        module=_HERE + "simulate",
+        summary="generate realistic traffic through the engine",
     ),
 }

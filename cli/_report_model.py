@@ -8,11 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cli._events import Loaded, connect, load_events
-from cli._exit import CliError
-from cli._figures import Figures, figures
-from cli._funnel_run import QueryPath, run_query
-from fsm import Funnel
+from authfunnel.cli._events import Loaded, connect, load_events
+from authfunnel.cli._exit import CliError
+from authfunnel.cli._figures import Figures, figures
+from authfunnel.cli._funnel_run import QueryPath, run_query
+from authfunnel.fsm import Funnel
 
 
 @dataclass

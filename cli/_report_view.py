@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from cli._figures import Figures
-from cli._report_model import Report
+from authfunnel.cli._figures import Figures
+from authfunnel.cli._report_model import Report
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from fsm import (
+from authfunnel.fsm import (
     COMMAND,
     LOGIN,
     LOGOUT,
@@ -31,7 +31,7 @@ from fsm import (
     PromptDeclined,
     PropertyValue,
 )
-from fsm.testing import FakeClock
+from authfunnel.fsm.testing import FakeClock
 
 Message = dict[str, Any]
 EPOCH: Final = datetime(2026, 1, 5, tzinfo=UTC)

@@ -8,7 +8,7 @@ the funnel's "reached" and "ended at" figures stay exact even where steps branch
 
 from __future__ import annotations
 
-from fsm import Funnel
+from authfunnel.fsm import Funnel
 
 
 def stages(funnel: Funnel) -> tuple[tuple[str, ...], ...]:

@@ -12,8 +12,8 @@ import os
 import sys
 from importlib import import_module
 
-from cli._exit import CliError, UsageError
-from fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.cli._exit import CliError, UsageError
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 
 def builtin_names() -> list[str]:
@@ -56,11 +56,11 @@ def resolve(target: str) -> Funnel:
 def binding(target: str) -> str:
     """A Python line binding ``FUNNEL`` to the funnel ``target`` names (for replay code)."""
     if ":" not in target:
-        import fsm
+        from authfunnel import fsm
 
         funnel = resolve(target)
         name = next(n for n, v in vars(fsm).items() if v is funnel)
-        return f"from fsm import {name} as FUNNEL"
+        return f"from authfunnel.fsm import {name} as FUNNEL"
     module_name, _, attribute = target.partition(":")
     if "." not in attribute:
         return f"from {module_name} import {attribute} as FUNNEL"

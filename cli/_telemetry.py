@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
-from cli._env import Environment
-from fsm import Event, NoopClient, PropertyValue, TelemetryClient
+from authfunnel.cli._env import Environment
+from authfunnel.fsm import Event, NoopClient, PropertyValue, TelemetryClient
 
 if TYPE_CHECKING:
-    from cli.delivery._client import OutboxClient
-    from cli.delivery._outbox import Outbox
-    from cli.delivery._settings import Settings
+    from authfunnel.cli.delivery._client import OutboxClient
+    from authfunnel.cli.delivery._outbox import Outbox
+    from authfunnel.cli.delivery._settings import Settings
 
 NOTICE: Final = (
     "authfunnel collects anonymous usage data (command names, auth funnel steps, outcomes) "
@@ -51,9 +51,9 @@ def forget_user(env: Environment) -> None:
     if forget is not None:
         forget()
     try:
-        from cli._paths import Paths
-        from cli.delivery._outbox import open_outbox
-        from cli.delivery._settings import OUTBOX_FILE
+        from authfunnel.cli._paths import Paths
+        from authfunnel.cli.delivery._outbox import open_outbox
+        from authfunnel.cli.delivery._settings import OUTBOX_FILE
 
         # Whatever telemetry's state (off now, disabled, a bad config): a stored user id must
         # go, or events would carry it once telemetry is on again. No outbox: nothing stored.
@@ -103,7 +103,7 @@ class _Borrowed:
 
 
 def _open(env: Environment) -> TelemetryClient:
-    from cli.delivery._settings import load_settings
+    from authfunnel.cli.delivery._settings import load_settings
 
     settings = load_settings(env)
     if not settings.enabled:
@@ -111,13 +111,13 @@ def _open(env: Environment) -> TelemetryClient:
     outbox = _open_outbox(env, settings)
     if outbox is None:
         return NoopClient()
-    from cli.delivery import _flows
-    from cli.delivery._client import OutboxClient
+    from authfunnel.cli.delivery import _flows
+    from authfunnel.cli.delivery._client import OutboxClient
 
     may_send = settings.sends and _consented(outbox, env)
 
     def hand_off(client: OutboxClient) -> Callable[[], None] | None:
-        from cli.delivery import _sender, _spawn
+        from authfunnel.cli.delivery import _sender, _spawn
 
         outbox = client.outbox
         if outbox is None:
@@ -136,8 +136,8 @@ def _open(env: Environment) -> TelemetryClient:
 
 
 def _open_outbox(env: Environment, settings: Settings | None = None) -> Outbox | None:
-    from cli.delivery._outbox import OutboxError, open_outbox
-    from cli.delivery._settings import load_settings
+    from authfunnel.cli.delivery._outbox import OutboxError, open_outbox
+    from authfunnel.cli.delivery._settings import load_settings
 
     settings = settings or load_settings(env)
     try:

@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from cli._env import Environment
-from fsm import PromptDeclined
+from authfunnel.cli._env import Environment
+from authfunnel.fsm import PromptDeclined
 
 if TYPE_CHECKING:
     from rich.console import Console

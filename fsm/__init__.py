@@ -4,8 +4,8 @@ Each flow is declared once as a ``Funnel`` (its steps and their allowed order); 
 becomes a ``transitions`` machine whose states set the tracker's step and emit the catalog
 events through a ``TelemetryClient``::
 
-    from fsm import LOGIN, Step
-    from fsm.testing import RecordingClient
+    from authfunnel.fsm import LOGIN, Step
+    from authfunnel.fsm.testing import RecordingClient
 
     client = RecordingClient()
     with LOGIN.run(client, no_browser=False) as tracker:
@@ -16,8 +16,8 @@ Dependencies point one way: ``cli`` imports ``fsm``; ``fsm`` imports only the st
 and, lazily on a run's first use, ``transitions``. No terminal, network or disk code lives here.
 """
 
-from fsm._base import BASE_PROPERTY_KEYS, invocation_id, set_cli_version
-from fsm._catalog import (
+from authfunnel.fsm._base import BASE_PROPERTY_KEYS, invocation_id, set_cli_version
+from authfunnel.fsm._catalog import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,
@@ -38,11 +38,11 @@ from fsm._catalog import (
     command_completed,
     command_invoked,
 )
-from fsm._client import NoopClient, StepRecorder, TelemetryClient, track_event
-from fsm._declaration import Funnel
-from fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS, FunnelEvents
-from fsm._error_class import error_class, register_wrapper, unregister_wrapper
-from fsm._errors import (
+from authfunnel.fsm._client import NoopClient, StepRecorder, TelemetryClient, track_event
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS, FunnelEvents
+from authfunnel.fsm._error_class import error_class, register_wrapper, unregister_wrapper
+from authfunnel.fsm._errors import (
     AbortReason,
     ConsentDeclined,
     DefinitionError,
@@ -53,9 +53,9 @@ from fsm._errors import (
     PromptDeclined,
     UserCancelled,
 )
-from fsm._flows import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP
-from fsm._plan import tracking_plan
-from fsm._tracker import NULL_TRACKER, FlowRun, FlowTracker
+from authfunnel.fsm._flows import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP
+from authfunnel.fsm._plan import tracking_plan
+from authfunnel.fsm._tracker import NULL_TRACKER, FlowRun, FlowTracker
 
 __all__ = [
     "AUTH_ABORTED",

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Final
 
-from fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._catalog import Event, PropertyValue
 
 BASE_PROPERTY_KEYS: Final = frozenset(
     {"sequence", "invocation_id", "cli_version", "os", "arch", "python_version"}

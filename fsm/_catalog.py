@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from fsm._errors import AbortReason
+from authfunnel.fsm._errors import AbortReason
 
 PropertyValue = str | int | float | bool | None
 JSONSchema = dict[str, Any]

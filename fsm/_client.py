@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
-from fsm._base import with_base_properties
-from fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._base import with_base_properties
+from authfunnel.fsm._catalog import Event, PropertyValue
 
 
 @runtime_checkable

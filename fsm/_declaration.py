@@ -25,17 +25,17 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
-from fsm._base import BASE_PROPERTY_KEYS
-from fsm._catalog import SNAKE_CASE
-from fsm._emitters import AUTH_EVENTS, FunnelEvents
-from fsm._errors import DefinitionError
+from authfunnel.fsm._base import BASE_PROPERTY_KEYS
+from authfunnel.fsm._catalog import SNAKE_CASE
+from authfunnel.fsm._emitters import AUTH_EVENTS, FunnelEvents
+from authfunnel.fsm._errors import DefinitionError
 
 if TYPE_CHECKING:
     from transitions import Machine
 
-    from fsm._catalog import PropertyValue
-    from fsm._client import TelemetryClient
-    from fsm._tracker import Clock, FlowRun, FlowTracker
+    from authfunnel.fsm._catalog import PropertyValue
+    from authfunnel.fsm._client import TelemetryClient
+    from authfunnel.fsm._tracker import Clock, FlowRun, FlowTracker
 
 IDLE: Final = "idle"
 COMPLETED: Final = "completed"
@@ -119,7 +119,7 @@ class Funnel:
         clock: Clock | None = None,
     ) -> FlowRun:
         """A run scope: ``with LOGIN.run(client) as tracker: ...`` (see ``FlowRun``)."""
-        from fsm._tracker import FlowRun
+        from authfunnel.fsm._tracker import FlowRun
 
         return FlowRun(
             self.tracker(client, no_browser=no_browser, properties=properties, clock=clock)
@@ -134,7 +134,7 @@ class Funnel:
         clock: Clock | None = None,
     ) -> FlowTracker:
         """A new, not yet started run, for driving by hand (``start``, ``advance``, ...)."""
-        from fsm._tracker import FlowTracker
+        from authfunnel.fsm._tracker import FlowTracker
 
         if clock is None:
             return FlowTracker(self, client, no_browser=no_browser, properties=properties)
@@ -143,7 +143,7 @@ class Funnel:
     @cached_property
     def machine(self) -> Machine:
         """The ``transitions`` machine, built once per process on first use."""
-        from fsm._machine import build_machine
+        from authfunnel.fsm._machine import build_machine
 
         return build_machine(self)
 

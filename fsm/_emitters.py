@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Protocol
 
-from fsm._catalog import (
+from authfunnel.fsm._catalog import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,
@@ -27,10 +27,10 @@ from fsm._catalog import (
     command_completed,
     command_invoked,
 )
-from fsm._errors import AbortReason
+from authfunnel.fsm._errors import AbortReason
 
 if TYPE_CHECKING:
-    from fsm._tracker import FlowTracker
+    from authfunnel.fsm._tracker import FlowTracker
 
 INTERRUPTED_EXIT_CODE: Final = 130
 

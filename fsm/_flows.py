@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from fsm._catalog import Flow, Step
-from fsm._declaration import Funnel
-from fsm._emitters import COMMAND_EVENTS, LOGOUT_EVENTS
+from authfunnel.fsm._catalog import Flow, Step
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._emitters import COMMAND_EVENTS, LOGOUT_EVENTS
 
 # Login and signup share one step graph: signup is login on the provider's sign-up screen.
 AUTH_STEPS: Final[dict[str, list[str]]] = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fsm._declaration import (
+from authfunnel.fsm._declaration import (
     ABORT,
     ABORTED,
     COMPLETE,

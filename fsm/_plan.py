@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
 
-from fsm._base import BASE_PROPERTY_KEYS
-from fsm._catalog import EVENT_PROPERTIES, JSONSchema, PropertySpec
-from fsm._declaration import Funnel, PropertyType
+from authfunnel.fsm._base import BASE_PROPERTY_KEYS
+from authfunnel.fsm._catalog import EVENT_PROPERTIES, JSONSchema, PropertySpec
+from authfunnel.fsm._declaration import Funnel, PropertyType
 
 DRAFT_07: Final = "http://json-schema.org/draft-07/schema#"
 _BASE_PROPERTIES: Final[dict[str, JSONSchema]] = {
@@ -39,7 +39,7 @@ def tracking_plan(
     required; ``tracked=False`` describes what the catalog constructors return.
     """
     if funnels is None:
-        from fsm._flows import BUILTIN_FUNNELS
+        from authfunnel.fsm._flows import BUILTIN_FUNNELS
 
         funnels = BUILTIN_FUNNELS
     funnels = tuple(funnels)

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from fsm._catalog import Event, PropertyValue
-from fsm._client import TelemetryClient, track_event
-from fsm._declaration import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES, Funnel
-from fsm._error_class import error_class
-from fsm._errors import AbortReason, IllegalTransition, IncompleteFlow, UserCancelled
+from authfunnel.fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._client import TelemetryClient, track_event
+from authfunnel.fsm._declaration import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES, Funnel
+from authfunnel.fsm._error_class import error_class
+from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow, UserCancelled
 
 if TYPE_CHECKING:
     from transitions import EventData

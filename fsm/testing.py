@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 
-from fsm._catalog import Event, PropertyValue
-from fsm._declaration import Funnel
-from fsm._plan import tracking_plan
+from authfunnel.fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._plan import tracking_plan
 
 __all__ = ["FakeClock", "RecordingClient", "assert_valid"]
 

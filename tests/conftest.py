@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from fsm.testing import FakeClock, RecordingClient
+from authfunnel.fsm.testing import FakeClock, RecordingClient
 
 # A shell without job control starts background jobs with SIGINT ignored, and an ignored signal
 # survives exec: the Ctrl-C tests' children would never see KeyboardInterrupt. A handler (unlike

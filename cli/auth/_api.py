@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from cli.auth._errors import ApiError, ApiUnauthorized, ProviderUnreachable, clean
-from cli.auth._provider import Provider
+from authfunnel.cli.auth._errors import ApiError, ApiUnauthorized, ProviderUnreachable, clean
+from authfunnel.cli.auth._provider import Provider
 
 TIMEOUT_SECONDS = 15.0
 

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cli._paths import Paths
-from cli.auth._errors import CredentialsError
-from cli.auth._token import Token
+from authfunnel.cli._paths import Paths
+from authfunnel.cli.auth._errors import CredentialsError
+from authfunnel.cli.auth._token import Token
 
 KEYRING_SERVICE = "authfunnel"
 TokenStore = Literal["keyring", "file"]

@@ -12,17 +12,17 @@ import sys
 import webbrowser
 from dataclasses import dataclass
 
-from cli._env import Environment
-from cli._exit import CliError
-from cli._paths import Paths
-from cli._terminal import Terminal
-from cli.auth._api import App, ProviderApi
-from cli.auth._credentials import Credentials, Profile
-from cli.auth._errors import ApiError
-from cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Opener, authorize
-from cli.auth._provider import Provider
-from cli.auth._token import Token
-from fsm import ConsentDeclined, FlowTracker, Step, TelemetryClient, UserCancelled
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError
+from authfunnel.cli._paths import Paths
+from authfunnel.cli._terminal import Terminal
+from authfunnel.cli.auth._api import App, ProviderApi
+from authfunnel.cli.auth._credentials import Credentials, Profile
+from authfunnel.cli.auth._errors import ApiError
+from authfunnel.cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Opener, authorize
+from authfunnel.cli.auth._provider import Provider
+from authfunnel.cli.auth._token import Token
+from authfunnel.fsm import ConsentDeclined, FlowTracker, Step, TelemetryClient, UserCancelled
 
 
 @dataclass
@@ -69,7 +69,7 @@ def can_open_browser(env: Environment) -> bool:
 
 def login_timeout(env: Environment) -> float:
     """AUTHFUNNEL_LOGIN_TIMEOUT (seconds), else five minutes."""
-    from cli._exit import UsageError
+    from authfunnel.cli._exit import UsageError
 
     raw = env.variables.get("AUTHFUNNEL_LOGIN_TIMEOUT")
     if not raw:
@@ -163,7 +163,7 @@ def _create(ctx: AuthContext, api: ProviderApi, name: str) -> App:
 
 def reauthenticate(ctx: AuthContext, previous: Profile | None) -> tuple[Profile, Token]:
     """Log in again without a funnel (silent re-auth): keep the previous app if it exists."""
-    from fsm import NULL_TRACKER
+    from authfunnel.fsm import NULL_TRACKER
 
     ctx.terminal.say("Your session has expired: log in again to continue.")
     try:

@@ -7,14 +7,14 @@ at the provider (RFC 7009) comes last and is best effort.
 
 from __future__ import annotations
 
-import fsm
-from cli._env import Environment
-from cli._exit import CliError
-from cli._paths import Paths
-from cli._terminal import Terminal
-from cli.auth._credentials import Credentials, Profile
-from cli.auth._errors import CredentialsError
-from cli.auth._token import Token
+from authfunnel import fsm
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError
+from authfunnel.cli._paths import Paths
+from authfunnel.cli._terminal import Terminal
+from authfunnel.cli.auth._credentials import Credentials, Profile
+from authfunnel.cli.auth._errors import CredentialsError
+from authfunnel.cli.auth._token import Token
 
 
 def log_out(env: Environment, telemetry: fsm.TelemetryClient, terminal: Terminal) -> bool:
@@ -36,8 +36,8 @@ def log_out(env: Environment, telemetry: fsm.TelemetryClient, terminal: Terminal
 
 
 def _revoke(env: Environment, terminal: Terminal, profile: Profile, token: Token) -> None:
-    from cli.auth._oauth import revoke
-    from cli.auth._provider import Provider
+    from authfunnel.cli.auth._oauth import revoke
+    from authfunnel.cli.auth._provider import Provider
 
     try:
         provider = Provider.from_env(env)

@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from cli.auth._errors import AuthorizationError, CallbackError, StateMismatch, clean
-from fsm import ConsentDeclined
+from authfunnel.cli.auth._errors import AuthorizationError, CallbackError, StateMismatch, clean
+from authfunnel.fsm import ConsentDeclined
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{title} · authfunnel</title></head>

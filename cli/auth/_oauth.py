@@ -13,22 +13,22 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cli.auth._errors import (
+from authfunnel.cli.auth._errors import (
     LoginTimeout,
     ProviderUnreachable,
     RefreshFailed,
     TokenExchangeError,
     clean,
 )
-from cli.auth._loopback import CallbackServer
-from cli.auth._provider import Provider
-from cli.auth._token import Token
-from fsm import FlowTracker, Step
+from authfunnel.cli.auth._loopback import CallbackServer
+from authfunnel.cli.auth._provider import Provider
+from authfunnel.cli.auth._token import Token
+from authfunnel.fsm import FlowTracker, Step
 
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import OAuth2Client
 
-    from cli._terminal import Terminal
+    from authfunnel.cli._terminal import Terminal
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 HTTP_TIMEOUT_SECONDS = 15.0

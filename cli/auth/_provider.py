@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from cli._config import load_config, section
-from cli._env import Environment
-from cli._paths import Paths
-from cli.auth._errors import ProviderNotConfigured
+from authfunnel.cli._config import load_config, section
+from authfunnel.cli._env import Environment
+from authfunnel.cli._paths import Paths
+from authfunnel.cli.auth._errors import ProviderNotConfigured
 
 DEFAULT_CLIENT_ID: Final = "authfunnel-cli"
 DEFAULT_SCOPES: Final = "profile email apps"

@@ -8,12 +8,12 @@ no funnel events.
 
 from __future__ import annotations
 
-from cli._exit import LoginRequired
-from cli.auth._credentials import Profile
-from cli.auth._errors import TokenExchangeError
-from cli.auth._login import AuthContext, reauthenticate
-from cli.auth._oauth import refresh
-from cli.auth._token import Token
+from authfunnel.cli._exit import LoginRequired
+from authfunnel.cli.auth._credentials import Profile
+from authfunnel.cli.auth._errors import TokenExchangeError
+from authfunnel.cli.auth._login import AuthContext, reauthenticate
+from authfunnel.cli.auth._oauth import refresh
+from authfunnel.cli.auth._token import Token
 
 
 def require_login(ctx: AuthContext) -> tuple[Profile, Token]:

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cli.auth._errors import TokenExchangeError
+from authfunnel.cli.auth._errors import TokenExchangeError
 
 # Refresh a little before the provider would refuse the token.
 EXPIRY_MARGIN_SECONDS = 30

@@ -12,14 +12,14 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from cli._env import Environment
-from cli._exit import CliError, ExitStatus, UsageError
-from cli._targets import binding, builtin_names, resolve
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError, ExitStatus, UsageError
+from authfunnel.cli._targets import binding, builtin_names, resolve
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fsm.check import CheckReport, PhaseResult
+    from authfunnel.fsm.check import CheckReport, PhaseResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     targets = args.targets or builtin_names()
     funnels = [resolve(target) for target in targets]
     try:
-        from fsm.check import check_funnel
+        from authfunnel.fsm.check import check_funnel
 
         reports = [check_funnel(f, examples=args.examples, seed=args.seed) for f in funnels]
     except ImportError as missing:
@@ -137,7 +137,7 @@ def _render_failure(console: Console, report: CheckReport, funnel_binding: str) 
     for script in example.scripts:
         console.print(f"    {escape(script.describe())}")
     console.print("\n  replay it:")
-    from fsm.check import replay_code
+    from authfunnel.fsm.check import replay_code
 
     for line in replay_code(report.flow, example.scripts, funnel_binding):
         console.print(f"    {escape(line)}")

@@ -14,10 +14,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import fsm
-from cli._env import Environment
-from cli._exit import ExitStatus
-from cli._terminal import Terminal
+from authfunnel import fsm
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import ExitStatus
+from authfunnel.cli._terminal import Terminal
 
 DEMO_TIMEOUT_SECONDS = 120.0
 
@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     import tempfile
 
-    from cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
-    from cli.devserver._server import DevServer
+    from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
+    from authfunnel.cli.devserver._server import DevServer
 
     terminal = Terminal(env)
     with tempfile.TemporaryDirectory(prefix="authfunnel-demo-") as home, DevServer() as server:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 def show_report(env: Environment, source: Path | None) -> None:
     """``authfunnel report`` over ``source`` (default: ``env``'s local store), to ``env``."""
-    from cli.commands import report
+    from authfunnel.cli.commands import report
 
     parser = argparse.ArgumentParser(prog="authfunnel report")
     report.add_arguments(parser)
@@ -72,7 +72,7 @@ def _staged(telemetry: fsm.TelemetryClient, path: Path) -> Path:
     import uuid
     from datetime import UTC, datetime
 
-    from fsm.testing import RecordingClient
+    from authfunnel.fsm.testing import RecordingClient
 
     assert isinstance(telemetry, RecordingClient)
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -100,11 +100,11 @@ def _throwaway_env(env: Environment, home: str, provider_url: str) -> Environmen
 
 def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:
     """The real outbox client in the throwaway home; in memory when telemetry is off."""
-    from cli import _telemetry
+    from authfunnel.cli import _telemetry
 
     client = _telemetry.open_client(env)
     if isinstance(client, fsm.NoopClient):
-        from fsm.testing import RecordingClient
+        from authfunnel.fsm.testing import RecordingClient
 
         # Telemetry is off (DO_NOT_TRACK...): the demo still shows what would be recorded,
         # kept in memory only and gone when it ends.
@@ -118,11 +118,11 @@ def _log_in_and_out(
     import threading
     import webbrowser
 
-    from cli.auth._login import AuthContext, can_open_browser, log_in
-    from cli.auth._logout import log_out
-    from cli.commands import status
-    from cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
-    from cli.devserver._autopilot import complete_browser_step
+    from authfunnel.cli.auth._login import AuthContext, can_open_browser, log_in
+    from authfunnel.cli.auth._logout import log_out
+    from authfunnel.cli.commands import status
+    from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
+    from authfunnel.cli.devserver._autopilot import complete_browser_step
 
     ctx = AuthContext.create(env, telemetry)
     ctx.timeout = DEMO_TIMEOUT_SECONDS
@@ -158,8 +158,8 @@ def _recorded(env: Environment) -> Recorded:
     """The messages the outbox holds, as delivery would send them."""
     import json
 
-    from cli.delivery._outbox import open_outbox
-    from cli.delivery._settings import load_settings
+    from authfunnel.cli.delivery._outbox import open_outbox
+    from authfunnel.cli.delivery._settings import load_settings
 
     outbox = open_outbox(load_settings(env).outbox_path)
     try:
@@ -176,7 +176,7 @@ def _details(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _in_memory(telemetry: fsm.TelemetryClient) -> Recorded:
-    from fsm.testing import RecordingClient
+    from authfunnel.fsm.testing import RecordingClient
 
     assert isinstance(telemetry, RecordingClient)
     identified: Recorded = [("identify", {"user_id": uid}) for uid, _ in telemetry.identities]

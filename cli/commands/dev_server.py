@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cli._env import Environment
-from cli._exit import CliError, ExitStatus
-from cli._paths import Paths
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError, ExitStatus
+from authfunnel.cli._paths import Paths
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,9 +21,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     import threading
     from pathlib import Path
 
-    from cli.delivery._collector import CollectorServer
-    from cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD
-    from cli.devserver._server import DevServer
+    from authfunnel.cli.delivery._collector import CollectorServer
+    from authfunnel.cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD
+    from authfunnel.cli.devserver._server import DevServer
 
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port {args.port} is not a port number", hint="use 0 to 65535")

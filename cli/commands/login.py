@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli._env import Environment
-from cli._exit import ExitStatus
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,10 +34,10 @@ def run_flow(args: argparse.Namespace, env: Environment, *, signup: bool) -> int
     """Run the login or signup funnel around ``log_in`` with this invocation's client."""
     import math
 
-    import fsm
-    from cli import _telemetry
-    from cli._exit import UsageError
-    from cli.auth._login import AuthContext, declined, log_in
+    from authfunnel import fsm
+    from authfunnel.cli import _telemetry
+    from authfunnel.cli._exit import UsageError
+    from authfunnel.cli.auth._login import AuthContext, declined, log_in
 
     # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
     if args.timeout is not None and not 0 < args.timeout < math.inf:

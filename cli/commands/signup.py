@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli._env import Environment
-from cli.commands.login import add_flow_arguments, run_flow
+from authfunnel.cli._env import Environment
+from authfunnel.cli.commands.login import add_flow_arguments, run_flow
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

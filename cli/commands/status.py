@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli._env import Environment
-from cli._exit import ExitStatus
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,9 +16,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     import json
     from datetime import UTC, datetime
 
-    from cli._exit import LoginRequired
-    from cli._paths import Paths
-    from cli.auth._credentials import Credentials
+    from authfunnel.cli._exit import LoginRequired
+    from authfunnel.cli._paths import Paths
+    from authfunnel.cli.auth._credentials import Credentials
 
     credentials = Credentials(Paths.from_env(env))
     saved = credentials.load()
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         }
         env.stdout.write(json.dumps(report, indent=2) + "\n")
         return ExitStatus.OK
-    from cli._terminal import Terminal
+    from authfunnel.cli._terminal import Terminal
 
     terminal = Terminal(env)
     state = "expired (renewed on next use)" if token.expired() else "valid"

@@ -15,7 +15,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cli.delivery._outbox import BUSY_TIMEOUT_MS, Outbox, OutboxError, transaction, translated
+from authfunnel.cli.delivery._outbox import (
+    BUSY_TIMEOUT_MS,
+    Outbox,
+    OutboxError,
+    transaction,
+    translated,
+)
 
 
 def archive(outbox: Outbox, row_ids: Iterable[int]) -> None:

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
-from cli.delivery import _flows
-from cli.delivery._outbox import Outbox, OutboxError, move_aside, transaction, translated
-from cli.delivery._settings import mask
-from fsm import (
+from authfunnel.cli.delivery import _flows
+from authfunnel.cli.delivery._outbox import Outbox, OutboxError, move_aside, transaction, translated
+from authfunnel.cli.delivery._settings import mask
+from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,
@@ -218,7 +218,7 @@ def catalog_properties(event: str) -> frozenset[str]:
     """
     global _catalog
     if _catalog is None:
-        from fsm import tracking_plan
+        from authfunnel.fsm import tracking_plan
 
         _catalog = {
             name: frozenset(schema["properties"]["properties"]["properties"])

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from cli.delivery._outbox import Outbox, transaction, translated
-from fsm import AUTH_FAILED
+from authfunnel.cli.delivery._outbox import Outbox, transaction, translated
+from authfunnel.fsm import AUTH_FAILED
 
 PROCESS_TERMINATED: Final = "ProcessTerminated"
 _RECOVERY_NAMESPACE: Final = uuid.UUID("8f8a3c8e-5d43-4f47-9d0c-2f5e6f7c1a10")
@@ -110,7 +110,7 @@ def _failed_message(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
 
 def _initial_step(flow: str) -> str:
     # Killed between Started and entering the first step: it was at the first step.
-    from fsm import BUILTIN_FUNNELS
+    from authfunnel.fsm import BUILTIN_FUNNELS
 
     for funnel in BUILTIN_FUNNELS:
         if funnel.flow == flow:

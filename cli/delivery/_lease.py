@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from cli.delivery._outbox import Outbox, transaction, translated
+from authfunnel.cli.delivery._outbox import Outbox, transaction, translated
 
 SENDER: Final = "sender"
 MAX_TTL: Final = 2 * 3600.0  # longer than any lease plus the longest back-off

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from cli.delivery import _clock
-from cli.delivery._clock import Clock, Uptime
-from cli.delivery._private import FILE_MODE, private_dir, private_file
+from authfunnel.cli.delivery import _clock
+from authfunnel.cli.delivery._clock import Clock, Uptime
+from authfunnel.cli.delivery._private import FILE_MODE, private_dir, private_file
 
 SCHEMA_VERSION: Final = 2  # 2: the archive table
 DEFAULT_MAX_EVENTS: Final = 10_000

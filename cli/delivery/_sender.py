@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from cli.delivery import _archive, _lease
-from cli.delivery._outbox import Outbox, OutboxError
-from cli.delivery._settings import Settings, mask, mask_url
+from authfunnel.cli.delivery import _archive, _lease
+from authfunnel.cli.delivery._outbox import Outbox, OutboxError
+from authfunnel.cli.delivery._settings import Settings, mask, mask_url
 
 MAX_BATCH_MESSAGES: Final = 100
 MAX_BATCH_BYTES: Final = 450_000  # Segment refuses batches over 500 KB
@@ -346,7 +346,7 @@ def due(outbox: Outbox) -> bool:
 
 def main() -> int:
     """The detached sender's entry point (its settings come from its environment)."""
-    from cli.delivery._settings import OUTBOX_FILE, Settings
+    from authfunnel.cli.delivery._settings import OUTBOX_FILE, Settings
 
     state_dir = Path(os.environ["AUTHFUNNEL_SENDER_STATE_DIR"])
     debug = bool(os.environ.get("AUTHFUNNEL_SENDER_DEBUG"))

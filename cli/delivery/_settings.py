@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from cli._env import Environment
-from cli._exit import CliError
-from cli._paths import Paths
-from cli.delivery._outbox import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EVENTS
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError
+from authfunnel.cli._paths import Paths
+from authfunnel.cli.delivery._outbox import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EVENTS
 
 DEFAULT_HOST: Final = "https://api.segment.io"
 DEFAULT_TIMEOUT: Final = 10.0
@@ -54,7 +54,7 @@ class Settings:
 
 def load_settings(env: Environment) -> Settings:
     """The settings for ``env``; a malformed config raises ``CliError``."""
-    from cli._config import load_config, section
+    from authfunnel.cli._config import load_config, section
 
     paths = Paths.from_env(env)
     table = section(load_config(paths), "telemetry")

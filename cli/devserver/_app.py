@@ -11,9 +11,9 @@ from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, jsonify, redirect, render_template_string, request, session
 
-from cli.devserver import _pages
-from cli.devserver._oauth import build
-from cli.devserver._store import AppNameTaken, EmailTaken, Store, User
+from authfunnel.cli.devserver import _pages
+from authfunnel.cli.devserver._oauth import build
+from authfunnel.cli.devserver._store import AppNameTaken, EmailTaken, Store, User
 
 MAX_APP_NAME = 64
 View = TypeVar("View", bound=Callable[..., Any])

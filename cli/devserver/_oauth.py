@@ -21,8 +21,8 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask
 
-from cli.devserver import CLIENT_ID
-from cli.devserver._store import Store, User
+from authfunnel.cli.devserver import CLIENT_ID
+from authfunnel.cli.devserver._store import Store, User
 
 SCOPES = ("openid", "profile", "email", "apps")
 ACCESS_TOKEN_TTL_SECONDS = 3600

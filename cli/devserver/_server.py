@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from cli.devserver import DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
-from cli.devserver._store import Store
+from authfunnel.cli.devserver import DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
+from authfunnel.cli.devserver._store import Store
 
 # How often the serving thread checks for shutdown: stopping costs at most this long.
 POLL_SECONDS = 0.05
@@ -24,7 +24,7 @@ class DevServer:
     ) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
-        from cli.devserver._app import create_app
+        from authfunnel.cli.devserver._app import create_app
 
         self.store = Store(database)
         seed_demo_user(self.store)

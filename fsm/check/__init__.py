@@ -7,13 +7,13 @@ each start has exactly one terminal event at the step in force, durations match 
 sequences increase, base properties cannot be overridden, every event fits the tracking plan
 and no exception message, email, token or path leaks into a property::
 
-    from fsm.check import check_funnel
+    from authfunnel.fsm.check import check_funnel
 
     def test_my_funnel():
         check_funnel(MY_FUNNEL).assert_ok()
 
 Hypothesis (for the stateful phase) and jsonschema (for the tracking plan) are imported only
-when a check runs, so ``import fsm.check`` stays as cheap as ``import fsm``.
+when a check runs, so ``import authfunnel.fsm.check`` stays as cheap as ``import authfunnel.fsm``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from fsm._declaration import Funnel
-from fsm.check._context import Context
-from fsm.check._definition import check_definition
-from fsm.check._engine import Engine, Moment
-from fsm.check._paths import check_paths, simple_paths
-from fsm.check._report import (
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm.check._context import Context
+from authfunnel.fsm.check._definition import check_definition
+from authfunnel.fsm.check._engine import Engine, Moment
+from authfunnel.fsm.check._paths import check_paths, simple_paths
+from authfunnel.fsm.check._report import (
     CheckReport,
     Coverage,
     FunnelCheckFailed,
@@ -35,8 +35,8 @@ from fsm.check._report import (
     Violation,
     replay_code,
 )
-from fsm.check._run import LiveRun
-from fsm.check._script import (
+from authfunnel.fsm.check._run import LiveRun
+from authfunnel.fsm.check._script import (
     SECRET_FRAGMENTS,
     Advance,
     CheckProbeError,
@@ -120,7 +120,7 @@ def check_stateful(
     steer: bool = True,
 ) -> PhaseResult:
     """The Hypothesis phase alone (see ``fsm.check._stateful``)."""
-    from fsm.check._stateful import check_stateful as run
+    from authfunnel.fsm.check._stateful import check_stateful as run
 
     return run(funnel, engine, examples=examples, seed=seed, steps=steps, steer=steer)
 

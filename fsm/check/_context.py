@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from fsm._base import BASE_PROPERTY_KEYS, cli_version, invocation_id
-from fsm._catalog import PropertyValue
-from fsm._declaration import COMPLETE, COMPLETED, Funnel
-from fsm.check._engine import Engine
-from fsm.check._graph import MachineGraph
-from fsm.check._report import Coverage, Ratio
+from authfunnel.fsm._base import BASE_PROPERTY_KEYS, cli_version, invocation_id
+from authfunnel.fsm._catalog import PropertyValue
+from authfunnel.fsm._declaration import COMPLETE, COMPLETED, Funnel
+from authfunnel.fsm.check._engine import Engine
+from authfunnel.fsm.check._graph import MachineGraph
+from authfunnel.fsm.check._report import Coverage, Ratio
 
 
 class Context:
@@ -37,7 +37,7 @@ class Context:
     def truth(self) -> Mapping[str, PropertyValue]:
         """The base properties the engine must report in this process (but the sequence)."""
         if self._truth is None:
-            from fsm._base import _current
+            from authfunnel.fsm._base import _current
 
             self._truth = {
                 **_current().static,

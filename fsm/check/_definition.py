@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from fsm._declaration import IDLE, START, TERMINAL_STATES, Funnel
-from fsm.check._graph import MachineGraph
-from fsm.check._report import Violation
+from authfunnel.fsm._declaration import IDLE, START, TERMINAL_STATES, Funnel
+from authfunnel.fsm.check._graph import MachineGraph
+from authfunnel.fsm.check._report import Violation
 
 ONE_INITIAL: Final = "one-initial-state"
 REACHABLE: Final = "steps-reachable"

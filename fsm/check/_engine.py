@@ -18,15 +18,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from fsm._base import BASE_PROPERTY_KEYS
-from fsm._catalog import Event, PropertyValue
-from fsm._client import TelemetryClient
-from fsm._declaration import Funnel
-from fsm._errors import AbortReason
-from fsm._tracker import FlowRun, FlowTracker
+from authfunnel.fsm._base import BASE_PROPERTY_KEYS
+from authfunnel.fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._client import TelemetryClient
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._errors import AbortReason
+from authfunnel.fsm._tracker import FlowRun, FlowTracker
 
 if TYPE_CHECKING:
-    from fsm.testing import RecordingClient
+    from authfunnel.fsm.testing import RecordingClient
 
 TrackerFactory = Callable[..., FlowTracker]
 ScopeFactory = Callable[[FlowTracker], AbstractContextManager[FlowTracker]]

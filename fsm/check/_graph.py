@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fsm._declaration import IDLE, START, TERMINAL_STATES, closure
+from authfunnel.fsm._declaration import IDLE, START, TERMINAL_STATES, closure
 
 if TYPE_CHECKING:
-    from fsm._declaration import Funnel
+    from authfunnel.fsm._declaration import Funnel
 
 Transition = tuple[str, str, str]  # (source, trigger, dest)
 

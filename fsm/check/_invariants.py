@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from fsm._base import BASE_PROPERTY_KEYS
-from fsm._catalog import Event, PropertyValue
-from fsm._declaration import Funnel
-from fsm.check._script import SECRET_FRAGMENTS
+from authfunnel.fsm._base import BASE_PROPERTY_KEYS
+from authfunnel.fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm.check._script import SECRET_FRAGMENTS
 
 # Invariant names, as reports and tests refer to them.
 SINGLE_START: Final = "single-start"
@@ -61,7 +61,7 @@ def sequence(event: Event, previous: int) -> list[str]:
 
 def tracking_plan(event: Event, funnel: Funnel) -> list[str]:
     """The event validates against the tracking plan that includes the funnel under check."""
-    from fsm.testing import assert_valid
+    from authfunnel.fsm.testing import assert_valid
 
     try:
         import jsonschema

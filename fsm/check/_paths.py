@@ -12,14 +12,23 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Final
 
-from fsm._catalog import PropertyValue
-from fsm._declaration import Funnel
-from fsm.check._context import Context
-from fsm.check._engine import Engine
-from fsm.check._graph import MachineGraph
-from fsm.check._report import PhaseResult, Violation
-from fsm.check._run import LiveRun
-from fsm.check._script import ERROR_KINDS, Action, Advance, End, Ending, Poke, Script, Tick
+from authfunnel.fsm._catalog import PropertyValue
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm.check._context import Context
+from authfunnel.fsm.check._engine import Engine
+from authfunnel.fsm.check._graph import MachineGraph
+from authfunnel.fsm.check._report import PhaseResult, Violation
+from authfunnel.fsm.check._run import LiveRun
+from authfunnel.fsm.check._script import (
+    ERROR_KINDS,
+    Action,
+    Advance,
+    End,
+    Ending,
+    Poke,
+    Script,
+    Tick,
+)
 
 MAX_PATHS: Final = 2000
 STEP_SECONDS: Final = 1.2345

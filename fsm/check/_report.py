@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fsm.check._script import Script
+    from authfunnel.fsm.check._script import Script
 
 
 class FunnelCheckFailed(AssertionError):
@@ -184,8 +184,9 @@ def replay_code(flow: str, scripts: tuple[Script, ...], binding: str | None = No
     ``from myapp.flows import DEPLOY as FUNNEL``); without it, a comment says what to bind.
     """
     lines = [
-        "import fsm, fsm.check",
-        "from fsm.testing import FakeClock, RecordingClient",
+        "import authfunnel.fsm.check",
+        "from authfunnel import fsm",
+        "from authfunnel.fsm.testing import FakeClock, RecordingClient",
         binding or f"# FUNNEL = the {flow!r} funnel",
         "client, clock = RecordingClient(), FakeClock()",
     ]

@@ -13,8 +13,8 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from fsm._catalog import PropertyValue
-from fsm._declaration import (
+from authfunnel.fsm._catalog import PropertyValue
+from authfunnel.fsm._declaration import (
     ABORT,
     ABORTED,
     COMPLETE,
@@ -25,12 +25,13 @@ from fsm._declaration import (
     START,
     TERMINAL_STATES,
 )
-from fsm._errors import AbortReason, IllegalTransition
-from fsm._tracker import FlowTracker
-from fsm.check import _invariants as inv
-from fsm.check._context import Context
-from fsm.check._engine import Moment, observed
-from fsm.check._script import (
+from authfunnel.fsm._error_class import qualified_name
+from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow
+from authfunnel.fsm._tracker import FlowTracker
+from authfunnel.fsm.check import _invariants as inv
+from authfunnel.fsm.check._context import Context
+from authfunnel.fsm.check._engine import Moment, observed
+from authfunnel.fsm.check._script import (
     ERROR_KINDS,
     EXPECTED_ILLEGAL,
     TIMEOUT_SECONDS,
@@ -44,9 +45,9 @@ from fsm.check._script import (
     poke_call,
     raised_by,
 )
-from fsm.testing import FakeClock, RecordingClient
+from authfunnel.fsm.testing import FakeClock, RecordingClient
 
-INCOMPLETE: Final = "fsm.IncompleteFlow"
+INCOMPLETE: Final = qualified_name(IncompleteFlow)
 _RETURN: Final = object()
 _TRIGGER_INTO: Final = {COMPLETED: COMPLETE, ABORTED: ABORT, FAILED: FAIL}
 Found = tuple[str, str]  # (invariant, message)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
-from fsm._catalog import PropertyValue
-from fsm._errors import ConsentDeclined, IllegalTransition, PromptDeclined
+from authfunnel.fsm._catalog import PropertyValue
+from authfunnel.fsm._error_class import qualified_name
+from authfunnel.fsm._errors import ConsentDeclined, IllegalTransition, PromptDeclined
 
 
 class Ending(StrEnum):
@@ -88,13 +89,13 @@ ERROR_KINDS: Final[Mapping[str, ErrorKind]] = {
         ErrorKind(
             "probe",
             CheckProbeError,
-            "fsm.CheckProbeError",
+            qualified_name(CheckProbeError),
             code="fsm.check.CheckProbeError({m})",
         ),
         ErrorKind(
             "exiting",
             ExitingProbeError,
-            "fsm.ExitingProbeError",
+            qualified_name(ExitingProbeError),
             exit_code=ExitingProbeError.exit_code,
             code="fsm.check.ExitingProbeError({m})",
         ),
@@ -220,7 +221,7 @@ def poke_call(trigger: str) -> tuple[str, tuple[str, ...]]:
     if trigger in ("start", "complete", "abort"):
         return trigger, ()
     if trigger == "fail":
-        return "fail", ("fsm.CheckProbeError",)
+        return "fail", (qualified_name(CheckProbeError),)
     return "advance", (trigger,)
 
 
@@ -265,4 +266,4 @@ def raised_by(action: End) -> BaseException | None:
     return None
 
 
-EXPECTED_ILLEGAL: Final = "fsm." + IllegalTransition.__name__
+EXPECTED_ILLEGAL: Final = qualified_name(IllegalTransition)

@@ -14,13 +14,13 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from fsm._declaration import Funnel
-from fsm.check._context import Context
-from fsm.check._engine import Engine
-from fsm.check._paths import phase_result, pokes
-from fsm.check._report import PhaseResult, Violation
-from fsm.check._run import Found, LiveRun
-from fsm.check._script import (
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm.check._context import Context
+from authfunnel.fsm.check._engine import Engine
+from authfunnel.fsm.check._paths import phase_result, pokes
+from authfunnel.fsm.check._report import PhaseResult, Violation
+from authfunnel.fsm.check._run import Found, LiveRun
+from authfunnel.fsm.check._script import (
     ERROR_KINDS,
     SECRET_FRAGMENTS,
     Advance,
@@ -91,7 +91,7 @@ def check_stateful(
 
 def _without_bystanders(context: Context, violation: Violation) -> Violation:
     """Drop earlier runs the violation does not need (Hypothesis cannot always remove them)."""
-    from fsm.check import replay
+    from authfunnel.fsm.check import replay
 
     scripts = violation.scripts
     for start in range(len(scripts) - 1, 0, -1):

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 if TYPE_CHECKING:
-    from fsm._declaration import Funnel
-    from fsm.check import CheckReport
+    from authfunnel.fsm._declaration import Funnel
+    from authfunnel.fsm.check import CheckReport
 
 DEFAULT_EXAMPLES = 50
 
@@ -52,7 +52,7 @@ def funnel_check(request: pytest.FixtureRequest) -> FunnelCheck:
     seed = request.config.getoption("funnel_seed")
 
     def check(funnel: Funnel, **options: Any) -> CheckReport:
-        from fsm.check import check_funnel
+        from authfunnel.fsm.check import check_funnel
 
         options.setdefault("examples", examples)
         options.setdefault("seed", seed)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 import time
 
-from fsm import BUILTIN_FUNNELS, LOGIN
-from fsm.check import PhaseResult, check_definition, check_paths, check_stateful
+from authfunnel.fsm import BUILTIN_FUNNELS, LOGIN
+from authfunnel.fsm.check import PhaseResult, check_definition, check_paths, check_stateful
 
 EXHAUSTIVE_GOAL = 2.0
 STATEFUL_GOAL = 10.0

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import fsm  # noqa: E402
-from cli._env import Environment  # noqa: E402
-from cli._telemetry import open_client  # noqa: E402
-from cli.delivery._collector import CollectorServer  # noqa: E402
+from authfunnel import fsm  # noqa: E402
+from authfunnel.cli._env import Environment  # noqa: E402
+from authfunnel.cli._telemetry import open_client  # noqa: E402
+from authfunnel.cli.delivery._collector import CollectorServer  # noqa: E402
 
 RUNS = 21
 

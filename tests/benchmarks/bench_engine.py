@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from transitions import Machine
 
-from fsm import LOGIN
-from fsm.testing import RecordingClient
+from authfunnel.fsm import LOGIN
+from authfunnel.fsm.testing import RecordingClient
 
 PATH = ["code_exchange", "apps_fetch", "app_select", "profile_configure"]
 

@@ -39,9 +39,9 @@ from pathlib import Path
 loading = time.perf_counter()
 import duckdb  # a process pays this once (IMPORT_S, printed apart), whatever it reads
 print('import', time.perf_counter() - loading, file=sys.stderr)
-from cli._report_model import build_report
-from cli._funnels import funnel_named
-from fsm import BUILTIN_FUNNELS
+from authfunnel.cli._report_model import build_report
+from authfunnel.cli._funnels import funnel_named
+from authfunnel.fsm import BUILTIN_FUNNELS
 funnels = [funnel_named(sys.argv[2])] if sys.argv[2] != 'all' else list(BUILTIN_FUNNELS)
 start = time.perf_counter()
 report = build_report(Path(sys.argv[1]), funnels, path=sys.argv[3])
@@ -54,9 +54,9 @@ print(elapsed, report.flows[0].figures.completed, peak, usage.ru_utime + usage.r
 
 NAIVE = """
 import sys, time
-from cli._events import connect
-from cli._stages import stages
-from fsm import LOGIN
+from authfunnel.cli._events import connect
+from authfunnel.cli._stages import stages
+from authfunnel.fsm import LOGIN
 path = sys.argv[1]
 con = connect()  # the report's own settings (memory limit, spilling), for a fair comparison
 groups = stages(LOGIN)
@@ -135,7 +135,7 @@ def parquet_rows(path: Path) -> int:
 
 
 def main(sizes: list[int | Path]) -> None:
-    from cli.commands.simulate import write_simulation
+    from authfunnel.cli.commands.simulate import write_simulation
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base.parquet"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-import fsm
-from cli._env import Environment
-from cli._exit import CliError, LoginRequired, UsageError
-from cli._telemetry import open_client
+from authfunnel import fsm
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError, LoginRequired, UsageError
+from authfunnel.cli._telemetry import open_client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

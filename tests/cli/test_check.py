@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from cli.__main__ import main
-from cli._env import Environment
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
 
 USER_FLOWS = '''
-from fsm import AUTH_EVENTS, Direction, Funnel, auth_completed
+from authfunnel.fsm import AUTH_EVENTS, Direction, Funnel, auth_completed
 
 class StaleDuration:
     """A hand-written emitter that forgets to measure: Completed always says 0 ms."""
@@ -141,7 +141,7 @@ def test_a_module_that_fails_to_import_is_reported_with_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "bad_flows_mod.py").write_text(
-        "from fsm import Funnel\nF = Funnel(flow='x', steps={'a': ['b']})\n"
+        "from authfunnel.fsm import Funnel\nF = Funnel(flow='x', steps={'a': ['b']})\n"
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import fsm
-from cli.__main__ import main
-from cli._env import Environment
-from cli._registry import COMMANDS, CommandSpec
-from fsm.testing import assert_valid
+from authfunnel import fsm
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli._registry import COMMANDS, CommandSpec
+from authfunnel.fsm.testing import assert_valid
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +72,7 @@ def test_a_nonzero_status_completes_unsuccessfully_with_that_code(tmp_path: Path
 def test_a_cli_error_completes_with_its_class_and_exit_code(tmp_path: Path) -> None:
     assert run(tmp_path, "probe", "error") == 1
     _, completed = events(tmp_path)
-    assert completed.properties["error_class"] == "cli.CliError"
+    assert completed.properties["error_class"] == "authfunnel.CliError"
     assert completed.properties["exit_code"] == 1
     assert_valid(completed)
 
@@ -103,7 +103,7 @@ def test_login_required_after_work_began_is_a_completed_failure(tmp_path: Path) 
         fsm.AUTH_FAILED,
         fsm.COMMAND_COMPLETED,
     ]
-    assert events(tmp_path)[-1].properties["error_class"] == "cli.LoginRequired"
+    assert events(tmp_path)[-1].properties["error_class"] == "authfunnel.LoginRequired"
 
 
 @pytest.mark.parametrize(

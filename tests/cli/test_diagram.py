@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.__main__ import main
-from cli._env import Environment
-from cli.commands.diagram import diagram_files, draw
-from fsm import BUILTIN_FUNNELS, LOGIN, SIGNUP
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli.commands.diagram import diagram_files, draw
+from authfunnel.fsm import BUILTIN_FUNNELS, LOGIN, SIGNUP
 
 REPO = Path(__file__).resolve().parents[2]
 DIAGRAMS = REPO / "diagrams"
@@ -151,7 +151,7 @@ def test_readme_embeds_the_current_login_mermaid() -> None:
 def test_help_imports_no_drawing_or_report_modules() -> None:
     code = (
         "import sys, io\n"
-        "from cli.__main__ import main\n"
+        "from authfunnel.cli.__main__ import main\n"
         "main(['--help'])\n"
         "heavy = {'duckdb', 'rich', 'graphviz', 'transitions.extensions.diagrams'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"

@@ -6,8 +6,8 @@ import io
 import json
 from pathlib import Path
 
-from cli.__main__ import main
-from cli._env import Environment
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
 
 
 def run(home: Path, *argv: str) -> tuple[int, str, str]:

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-HEAVY = ("segment", "sqlite3", "http.server", "requests", "rich", "cli.delivery")
+HEAVY = ("segment", "sqlite3", "http.server", "requests", "rich", "authfunnel.cli.delivery")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
 def test_help_imports_no_delivery_module(argv: list[str]) -> None:
     probe = (
         "import sys\n"
-        "from cli.__main__ import main\n"
+        "from authfunnel.cli.__main__ import main\n"
         f"main({argv!r})\n"
         f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))\n"
     )

@@ -6,8 +6,8 @@ import io
 import subprocess
 import sys
 
-from cli.__main__ import main
-from cli._env import Environment
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -49,7 +49,7 @@ def test_an_unknown_option_is_a_usage_error() -> None:
 
 def test_help_imports_no_heavy_module() -> None:
     script = (
-        "import sys\nfrom cli.__main__ import main\nmain(['--help'])\n"
+        "import sys\nfrom authfunnel.cli.__main__ import main\nmain(['--help'])\n"
         "print('\\n'.join(sys.modules))"
     )
     result = subprocess.run(

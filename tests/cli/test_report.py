@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.__main__ import main
-from cli._env import Environment
-from cli._figures import Figures
-from cli._report_model import build_report
-from cli.commands.simulate import write_simulation
-from fsm import (
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli._figures import Figures
+from authfunnel.cli._report_model import build_report
+from authfunnel.cli.commands.simulate import write_simulation
+from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli._funnel_query import ABANDONED_AFTER_HOURS
-from cli._invocation_check import CHECKED, layout
-from cli._report_model import as_json, build_report
-from cli._simulate import simulate
-from fsm import BUILTIN_FUNNELS
+from authfunnel.cli._funnel_query import ABANDONED_AFTER_HOURS
+from authfunnel.cli._invocation_check import CHECKED, layout
+from authfunnel.cli._report_model import as_json, build_report
+from authfunnel.cli._simulate import simulate
+from authfunnel.fsm import BUILTIN_FUNNELS
 
 
 def damaged_population(path: Path, flows: int, seed: int, damage: int) -> Path:
@@ -118,9 +118,9 @@ POSITIONS = layout(BUILTIN_FUNNELS, window=False).positions
 def _checked(source: Path, **window: datetime) -> tuple[set[str], set[str]]:
     """The invocations the fast path's check sets aside for exact pairing, and those it
     counts with a flow moved across the cutoff (``window``: ``since``, ``until``)."""
-    from cli._events import connect, load_events
-    from cli._fast_query import odd_groups_sql
-    from cli._funnel_run import _cutoff, _execute
+    from authfunnel.cli._events import connect, load_events
+    from authfunnel.cli._fast_query import odd_groups_sql
+    from authfunnel.cli._funnel_run import _cutoff, _execute
 
     con = connect()
     try:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from cli.__main__ import main
-from cli._env import Environment
-from fsm import AUTH_FAILED, AUTH_STARTED
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.fsm import AUTH_FAILED, AUTH_STARTED
 from tests.cli.delivery.harness import DRIVER, authfunnel, environment
 from tests.cli.test_report import message, write_lines
 

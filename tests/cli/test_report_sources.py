@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from cli.__main__ import main
-from cli._env import Environment
-from cli._simulate import simulate
-from cli._telemetry import open_client
-from cli.commands.simulate import write_simulation
-from cli.delivery._archive import archived
-from cli.delivery._outbox import Outbox, open_outbox
-from cli.delivery._sender import deliver
-from cli.delivery._settings import load_settings
-from fsm import LOGIN, Step, TelemetryClient
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli._simulate import simulate
+from authfunnel.cli._telemetry import open_client
+from authfunnel.cli.commands.simulate import write_simulation
+from authfunnel.cli.delivery._archive import archived
+from authfunnel.cli.delivery._outbox import Outbox, open_outbox
+from authfunnel.cli.delivery._sender import deliver
+from authfunnel.cli.delivery._settings import load_settings
+from authfunnel.fsm import LOGIN, Step, TelemetryClient
 from tests.cli.delivery.servers import collector
 from tests.cli.test_collector import start, stop
 
@@ -260,7 +260,7 @@ def test_the_report_engine_runs_where_the_os_has_no_cpu_affinity(
     """macOS has no ``os.sched_getaffinity``: the thread count comes from the core count."""
     import os
 
-    from cli._events import MIN_THREADS, connect
+    from authfunnel.cli._events import MIN_THREADS, connect
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     con = connect()

@@ -7,11 +7,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from cli.__main__ import main
-from cli._env import Environment
-from cli._simulate import simulate
-from fsm import AUTH_STARTED, COMMAND_COMPLETED, COMMAND_INVOKED, Event
-from fsm.testing import assert_valid
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli._simulate import simulate
+from authfunnel.fsm import AUTH_STARTED, COMMAND_COMPLETED, COMMAND_INVOKED, Event
+from authfunnel.fsm.testing import assert_valid
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

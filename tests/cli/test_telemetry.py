@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import fsm
-from cli.__main__ import main
-from cli._env import Environment
-from cli._telemetry import open_client
+from authfunnel import fsm
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli._telemetry import open_client
 
 
 def run(home: Path, *argv: str, **variables: str) -> tuple[int, str, str]:

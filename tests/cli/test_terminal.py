@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from cli._env import Environment
-from cli._terminal import Terminal
+from authfunnel.cli._env import Environment
+from authfunnel.cli._terminal import Terminal
 
 
 def terminal() -> tuple[Terminal, io.StringIO]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fsm import Direction, Funnel
+from authfunnel.fsm import Direction, Funnel
 
 PLAN_CHANGE = Funnel(
     flow="plan_change",

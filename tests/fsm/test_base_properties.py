@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-import fsm
-from fsm import BASE_PROPERTY_KEYS, Event, track_event
-from fsm.testing import RecordingClient, assert_valid
+from authfunnel import fsm
+from authfunnel.fsm import BASE_PROPERTY_KEYS, Event, track_event
+from authfunnel.fsm.testing import RecordingClient, assert_valid
 
 
 def test_track_event_adds_every_base_property(client: RecordingClient) -> None:
@@ -68,7 +68,7 @@ def test_track_event_without_a_client_does_nothing() -> None:
 def test_set_cli_version_is_reported(
     client: RecordingClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("fsm._base._cli_version", None)
+    monkeypatch.setattr("authfunnel.fsm._base._cli_version", None)
     fsm.set_cli_version("9.9.9")
     track_event(client, fsm.auth_logout())
     assert client.events[0].properties["cli_version"] == "9.9.9"

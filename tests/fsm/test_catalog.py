@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-import fsm
-from fsm import AbortReason, Event, Flow, Step
-from fsm.testing import assert_valid
+from authfunnel import fsm
+from authfunnel.fsm import AbortReason, Event, Flow, Step
+from authfunnel.fsm.testing import assert_valid
 
 
 def test_event_names_are_exactly_the_catalogs() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-import fsm
-from fsm import AbortReason, Direction
-from fsm.testing import FakeClock, RecordingClient, assert_valid
+from authfunnel import fsm
+from authfunnel.fsm import AbortReason, Direction
+from authfunnel.fsm.testing import FakeClock, RecordingClient, assert_valid
 
 from .funnels import PLAN_CHANGE
 

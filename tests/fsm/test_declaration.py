@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fsm import COMMAND, LOGIN, LOGOUT, SIGNUP, DefinitionError, Direction, Funnel, Step
+from authfunnel.fsm import COMMAND, LOGIN, LOGOUT, SIGNUP, DefinitionError, Direction, Funnel, Step
 
 
 def test_login_and_signup_follow_the_documented_order() -> None:

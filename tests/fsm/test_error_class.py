@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-import fsm
-from fsm import error_class
-from fsm._catalog import QUALIFIED_NAME
+from authfunnel import fsm
+from authfunnel.fsm import error_class
+from authfunnel.fsm._catalog import QUALIFIED_NAME
 
 
 class WrapperError(Exception):
@@ -128,4 +128,4 @@ def test_no_part_of_the_message_leaks(secret: str) -> None:
 
 
 def test_the_engines_own_errors_are_qualified_as_fsm() -> None:
-    assert error_class(fsm.IllegalTransition("x", "y", "login")) == "fsm.IllegalTransition"
+    assert error_class(fsm.IllegalTransition("x", "y", "login")) == "authfunnel.IllegalTransition"

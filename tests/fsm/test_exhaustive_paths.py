@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-import fsm
-from fsm import LOGIN, SIGNUP, AbortReason, Event, Funnel
-from fsm.testing import FakeClock, RecordingClient, assert_valid
+from authfunnel import fsm
+from authfunnel.fsm import LOGIN, SIGNUP, AbortReason, Event, Funnel
+from authfunnel.fsm.testing import FakeClock, RecordingClient, assert_valid
 
 STEP_SECONDS = 0.5
 
@@ -48,8 +48,8 @@ def expected_events(funnel: Funnel, path: tuple[str, ...], ending: str) -> list[
         "declined": fsm.auth_aborted(flow, step=step, reason=AbortReason.DECLINED),
         "prompt": fsm.auth_aborted(flow, step=step, reason=AbortReason.PROMPT),
         "exception": failed("TimeoutError"),
-        "illegal": failed("fsm.IllegalTransition"),
-        "incomplete": failed("fsm.IncompleteFlow"),
+        "illegal": failed("authfunnel.IllegalTransition"),
+        "incomplete": failed("authfunnel.IncompleteFlow"),
         "complete": fsm.auth_completed(flow, duration_ms=duration),
     }[ending]
     return [fsm.auth_started(flow, no_browser=False), terminal]

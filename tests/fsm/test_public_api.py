@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import fsm
-import fsm.testing
+from authfunnel import fsm
 
 PUBLIC = {
     "AUTH_ABORTED", "AUTH_COMPLETED", "AUTH_EVENTS", "AUTH_FAILED", "AUTH_LOGOUT", "AUTH_STARTED",
@@ -49,7 +48,7 @@ def modules_after(code: str) -> set[str]:
 
 
 def test_importing_fsm_stays_cheap() -> None:
-    loaded = modules_after("import fsm")
+    loaded = modules_after("import authfunnel.fsm")
     heavy = {"transitions", "rich", "httpx", "authlib", "segment", "sqlite3", "duckdb", "cli"}
     assert not heavy & {name.partition(".")[0] for name in loaded}
     assert not {"logging", "uuid", "platform"} & loaded
@@ -57,9 +56,9 @@ def test_importing_fsm_stays_cheap() -> None:
 
 def test_fsm_never_imports_cli_even_when_running_a_flow() -> None:
     loaded = modules_after(
-        "from fsm import LOGIN\nwith LOGIN.run(None) as t:\n"
+        "from authfunnel.fsm import LOGIN\nwith LOGIN.run(None) as t:\n"
         "    for s in ('code_exchange', 'apps_fetch', 'app_select', 'profile_configure'):\n"
         "        t.advance(s)"
     )
     assert "transitions" in loaded
-    assert not {name for name in loaded if name == "cli" or name.startswith("cli.")}
+    assert not {name for name in loaded if name.startswith("authfunnel.cli")}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import fsm
-from fsm import LOGIN, NULL_TRACKER, AbortReason, Step
-from fsm.testing import FakeClock, RecordingClient
+from authfunnel import fsm
+from authfunnel.fsm import LOGIN, NULL_TRACKER, AbortReason, Step
+from authfunnel.fsm.testing import FakeClock, RecordingClient
 
 THROUGH_APP_SELECT = [Step.CODE_EXCHANGE, Step.APPS_FETCH, Step.APP_SELECT]
 
@@ -82,7 +82,7 @@ def test_ending_before_the_last_step_fails_as_incomplete(client: RecordingClient
     with LOGIN.run(client) as tracker:
         tracker.advance(Step.CODE_EXCHANGE)
     assert client.names() == [fsm.AUTH_STARTED, fsm.AUTH_FAILED]
-    assert props(client, 1)["error_class"] == "fsm.IncompleteFlow"
+    assert props(client, 1)["error_class"] == "authfunnel.IncompleteFlow"
     assert props(client, 1)["step"] == "code_exchange"
 
 
@@ -91,7 +91,7 @@ def test_skipping_a_step_fails_once_and_raises(client: RecordingClient) -> None:
         tracker.advance(Step.APPS_FETCH)
     assert (raised.value.trigger, raised.value.state) == ("apps_fetch", "browser_wait")
     assert client.names() == [fsm.AUTH_STARTED, fsm.AUTH_FAILED]
-    assert props(client, 1)["error_class"] == "fsm.IllegalTransition"
+    assert props(client, 1)["error_class"] == "authfunnel.IllegalTransition"
 
 
 def test_a_step_after_a_terminal_emits_nothing_more(client: RecordingClient) -> None:
@@ -125,7 +125,7 @@ def test_an_exception_after_an_explicit_terminal_emits_nothing_more(
     client: RecordingClient,
 ) -> None:
     with pytest.raises(ValueError, match="late"), LOGIN.run(client) as tracker:
-        tracker.fail("fsm.Custom")
+        tracker.fail("authfunnel.Custom")
         raise ValueError("late")
     assert client.names() == [fsm.AUTH_STARTED, fsm.AUTH_FAILED]
 

@@ -12,9 +12,9 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-import fsm
-from fsm import NULL_TRACKER, AbortReason, Direction, Event, FlowTracker, Funnel
-from fsm.testing import FakeClock, RecordingClient, assert_valid
+from authfunnel import fsm
+from authfunnel.fsm import NULL_TRACKER, AbortReason, Direction, Event, FlowTracker, Funnel
+from authfunnel.fsm.testing import FakeClock, RecordingClient, assert_valid
 
 from .funnels import PLAN_CHANGE
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import fsm
-from fsm.testing import RecordingClient
+from authfunnel import fsm
+from authfunnel.fsm.testing import RecordingClient
 
 
 class StepsClient(RecordingClient):
@@ -48,7 +48,7 @@ def test_recovered_is_an_optional_catalog_property_of_auth_failed() -> None:
     event = fsm.auth_failed(
         "login", step="code_exchange", duration_ms=5, error_class="ProcessTerminated"
     )
-    from fsm.testing import assert_valid
+    from authfunnel.fsm.testing import assert_valid
 
     assert_valid(event, tracked=False)
     assert_valid(fsm.Event(event.name, {**event.properties, "recovered": True}), tracked=False)

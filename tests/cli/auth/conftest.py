@@ -11,10 +11,10 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-import cli._telemetry
-from cli.devserver._server import DevServer
-from fsm import Event
-from fsm.testing import RecordingClient
+from authfunnel.cli import _telemetry
+from authfunnel.cli.devserver._server import DevServer
+from authfunnel.fsm import Event
+from authfunnel.fsm.testing import RecordingClient
 
 
 class MemoryKeyring(KeyringBackend):
@@ -87,7 +87,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     through the command lifecycle, as in production.
     """
     client = Recorder()
-    monkeypatch.setattr(cli._telemetry, "_open", lambda env: client)
+    monkeypatch.setattr(_telemetry, "_open", lambda env: client)
     return client
 
 

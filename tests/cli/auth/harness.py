@@ -9,12 +9,12 @@ command ended.
 import json
 import sys
 
-import cli._telemetry
-from cli.__main__ import main
-from fsm.testing import RecordingClient
+from authfunnel.cli import _telemetry
+from authfunnel.cli.__main__ import main
+from authfunnel.fsm.testing import RecordingClient
 
 recorder = RecordingClient()
-cli._telemetry._open = lambda env: recorder  # type: ignore[assignment]
+_telemetry._open = lambda env: recorder  # type: ignore[assignment]
 status = 1
 try:
     status = main(sys.argv[2:])

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.__main__ import main
-from cli._env import Environment
-from cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
-from cli.devserver._autopilot import complete_browser_step
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
+from authfunnel.cli.devserver._autopilot import complete_browser_step
 
 __all__ = ["complete_browser_step"]
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-import fsm
+from authfunnel import fsm
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.support import Browser, FaultyEndpoint, Result, autopilot, run_cli
 
@@ -78,7 +78,7 @@ def test_a_callback_without_a_code_fails_at_browser_wait(
     result, _ = login(callback_with(lambda state: {"state": state}))
 
     assert_failed_cleanly(
-        result, recorder, home, step="browser_wait", error_class="cli.CallbackError"
+        result, recorder, home, step="browser_wait", error_class="authfunnel.CallbackError"
     )
     assert "without an authorization code" in result.err
 
@@ -89,7 +89,7 @@ def test_a_callback_without_a_state_is_not_trusted(
     result, _ = login(callback_with({"code": "abc"}))
 
     assert_failed_cleanly(
-        result, recorder, home, step="browser_wait", error_class="cli.CallbackError"
+        result, recorder, home, step="browser_wait", error_class="authfunnel.CallbackError"
     )
     assert "without a state" in result.err
 
@@ -100,7 +100,7 @@ def test_a_callback_with_another_state_fails_as_a_state_mismatch(
     result, _ = login(callback_with({"code": "abc", "state": "forged"}))
 
     assert_failed_cleanly(
-        result, recorder, home, step="browser_wait", error_class="cli.StateMismatch"
+        result, recorder, home, step="browser_wait", error_class="authfunnel.StateMismatch"
     )
     assert "does not match this login attempt" in result.err
 
@@ -120,7 +120,7 @@ def test_an_error_description_with_html_is_escaped_in_page_and_terminal(
     result, _ = login(act)
 
     assert_failed_cleanly(
-        result, recorder, home, step="browser_wait", error_class="cli.AuthorizationError"
+        result, recorder, home, step="browser_wait", error_class="authfunnel.AuthorizationError"
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
     assert "<script>" not in pages[0]
@@ -156,7 +156,7 @@ def test_a_broken_token_endpoint_fails_at_code_exchange(
     result, _ = login(autopilot(), AUTHFUNNEL_TOKEN_URL=endpoint.url)
 
     assert_failed_cleanly(
-        result, recorder, home, step="code_exchange", error_class="cli.TokenExchangeError"
+        result, recorder, home, step="code_exchange", error_class="authfunnel.TokenExchangeError"
     )
     assert message in result.err
 
@@ -183,7 +183,7 @@ def test_an_absurd_token_response_fails_at_code_exchange(
     result, _ = login(autopilot(), AUTHFUNNEL_TOKEN_URL=endpoint.url)
 
     assert_failed_cleanly(
-        result, recorder, home, step="code_exchange", error_class="cli.TokenExchangeError"
+        result, recorder, home, step="code_exchange", error_class="authfunnel.TokenExchangeError"
     )
     assert message in result.err
 
@@ -191,8 +191,8 @@ def test_an_absurd_token_response_fails_at_code_exchange(
 @pytest.mark.parametrize(
     ("status", "error_class", "message"),
     [
-        (401, "cli.ApiUnauthorized", "the apps API refused the token (401)"),
-        (500, "cli.ApiError", "the apps API failed with HTTP 500"),
+        (401, "authfunnel.ApiUnauthorized", "the apps API refused the token (401)"),
+        (500, "authfunnel.ApiError", "the apps API failed with HTTP 500"),
     ],
 )
 def test_a_failing_apps_api_fails_at_apps_fetch(
@@ -221,7 +221,11 @@ def test_an_unwritable_config_dir_fails_at_profile_configure_and_saves_nothing(
     result, _ = login(autopilot(), AUTHFUNNEL_HOME=str(unwritable))
 
     assert_failed_cleanly(
-        result, recorder, unwritable, step="profile_configure", error_class="cli.CredentialsError"
+        result,
+        recorder,
+        unwritable,
+        step="profile_configure",
+        error_class="authfunnel.CredentialsError",
     )
     assert "cannot save the login in /proc/authfunnel-test-home/config" in result.err
     assert "hint: make the directory writable" in result.err
@@ -283,7 +287,7 @@ def test_an_unreachable_token_endpoint_fails_as_provider_unreachable(
     result, _ = login(autopilot(), AUTHFUNNEL_TOKEN_URL=closed.url)
 
     assert_failed_cleanly(
-        result, recorder, home, step="code_exchange", error_class="cli.ProviderUnreachable"
+        result, recorder, home, step="code_exchange", error_class="authfunnel.ProviderUnreachable"
     )
     assert "cannot reach the token endpoint" in result.err
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-import fsm
-from cli.devserver._server import DevServer
-from fsm.testing import assert_valid
+from authfunnel import fsm
+from authfunnel.cli.devserver._server import DevServer
+from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder, require_chromium
 from tests.cli.auth.support import Browser, chromium, run_cli
 
@@ -98,7 +98,7 @@ def test_a_tampered_state_fails_with_a_clear_message(
     assert failed.name == fsm.AUTH_FAILED
     assert (failed.properties["step"], failed.properties["error_class"]) == (
         "browser_wait",
-        "cli.StateMismatch",
+        "authfunnel.StateMismatch",
     )
     assert "Login failed" in pages[0]
     assert not (home / "config" / "profile.json").exists()
@@ -129,9 +129,9 @@ def test_logout_reports_first_then_clears_then_revokes(
     browser.join()
     token = json.loads((home / "config" / "token.json").read_text())
     witness = CredentialWitness(home / "config" / "profile.json")
-    import cli._telemetry
+    from authfunnel.cli import _telemetry
 
-    monkeypatch.setattr(cli._telemetry, "_open", lambda env: witness)
+    monkeypatch.setattr(_telemetry, "_open", lambda env: witness)
 
     result = run_cli(env_vars, "logout")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cli._paths import Paths
-from cli.auth._credentials import Credentials, Profile
-from cli.auth._errors import CredentialsError
-from cli.auth._token import Token
+from authfunnel.cli._paths import Paths
+from authfunnel.cli.auth._credentials import Credentials, Profile
+from authfunnel.cli.auth._errors import CredentialsError
+from authfunnel.cli.auth._token import Token
 from tests.cli.auth.conftest import MemoryKeyring
 
 PROFILE = Profile("usr_1", "a@example.com", "A", "app_1", "one", "http://127.0.0.1:1", "file")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import fsm
-from cli.__main__ import main
-from cli._env import Environment
-from cli.devserver._server import DevServer
-from fsm.testing import assert_valid
+from authfunnel import fsm
+from authfunnel.cli.__main__ import main
+from authfunnel.cli._env import Environment
+from authfunnel.cli.devserver._server import DevServer
+from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import MemoryKeyring, Recorder, require_chromium
 from tests.cli.auth.support import Browser, autopilot, chromium, run_cli
 
@@ -175,7 +175,7 @@ def test_no_browser_prints_the_url_and_reports_no_browser(
     assert "code_challenge_method=S256" in result.out
     assert recorder.funnel_events()[0].properties["no_browser"] is True
     failed = recorder.funnel_events()[-1]
-    assert failed.properties["error_class"] == "cli.LoginTimeout"
+    assert failed.properties["error_class"] == "authfunnel.LoginTimeout"
     assert failed.properties["step"] == "browser_wait"
     assert "nobody finished the browser step" in result.err
 

@@ -6,9 +6,9 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.auth._errors import CallbackError, StateMismatch
-from cli.auth._loopback import CallbackServer, judge
-from fsm import ConsentDeclined
+from authfunnel.cli.auth._errors import CallbackError, StateMismatch
+from authfunnel.cli.auth._loopback import CallbackServer, judge
+from authfunnel.fsm import ConsentDeclined
 
 
 def test_the_first_callback_decides_and_a_second_one_is_refused() -> None:

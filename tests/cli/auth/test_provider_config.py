@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cli._env import Environment
-from cli.auth._errors import ProviderNotConfigured
-from cli.auth._provider import Provider
+from authfunnel.cli._env import Environment
+from authfunnel.cli.auth._errors import ProviderNotConfigured
+from authfunnel.cli.auth._provider import Provider
 
 
 def provider(tmp_path: Path, toml: str = "", **variables: str) -> Provider:

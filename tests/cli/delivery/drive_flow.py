@@ -17,9 +17,9 @@ import sqlite3
 import sys
 import time
 
-import fsm
-from cli._env import Environment
-from cli._telemetry import open_client
+from authfunnel import fsm
+from authfunnel.cli._env import Environment
+from authfunnel.cli._telemetry import open_client
 
 
 def main(mode: str) -> int:

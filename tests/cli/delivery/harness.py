@@ -98,8 +98,8 @@ def meta(home: Path, key: str) -> str | None:
 
 
 def sender_idle(home: Path) -> bool:
-    from cli.delivery import _lease
-    from cli.delivery._outbox import Outbox
+    from authfunnel.cli.delivery import _lease
+    from authfunnel.cli.delivery._outbox import Outbox
 
     box = Outbox(home / "state" / "outbox.sqlite3")
     try:

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cli.delivery._collector import CollectorHandler, CollectorServer, read_messages
+from authfunnel.cli.delivery._collector import CollectorHandler, CollectorServer, read_messages
 
 
 @contextmanager

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.delivery._archive import archive, archived, keep, read_recorded
-from cli.delivery._outbox import Outbox, OutboxError
+from authfunnel.cli.delivery._archive import archive, archived, keep, read_recorded
+from authfunnel.cli.delivery._outbox import Outbox, OutboxError
 
 
 def message(n: int = 0) -> dict[str, object]:

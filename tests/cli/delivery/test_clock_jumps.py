@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from cli.delivery import _lease
-from cli.delivery._outbox import Outbox
+from authfunnel.cli.delivery import _lease
+from authfunnel.cli.delivery._outbox import Outbox
 
 DAY = 86_400.0
 

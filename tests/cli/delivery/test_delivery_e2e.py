@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.delivery._collector import read_messages
+from authfunnel.cli.delivery._collector import read_messages
 from tests.cli.delivery.harness import (
     DRIVER,
     authfunnel,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-import fsm
-from cli._env import Environment
-from cli._telemetry import open_client
-from cli.delivery import _flows
-from cli.delivery._outbox import Outbox
-from fsm.testing import assert_valid
+from authfunnel import fsm
+from authfunnel.cli._env import Environment
+from authfunnel.cli._telemetry import open_client
+from authfunnel.cli.delivery import _flows
+from authfunnel.cli.delivery._outbox import Outbox
+from authfunnel.fsm.testing import assert_valid
 from tests.cli.delivery.harness import DRIVER, environment
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import fsm
-from cli._env import Environment
-from cli._telemetry import forget_user, open_client
-from cli.delivery._client import OutboxClient
-from fsm.testing import assert_valid
+from authfunnel import fsm
+from authfunnel.cli._env import Environment
+from authfunnel.cli._telemetry import forget_user, open_client
+from authfunnel.cli.delivery._client import OutboxClient
+from authfunnel.fsm.testing import assert_valid
 from tests.cli.delivery import harness
 from tests.cli.delivery.harness import DRIVER
 
@@ -213,7 +213,7 @@ def test_an_event_outside_the_catalog_keeps_only_the_base_properties(tmp_path: P
 
 
 def test_a_logout_while_telemetry_is_disabled_still_forgets_the_user(tmp_path: Path) -> None:
-    from cli.__main__ import main
+    from authfunnel.cli.__main__ import main
 
     client = open_client(environment(tmp_path))
     client.identify("user-42", {})

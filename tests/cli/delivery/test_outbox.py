@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.delivery._outbox import Outbox, OutboxError, open_outbox
+from authfunnel.cli.delivery._outbox import Outbox, OutboxError, open_outbox
 
 
 def message(n: int = 0) -> dict[str, object]:

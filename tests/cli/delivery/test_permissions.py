@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import fsm
-from cli.delivery import _spawn
-from cli.delivery._settings import Settings
+from authfunnel import fsm
+from authfunnel.cli.delivery import _spawn
+from authfunnel.cli.delivery._settings import Settings
 from tests.cli.delivery.test_open_client import environment
 
 
@@ -31,7 +31,7 @@ def mode(path: Path) -> int:
 
 
 def test_the_state_dir_and_the_outbox_with_its_wal_files_are_private(tmp_path: Path) -> None:
-    from cli._telemetry import open_client
+    from authfunnel.cli._telemetry import open_client
 
     client = open_client(environment(tmp_path))
     client.identify("user-42", {})
@@ -47,7 +47,7 @@ def test_the_state_dir_and_the_outbox_with_its_wal_files_are_private(tmp_path: P
 
 
 def test_an_outbox_left_readable_by_an_earlier_version_is_made_private(tmp_path: Path) -> None:
-    from cli.delivery._outbox import Outbox
+    from authfunnel.cli.delivery._outbox import Outbox
 
     state = tmp_path / "state"
     state.mkdir(mode=0o755)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.delivery import _lease, _sender
-from cli.delivery._outbox import Outbox
-from cli.delivery._sender import MAX_BACKOFF, RETRY_AT, deliver, due
-from cli.delivery._settings import Settings
+from authfunnel.cli.delivery import _lease, _sender
+from authfunnel.cli.delivery._outbox import Outbox
+from authfunnel.cli.delivery._sender import MAX_BACKOFF, RETRY_AT, deliver, due
+from authfunnel.cli.delivery._settings import Settings
 from tests.cli.delivery.servers import (
     PlainBadRequest,
     Portal,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cli._env import Environment
-from cli._exit import CliError
-from cli.delivery._settings import load_settings
+from authfunnel.cli._env import Environment
+from authfunnel.cli._exit import CliError
+from authfunnel.cli.delivery._settings import load_settings
 
 
 def environment(home: Path, config: str) -> Environment:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fsm import BUILTIN_FUNNELS, Funnel
-from fsm.check.pytest_plugin import FunnelCheck
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.fsm.check.pytest_plugin import FunnelCheck
 
 
 @pytest.mark.parametrize("funnel", BUILTIN_FUNNELS, ids=lambda funnel: str(funnel.flow))

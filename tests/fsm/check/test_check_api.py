@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fsm.check
+from authfunnel import fsm
 
 PUBLIC = [
     "DEFAULT_EXAMPLES",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from transitions import EventData, Machine
 
-from fsm import (
+from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
     AUTH_FAILED,
@@ -25,11 +25,11 @@ from fsm import (
     PropertyValue,
     error_class,
 )
-from fsm._base import with_base_properties
-from fsm._machine import build_machine
-from fsm.check import Engine, check_funnel, check_paths, check_stateful, replay
-from fsm.check._definition import TERMINALS_FINAL
-from fsm.testing import RecordingClient
+from authfunnel.fsm._base import with_base_properties
+from authfunnel.fsm._machine import build_machine
+from authfunnel.fsm.check import Engine, check_funnel, check_paths, check_stateful, replay
+from authfunnel.fsm.check._definition import TERMINALS_FINAL
+from authfunnel.fsm.testing import RecordingClient
 
 TERMINALS = frozenset({AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED, COMMAND_COMPLETED})
 

@@ -8,10 +8,10 @@ from functools import cached_property
 import pytest
 from transitions import Machine
 
-from fsm import BUILTIN_FUNNELS, LOGIN, Funnel
-from fsm._machine import build_machine
-from fsm.check import check_definition
-from fsm.check._definition import (
+from authfunnel.fsm import BUILTIN_FUNNELS, LOGIN, Funnel
+from authfunnel.fsm._machine import build_machine
+from authfunnel.fsm.check import check_definition
+from authfunnel.fsm.check._definition import (
     MATCHES_DECLARATION,
     ONE_INITIAL,
     REACHABLE,

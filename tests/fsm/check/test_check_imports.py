@@ -17,10 +17,10 @@ def _modules_after(statement: str) -> set[str]:
 
 
 def test_importing_fsm_check_loads_no_heavy_module() -> None:
-    loaded = _modules_after("import fsm.check")
+    loaded = _modules_after("import authfunnel.fsm.check")
 
     assert not {name for name in HEAVY if name in loaded}
 
 
 def test_importing_fsm_does_not_import_the_checks() -> None:
-    assert "fsm.check" not in _modules_after("import fsm")
+    assert "authfunnel.fsm.check" not in _modules_after("import authfunnel.fsm")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from fsm import LOGIN, Event, auth_failed, track_event
-from fsm.check import SECRET_FRAGMENTS
-from fsm.check import _invariants as inv
-from fsm.check._context import Context
-from fsm.check._engine import Engine
-from fsm.testing import RecordingClient
+from authfunnel.fsm import LOGIN, Event, auth_failed, track_event
+from authfunnel.fsm.check import SECRET_FRAGMENTS
+from authfunnel.fsm.check import _invariants as inv
+from authfunnel.fsm.check._context import Context
+from authfunnel.fsm.check._engine import Engine
+from authfunnel.fsm.testing import RecordingClient
 
 
 def _tracked(event: Event) -> Event:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from fsm import COMMAND, LOGIN, Direction, Funnel
-from fsm.check import Ending, check_paths, replay_code, simple_paths
-from fsm.check._graph import MachineGraph
-from fsm.check._paths import default_properties, endings, scripts
-from fsm.check._script import ERROR_KINDS
-from fsm.testing import RecordingClient
+from authfunnel.fsm import COMMAND, LOGIN, Direction, Funnel
+from authfunnel.fsm.check import Ending, check_paths, replay_code, simple_paths
+from authfunnel.fsm.check._graph import MachineGraph
+from authfunnel.fsm.check._paths import default_properties, endings, scripts
+from authfunnel.fsm.check._script import ERROR_KINDS
+from authfunnel.fsm.testing import RecordingClient
 
 DIAMOND = Funnel(flow="diamond", steps={"a": ["b", "c"], "b": ["d"], "c": ["d"], "d": []})
 RETRY = Funnel(flow="retry", steps={"ask": ["verify"], "verify": ["ask", "done"], "done": []})

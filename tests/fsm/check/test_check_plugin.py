@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 USER_TESTS = """
-from fsm import AUTH_EVENTS, Funnel, auth_completed
+from authfunnel.fsm import AUTH_EVENTS, Funnel, auth_completed
 
 class StaleDuration:
     names = AUTH_EVENTS.names
@@ -57,8 +57,8 @@ def test_a_projects_tests_check_its_funnels_through_the_fixture(tmp_path: Path) 
 
 
 def test_check_funnel_assert_ok_raises_with_the_report() -> None:
-    from fsm import LOGIN
-    from fsm.check import Engine, FunnelCheckFailed, check_funnel
+    from authfunnel.fsm import LOGIN
+    from authfunnel.fsm.check import Engine, FunnelCheckFailed, check_funnel
 
     report = check_funnel(LOGIN, stateful=False, engine=Engine(bait_base_properties=True))
     assert report.assert_ok() is report

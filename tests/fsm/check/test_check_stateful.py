@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from fsm import LOGIN, SIGNUP
-from fsm.check import check_funnel, check_stateful, simple_paths
-from fsm.check._graph import MachineGraph
+from authfunnel.fsm import LOGIN, SIGNUP
+from authfunnel.fsm.check import check_funnel, check_stateful, simple_paths
+from authfunnel.fsm.check._graph import MachineGraph
 
 
 def test_steering_reaches_the_last_step_in_a_good_share_of_runs() -> None:
