@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from authfunnel.cli._exit import CliError
+from authfunnel.cli.app._exit import CliError
 
 
 class ProviderNotConfigured(CliError):

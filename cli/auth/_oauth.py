@@ -28,7 +28,7 @@ from authfunnel.fsm import FlowTracker, Step
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import OAuth2Client
 
-    from authfunnel.cli._terminal import Terminal
+    from authfunnel.cli.app._terminal import Terminal
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 HTTP_TIMEOUT_SECONDS = 15.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import ExitStatus
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,11 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     import json
 
-    from authfunnel.cli import _telemetry
     from authfunnel.cli.auth._api import ProviderApi
     from authfunnel.cli.auth._errors import ApiUnauthorized
     from authfunnel.cli.auth._login import AuthContext
     from authfunnel.cli.auth._session import renew, require_login
+    from authfunnel.cli.telemetry import _wiring as _telemetry
 
     telemetry = _telemetry.open_client(env)
     try:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from authfunnel.cli._terminal import Terminal, printable
+    from authfunnel.cli.app._terminal import Terminal, printable
 
     table = Table("", "name", "id", box=None, pad_edge=False)
     for app in apps:

@@ -12,9 +12,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import CliError, ExitStatus, UsageError
-from authfunnel.cli._targets import binding, builtin_names, resolve
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
+from authfunnel.cli.app._targets import binding, builtin_names, resolve
 
 if TYPE_CHECKING:
     from rich.console import Console

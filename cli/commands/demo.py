@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from authfunnel import fsm
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import ExitStatus
-from authfunnel.cli._terminal import Terminal
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import ExitStatus
+from authfunnel.cli.app._terminal import Terminal
 
 DEMO_TIMEOUT_SECONDS = 120.0
 
@@ -100,7 +100,7 @@ def _throwaway_env(env: Environment, home: str, provider_url: str) -> Environmen
 
 def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:
     """The real outbox client in the throwaway home; in memory when telemetry is off."""
-    from authfunnel.cli import _telemetry
+    from authfunnel.cli.telemetry import _wiring as _telemetry
 
     client = _telemetry.open_client(env)
     if isinstance(client, fsm.NoopClient):
@@ -158,8 +158,8 @@ def _recorded(env: Environment) -> Recorded:
     """The messages the outbox holds, as delivery would send them."""
     import json
 
-    from authfunnel.cli.delivery._outbox import open_outbox
-    from authfunnel.cli.delivery._settings import load_settings
+    from authfunnel.cli.telemetry._outbox import open_outbox
+    from authfunnel.cli.telemetry._settings import load_settings
 
     outbox = open_outbox(load_settings(env).outbox_path)
     try:

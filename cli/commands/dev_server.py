@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import CliError, ExitStatus
-from authfunnel.cli._paths import Paths
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError, ExitStatus
+from authfunnel.cli.app._paths import Paths
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +21,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     import threading
     from pathlib import Path
 
-    from authfunnel.cli.delivery._collector import CollectorServer
     from authfunnel.cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD
+    from authfunnel.cli.devserver._collector import CollectorServer
     from authfunnel.cli.devserver._server import DevServer
 
     if not 0 <= args.port <= 65535:

@@ -11,10 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import CliError, ExitStatus, UsageError
-from authfunnel.cli._funnels import flow_names, funnel_named
-from authfunnel.cli._graph import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
+from authfunnel.cli.app._funnels import flow_names, funnel_named
+from authfunnel.cli.diagram._graph import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
 from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 FORMATS: Final = ("mermaid", "dot", "svg", "png", "text")
@@ -87,7 +87,7 @@ def draw(funnel: Funnel, fmt: str, traffic: Traffic | None = None, *, width: int
 
     from rich.console import Console
 
-    from authfunnel.cli._graph_text import machine_tree
+    from authfunnel.cli.diagram._graph_text import machine_tree
 
     buffer = io.StringIO()
     Console(file=buffer, width=width, no_color=True, highlight=False).print(
@@ -101,8 +101,8 @@ def _text(source: str) -> bytes:
 
 
 def _traffic(source: str, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
-    from authfunnel.cli._counts import traffic_by_flow
     from authfunnel.cli.commands.report import source_path
+    from authfunnel.cli.diagram._counts import traffic_by_flow
 
     return traffic_by_flow(source_path(source or None, env), funnels)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import ExitStatus
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +35,9 @@ def run_flow(args: argparse.Namespace, env: Environment, *, signup: bool) -> int
     import math
 
     from authfunnel import fsm
-    from authfunnel.cli import _telemetry
-    from authfunnel.cli._exit import UsageError
+    from authfunnel.cli.app._exit import UsageError
     from authfunnel.cli.auth._login import AuthContext, declined, log_in
+    from authfunnel.cli.telemetry import _wiring as _telemetry
 
     # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
     if args.timeout is not None and not 0 < args.timeout < math.inf:

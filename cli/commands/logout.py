@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import ExitStatus
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,9 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli import _telemetry
-    from authfunnel.cli._terminal import Terminal
+    from authfunnel.cli.app._terminal import Terminal
     from authfunnel.cli.auth._logout import log_out
+    from authfunnel.cli.telemetry import _wiring as _telemetry
 
     terminal = Terminal(env)
     telemetry = _telemetry.open_client(env)

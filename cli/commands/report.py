@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import CliError, ExitStatus
-from authfunnel.cli._funnels import flow_names, funnel_named
-from authfunnel.cli._paths import Paths
-from authfunnel.cli._when import parse_when
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError, ExitStatus
+from authfunnel.cli.app._funnels import flow_names, funnel_named
+from authfunnel.cli.app._paths import Paths
+from authfunnel.cli.report._when import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
@@ -25,7 +25,7 @@ FORMATS: Final = ("table", "json", "html", "svg")
 def default_source(env: Environment) -> Path:
     """The local store: where events are recorded, ``simulate`` writes and ``report`` reads
     when no path is given (the outbox, whose archive keeps what was delivered)."""
-    from authfunnel.cli.delivery._settings import OUTBOX_FILE
+    from authfunnel.cli.telemetry._settings import OUTBOX_FILE
 
     return Paths.from_env(env).state_dir / OUTBOX_FILE
 
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli._report_model import as_json, build_report
+    from authfunnel.cli.report._model import as_json, build_report
 
     source = source_path(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
@@ -99,8 +99,8 @@ def _rich(report: object, fmt: str, env: Environment) -> str:
 
     from rich.console import Console
 
-    from authfunnel.cli._report_model import Report
-    from authfunnel.cli._report_view import print_report
+    from authfunnel.cli.report._model import Report
+    from authfunnel.cli.report._view import print_report
 
     assert isinstance(report, Report)
     exporting = fmt != "table"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli._env import Environment
+from authfunnel.cli.app._env import Environment
 from authfunnel.cli.commands.login import add_flow_arguments, run_flow
 
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import CliError, ExitStatus, UsageError
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
 
 STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise UsageError("--flows must be 0 or more")
     out = Path(args.out) if args.out else default_source(env)
     if out.name.endswith(STORE_SUFFIXES):
-        from authfunnel.cli.delivery._settings import load_settings
+        from authfunnel.cli.telemetry._settings import load_settings
 
         settings = load_settings(env)
         count, dropped = write_to_store(
@@ -72,9 +72,9 @@ def write_to_store(
     are never sent; return (written, dropped by the store's bounds)."""
     from collections import deque
 
-    from authfunnel.cli._simulate import simulate
-    from authfunnel.cli.delivery._archive import keep
-    from authfunnel.cli.delivery._outbox import OutboxError, open_outbox
+    from authfunnel.cli.simulate._traffic import simulate
+    from authfunnel.cli.telemetry._archive import keep
+    from authfunnel.cli.telemetry._outbox import OutboxError, open_outbox
 
     count = 0
 
@@ -99,7 +99,7 @@ def write_to_store(
 
 def write_simulation(out: Path, *, flows: int, seed: int) -> int:
     """Write the simulated messages to ``out``, atomically; return how many were written."""
-    from authfunnel.cli._simulate import simulate
+    from authfunnel.cli.simulate._traffic import simulate
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,9 +126,9 @@ def write_simulation(out: Path, *, flows: int, seed: int) -> int:
 
 def _check_store(out: Path) -> None:
     """Refuse to write into a file that is not an outbox: it is left exactly as it is."""
-    from authfunnel.cli._events import SQLITE_HEADER
-    from authfunnel.cli.delivery._archive import read_recorded
-    from authfunnel.cli.delivery._outbox import OutboxError
+    from authfunnel.cli.report._events import SQLITE_HEADER
+    from authfunnel.cli.telemetry._archive import read_recorded
+    from authfunnel.cli.telemetry._outbox import OutboxError
 
     try:
         if not out.exists() or out.stat().st_size == 0:

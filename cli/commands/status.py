@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import ExitStatus
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +16,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     import json
     from datetime import UTC, datetime
 
-    from authfunnel.cli._exit import LoginRequired
-    from authfunnel.cli._paths import Paths
+    from authfunnel.cli.app._exit import LoginRequired
+    from authfunnel.cli.app._paths import Paths
     from authfunnel.cli.auth._credentials import Credentials
 
     credentials = Credentials(Paths.from_env(env))
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         }
         env.stdout.write(json.dumps(report, indent=2) + "\n")
         return ExitStatus.OK
-    from authfunnel.cli._terminal import Terminal
+    from authfunnel.cli.app._terminal import Terminal
 
     terminal = Terminal(env)
     state = "expired (renewed on next use)" if token.expired() else "valid"

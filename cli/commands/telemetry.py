@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._exit import CliError, ExitStatus
-from authfunnel.cli._telemetry import DISABLED, NOTICE_SHOWN
-from authfunnel.cli.delivery._outbox import Outbox, OutboxError, open_outbox
-from authfunnel.cli.delivery._settings import Settings, load_settings, mask, mask_url
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError, ExitStatus
+from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
+from authfunnel.cli.telemetry._settings import Settings, load_settings, mask, mask_url
+from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN
 
 ACTIONS = ("status", "enable", "disable", "show", "flush")
 
@@ -77,7 +77,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     }
     if settings.outbox_path.exists():
         with _outbox(settings) as outbox:
-            from authfunnel.cli.delivery import _lease, _sender
+            from authfunnel.cli.telemetry import _lease, _sender
 
             if outbox.get(DISABLED):
                 facts.update(enabled=False, reason="disabled by 'authfunnel telemetry disable'")
@@ -149,7 +149,7 @@ def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
 
 
 def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float) -> int:
-    from authfunnel.cli.delivery._sender import deliver
+    from authfunnel.cli.telemetry._sender import deliver
 
     if not settings.enabled or outbox.get(DISABLED):
         env.stdout.write("Telemetry is disabled: nothing to send.\n")

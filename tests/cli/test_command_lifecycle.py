@@ -12,8 +12,8 @@ import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.__main__ import main
-from authfunnel.cli._env import Environment
-from authfunnel.cli._registry import COMMANDS, CommandSpec
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._registry import COMMANDS, CommandSpec
 from authfunnel.fsm.testing import assert_valid
 
 

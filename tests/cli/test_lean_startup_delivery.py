@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("segment", "sqlite3", "http.server", "requests", "rich", "authfunnel.cli.delivery")
+HEAVY = ("segment", "sqlite3", "http.server", "requests", "rich", "authfunnel.cli.telemetry")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])

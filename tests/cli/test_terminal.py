@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from authfunnel.cli._env import Environment
-from authfunnel.cli._terminal import Terminal
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._terminal import Terminal
 
 
 def terminal() -> tuple[Terminal, io.StringIO]:

@@ -11,8 +11,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from authfunnel.cli import _telemetry
 from authfunnel.cli.devserver._server import DevServer
+from authfunnel.cli.telemetry import _wiring as _telemetry
 from authfunnel.fsm import Event
 from authfunnel.fsm.testing import RecordingClient
 

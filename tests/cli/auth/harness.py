@@ -9,8 +9,8 @@ command ended.
 import json
 import sys
 
-from authfunnel.cli import _telemetry
 from authfunnel.cli.__main__ import main
+from authfunnel.cli.telemetry import _wiring as _telemetry
 from authfunnel.fsm.testing import RecordingClient
 
 recorder = RecordingClient()

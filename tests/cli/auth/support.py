@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli._env import Environment
+from authfunnel.cli.app._env import Environment
 from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
 from authfunnel.cli.devserver._autopilot import complete_browser_step
 

@@ -129,7 +129,7 @@ def test_logout_reports_first_then_clears_then_revokes(
     browser.join()
     token = json.loads((home / "config" / "token.json").read_text())
     witness = CredentialWitness(home / "config" / "profile.json")
-    from authfunnel.cli import _telemetry
+    from authfunnel.cli.telemetry import _wiring as _telemetry
 
     monkeypatch.setattr(_telemetry, "_open", lambda env: witness)
 

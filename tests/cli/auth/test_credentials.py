@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli._paths import Paths
+from authfunnel.cli.app._paths import Paths
 from authfunnel.cli.auth._credentials import Credentials, Profile
 from authfunnel.cli.auth._errors import CredentialsError
 from authfunnel.cli.auth._token import Token

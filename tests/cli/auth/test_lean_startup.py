@@ -18,7 +18,7 @@ def test_help_imports_no_heavy_module(argv: list[str]) -> None:
     code = (
         "import io, sys\n"
         "from authfunnel.cli.__main__ import main\n"
-        "from authfunnel.cli._env import Environment\n"
+        "from authfunnel.cli.app._env import Environment\n"
         f"main({argv!r}, Environment(stdout=io.StringIO(), variables={{}}))\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )

@@ -1,0 +1,1 @@
+"""The application shell: environment, exit statuses, paths, config, terminal, command table."""

@@ -1,0 +1,37 @@
+"""The config file (TOML): read once per command, with a clear error when it is malformed."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from authfunnel.cli.app._exit import CliError
+from authfunnel.cli.app._paths import Paths
+
+
+def load_config(paths: Paths) -> dict[str, Any]:
+    """The parsed config file, or ``{}`` when there is none."""
+    path = paths.config_file
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(
+            f"the config file {path} is not valid TOML ({exc})",
+            hint="fix the file or move it aside; authfunnel recreates what it needs",
+        ) from exc
+    except OSError as exc:
+        raise CliError(
+            f"cannot read the config file {path}: {exc.strerror}",
+            hint="check the file's permissions, or set AUTHFUNNEL_HOME to another directory",
+        ) from exc
+
+
+def section(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The table ``[name]`` of ``config``; a non-table there is a config error."""
+    value = config.get(name, {})
+    if not isinstance(value, dict):
+        raise CliError(f"[{name}] in the config file must be a table", hint=f"see '[{name}]'")
+    return value

@@ -1,0 +1,111 @@
+"""The terminal UI of interactive commands, on rich: messages, a waiting spinner, prompts.
+
+A spinner with a countdown is drawn only when stdout is a terminal; in a pipe the same wait is
+silent, so logs stay clean. Text from the network is printed with markup off. Prompts read
+lines from the environment's stdin: end of input or an empty answer declines the prompt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from authfunnel.cli.app._env import Environment
+from authfunnel.fsm import PromptDeclined
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+MAX_ATTEMPTS = 3
+
+
+class Terminal:
+    """Where a command talks to the person running it."""
+
+    def __init__(self, env: Environment, *, on_stderr: bool = False) -> None:
+        """``on_stderr``: for commands whose stdout is data (``--json``), talk on stderr."""
+        from rich.console import Console
+
+        self.env = env
+        self.stream = env.stderr if on_stderr else env.stdout
+        self.interactive = _isatty(self.stream)
+        self.console: Console = Console(
+            file=self.stream,
+            no_color=env.no_color or not self.interactive,
+            force_terminal=self.interactive,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def say(self, text: str, *, style: str | None = None) -> None:
+        """Print ``text`` verbatim (no markup, no control characters: it may come from the
+        network, and an escape sequence in an app name must not drive the terminal)."""
+        self.console.print(printable(text), style=style, markup=False)
+
+    def warn(self, text: str) -> None:
+        """One line on stderr, so it never mixes with data on stdout."""
+        self.env.stderr.write(f"warning: {text}\n")
+        self.env.stderr.flush()
+
+    def wait(self, done: threading.Event, timeout: float, label: str) -> bool:
+        """Wait until ``done`` is set or ``timeout`` seconds pass; whether it was set.
+
+        Short waits keep Ctrl-C prompt: the main thread is never stuck in an uninterruptible
+        call.
+        """
+        deadline = time.monotonic() + timeout
+        if not self.interactive:
+            while not done.is_set() and time.monotonic() < deadline:
+                done.wait(0.1)
+            return done.is_set()
+        with self.console.status(label, spinner="dots") as status:
+            while not done.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                minutes, seconds = divmod(int(remaining), 60)
+                status.update(f"{label} [dim]({minutes}:{seconds:02d} left, Ctrl-C to cancel)")
+                done.wait(0.1)
+        return done.is_set()
+
+    def choose(self, question: str, options: Sequence[str]) -> int:
+        """The index of the option chosen by number or name; ``PromptDeclined`` if none."""
+        self.say(question)
+        for number, option in enumerate(options, start=1):
+            self.say(f"  {number}) {option}")
+        for _ in range(MAX_ATTEMPTS):
+            answer = self._read(f"Choose 1-{len(options)}: ")
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return int(answer) - 1
+            if answer in options:
+                return options.index(answer)
+            self.say(f"'{answer}' is not one of the choices.")
+        raise PromptDeclined("no valid choice")
+
+    def ask(self, question: str) -> str:
+        """A non-empty answer to ``question``; ``PromptDeclined`` on an empty one."""
+        return self._read(f"{question}: ")
+
+    def _read(self, prompt: str) -> str:
+        self.console.print(prompt, end="", markup=False)
+        self.stream.flush()
+        line = self.env.stdin.readline()
+        answer = line.strip()
+        if not answer:
+            raise PromptDeclined("no answer")
+        return answer
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (tabs and newlines kept), safe for a terminal."""
+    # Markup off is not enough: rich passes ESC through, so every control character goes.
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,1 @@
+"""Diagrams drawn by ``transitions`` from the machine that runs each flow, with optional counts."""

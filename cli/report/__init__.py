@@ -1,0 +1,1 @@
+"""Funnel reports from recorded events, on DuckDB: load, check, count, pair, figures, render."""

@@ -1,0 +1,272 @@
+"""Running the funnel query: the fast path where it is exact, the per-instance query otherwise.
+
+``run_query`` first lists the invocations (with ``--by``, the (invocation, flow) groups)
+that counting events alone would get wrong (``cli._fast_query``). When they are few, it
+counts the rest and pairs only those groups; when they are many (``--by`` a property only
+starts carry, for example), the check has found that pairing is needed almost everywhere,
+and it runs the per-instance query (``cli._funnel_query``) alone. Both paths give the same
+``QueryResult``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final, Literal
+
+from authfunnel.cli.report._events import WELL_FORMED
+from authfunnel.cli.report._fast_query import (
+    COUNTED,
+    ODD_GROUPS,
+    counted_sql,
+    fast_flows_sql,
+    odd_events_sql,
+    odd_groups_sql,
+    window_sql,
+)
+from authfunnel.cli.report._funnel_query import (
+    ABANDONED_AFTER_HOURS,
+    KNOWN,
+    Durations,
+    OutcomeCount,
+    QueryResult,
+    events_sql,
+    flows_sql,
+    sql_names,
+)
+from authfunnel.fsm import Funnel
+
+if TYPE_CHECKING:
+    import duckdb
+
+QueryPath = Literal["auto", "fast", "exact"]
+# Past this share of odd groups among the events, pairing is needed nearly everywhere: the
+# per-instance query alone is cheaper than counting plus pairing.
+ODD_SHARE_LIMIT: Final = 0.1
+# Events sampled to tell whether a --by property is carried by starts and endings alike.
+BY_SAMPLE: Final = 100_000
+# A gap this wide between the shares of starts and of endings carrying the --by value means
+# most flows would be odd (starts include the command's, which lack an auth property).
+BY_SKEW: Final = 0.2
+HISTOGRAM: Final = "authfunnel_histogram"
+# Median and p90 of completed durations per flow and breakdown value ('overall': across
+# values), as DuckDB's quantile_cont computes them: the values at ranks floor and ceil of
+# (n - 1) * q, interpolated. Rows shaped like the counts' (see ``_fold``).
+QUANTILES_SQL: Final = f"""
+    WITH h AS (
+        SELECT flow, by_value, GROUPING(by_value) AS overall, duration, sum(flows) AS flows
+        FROM {HISTOGRAM} WHERE duration IS NOT NULL
+        GROUP BY GROUPING SETS ((flow, by_value, duration), (flow, duration))
+    ),
+    ranked AS (
+        SELECT *, sum(flows) OVER (PARTITION BY flow, by_value, overall ORDER BY duration
+                ROWS UNBOUNDED PRECEDING) AS upto,
+            (sum(flows) OVER (PARTITION BY flow, by_value, overall) - 1)::DOUBLE AS last
+        FROM h
+    )
+    SELECT flow, by_value, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        [min(duration) FILTER (WHERE upto > floor(last * 0.5)),
+            min(duration) FILTER (WHERE upto > ceil(last * 0.5)), any_value(last * 0.5)],
+        [min(duration) FILTER (WHERE upto > floor(last * 0.9)),
+            min(duration) FILTER (WHERE upto > ceil(last * 0.9)), any_value(last * 0.9)],
+        0, 1, overall
+    FROM ranked
+    GROUP BY flow, by_value, overall
+"""
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    funnels: Sequence[Funnel],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by: bool = False,
+    path: QueryPath = "auto",
+) -> QueryResult:
+    """Count flows by outcome and step for ``funnels`` over the view ``events``.
+
+    ``path`` forces the fast path (with pairing of the odd groups, however many) or the
+    per-instance query; ``auto`` picks by the share of odd groups. Results are equal.
+    """
+    params: dict[str, object] = {"cutoff": _cutoff(con)}
+    if since is not None:
+        params["since"] = since
+    if until is not None:
+        params["until"] = until
+    bounds = {"since": since is not None, "until": until is not None}
+    relation = ""
+    counted = False
+    if path == "fast" or (path == "auto" and not (by and _by_only_on_one_side(con, funnels))):
+        for statement in odd_groups_sql(funnels, by=by, **bounds):
+            _execute(con, statement, params)
+        odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
+        events = _count(con, "SELECT count(*) FROM events")
+        if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
+            _execute(con, counted_sql(by=by, **bounds), params)
+            counted = True
+            if odd:
+                con.execute(odd_events_sql(funnels, by=by))
+            relation = fast_flows_sql(funnels, by=by, odd=odd > 0, **bounds)
+    if not relation:
+        relation = f"""
+            SELECT flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
+                no_browser, 'instance' AS kind,
+                {window_sql("started_at", **bounds)} AS in_window,
+                outcome IS NULL AND started_at < $cutoff AS abandoned, 1 AS weight
+            FROM ({flows_sql(funnels, by=by)})"""
+    # One aggregation to a histogram: the figures' counts, and per completed duration how
+    # many flows took it. Median and p90 come from the histogram: exact at any size, in the
+    # bounded (spillable) memory of a hash aggregate rather than a list of every duration.
+    # Rows are weighted (the fast path subtracts what it pairs instead): a group that nets
+    # to nothing is no group.
+    _execute(
+        con,
+        f"""
+        CREATE OR REPLACE TEMP TABLE {HISTOGRAM} AS
+        SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
+            instance = 0 AS orphan,
+            CASE WHEN outcome = 'completed' AND instance > 0 THEN duration_ms END AS duration,
+            sum(weight) AS flows, sum(CASE WHEN no_browser THEN weight ELSE 0 END) AS no_browser
+        FROM ({relation})
+        WHERE instance = 0 OR (instance > 0 AND in_window)
+        GROUP BY ALL
+        HAVING sum(weight) <> 0
+        """,
+        params,
+    )
+    rows = con.execute(
+        f"""
+        SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
+            sum(flows), sum(no_browser), NULL, NULL, orphan::INTEGER, 0, 0
+        FROM {HISTOGRAM}
+        GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan
+        """
+    ).fetchall()
+    rows += con.execute(QUANTILES_SQL).fetchall()
+    outcomes, durations, orphans = _fold(rows)
+    # Well-formed messages no funnel reads (``COUNTED`` holds only well-formed messages).
+    tally, source, well_formed = "count(*)", "events", WELL_FORMED
+    if counted:
+        tally, source, well_formed = "coalesce(sum(n), 0)", COUNTED, "true"
+    unknown = _count(
+        con,
+        f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT "
+        f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))",
+    )
+    return QueryResult(outcomes, durations, unknown, orphans)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
+    """Run ``sql`` with the parameters it names (DuckDB refuses any it does not)."""
+    con.execute(sql, {name: value for name, value in params.items() if f"${name}" in sql})
+
+
+def _by_only_on_one_side(con: duckdb.DuckDBPyConnection, funnels: Sequence[Funnel]) -> bool:
+    """Whether the ``--by`` property is on starts but not endings (``no_browser``) or the
+    reverse, in a sample: then nearly every flow needs pairing, and the check is wasted.
+    (A guess that only picks the path: both give the same result.)"""
+    rows = con.execute(
+        f"""
+        SELECT count_if(is_start AND by_value IS NOT NULL) / greatest(count_if(is_start), 1),
+            count_if(NOT is_start AND by_value IS NOT NULL) / greatest(count_if(NOT is_start), 1)
+        FROM (SELECT * FROM ({events_sql(funnels)}) LIMIT {BY_SAMPLE})
+        """
+    ).fetchall()
+    starts, endings = rows[0] if rows else (0.0, 0.0)
+    return abs(float(starts or 0) - float(endings or 0)) > BY_SKEW
+
+
+def _cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Flows with no ending that started before this are abandoned."""
+    newest = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
+    return None if newest is None else newest - timedelta(hours=ABANDONED_AFTER_HOURS)
+
+
+Key = tuple[str, str | None]
+
+
+def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Durations], int]:
+    """Query rows to outcome counts: starts minus endings of the well-formed groups are the
+    flows still open, before the cutoff or after it, once the ended flows counted open on
+    one side and closed on the other ('shift') are closed on their start's side."""
+    outcomes: list[OutcomeCount] = []
+    durations: list[Durations] = []
+    orphans = 0
+    opened: Counter[tuple[str, str | None, bool]] = Counter()
+    no_browser: Counter[Key] = Counter()
+    for row in rows:
+        flow, by_value, kind, outcome, step, reason, error_class, abandoned = row[:8]
+        flows, browserless, median, p90, orphan, rolled_up, overall = row[8:]
+        assert isinstance(flow, str)
+        by = _text(by_value)
+        if rolled_up:
+            durations.append(
+                Durations(flow, by, _interpolate(median), _interpolate(p90), bool(overall))
+            )
+            continue
+        count = int(str(flows))
+        if orphan:  # endings without a start
+            orphans += count
+            continue
+        if kind == "start":
+            opened[flow, by, bool(abandoned)] += count
+            no_browser[flow, by] += int(str(browserless))
+            continue
+        # Ended flows started before the cutoff and ended after it, less the reverse (a
+        # clock stepped back): each was opened on its start's side, closed on the other.
+        if kind == "shift":
+            opened[flow, by, True] -= count
+            opened[flow, by, False] += count
+            continue
+        if kind == "end":
+            opened[flow, by, bool(abandoned)] -= count
+        outcomes.append(
+            OutcomeCount(
+                flow=flow,
+                by_value=by,
+                outcome=_text(outcome),
+                step=_text(step),
+                reason=_text(reason),
+                error_class=_text(error_class),
+                abandoned=bool(abandoned) and kind == "instance",
+                flows=count,
+                no_browser=int(str(browserless)),
+            )
+        )
+    for (flow, by, abandoned), count in opened.items():
+        if count < 0:
+            raise RuntimeError(f"internal error: {flow} has more endings than starts")
+        if count:
+            outcomes.append(
+                OutcomeCount(flow, by, None, None, None, None, abandoned, count, no_browser=0)
+            )
+    # The starts' no_browser count rides on any row of the same flow and breakdown value.
+    for (flow, by), count in no_browser.items():
+        if count:
+            index = next(i for i, o in enumerate(outcomes) if (o.flow, o.by_value) == (flow, by))
+            outcomes[index] = replace(
+                outcomes[index], no_browser=outcomes[index].no_browser + count
+            )
+    return outcomes, durations, orphans
+
+
+def _interpolate(ranks: object) -> float | None:
+    """The quantile from the values at the ranks below and above it, as quantile_cont does."""
+    if not isinstance(ranks, list) or ranks[0] is None:
+        return None
+    low, high, position = (float(value) for value in ranks)
+    if high == low:
+        return low
+    return low + (high - low) * (position - int(position))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,189 @@
+"""The fast path's check per invocation: which invocations counting would get wrong, found by
+one GROUP BY over every invocation with two aggregates, a count and one packed BIGINT bit_or.
+
+Each event's code sets the bit of its ``sequence`` (1 to ``positions``) in its lane, one lane
+per (flow, kind) a funnel emits: its starts, its endings. Above the lanes, the same
+positions again say which events came before the abandoned cutoff and, with ``--since`` or
+``--until``, which lie inside the window. An event the lanes cannot place (a sequence past
+them, as a long-lived process numbers, or no time) has code 0, and one of a kind its flow
+never emits sets no lane bit: counted either way, with no lane bit, so the count exceeds the
+set bits and the invocation is odd.
+
+Counting equals pairing for an invocation when no two events share a sequence, in every flow
+each ending comes right after a start (no other event of the flow between), and no such
+start and ending lie on different sides of the window. A start and its ending on different
+sides of the cutoff are counted apart (the start on one side, its ending on the other) but
+need no pairing: the check counts them per flow (``shift_<flow number>``: those started
+before the cutoff, less those started after it and ended before, a clock stepped back), and
+the report closes that many flows on their start's side instead (``cli._funnel_run``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from authfunnel.cli.report._events import quote
+from authfunnel.cli.report._funnel_query import COMMAND_EVENTS, ENDINGS, STARTS, read_names
+from authfunnel.fsm import COMMAND, Funnel
+
+CHECKED: Final = "authfunnel_checked"
+MAX_FUNNELS: Final = 4
+_CODE_BITS: Final = 63  # a BIGINT's, but its sign
+# The final test lines each flow's starts and endings up in a stride of 8 bits, its positions
+# and a guard bit above them that stops the carries of ``_follows_sql``.
+_STRIDE: Final = 8
+# A process's first events: the command, a flow and a retry of it (5), and the command's end.
+_MAX_POSITIONS: Final = _STRIDE - 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each kind of bit lies in the code."""
+
+    funnels: tuple[Funnel, ...]
+    starts: tuple[int | None, ...]  # per flow number, its starts' lane (None: emits none)
+    endings: tuple[int | None, ...]
+    positions: int  # sequences 1 to this have a bit
+    window: bool
+
+    @property
+    def lanes(self) -> int:
+        return sum(lane is not None for lane in (*self.starts, *self.endings))
+
+    @property
+    def early(self) -> int:
+        """The first bit of the positions before the abandoned cutoff."""
+        return self.positions * self.lanes
+
+    @property
+    def inside(self) -> int:
+        """The first bit of the positions inside the window."""
+        return self.early + self.positions
+
+
+def layout(funnels: Sequence[Funnel], *, window: bool) -> Layout:
+    """The check's layout for ``funnels`` (at most ``MAX_FUNNELS`` of them)."""
+    if len(funnels) > MAX_FUNNELS:
+        raise ValueError(f"the per-invocation check takes at most {MAX_FUNNELS} funnels")
+    emitted = [set(f.events.names) for f in funnels]
+    lanes: list[tuple[int, bool]] = [(c, False) for c, e in enumerate(emitted) if e & {*STARTS}]
+    lanes += [(c, True) for c, e in enumerate(emitted) if e & {*ENDINGS}]
+    places = len(lanes) + 1 + window
+    positions = min(_MAX_POSITIONS, _CODE_BITS // places)
+    index = {lane: i for i, lane in enumerate(lanes)}
+    return Layout(
+        funnels=tuple(funnels),
+        starts=tuple(index.get((c, False)) for c in range(len(funnels))),
+        endings=tuple(index.get((c, True)) for c in range(len(funnels))),
+        positions=positions,
+        window=window,
+    )
+
+
+def checked_sql(check: Layout, window: str) -> str:
+    """Create ``CHECKED``: the invocations counting gets wrong (``odd``) or counts an ended
+    flow as open on the wrong side of the cutoff (``shift_<c>``, how many, per flow)."""
+    position_mask = (1 << check.positions) - 1
+    inside_bit = f"+ CASE WHEN {window} THEN {1 << check.inside} ELSE 0 END" if check.window else ""
+    code = f"""CASE
+            WHEN sequence BETWEEN 1 AND {check.positions} AND ts IS NOT NULL
+                THEN (lane + CASE WHEN ts < $cutoff THEN {1 << check.early} ELSE 0 END
+                    {inside_bit}) << (sequence - 1)
+            WHEN lane IS NOT NULL THEN 0 END"""
+    flows = range(len(check.funnels))
+    every_stride = sum(1 << (_STRIDE * c) for c in flows)
+
+    def lined_up(lanes: tuple[int | None, ...]) -> str:
+        parts = [
+            f"(((bits >> {check.positions * lane}) & {position_mask}) << {_STRIDE * c})"
+            for c, lane in enumerate(lanes)
+            if lane is not None
+        ]
+        return " | ".join(parts) or "0"
+
+    inside = (
+        f"(((bits >> {check.inside}) & {position_mask}) * {every_stride})" if check.window else "-1"
+    )
+    folded = " | ".join(f"(bits >> {check.positions * lane})" for lane in range(check.lanes))
+    shifts = ", ".join(
+        f"bit_count((early_to_late >> {_STRIDE * c}) & {position_mask})"
+        f" - bit_count((late_to_early >> {_STRIDE * c}) & {position_mask}) AS shift_{c}"
+        for c in flows
+    )
+    every_lane = every_stride * position_mask
+    # An ended flow inside the window must not start outside it, nor the reverse.
+    window_test = (
+        f"\n                    AND ({_follows_sql('starts & inside')} & endings & ~inside) = 0"
+        f"\n                    AND ({_follows_sql('starts & ~inside')} & endings & inside) = 0"
+        if check.window
+        else ""
+    )
+    return f"""
+        CREATE OR REPLACE TEMP TABLE {CHECKED} AS
+        SELECT invocation_id, odd, {shifts}
+        FROM (
+            SELECT *,
+                NOT (events = bit_count(taken)
+                    AND ({_follows_sql("starts")} & endings) = endings{window_test}) AS odd,
+                -- Only where some events precede the cutoff and some do not.
+                CASE WHEN early_taken NOT IN (0, taken) THEN
+                    {_follows_sql("starts & early & inside")} & endings & ~early
+                    ELSE 0 END AS early_to_late,
+                CASE WHEN early_taken NOT IN (0, taken) THEN
+                    {_follows_sql("starts & ~early & inside")} & endings & early
+                    ELSE 0 END AS late_to_early
+            FROM (
+                SELECT invocation_id, events,
+                    ({folded}) & {position_mask} AS taken,
+                    (bits >> {check.early}) & {position_mask} AS early_taken,
+                    {lined_up(check.starts)} AS starts, {lined_up(check.endings)} AS endings,
+                    early_taken * {every_stride} AS early,
+                    {inside} AS inside,
+                    ~(starts | endings) & {every_lane} AS gaps
+                FROM (
+                    SELECT invocation_id, count(code) AS events, bit_or(code) AS bits
+                    FROM (
+                        SELECT invocation_id, {code} AS code
+                        FROM (SELECT *, {_lane_sql(check)} AS lane FROM events)
+                    )
+                    GROUP BY invocation_id
+                )
+            )
+        )
+        WHERE invocation_id IS NOT NULL AND (odd OR early_to_late <> 0 OR late_to_early <> 0)"""
+
+
+def _follows_sql(starts: str) -> str:
+    """The events that come right after one of ``starts`` in their flow (no other event of
+    the flow between): adding each start's next bit to the gaps carries up to the flow's
+    next event and sets it. A carry stops at that event, so no two meet, and at a stride's
+    guard bit at the latest, so none reaches the next flow."""
+    return f"(gaps + (({starts}) << 1))"
+
+
+def _commonest_first(name: str) -> int:
+    return 0 if name in COMMAND_EVENTS else 1 if name in STARTS else 2
+
+
+def _lane_sql(check: Layout) -> str:
+    """Each message's lane bit (``1 << positions * lane``), 0 for one a funnel reads but no
+    lane holds (a kind its flow never emits), NULL for one ``funnels`` do not read
+    (``reads_sql``): one CASE over the event name, one over the flow."""
+    numbers = {str(f.flow): c for c, f in enumerate(check.funnels)}
+    command = numbers.get(str(COMMAND.flow))
+
+    def bit(c: int, name: str) -> int:
+        lane = (check.starts if name in STARTS else check.endings)[c]
+        return 0 if lane is None else 1 << (check.positions * lane)
+
+    whens = []
+    # The commonest first: every invocation has the command's two events, every flow a start.
+    for name in sorted(read_names(check.funnels), key=_commonest_first):
+        if name not in COMMAND_EVENTS:
+            by_flow = " ".join(f"WHEN {quote(f)} THEN {bit(c, name)}" for f, c in numbers.items())
+            whens.append(f"WHEN {quote(name)} THEN CASE flow {by_flow} END")
+        elif command is not None:
+            whens.append(f"WHEN {quote(name)} THEN {bit(command, name)}")
+    return f"CASE WHEN coalesce(type, 'track') = 'track' THEN CASE event {' '.join(whens)} END END"

@@ -1,0 +1,1 @@
+"""Simulated traffic: realistic users driven through the real engine."""

@@ -1,0 +1,99 @@
+"""The archive: recorded events kept on this machine after delivery, for reports.
+
+The sender deletes what the endpoint accepted from the outbox; a report of the outbox alone
+would then see only what is still unsent: half-flows whose start already left. So an accepted
+batch moves, in the transaction that removes it, to the outbox file's ``archive`` table,
+which ``authfunnel report`` reads with the pending messages. Nothing in it is ever sent
+again. It is bounded like the outbox (its count and age bounds), so it stays small; the
+oldest go first. Simulated traffic (``authfunnel simulate``) is written straight into it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from authfunnel.cli.telemetry._outbox import (
+    BUSY_TIMEOUT_MS,
+    Outbox,
+    OutboxError,
+    transaction,
+    translated,
+)
+
+
+def archive(outbox: Outbox, row_ids: Iterable[int]) -> None:
+    """Move accepted messages from the outbox to the archive (one transaction), trimmed."""
+    ids = [(row_id,) for row_id in row_ids]
+    db = outbox.db
+    with translated(), transaction(db):
+        db.executemany(
+            "INSERT INTO archive (message_id, created, body) "
+            "SELECT message_id, created, body FROM messages WHERE id = ?",
+            ids,
+        )
+        db.executemany("DELETE FROM messages WHERE id = ?", ids)
+        _trim(outbox)
+
+
+def keep(outbox: Outbox, messages: Iterable[dict[str, Any]]) -> int:
+    """Archive messages that must never be sent; return how many the bounds then dropped."""
+    import json
+
+    now = outbox.clock()
+    rows = [
+        (m["messageId"], now, json.dumps(m, separators=(",", ":"), ensure_ascii=False))
+        for m in messages
+    ]
+    with translated(), transaction(outbox.db):
+        outbox.db.executemany(
+            "INSERT INTO archive (message_id, created, body) VALUES (?, ?, ?)", rows
+        )
+        return _trim(outbox)
+
+
+def archived(outbox: Outbox) -> int:
+    """How many messages the archive holds."""
+    with translated():
+        return int(outbox.db.execute("SELECT COUNT(*) FROM archive").fetchone()[0])
+
+
+def read_recorded(path: Path) -> list[str]:
+    """The message JSON of every event kept in the outbox file at ``path``: archived, then
+    pending.
+
+    Read-only: a report never changes the outbox, nor moves a corrupt one aside (the next
+    invocation that records does). Raises ``OutboxError``.
+    """
+    with translated():
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+    try:
+        with translated():
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            if "messages" not in tables:
+                raise OutboxError(f"{path} is an SQLite file but not an authfunnel outbox")
+            kept = "SELECT body FROM archive UNION ALL " if "archive" in tables else ""
+            # One statement: one snapshot, even while a sender moves a batch across.
+            return [str(row[0]) for row in db.execute(kept + "SELECT body FROM messages")]
+    finally:
+        db.close()
+
+
+def _trim(outbox: Outbox) -> int:
+    # Inside the caller's transaction. A COUNT per accepted batch costs little: the sender
+    # runs off every command's critical path.
+    db = outbox.db
+    cutoff = outbox.clock() - outbox.max_age_days * 86_400
+    old = int(db.execute("DELETE FROM archive WHERE created < ?", (cutoff,)).rowcount)
+    total = int(db.execute("SELECT COUNT(*) FROM archive").fetchone()[0])
+    excess = max(0, total - outbox.max_events)
+    if excess:
+        db.execute(
+            "DELETE FROM archive WHERE id IN (SELECT id FROM archive ORDER BY id LIMIT ?)",
+            (excess,),
+        )
+    return old + excess

@@ -1,0 +1,87 @@
+"""The sender lease: one row in the outbox, so only one process sends at a time.
+
+A lease has a holder and an expiry; a sender renews it while it works and releases it when
+done. A sender that dies leaves a lease that expires, so delivery resumes without a human.
+Taking and checking the lease happen in one ``BEGIN IMMEDIATE`` transaction, so two
+processes can never both believe they hold it.
+
+Expiry is on the clock since boot, tagged with the boot's id (``holder@boot``): a wall clock
+set back cannot keep a dead sender's lease alive, nor one set ahead expire a live one, and a
+lease from another boot is stale (its holder cannot have survived the reboot). Without that
+clock the wall clock serves, and a lease expiring further ahead than any lease lasts
+(``MAX_TTL``) is stale: it was written before the clock went back.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
+
+SENDER: Final = "sender"
+MAX_TTL: Final = 2 * 3600.0  # longer than any lease plus the longest back-off
+
+
+def acquire(outbox: Outbox, holder: str, ttl: float) -> bool:
+    """Take the lease for ``ttl`` seconds unless another live holder has it."""
+    tag, now = _tag(outbox, holder)
+    with translated(), transaction(outbox.db):
+        row = outbox.db.execute(
+            "SELECT holder, expires FROM lease WHERE name = ?", (SENDER,)
+        ).fetchone()
+        if row is not None and row[0] != tag and _live(outbox, str(row[0]), float(row[1])):
+            return False
+        outbox.db.execute(
+            "INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (SENDER, tag, now + _capped(ttl))
+        )
+    return True
+
+
+def renew(outbox: Outbox, holder: str, ttl: float) -> bool:
+    """Extend the lease; ``False`` if it was lost (expired and taken by another)."""
+    tag, now = _tag(outbox, holder)
+    with translated():
+        updated = outbox.db.execute(
+            "UPDATE lease SET expires = ? WHERE name = ? AND holder = ?",
+            (now + _capped(ttl), SENDER, tag),
+        ).rowcount
+    return bool(updated)
+
+
+def release(outbox: Outbox, holder: str) -> None:
+    tag, _ = _tag(outbox, holder)
+    with translated():
+        outbox.db.execute("DELETE FROM lease WHERE name = ? AND holder = ?", (SENDER, tag))
+
+
+def held(outbox: Outbox) -> bool:
+    """Whether some sender holds an unexpired lease now."""
+    with translated():
+        row = outbox.db.execute(
+            "SELECT holder, expires FROM lease WHERE name = ?", (SENDER,)
+        ).fetchone()
+    return row is not None and _live(outbox, str(row[0]), float(row[1]))
+
+
+def _tag(outbox: Outbox, holder: str) -> tuple[str, float]:
+    """The holder as stored (with this boot's id) and the time its expiry is counted on."""
+    boot, since_boot = outbox.uptime()
+    if boot is None:
+        return holder, outbox.clock()
+    return f"{holder}@{boot}", since_boot
+
+
+def _live(outbox: Outbox, tag: str, expires: float) -> bool:
+    boot, since_boot = outbox.uptime()
+    _, at, lease_boot = tag.rpartition("@")
+    if at and boot is not None:
+        if lease_boot != boot:
+            return False
+        now = since_boot
+    else:  # a lease written by the wall clock (or read without a clock since boot)
+        now = outbox.clock()
+    return now < expires <= now + MAX_TTL
+
+
+def _capped(ttl: float) -> float:
+    return min(ttl, MAX_TTL)

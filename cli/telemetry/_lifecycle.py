@@ -1,0 +1,101 @@
+"""The command lifecycle: ``Command Invoked`` then ``Command Completed`` around each command.
+
+``run_command`` runs a parsed command inside ``fsm.COMMAND.run`` with the invocation's
+telemetry client, lent to the command (``open_client`` returns it), then hands delivery off.
+Duration is measured when the command's own work ends, before any delivery. A command that
+fails its login precondition (``LoginRequired`` before it recorded anything) or rejects its
+command line (``UsageError``: a check argparse could not make) emits neither event:
+``Command Invoked`` is held in memory until the command records something or ends, so there
+is never an orphan ``Completed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import ExitStatus, LoginRequired, UsageError
+from authfunnel.fsm import (
+    COMMAND,
+    COMMAND_COMPLETED,
+    COMMAND_INVOKED,
+    Event,
+    PropertyValue,
+    TelemetryClient,
+)
+
+NONZERO_EXIT: Final = "authfunnel.NonZeroExit"
+
+
+def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
+    """Run ``command`` as command ``name``: its events, its exit status, then the hand-off."""
+    from authfunnel.cli.telemetry import _wiring as _telemetry
+
+    client = _Lifecycle(_telemetry.open_client(env))
+    _telemetry.lend(env, client)
+    try:
+        with COMMAND.run(client, properties={"command": name}) as run:
+            try:
+                status = int(command())
+            except (LoginRequired, UsageError):
+                client.precondition_failed()
+                raise
+            if status != ExitStatus.OK:
+                run.fail(NONZERO_EXIT, exit_code=status)
+        return status
+    finally:
+        _telemetry.take_back(env)
+        client.close(0.0)  # starts the detached sender; never waits on the network
+
+
+class _Lifecycle:
+    """Forwards to the invocation's client, holding ``Command Invoked`` back (see above)."""
+
+    def __init__(self, client: TelemetryClient) -> None:
+        self._client = client
+        self._held: tuple[Event, datetime] | None = None
+        self._silent = False
+
+    def track(self, event: Event) -> None:
+        if event.name == COMMAND_INVOKED:
+            self._held = (event, datetime.now(UTC))
+            return
+        if event.name == COMMAND_COMPLETED and self._silent and self._held is not None:
+            self._held = None  # login precondition failed before anything happened
+            return
+        self._release()
+        self._client.track(event)
+
+    def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
+        self._release()
+        self._client.identify(user_id, traits)
+
+    def record_step(self, flow: str, step: str) -> None:
+        record = getattr(self._client, "record_step", None)
+        if record is not None:
+            record(flow, step)
+
+    def forget_user(self) -> None:
+        forget = getattr(self._client, "forget_user", None)
+        if forget is not None:
+            forget()
+
+    def precondition_failed(self) -> None:
+        self._silent = True
+
+    def close(self, timeout: float) -> None:
+        self._release()
+        self._client.close(timeout)
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        event, when = held
+        track_at = getattr(self._client, "track_at", None)
+        if track_at is not None:
+            track_at(event, when)  # keeps the time the command really started
+        else:
+            self._client.track(event)

@@ -1,0 +1,168 @@
+"""The telemetry client a command records its events with, and the identity it carries.
+
+``open_client`` returns an ``OutboxClient`` (every event persisted before ``track`` returns,
+delivered by a detached sender at ``close``) or, when telemetry is off or its outbox unusable,
+the engine's no-op client with one warning line. It never raises: telemetry must not break a
+command. Callers only ever see an ``fsm.TelemetryClient``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final
+
+from authfunnel.cli.app._env import Environment
+from authfunnel.fsm import Event, NoopClient, PropertyValue, TelemetryClient
+
+if TYPE_CHECKING:
+    from authfunnel.cli.telemetry._client import OutboxClient
+    from authfunnel.cli.telemetry._outbox import Outbox
+    from authfunnel.cli.telemetry._settings import Settings
+
+NOTICE: Final = (
+    "authfunnel collects anonymous usage data (command names, auth funnel steps, outcomes) "
+    "to improve the tool; nothing is sent before your next command. "
+    "Opt out: 'authfunnel telemetry disable' or DO_NOT_TRACK=1.\n"
+)
+NOTICE_SHOWN: Final = "notice_shown"
+DISABLED: Final = "disabled"
+
+
+def open_client(env: Environment) -> TelemetryClient:
+    """The client for this invocation (never raises: telemetry must not break a command).
+
+    Inside a command, this is the command lifecycle's client (closing it is a no-op: the
+    lifecycle hands delivery off after the command), so all events share one outbox session.
+    """
+    lent = _lent.get(id(env))
+    if lent is not None:
+        return _Borrowed(lent)
+    try:
+        return _open(env)
+    except Exception as exc:  # the one place any telemetry failure becomes a warning
+        _warn(env, f"telemetry is off for this run ({type(exc).__name__}: {exc})")
+        return NoopClient()
+
+
+def forget_user(env: Environment) -> None:
+    """After logout (once ``CLI Auth Logout`` is tracked): later events are anonymous again."""
+    lent = _lent.get(id(env))
+    forget = getattr(lent, "forget_user", None)
+    if forget is not None:
+        forget()
+    try:
+        from authfunnel.cli.app._paths import Paths
+        from authfunnel.cli.telemetry._outbox import open_outbox
+        from authfunnel.cli.telemetry._settings import OUTBOX_FILE
+
+        # Whatever telemetry's state (off now, disabled, a bad config): a stored user id must
+        # go, or events would carry it once telemetry is on again. No outbox: nothing stored.
+        path = Paths.from_env(env).state_dir / OUTBOX_FILE
+        if not path.exists():
+            return
+        outbox = open_outbox(path)
+        try:
+            outbox.put("user_id", None)
+        finally:
+            outbox.close()
+    except Exception as exc:
+        _warn(env, f"could not clear the telemetry user id ({type(exc).__name__}: {exc})")
+
+
+def lend(env: Environment, client: TelemetryClient) -> None:
+    """Make ``client`` the one ``open_client(env)`` returns until ``take_back``."""
+    _lent[id(env)] = client
+
+
+def take_back(env: Environment) -> None:
+    _lent.pop(id(env), None)
+
+
+_lent: dict[int, TelemetryClient] = {}
+
+
+class _Borrowed:
+    """A lent client as a command sees it: everything but ``close`` reaches the lender."""
+
+    def __init__(self, client: TelemetryClient) -> None:
+        self._client = client
+
+    def track(self, event: Event) -> None:
+        self._client.track(event)
+
+    def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
+        self._client.identify(user_id, traits)
+
+    def record_step(self, flow: str, step: str) -> None:
+        record = getattr(self._client, "record_step", None)
+        if record is not None:
+            record(flow, step)
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+def _open(env: Environment) -> TelemetryClient:
+    from authfunnel.cli.telemetry._settings import load_settings
+
+    settings = load_settings(env)
+    if not settings.enabled:
+        return NoopClient()
+    outbox = _open_outbox(env, settings)
+    if outbox is None:
+        return NoopClient()
+    from authfunnel.cli.telemetry import _flows
+    from authfunnel.cli.telemetry._client import OutboxClient
+
+    may_send = settings.sends and _consented(outbox, env)
+
+    def hand_off(client: OutboxClient) -> Callable[[], None] | None:
+        from authfunnel.cli.telemetry import _sender, _spawn
+
+        outbox = client.outbox
+        if outbox is None:
+            return None
+        if outbox.get(DISABLED):  # disabled while this command ran: nothing leaves
+            outbox.discard_all()
+        elif may_send and _sender.due(outbox):
+            return lambda: _spawn.start_detached(settings)
+        return None
+
+    client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)
+    for message in _flows.recover(outbox):
+        if settings.debug:
+            env.stderr.write(f"telemetry: recovered {message['event']} for a killed process\n")
+    return client
+
+
+def _open_outbox(env: Environment, settings: Settings | None = None) -> Outbox | None:
+    from authfunnel.cli.telemetry._outbox import OutboxError, open_outbox
+    from authfunnel.cli.telemetry._settings import load_settings
+
+    settings = settings or load_settings(env)
+    try:
+        outbox = open_outbox(
+            settings.outbox_path,
+            max_events=settings.max_events,
+            max_age_days=settings.max_age_days,
+        )
+    except OutboxError as exc:
+        _warn(env, f"telemetry is off for this run: {exc}")
+        return None
+    if outbox.get(DISABLED):
+        outbox.close()
+        return None
+    return outbox
+
+
+def _consented(outbox: Outbox, env: Environment) -> bool:
+    """Show the first-run notice once; nothing is sent in the run that showed it."""
+    if outbox.get(NOTICE_SHOWN):
+        return True
+    env.stderr.write(NOTICE)
+    outbox.put(NOTICE_SHOWN, "1")
+    return False
+
+
+def _warn(env: Environment, text: str) -> None:
+    env.stderr.write(f"authfunnel: warning: {text}\n")

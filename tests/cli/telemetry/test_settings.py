@@ -1,0 +1,46 @@
+"""Telemetry settings: malformed config values are one clear error, never a crash."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app._exit import CliError
+from authfunnel.cli.telemetry._settings import load_settings
+
+
+def environment(home: Path, config: str) -> Environment:
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "config.toml").write_text(f"[telemetry]\n{config}\n")
+    return Environment(stderr=io.StringIO(), variables={"AUTHFUNNEL_HOME": str(home)})
+
+
+@pytest.mark.parametrize(
+    "config",
+    ["max_events = 10.5", "max_events = inf", "max_events = nan", "max_events = 0"],
+)
+def test_a_count_bound_that_is_not_a_positive_integer_is_a_config_error(
+    tmp_path: Path, config: str
+) -> None:
+    with pytest.raises(CliError, match=r"\[telemetry\] max_events must be a positive integer"):
+        load_settings(environment(tmp_path, config))
+
+
+@pytest.mark.parametrize("key", ["timeout", "max_age_days"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-1"])
+def test_a_duration_that_is_not_a_finite_positive_number_is_a_config_error(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    # An infinite timeout would make a dead sender's lease last forever: nothing sent again.
+    with pytest.raises(CliError, match=rf"\[telemetry\] {key} must be a positive number"):
+        load_settings(environment(tmp_path, f"{key} = {value}"))
+
+
+def test_well_formed_bounds_are_read(tmp_path: Path) -> None:
+    settings = load_settings(
+        environment(tmp_path, "max_events = 50\nmax_age_days = 1.5\ntimeout = 2")
+    )
+    assert (settings.max_events, settings.max_age_days, settings.timeout) == (50, 1.5, 2.0)
