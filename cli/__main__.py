@@ -11,9 +11,7 @@ import sys
 from importlib import import_module
 from typing import TextIO
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
-from authfunnel.cli.app._registry import COMMANDS
+from authfunnel.cli.app import COMMANDS, CliError, Environment, ExitStatus, UsageError
 
 PROG = "authfunnel"
 
@@ -64,7 +62,7 @@ def _dispatch(args: list[str], env: Environment) -> int:
     if spec is None:
         raise UsageError(f"unknown command {name!r}", hint=_suggest(name))
     module = import_module(spec.module)
-    from authfunnel.cli.app._parser import Parser, ParserExit
+    from authfunnel.cli.app import Parser, ParserExit
 
     parser = Parser(prog=f"{PROG} {name}", description=spec.summary, out=env.stdout)
     module.add_arguments(parser)
@@ -72,7 +70,7 @@ def _dispatch(args: list[str], env: Environment) -> int:
         options = parser.parse_args(rest)
     except ParserExit as done:
         return done.status
-    from authfunnel.cli.telemetry._lifecycle import run_command
+    from authfunnel.cli.telemetry import run_command
 
     return run_command(name, lambda: module.run(options, env), env)
 

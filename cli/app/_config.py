@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from authfunnel.cli.app._exit import CliError
@@ -11,6 +10,8 @@ from authfunnel.cli.app._paths import Paths
 
 def load_config(paths: Paths) -> dict[str, Any]:
     """The parsed config file, or ``{}`` when there is none."""
+    import tomllib
+
     path = paths.config_file
     try:
         with path.open("rb") as file:

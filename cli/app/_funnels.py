@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from authfunnel.cli.app._exit import UsageError
-from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+
+if TYPE_CHECKING:
+    from authfunnel.fsm import Funnel
 
 
 def funnel_named(name: str) -> Funnel:
     """The built-in funnel whose flow is ``name``; a usage error naming the choices otherwise."""
+    from authfunnel.fsm import BUILTIN_FUNNELS
+
     for funnel in BUILTIN_FUNNELS:
         if funnel.flow == name:
             return funnel
@@ -21,4 +27,6 @@ def funnel_named(name: str) -> Funnel:
 
 def flow_names() -> list[str]:
     """Every built-in flow name, in declaration order."""
+    from authfunnel.fsm import BUILTIN_FUNNELS
+
     return [str(funnel.flow) for funnel in BUILTIN_FUNNELS]

@@ -11,25 +11,26 @@ from __future__ import annotations
 import os
 import sys
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from authfunnel.cli.app._exit import CliError, UsageError
-from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.cli.app._funnels import flow_names
 
-
-def builtin_names() -> list[str]:
-    """The built-in flows, by name, in declaration order."""
-    return [str(funnel.flow) for funnel in BUILTIN_FUNNELS]
+if TYPE_CHECKING:
+    from authfunnel.fsm import Funnel
 
 
 def resolve(target: str) -> Funnel:
     """The funnel ``target`` names."""
+    from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+
     if ":" not in target:
         for funnel in BUILTIN_FUNNELS:
             if funnel.flow == target:
                 return funnel
         raise UsageError(
             f"unknown flow {target!r}",
-            hint=f"use one of {', '.join(builtin_names())}, or module:attribute for your own",
+            hint=f"use one of {', '.join(flow_names())}, or module:attribute for your own",
         )
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
@@ -89,6 +90,8 @@ def _import(module_name: str) -> object:
 
 def _funnels_in(module_name: str) -> str:
     module = sys.modules.get(module_name)
+    from authfunnel.fsm import Funnel
+
     names = sorted(n for n, v in vars(module).items() if isinstance(v, Funnel)) if module else []
     if names:
         return f"funnels in {module_name}: {', '.join(names)}"

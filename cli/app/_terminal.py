@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.fsm import PromptDeclined
+from authfunnel.cli.app._env import Environment, isatty
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,18 +25,10 @@ class Terminal:
 
     def __init__(self, env: Environment, *, on_stderr: bool = False) -> None:
         """``on_stderr``: for commands whose stdout is data (``--json``), talk on stderr."""
-        from rich.console import Console
-
         self.env = env
         self.stream = env.stderr if on_stderr else env.stdout
-        self.interactive = _isatty(self.stream)
-        self.console: Console = Console(
-            file=self.stream,
-            no_color=env.no_color or not self.interactive,
-            force_terminal=self.interactive,
-            highlight=False,
-            soft_wrap=True,
-        )
+        self.interactive = isatty(self.stream)
+        self.console: Console = env.console(self.stream, terminal=self.interactive, soft_wrap=True)
 
     def say(self, text: str, *, style: str | None = None) -> None:
         """Print ``text`` verbatim (no markup, no control characters: it may come from the
@@ -82,6 +73,8 @@ class Terminal:
             if answer in options:
                 return options.index(answer)
             self.say(f"'{answer}' is not one of the choices.")
+        from authfunnel.fsm import PromptDeclined
+
         raise PromptDeclined("no valid choice")
 
     def ask(self, question: str) -> str:
@@ -94,6 +87,8 @@ class Terminal:
         line = self.env.stdin.readline()
         answer = line.strip()
         if not answer:
+            from authfunnel.fsm import PromptDeclined
+
             raise PromptDeclined("no answer")
         return answer
 
@@ -102,10 +97,3 @@ def printable(text: str) -> str:
     """``text`` without control characters (tabs and newlines kept), safe for a terminal."""
     # Markup off is not enough: rich passes ESC through, so every control character goes.
     return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

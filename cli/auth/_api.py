@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from authfunnel.cli.auth._errors import ApiError, ApiUnauthorized, ProviderUnreachable, clean
 from authfunnel.cli.auth._provider import Provider
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT_SECONDS = 15.0
 
@@ -52,6 +53,8 @@ class ProviderApi:
         return _app(self._call("POST", self.provider.apps_url, "apps", json={"name": name}))
 
     def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        import httpx  # ~60 ms: paid by the commands that call the API, not by `status`
+
         try:
             response = httpx.request(
                 method, url, headers=self._headers, timeout=TIMEOUT_SECONDS, **kwargs

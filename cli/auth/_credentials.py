@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from authfunnel.cli.app._paths import Paths
+from authfunnel.cli.app import Paths
 from authfunnel.cli.auth._errors import CredentialsError
 from authfunnel.cli.auth._token import Token
 

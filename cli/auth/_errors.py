@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from authfunnel.cli.app._exit import CliError
+from authfunnel.cli.app import CliError
 
 
 class ProviderNotConfigured(CliError):

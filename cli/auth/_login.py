@@ -12,10 +12,7 @@ import sys
 import webbrowser
 from dataclasses import dataclass
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError
-from authfunnel.cli.app._paths import Paths
-from authfunnel.cli.app._terminal import Terminal
+from authfunnel.cli.app import CliError, Environment, Paths, Terminal
 from authfunnel.cli.auth._api import App, ProviderApi
 from authfunnel.cli.auth._credentials import Credentials, Profile
 from authfunnel.cli.auth._errors import ApiError
@@ -69,7 +66,7 @@ def can_open_browser(env: Environment) -> bool:
 
 def login_timeout(env: Environment) -> float:
     """AUTHFUNNEL_LOGIN_TIMEOUT (seconds), else five minutes."""
-    from authfunnel.cli.app._exit import UsageError
+    from authfunnel.cli.app import UsageError
 
     raw = env.variables.get("AUTHFUNNEL_LOGIN_TIMEOUT")
     if not raw:

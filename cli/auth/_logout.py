@@ -8,10 +8,7 @@ at the provider (RFC 7009) comes last and is best effort.
 from __future__ import annotations
 
 from authfunnel import fsm
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError
-from authfunnel.cli.app._paths import Paths
-from authfunnel.cli.app._terminal import Terminal
+from authfunnel.cli.app import CliError, Environment, Paths, Terminal
 from authfunnel.cli.auth._credentials import Credentials, Profile
 from authfunnel.cli.auth._errors import CredentialsError
 from authfunnel.cli.auth._token import Token

@@ -20,7 +20,6 @@ from authfunnel.cli.auth._errors import (
     TokenExchangeError,
     clean,
 )
-from authfunnel.cli.auth._loopback import CallbackServer
 from authfunnel.cli.auth._provider import Provider
 from authfunnel.cli.auth._token import Token
 from authfunnel.fsm import FlowTracker, Step
@@ -28,7 +27,7 @@ from authfunnel.fsm import FlowTracker, Step
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import OAuth2Client
 
-    from authfunnel.cli.app._terminal import Terminal
+    from authfunnel.cli.app import Terminal
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 HTTP_TIMEOUT_SECONDS = 15.0
@@ -45,6 +44,9 @@ def authorize(
     signup: bool = False,
 ) -> Token:
     """Run one browser authorization and return the token it yields."""
+    # http.server loads here, not with the package: `login --help` and `status` never pay it.
+    from authfunnel.cli.auth._loopback import CallbackServer
+
     verifier = secrets.token_urlsafe(64)
     with CallbackServer() as callback, _client(provider, callback.redirect_uri) as client:
         extra = {"prompt": "create"} if signup else {}

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from authfunnel.cli.app._config import load_config, section
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._paths import Paths
+from authfunnel.cli.app import Environment, Paths, load_config, section
 from authfunnel.cli.auth._errors import ProviderNotConfigured
 
 DEFAULT_CLIENT_ID: Final = "authfunnel-cli"

@@ -8,7 +8,7 @@ no funnel events.
 
 from __future__ import annotations
 
-from authfunnel.cli.app._exit import LoginRequired
+from authfunnel.cli.app import LoginRequired
 from authfunnel.cli.auth._credentials import Profile
 from authfunnel.cli.auth._errors import TokenExchangeError
 from authfunnel.cli.auth._login import AuthContext, reauthenticate

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import ExitStatus
+from authfunnel.cli.app import Environment, ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,13 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     import json
 
-    from authfunnel.cli.auth._api import ProviderApi
-    from authfunnel.cli.auth._errors import ApiUnauthorized
-    from authfunnel.cli.auth._login import AuthContext
-    from authfunnel.cli.auth._session import renew, require_login
-    from authfunnel.cli.telemetry import _wiring as _telemetry
+    from authfunnel.cli.auth import ApiUnauthorized, AuthContext, ProviderApi, renew, require_login
+    from authfunnel.cli.telemetry import open_client
 
-    telemetry = _telemetry.open_client(env)
+    telemetry = open_client(env)
     try:
         # stdout is data here: any login chatter (silent re-auth) goes to stderr.
         ctx = AuthContext.create(env, telemetry, no_browser=args.no_browser, on_stderr=True)
@@ -47,7 +43,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from authfunnel.cli.app._terminal import Terminal, printable
+    from authfunnel.cli.app import Terminal, printable
 
     table = Table("", "name", "id", box=None, pad_edge=False)
     for app in apps:

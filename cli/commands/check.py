@@ -12,9 +12,15 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
-from authfunnel.cli.app._targets import binding, builtin_names, resolve
+from authfunnel.cli.app import (
+    CliError,
+    Environment,
+    ExitStatus,
+    UsageError,
+    binding,
+    flow_names,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "targets",
         nargs="*",
         metavar="FLOW|module:attribute",
-        help=f"funnels to check (default: every built-in flow: {', '.join(builtin_names())})",
+        help=f"funnels to check (default: every built-in flow: {', '.join(flow_names())})",
     )
     parser.add_argument(
         "--examples",
@@ -45,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     if args.examples < 0:
         raise UsageError("--examples must be 0 or more", hint="try --examples 100")
-    targets = args.targets or builtin_names()
+    targets = args.targets or flow_names()
     funnels = [resolve(target) for target in targets]
     try:
         from authfunnel.fsm.check import check_funnel
@@ -66,9 +72,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 
 def _console(env: Environment) -> Console:
-    from rich.console import Console
-
-    return Console(file=env.stdout, no_color=env.no_color, highlight=False, soft_wrap=True)
+    return env.console(soft_wrap=True)
 
 
 def _render(env: Environment, reports: list[CheckReport], bindings: list[str]) -> None:

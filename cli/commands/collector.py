@@ -11,9 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus
-from authfunnel.cli.app._paths import Paths
+from authfunnel.cli.app import CliError, Environment, ExitStatus, Paths
 
 DEFAULT_STORE = "collector.jsonl"
 
@@ -29,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.devserver._collector import CollectorServer
+    from authfunnel.cli.devserver import CollectorServer
 
     store: Path = args.store or Paths.from_env(env).state_dir / DEFAULT_STORE
     if not 0 <= args.port <= 65535:

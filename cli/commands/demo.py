@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from authfunnel import fsm
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import ExitStatus
-from authfunnel.cli.app._terminal import Terminal
+from authfunnel.cli.app import Environment, ExitStatus, Terminal
 
 DEMO_TIMEOUT_SECONDS = 120.0
 
@@ -33,8 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     import tempfile
 
-    from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
-    from authfunnel.cli.devserver._server import DevServer
+    from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, DevServer
 
     terminal = Terminal(env)
     with tempfile.TemporaryDirectory(prefix="authfunnel-demo-") as home, DevServer() as server:
@@ -58,12 +55,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 
 def show_report(env: Environment, source: Path | None) -> None:
-    """``authfunnel report`` over ``source`` (default: ``env``'s local store), to ``env``."""
-    from authfunnel.cli.commands import report
+    """The report table ``authfunnel report`` prints over ``source`` (default: ``env``'s local
+    store), to ``env``."""
+    from authfunnel.cli.report import build_report, render, source_path
 
-    parser = argparse.ArgumentParser(prog="authfunnel report")
-    report.add_arguments(parser)
-    report.run(parser.parse_args([] if source is None else ["--source", str(source)]), env)
+    path = source_path(None if source is None else str(source), env)
+    env.stdout.write(render(build_report(path, fsm.BUILTIN_FUNNELS), "table", env))
 
 
 def _staged(telemetry: fsm.TelemetryClient, path: Path) -> Path:
@@ -100,9 +97,9 @@ def _throwaway_env(env: Environment, home: str, provider_url: str) -> Environmen
 
 def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:
     """The real outbox client in the throwaway home; in memory when telemetry is off."""
-    from authfunnel.cli.telemetry import _wiring as _telemetry
+    from authfunnel.cli.telemetry import open_client
 
-    client = _telemetry.open_client(env)
+    client = open_client(env)
     if isinstance(client, fsm.NoopClient):
         from authfunnel.fsm.testing import RecordingClient
 
@@ -118,11 +115,8 @@ def _log_in_and_out(
     import threading
     import webbrowser
 
-    from authfunnel.cli.auth._login import AuthContext, can_open_browser, log_in
-    from authfunnel.cli.auth._logout import log_out
-    from authfunnel.cli.commands import status
-    from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
-    from authfunnel.cli.devserver._autopilot import complete_browser_step
+    from authfunnel.cli.auth import AuthContext, can_open_browser, log_in, log_out, login_status
+    from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, complete_browser_step
 
     ctx = AuthContext.create(env, telemetry)
     ctx.timeout = DEMO_TIMEOUT_SECONDS
@@ -146,7 +140,9 @@ def _log_in_and_out(
     ctx.opener = browser_or_autopilot if real_browser else without_browser
     with fsm.LOGIN.run(telemetry, no_browser=not real_browser) as tracker:
         log_in(ctx, tracker)
-    status.run(argparse.Namespace(json=False), env)
+    status = login_status(env)
+    for line in status.lines() if status else ["Not logged in."]:
+        terminal.say(line)
     log_out(env, telemetry, terminal)
     terminal.say("Logged out.")
 
@@ -158,8 +154,7 @@ def _recorded(env: Environment) -> Recorded:
     """The messages the outbox holds, as delivery would send them."""
     import json
 
-    from authfunnel.cli.telemetry._outbox import open_outbox
-    from authfunnel.cli.telemetry._settings import load_settings
+    from authfunnel.cli.telemetry import load_settings, open_outbox
 
     outbox = open_outbox(load_settings(env).outbox_path)
     try:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus
-from authfunnel.cli.app._paths import Paths
+from authfunnel.cli.app import CliError, Environment, ExitStatus, Paths
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,9 +19,13 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     import threading
     from pathlib import Path
 
-    from authfunnel.cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD
-    from authfunnel.cli.devserver._collector import CollectorServer
-    from authfunnel.cli.devserver._server import DevServer
+    from authfunnel.cli.devserver import (
+        CLIENT_ID,
+        DEMO_EMAIL,
+        DEMO_PASSWORD,
+        CollectorServer,
+        DevServer,
+    )
 
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port {args.port} is not a port number", hint="use 0 to 65535")

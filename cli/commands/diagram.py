@@ -11,10 +11,15 @@ import argparse
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
-from authfunnel.cli.app._funnels import flow_names, funnel_named
-from authfunnel.cli.diagram._graph import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
+from authfunnel.cli.app import (
+    CliError,
+    Environment,
+    ExitStatus,
+    UsageError,
+    flow_names,
+    funnel_named,
+)
+from authfunnel.cli.diagram import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
 from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 FORMATS: Final = ("mermaid", "dot", "svg", "png", "text")
@@ -53,12 +58,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         directory = Path(args.write)
         _make_dir(directory)
         for funnel in funnels:
-            for name, data in diagram_files(funnel, traffic.get(str(funnel.flow))).items():
+            for name, data in diagram_files(env, funnel, traffic.get(str(funnel.flow))).items():
                 _write(directory / name, data)
                 env.stdout.write(f"wrote {directory / name}\n")
         return ExitStatus.OK
     funnel = funnels[0]
-    data = draw(funnel, args.format, traffic.get(str(funnel.flow)), width=_width(env))
+    data = draw(env, funnel, args.format, traffic.get(str(funnel.flow)), width=_width(env))
     if args.output:
         _write(Path(args.output), data)
     elif args.format == "png":
@@ -68,14 +73,24 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.OK
 
 
-def diagram_files(funnel: Funnel, traffic: Traffic | None = None) -> dict[str, bytes]:
+def diagram_files(
+    env: Environment, funnel: Funnel, traffic: Traffic | None = None
+) -> dict[str, bytes]:
     """The generated diagram files of ``funnel``, by file name (what ``diagrams/`` holds)."""
     return {
-        f"{funnel.flow}{suffix}": draw(funnel, fmt, traffic) for fmt, suffix in GENERATED.items()
+        f"{funnel.flow}{suffix}": draw(env, funnel, fmt, traffic)
+        for fmt, suffix in GENERATED.items()
     }
 
 
-def draw(funnel: Funnel, fmt: str, traffic: Traffic | None = None, *, width: int = 100) -> bytes:
+def draw(
+    env: Environment,
+    funnel: Funnel,
+    fmt: str,
+    traffic: Traffic | None = None,
+    *,
+    width: int = 100,
+) -> bytes:
     """``funnel``'s diagram in format ``fmt`` (one of ``FORMATS``), as bytes."""
     if fmt == "mermaid":
         return _text(render_source(funnel, MERMAID, traffic))
@@ -85,12 +100,10 @@ def draw(funnel: Funnel, fmt: str, traffic: Traffic | None = None, *, width: int
         return render_image(funnel, fmt, traffic)
     import io
 
-    from rich.console import Console
-
-    from authfunnel.cli.diagram._graph_text import machine_tree
+    from authfunnel.cli.diagram import machine_tree
 
     buffer = io.StringIO()
-    Console(file=buffer, width=width, no_color=True, highlight=False).print(
+    env.console(buffer, width=width, terminal=False, color=False).print(
         machine_tree(funnel, traffic)
     )
     return buffer.getvalue().encode()
@@ -101,8 +114,8 @@ def _text(source: str) -> bytes:
 
 
 def _traffic(source: str, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
-    from authfunnel.cli.commands.report import source_path
-    from authfunnel.cli.diagram._counts import traffic_by_flow
+    from authfunnel.cli.diagram import traffic_by_flow
+    from authfunnel.cli.report import source_path
 
     return traffic_by_flow(source_path(source or None, env), funnels)
 

@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus
+from authfunnel.cli.app import CliError, Environment, ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.devserver._collector import read_messages
+    from authfunnel.cli.devserver import read_messages
 
     source: Path = args.source
     try:

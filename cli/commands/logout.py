@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import ExitStatus
+from authfunnel.cli.app import Environment, ExitStatus
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,17 +12,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.app._terminal import Terminal
-    from authfunnel.cli.auth._logout import log_out
-    from authfunnel.cli.telemetry import _wiring as _telemetry
+    from authfunnel.cli.app import Terminal
+    from authfunnel.cli.auth import log_out
+    from authfunnel.cli.telemetry import forget_user, open_client
 
     terminal = Terminal(env)
-    telemetry = _telemetry.open_client(env)
+    telemetry = open_client(env)
     try:
         was_logged_in = log_out(env, telemetry, terminal)
     finally:
         telemetry.close(timeout=2.0)
     if was_logged_in:
-        _telemetry.forget_user(env)  # CLI Auth Logout is recorded: later events are anonymous
+        forget_user(env)  # CLI Auth Logout is recorded: later events are anonymous
     terminal.say("Logged out." if was_logged_in else "You are not logged in.")
     return ExitStatus.OK

@@ -12,36 +12,11 @@ import json
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus
-from authfunnel.cli.app._funnels import flow_names, funnel_named
-from authfunnel.cli.app._paths import Paths
-from authfunnel.cli.report._when import parse_when
+from authfunnel.cli.app import CliError, Environment, ExitStatus, flow_names, funnel_named
+from authfunnel.cli.report import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
-
-
-def default_source(env: Environment) -> Path:
-    """The local store: where events are recorded, ``simulate`` writes and ``report`` reads
-    when no path is given (the outbox, whose archive keeps what was delivered)."""
-    from authfunnel.cli.telemetry._settings import OUTBOX_FILE
-
-    return Paths.from_env(env).state_dir / OUTBOX_FILE
-
-
-def source_path(given: str | None, env: Environment) -> Path:
-    """``--source`` as a path; the local store when not given (a clear error if it is absent)."""
-    if given:
-        return Path(given)
-    store = default_source(env)
-    if not store.exists():
-        raise CliError(
-            f"no events recorded yet: no local store at {store}",
-            hint="run commands with telemetry on, or 'authfunnel simulate'; "
-            "or pass --source PATH (.jsonl, .parquet, a store)",
-        )
-    return store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.report._model import as_json, build_report
+    from authfunnel.cli.report import as_json, build_report, render, source_path
 
     source = source_path(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
@@ -83,7 +58,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"
     else:
-        text = _rich(report, args.format, env)
+        text = render(report, args.format, env)
     if args.output:
         try:
             Path(args.output).write_text(text)
@@ -92,37 +67,3 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     else:
         env.stdout.write(text)
     return ExitStatus.OK
-
-
-def _rich(report: object, fmt: str, env: Environment) -> str:
-    import io
-
-    from rich.console import Console
-
-    from authfunnel.cli.report._model import Report
-    from authfunnel.cli.report._view import print_report
-
-    assert isinstance(report, Report)
-    exporting = fmt != "table"
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=120 if exporting else _width(env),
-        record=exporting,
-        no_color=env.no_color and not exporting,
-        force_terminal=env.stdout_isatty and not exporting,
-        highlight=False,
-    )
-    print_report(console, report)
-    if fmt == "svg":
-        return console.export_svg(title=f"authfunnel report: {report.source}")
-    if fmt == "html":
-        return console.export_html()
-    return buffer.getvalue()
-
-
-def _width(env: Environment) -> int:
-    try:
-        return max(60, int(env.variables.get("COLUMNS", "120")))
-    except ValueError:
-        return 120

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.commands.login import add_flow_arguments, run_flow
+from authfunnel.cli.app import Environment, ExitStatus
+from authfunnel.cli.auth import add_login_options, run_login
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flow_arguments(parser)
+    add_login_options(parser)
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    return run_flow(args, env, signup=True)
+    run_login(env, signup=True, no_browser=args.no_browser, timeout=args.timeout)
+    return ExitStatus.OK

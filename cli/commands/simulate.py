@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
+from authfunnel.cli.app import CliError, Environment, ExitStatus, UsageError
 
 STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
@@ -33,13 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.commands.report import default_source
+    from authfunnel.cli.telemetry import local_store
 
     if args.flows < 0:
         raise UsageError("--flows must be 0 or more")
-    out = Path(args.out) if args.out else default_source(env)
+    out = Path(args.out) if args.out else local_store(env)
     if out.name.endswith(STORE_SUFFIXES):
-        from authfunnel.cli.telemetry._settings import load_settings
+        from authfunnel.cli.telemetry import load_settings
 
         settings = load_settings(env)
         count, dropped = write_to_store(
@@ -72,9 +71,8 @@ def write_to_store(
     are never sent; return (written, dropped by the store's bounds)."""
     from collections import deque
 
-    from authfunnel.cli.simulate._traffic import simulate
-    from authfunnel.cli.telemetry._archive import keep
-    from authfunnel.cli.telemetry._outbox import OutboxError, open_outbox
+    from authfunnel.cli.simulate import simulate
+    from authfunnel.cli.telemetry import OutboxError, keep, open_outbox
 
     count = 0
 
@@ -99,7 +97,7 @@ def write_to_store(
 
 def write_simulation(out: Path, *, flows: int, seed: int) -> int:
     """Write the simulated messages to ``out``, atomically; return how many were written."""
-    from authfunnel.cli.simulate._traffic import simulate
+    from authfunnel.cli.simulate import simulate
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,9 +124,8 @@ def write_simulation(out: Path, *, flows: int, seed: int) -> int:
 
 def _check_store(out: Path) -> None:
     """Refuse to write into a file that is not an outbox: it is left exactly as it is."""
-    from authfunnel.cli.report._events import SQLITE_HEADER
-    from authfunnel.cli.telemetry._archive import read_recorded
-    from authfunnel.cli.telemetry._outbox import OutboxError
+    from authfunnel.cli.report import SQLITE_HEADER
+    from authfunnel.cli.telemetry import OutboxError, read_recorded
 
     try:
         if not out.exists() or out.stat().st_size == 0:

@@ -15,11 +15,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, ExitStatus
-from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
-from authfunnel.cli.telemetry._settings import Settings, load_settings, mask, mask_url
-from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN
+from authfunnel.cli.app import CliError, Environment, ExitStatus
+from authfunnel.cli.telemetry import (
+    DISABLED,
+    NOTICE_SHOWN,
+    Outbox,
+    OutboxError,
+    Settings,
+    load_settings,
+    open_outbox,
+    status_facts,
+)
 
 ACTIONS = ("status", "enable", "disable", "show", "flush")
 
@@ -67,32 +73,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 
 def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
-    facts: dict[str, Any] = {
-        "enabled": settings.enabled,
-        "reason": settings.reason,
-        "destination": mask_url(settings.host) if settings.write_key else None,
-        "write_key": mask(settings.write_key),
-        "outbox": str(settings.outbox_path),
-        "pending": 0,
-    }
     if settings.outbox_path.exists():
         with _outbox(settings) as outbox:
-            from authfunnel.cli.telemetry import _lease, _sender
-
-            if outbox.get(DISABLED):
-                facts.update(enabled=False, reason="disabled by 'authfunnel telemetry disable'")
-            last = outbox.get(_sender.LAST_RESULT)
-            retry_at = outbox.get(_sender.RETRY_AT)
-            facts.update(
-                pending=outbox.count(),
-                dropped=outbox.dropped(),
-                rejected=int(outbox.get("rejected") or 0),
-                anonymous_id=outbox.anonymous_id,
-                notice_shown=bool(outbox.get(NOTICE_SHOWN)),
-                sender_running=_lease.held(outbox),
-                last_delivery=json.loads(last) if last else None,
-                retry_at=float(retry_at) if retry_at else None,
-            )
+            facts = status_facts(settings, outbox)
+    else:
+        facts = status_facts(settings, None)
     if as_json:
         env.stdout.write(json.dumps(facts, sort_keys=True) + "\n")
         return ExitStatus.OK
@@ -149,7 +134,7 @@ def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
 
 
 def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float) -> int:
-    from authfunnel.cli.telemetry._sender import deliver
+    from authfunnel.cli.telemetry import deliver
 
     if not settings.enabled or outbox.get(DISABLED):
         env.stdout.write("Telemetry is disabled: nothing to send.\n")

@@ -7,7 +7,10 @@ Approve (or Deny), and follow the redirect to the CLI's loopback receiver.
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT_SECONDS = 10.0
 
@@ -25,6 +28,8 @@ def complete_browser_step(
     signup_name: str | None = None,
 ) -> int:
     """Sign in at ``url``, answer the consent page, deliver the redirect; its HTTP status."""
+    import httpx
+
     with httpx.Client(follow_redirects=False, timeout=TIMEOUT_SECONDS) as http:
         _expect(http.get(url), 200, "the sign-in page")
         form = {"action": "signin", "email": email, "password": password}

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.app._private_files import open_private
+from authfunnel.cli.app import open_private
 
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024

@@ -21,7 +21,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask
 
-from authfunnel.cli.devserver import CLIENT_ID
+from authfunnel.cli.devserver._accounts import CLIENT_ID
 from authfunnel.cli.devserver._store import Store, User
 
 SCOPES = ("openid", "profile", "email", "apps")

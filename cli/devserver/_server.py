@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from authfunnel.cli.devserver import DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
+from authfunnel.cli.devserver._accounts import DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
 from authfunnel.cli.devserver._store import Store
 
 # How often the serving thread checks for shutdown: stopping costs at most this long.

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from authfunnel.cli.diagram._graph import Traffic
-from authfunnel.cli.report._figures import Figures
-from authfunnel.cli.report._model import build_report
-from authfunnel.cli.report._stages import stage_of
+from authfunnel.cli.report import Figures, build_report, stage_of
 from authfunnel.fsm import Funnel
 
 # The machine's final states (see fsm.Funnel.machine), named as the engine documents them.

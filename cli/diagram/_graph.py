@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from authfunnel.cli.app._exit import CliError
+from authfunnel.cli.app import CliError
 from authfunnel.fsm import Funnel
 
 Engine = Literal["mermaid", "graphviz"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.app._exit import CliError
+from authfunnel.cli.app import CliError
 
 if TYPE_CHECKING:
     import duckdb
@@ -139,8 +139,7 @@ def _load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) ->
     # staged as JSON lines and read exactly as a collector's store is, counting and all.
     import tempfile
 
-    from authfunnel.cli.telemetry._archive import read_recorded
-    from authfunnel.cli.telemetry._outbox import OutboxError
+    from authfunnel.cli.telemetry import OutboxError, read_recorded
 
     try:
         bodies = read_recorded(source)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from authfunnel.cli.report._funnel_query import ENDINGS, Durations, OutcomeCount
 from authfunnel.cli.report._stages import stage_of, stages
-from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
+from authfunnel.cli.telemetry import PROCESS_TERMINATED
 from authfunnel.fsm import Funnel
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from authfunnel.cli.app._exit import CliError
+from authfunnel.cli.app import CliError
 from authfunnel.cli.report._events import Loaded, connect, load_events
 from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_run import QueryPath, run_query

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from authfunnel.cli.app import Environment
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
 
@@ -165,3 +166,32 @@ def _pct(value: float | None) -> str:
 
 def _seconds(ms: float | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f} s"
+
+
+def render(report: Report, fmt: str, env: Environment) -> str:
+    """``report`` as text: ``table`` for the terminal (its width, its colours), or an ``svg`` /
+    ``html`` export of the same drawing at 120 columns."""
+    import io
+
+    exporting = fmt != "table"
+    buffer = io.StringIO()
+    console = env.console(
+        buffer,
+        width=120 if exporting else _width(env),
+        record=exporting,
+        terminal=env.stdout_isatty and not exporting,
+        color=exporting or None,
+    )
+    print_report(console, report)
+    if fmt == "svg":
+        return console.export_svg(title=f"authfunnel report: {report.source}")
+    if fmt == "html":
+        return console.export_html()
+    return buffer.getvalue()
+
+
+def _width(env: Environment) -> int:
+    try:
+        return max(60, int(env.variables.get("COLUMNS", "120")))
+    except ValueError:
+        return 120

@@ -1,1 +1,7 @@
-"""Simulated traffic: realistic users driven through the real engine."""
+"""Simulated traffic: realistic users driven through the real engine, as Segment messages."""
+
+from authfunnel.cli.simulate._traffic import simulate
+
+__all__ = [
+    "simulate",
+]

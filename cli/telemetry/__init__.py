@@ -3,5 +3,49 @@
 The path of an event: ``OutboxClient.track`` persists the final Segment message (SQLite, WAL)
 before returning; at exit a detached sender process takes the outbox lease and posts batches
 through segment-analytics-python's request module, deleting only what the endpoint accepted.
-Nothing here is imported by ``authfunnel --help``.
+Nothing here is imported by ``authfunnel --help``; ``run_command`` wraps every command in
+the command lifecycle (Command Invoked / Completed) and hands delivery off after it.
+
 """
+
+from authfunnel.cli.telemetry._archive import keep, read_recorded
+from authfunnel.cli.telemetry._client import OutboxClient
+from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
+from authfunnel.cli.telemetry._lifecycle import run_command
+from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
+from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
+from authfunnel.cli.telemetry._settings import (
+    OUTBOX_FILE,
+    Settings,
+    load_settings,
+    local_store,
+    mask,
+    mask_url,
+)
+from authfunnel.cli.telemetry._status import status_facts
+from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN, forget_user, open_client
+
+__all__ = [
+    "DISABLED",
+    "NOTICE_SHOWN",
+    "OUTBOX_FILE",
+    "PROCESS_TERMINATED",
+    "DeliveryReport",
+    "Outbox",
+    "OutboxClient",
+    "OutboxError",
+    "Settings",
+    "deliver",
+    "due",
+    "forget_user",
+    "keep",
+    "load_settings",
+    "local_store",
+    "mask",
+    "mask_url",
+    "open_client",
+    "open_outbox",
+    "read_recorded",
+    "run_command",
+    "status_facts",
+]

@@ -1,7 +1,8 @@
 """The command lifecycle: ``Command Invoked`` then ``Command Completed`` around each command.
 
 ``run_command`` runs a parsed command inside ``fsm.COMMAND.run`` with the invocation's
-telemetry client, lent to the command (``open_client`` returns it), then hands delivery off.
+telemetry client (the environment's, if it carries one), which the environment carries while
+the command runs (``open_client`` returns it), then hands delivery off.
 Duration is measured when the command's own work ends, before any delivery. A command that
 fails its login precondition (``LoginRequired`` before it recorded anything) or rejects its
 command line (``UsageError``: a check argparse could not make) emits neither event:
@@ -15,8 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import ExitStatus, LoginRequired, UsageError
+from authfunnel.cli.app import Environment, ExitStatus, LoginRequired, UsageError
 from authfunnel.fsm import (
     COMMAND,
     COMMAND_COMPLETED,
@@ -31,10 +31,11 @@ NONZERO_EXIT: Final = "authfunnel.NonZeroExit"
 
 def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
     """Run ``command`` as command ``name``: its events, its exit status, then the hand-off."""
-    from authfunnel.cli.telemetry import _wiring as _telemetry
+    from authfunnel.cli.telemetry._wiring import open_client
 
-    client = _Lifecycle(_telemetry.open_client(env))
-    _telemetry.lend(env, client)
+    given = env.telemetry
+    client = _Lifecycle(given if given is not None else open_client(env))
+    env.telemetry = client
     try:
         with COMMAND.run(client, properties={"command": name}) as run:
             try:
@@ -46,7 +47,7 @@ def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
                 run.fail(NONZERO_EXIT, exit_code=status)
         return status
     finally:
-        _telemetry.take_back(env)
+        env.telemetry = given
         client.close(0.0)  # starts the detached sender; never waits on the network
 
 

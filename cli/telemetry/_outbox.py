@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.app._private_files import FILE_MODE, private_dir, private_file
+from authfunnel.cli.app import FILE_MODE, private_dir, private_file
 from authfunnel.cli.telemetry import _clock
 from authfunnel.cli.telemetry._clock import Clock, Uptime
 

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError
-from authfunnel.cli.app._paths import Paths
+from authfunnel.cli.app import CliError, Environment, Paths
 from authfunnel.cli.telemetry._outbox import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EVENTS
 
 DEFAULT_HOST: Final = "https://api.segment.io"
@@ -54,7 +52,7 @@ class Settings:
 
 def load_settings(env: Environment) -> Settings:
     """The settings for ``env``; a malformed config raises ``CliError``."""
-    from authfunnel.cli.app._config import load_config, section
+    from authfunnel.cli.app import load_config, section
 
     paths = Paths.from_env(env)
     table = section(load_config(paths), "telemetry")
@@ -129,3 +127,9 @@ def _integer(table: dict[str, Any], key: str, default: int) -> int:
             f"[telemetry] {key} must be a positive integer", hint="fix it in the config file"
         )
     return value
+
+
+def local_store(env: Environment) -> Path:
+    """The local store: where events are recorded, ``simulate`` writes and ``report`` reads
+    when no path is given (the outbox, whose archive keeps what was delivered)."""
+    return Paths.from_env(env).state_dir / OUTBOX_FILE

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli.app._private_files import open_private
+from authfunnel.cli.app import open_private
 from authfunnel.cli.telemetry._settings import Settings
 
 SENDER_LOG: Final = "sender.log"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 from authfunnel.fsm import Event, NoopClient, PropertyValue, TelemetryClient
 
 if TYPE_CHECKING:
@@ -31,12 +31,12 @@ DISABLED: Final = "disabled"
 def open_client(env: Environment) -> TelemetryClient:
     """The client for this invocation (never raises: telemetry must not break a command).
 
-    Inside a command, this is the command lifecycle's client (closing it is a no-op: the
-    lifecycle hands delivery off after the command), so all events share one outbox session.
+    When ``env`` carries one (inside a command: the command lifecycle's; in a test: a
+    recorder), that one, which closing leaves to its owner (the lifecycle hands delivery off
+    after the command), so all events share one outbox session.
     """
-    lent = _lent.get(id(env))
-    if lent is not None:
-        return _Borrowed(lent)
+    if env.telemetry is not None:
+        return _Borrowed(env.telemetry)
     try:
         return _open(env)
     except Exception as exc:  # the one place any telemetry failure becomes a warning
@@ -46,12 +46,11 @@ def open_client(env: Environment) -> TelemetryClient:
 
 def forget_user(env: Environment) -> None:
     """After logout (once ``CLI Auth Logout`` is tracked): later events are anonymous again."""
-    lent = _lent.get(id(env))
-    forget = getattr(lent, "forget_user", None)
+    forget = getattr(env.telemetry, "forget_user", None)
     if forget is not None:
         forget()
     try:
-        from authfunnel.cli.app._paths import Paths
+        from authfunnel.cli.app import Paths
         from authfunnel.cli.telemetry._outbox import open_outbox
         from authfunnel.cli.telemetry._settings import OUTBOX_FILE
 
@@ -69,20 +68,8 @@ def forget_user(env: Environment) -> None:
         _warn(env, f"could not clear the telemetry user id ({type(exc).__name__}: {exc})")
 
 
-def lend(env: Environment, client: TelemetryClient) -> None:
-    """Make ``client`` the one ``open_client(env)`` returns until ``take_back``."""
-    _lent[id(env)] = client
-
-
-def take_back(env: Environment) -> None:
-    _lent.pop(id(env), None)
-
-
-_lent: dict[int, TelemetryClient] = {}
-
-
 class _Borrowed:
-    """A lent client as a command sees it: everything but ``close`` reaches the lender."""
+    """The environment's client as a command sees it: everything but ``close`` reaches it."""
 
     def __init__(self, client: TelemetryClient) -> None:
         self._client = client

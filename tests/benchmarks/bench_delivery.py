@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from authfunnel import fsm  # noqa: E402
-from authfunnel.cli.app._env import Environment  # noqa: E402
-from authfunnel.cli.devserver._collector import CollectorServer  # noqa: E402
-from authfunnel.cli.telemetry._wiring import open_client  # noqa: E402
+from authfunnel.cli.app import Environment  # noqa: E402
+from authfunnel.cli.devserver import CollectorServer  # noqa: E402
+from authfunnel.cli.telemetry import open_client  # noqa: E402
 
 RUNS = 21
 

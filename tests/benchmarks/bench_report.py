@@ -39,8 +39,8 @@ from pathlib import Path
 loading = time.perf_counter()
 import duckdb  # a process pays this once (IMPORT_S, printed apart), whatever it reads
 print('import', time.perf_counter() - loading, file=sys.stderr)
-from authfunnel.cli.report._model import build_report
-from authfunnel.cli.app._funnels import funnel_named
+from authfunnel.cli.report import build_report
+from authfunnel.cli.app import funnel_named
 from authfunnel.fsm import BUILTIN_FUNNELS
 funnels = [funnel_named(sys.argv[2])] if sys.argv[2] != 'all' else list(BUILTIN_FUNNELS)
 start = time.perf_counter()
@@ -55,7 +55,7 @@ print(elapsed, report.flows[0].figures.completed, peak, usage.ru_utime + usage.r
 NAIVE = """
 import sys, time
 from authfunnel.cli.report._events import connect
-from authfunnel.cli.report._stages import stages
+from authfunnel.cli.report import stages
 from authfunnel.fsm import LOGIN
 path = sys.argv[1]
 con = connect()  # the report's own settings (memory limit, spilling), for a fair comparison

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from authfunnel import fsm
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError, LoginRequired, UsageError
-from authfunnel.cli.telemetry._wiring import open_client
+from authfunnel.cli.app import CliError, Environment, LoginRequired, UsageError
+from authfunnel.cli.telemetry import open_client
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

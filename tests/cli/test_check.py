@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 
 USER_FLOWS = '''
 from authfunnel.fsm import AUTH_EVENTS, Direction, Funnel, auth_completed

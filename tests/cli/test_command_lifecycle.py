@@ -12,8 +12,7 @@ import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._registry import COMMANDS, CommandSpec
+from authfunnel.cli.app import COMMANDS, CommandSpec, Environment
 from authfunnel.fsm.testing import assert_valid
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 
 
 def run(home: Path, *argv: str) -> tuple[int, str, str]:

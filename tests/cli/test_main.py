@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.simulate._traffic import simulate
+from authfunnel.cli.app import Environment
+from authfunnel.cli.simulate import simulate
 from authfunnel.fsm import AUTH_STARTED, COMMAND_COMPLETED, COMMAND_INVOKED, Event
 from authfunnel.fsm.testing import assert_valid
 

@@ -10,8 +10,8 @@ import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.telemetry._wiring import open_client
+from authfunnel.cli.app import Environment
+from authfunnel.cli.telemetry import open_client
 
 
 def run(home: Path, *argv: str, **variables: str) -> tuple[int, str, str]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._terminal import Terminal
+from authfunnel.cli.app import Environment, Terminal
 
 
 def terminal() -> tuple[Terminal, io.StringIO]:

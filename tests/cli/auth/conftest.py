@@ -11,10 +11,10 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from authfunnel.cli.devserver._server import DevServer
-from authfunnel.cli.telemetry import _wiring as _telemetry
+from authfunnel.cli.devserver import DevServer
 from authfunnel.fsm import Event
 from authfunnel.fsm.testing import RecordingClient
+from tests.cli.auth import support
 
 
 class MemoryKeyring(KeyringBackend):
@@ -83,11 +83,11 @@ class Recorder(RecordingClient):
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     """The invocation's client in place of the outbox, so tests read the events in memory.
 
-    Only the client's construction is replaced: ``open_client`` still lends it to the command
-    through the command lifecycle, as in production.
+    It reaches commands through their ``Environment`` (``run_cli`` passes it), and the command
+    lifecycle wraps it as it wraps the outbox client in production.
     """
     client = Recorder()
-    monkeypatch.setattr(_telemetry, "_open", lambda env: client)
+    monkeypatch.setattr(support, "TELEMETRY", client)
     return client
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD
-from authfunnel.cli.devserver._autopilot import complete_browser_step
+from authfunnel.cli.app import Environment
+from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, complete_browser_step
+from authfunnel.fsm import TelemetryClient
 
 __all__ = ["complete_browser_step"]
 
@@ -48,9 +48,23 @@ class Result:
     err: str
 
 
-def run_cli(env_vars: dict[str, str], *argv: str, stdin: str = "") -> Result:
+# The client every in-process command records with (the autouse ``recorder`` fixture sets it).
+TELEMETRY: TelemetryClient | None = None
+
+
+def run_cli(
+    env_vars: dict[str, str], *argv: str, stdin: str = "", telemetry: TelemetryClient | None = None
+) -> Result:
+    """Run ``authfunnel ARGV`` in this process, its telemetry going to ``telemetry`` (default:
+    ``TELEMETRY``) through the environment, exactly as the outbox client would."""
     out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin=io.StringIO(stdin), variables=env_vars)
+    env = Environment(
+        stdout=out,
+        stderr=err,
+        stdin=io.StringIO(stdin),
+        variables=env_vars,
+        telemetry=telemetry if telemetry is not None else TELEMETRY,
+    )
     status = main(list(argv), env)
     return Result(status, out.getvalue(), err.getvalue())
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from authfunnel import fsm
-from authfunnel.cli.devserver._server import DevServer
+from authfunnel.cli.devserver import DevServer
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder, require_chromium
 from tests.cli.auth.support import Browser, chromium, run_cli
@@ -129,11 +129,8 @@ def test_logout_reports_first_then_clears_then_revokes(
     browser.join()
     token = json.loads((home / "config" / "token.json").read_text())
     witness = CredentialWitness(home / "config" / "profile.json")
-    from authfunnel.cli.telemetry import _wiring as _telemetry
 
-    monkeypatch.setattr(_telemetry, "_open", lambda env: witness)
-
-    result = run_cli(env_vars, "logout")
+    result = run_cli(env_vars, "logout", telemetry=witness)
 
     assert result.status == 0
     assert "Logged out." in result.out

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.app._paths import Paths
-from authfunnel.cli.auth._credentials import Credentials, Profile
-from authfunnel.cli.auth._errors import CredentialsError
+from authfunnel.cli.app import Paths
+from authfunnel.cli.auth import Credentials, CredentialsError, Profile
 from authfunnel.cli.auth._token import Token
 from tests.cli.auth.conftest import MemoryKeyring
 

@@ -68,7 +68,7 @@ def test_with_a_display_but_no_browser_the_demo_completes_the_step_itself(
     import webbrowser
 
     from authfunnel.cli.__main__ import main
-    from authfunnel.cli.app._env import Environment
+    from authfunnel.cli.app import Environment
 
     opened: list[str] = []
     monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or False)

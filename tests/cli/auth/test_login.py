@@ -12,8 +12,8 @@ import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.devserver._server import DevServer
+from authfunnel.cli.app import Environment
+from authfunnel.cli.devserver import DevServer
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import MemoryKeyring, Recorder, require_chromium
 from tests.cli.auth.support import Browser, autopilot, chromium, run_cli

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from authfunnel.cli.devserver._server import DevServer
+from authfunnel.cli.devserver import DevServer
 from tests.cli.auth.support import URL_PATTERN, Process, complete_browser_step
 
 pytestmark = pytest.mark.slow

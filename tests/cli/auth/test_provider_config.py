@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 from authfunnel.cli.auth._errors import ProviderNotConfigured
 from authfunnel.cli.auth._provider import Provider
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.devserver._server import DevServer
+from authfunnel.cli.devserver import DevServer
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.support import Browser, autopilot, run_cli
 

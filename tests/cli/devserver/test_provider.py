@@ -13,8 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from authfunnel.cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD
-from authfunnel.cli.devserver._server import DevServer
+from authfunnel.cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD, DevServer
 
 pytestmark = pytest.mark.slow
 REDIRECT = "http://127.0.0.1:49152/callback"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 from authfunnel.cli.commands.diagram import diagram_files, draw
 from authfunnel.fsm import BUILTIN_FUNNELS, LOGIN, SIGNUP
 
@@ -123,7 +123,7 @@ def test_write_all_writes_mermaid_and_svg_of_every_flow(tmp_path: Path) -> None:
 def test_checked_in_mermaid_diagrams_are_current() -> None:
     for funnel in BUILTIN_FUNNELS:
         path = DIAGRAMS / f"{funnel.flow}.mmd"
-        assert path.read_bytes() == draw(funnel, "mermaid"), (
+        assert path.read_bytes() == draw(Environment(), funnel, "mermaid"), (
             f"{path} is stale: run 'authfunnel diagram --all --write diagrams/'"
         )
 
@@ -131,7 +131,7 @@ def test_checked_in_mermaid_diagrams_are_current() -> None:
 def test_checked_in_svg_diagrams_are_current() -> None:
     needs_dot()
     for funnel in BUILTIN_FUNNELS:
-        for name, data in diagram_files(funnel).items():
+        for name, data in diagram_files(Environment(), funnel).items():
             assert (DIAGRAMS / name).read_bytes() == data, (
                 f"diagrams/{name} is stale: run 'authfunnel diagram --all --write diagrams/'"
             )

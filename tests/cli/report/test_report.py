@@ -12,10 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 from authfunnel.cli.commands.simulate import write_simulation
-from authfunnel.cli.report._figures import Figures
-from authfunnel.cli.report._model import build_report
+from authfunnel.cli.report import Figures, build_report
 from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,

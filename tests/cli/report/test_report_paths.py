@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authfunnel.cli.report import as_json, build_report
 from authfunnel.cli.report._funnel_query import ABANDONED_AFTER_HOURS
 from authfunnel.cli.report._invocation_check import CHECKED, layout
-from authfunnel.cli.report._model import as_json, build_report
-from authfunnel.cli.simulate._traffic import simulate
+from authfunnel.cli.simulate import simulate
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 from authfunnel.fsm import AUTH_FAILED, AUTH_STARTED
 from tests.cli.report.test_report import message, write_lines
 from tests.cli.telemetry.harness import DRIVER, authfunnel, environment

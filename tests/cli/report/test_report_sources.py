@@ -16,14 +16,11 @@ from typing import Any
 import pytest
 
 from authfunnel.cli.__main__ import main
-from authfunnel.cli.app._env import Environment
+from authfunnel.cli.app import Environment
 from authfunnel.cli.commands.simulate import write_simulation
-from authfunnel.cli.simulate._traffic import simulate
+from authfunnel.cli.simulate import simulate
+from authfunnel.cli.telemetry import Outbox, deliver, load_settings, open_client, open_outbox
 from authfunnel.cli.telemetry._archive import archived
-from authfunnel.cli.telemetry._outbox import Outbox, open_outbox
-from authfunnel.cli.telemetry._sender import deliver
-from authfunnel.cli.telemetry._settings import load_settings
-from authfunnel.cli.telemetry._wiring import open_client
 from authfunnel.fsm import LOGIN, Step, TelemetryClient
 from tests.cli.devserver.test_collector import start, stop
 from tests.cli.telemetry.servers import collector

@@ -18,8 +18,8 @@ import sys
 import time
 
 from authfunnel import fsm
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.telemetry._wiring import open_client
+from authfunnel.cli.app import Environment
+from authfunnel.cli.telemetry import open_client
 
 
 def main(mode: str) -> int:

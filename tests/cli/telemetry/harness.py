@@ -98,8 +98,7 @@ def meta(home: Path, key: str) -> str | None:
 
 
 def sender_idle(home: Path) -> bool:
-    from authfunnel.cli.telemetry import _lease
-    from authfunnel.cli.telemetry._outbox import Outbox
+    from authfunnel.cli.telemetry import Outbox, _lease
 
     box = Outbox(home / "state" / "outbox.sqlite3")
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from authfunnel.cli.telemetry import Outbox, OutboxError
 from authfunnel.cli.telemetry._archive import archive, archived, keep, read_recorded
-from authfunnel.cli.telemetry._outbox import Outbox, OutboxError
 
 
 def message(n: int = 0) -> dict[str, object]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from authfunnel.cli.telemetry import _lease
-from authfunnel.cli.telemetry._outbox import Outbox
+from authfunnel.cli.telemetry import Outbox, _lease
 
 DAY = 86_400.0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.devserver._collector import read_messages
+from authfunnel.cli.devserver import read_messages
 from tests.cli.telemetry.servers import collector, post, stats, stored_ids
 
 

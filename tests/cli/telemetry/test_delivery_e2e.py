@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.devserver._collector import read_messages
+from authfunnel.cli.devserver import read_messages
 from tests.cli.telemetry.harness import (
     DRIVER,
     authfunnel,

@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 
 from authfunnel import fsm
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.telemetry import _flows
-from authfunnel.cli.telemetry._outbox import Outbox
-from authfunnel.cli.telemetry._wiring import open_client
+from authfunnel.cli.app import Environment
+from authfunnel.cli.telemetry import Outbox, _flows, open_client
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.telemetry.harness import DRIVER, environment
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from authfunnel import fsm
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.telemetry._client import OutboxClient
-from authfunnel.cli.telemetry._wiring import forget_user, open_client
+from authfunnel.cli.app import Environment
+from authfunnel.cli.telemetry import OutboxClient, forget_user, open_client
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.telemetry import harness
 from tests.cli.telemetry.harness import DRIVER

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
+from authfunnel.cli.telemetry import Outbox, OutboxError, open_outbox
 
 
 def message(n: int = 0) -> dict[str, object]:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from authfunnel import fsm
-from authfunnel.cli.telemetry import _spawn
-from authfunnel.cli.telemetry._settings import Settings
+from authfunnel.cli.telemetry import Settings, _spawn
 from tests.cli.telemetry.test_open_client import environment
 
 
@@ -31,7 +30,7 @@ def mode(path: Path) -> int:
 
 
 def test_the_state_dir_and_the_outbox_with_its_wal_files_are_private(tmp_path: Path) -> None:
-    from authfunnel.cli.telemetry._wiring import open_client
+    from authfunnel.cli.telemetry import open_client
 
     client = open_client(environment(tmp_path))
     client.identify("user-42", {})
@@ -47,7 +46,7 @@ def test_the_state_dir_and_the_outbox_with_its_wal_files_are_private(tmp_path: P
 
 
 def test_an_outbox_left_readable_by_an_earlier_version_is_made_private(tmp_path: Path) -> None:
-    from authfunnel.cli.telemetry._outbox import Outbox
+    from authfunnel.cli.telemetry import Outbox
 
     state = tmp_path / "state"
     state.mkdir(mode=0o755)

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.telemetry import _lease, _sender
-from authfunnel.cli.telemetry._outbox import Outbox
+from authfunnel.cli.telemetry import Outbox, Settings, _lease, _sender
 from authfunnel.cli.telemetry._sender import MAX_BACKOFF, RETRY_AT, deliver, due
-from authfunnel.cli.telemetry._settings import Settings
 from tests.cli.telemetry.servers import (
     PlainBadRequest,
     Portal,

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.app._env import Environment
-from authfunnel.cli.app._exit import CliError
-from authfunnel.cli.telemetry._settings import load_settings
+from authfunnel.cli.app import CliError, Environment
+from authfunnel.cli.telemetry import load_settings
 
 
 def environment(home: Path, config: str) -> Environment:
