@@ -1,21 +1,62 @@
 """The application shell: environment, exit statuses, parser, command table, paths, config,
 terminal and console, and how a user names a funnel.
 
-Everything here is cheap to import (rich loads only when a console is made): ``authfunnel
---help`` imports this package and nothing heavier.
+``authfunnel --help`` and ``--version`` import this package before anything else, so each
+public name loads its module on first use: they pay for the environment, the exit statuses
+and the command table, nothing more (tests/cli/test_package_faces.py holds the three lists
+below equal).
 """
 
-from authfunnel.cli.app._config import load_config, section
-from authfunnel.cli.app._console import make_console
-from authfunnel.cli.app._env import Environment, isatty
-from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
-from authfunnel.cli.app._funnels import flow_names, funnel_named
-from authfunnel.cli.app._parser import Parser, ParserExit
-from authfunnel.cli.app._paths import Paths
-from authfunnel.cli.app._private_files import FILE_MODE, open_private, private_dir, private_file
-from authfunnel.cli.app._registry import COMMANDS, CommandSpec
-from authfunnel.cli.app._targets import binding, resolve
-from authfunnel.cli.app._terminal import Terminal, printable
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from authfunnel.cli.app._config import load_config, section
+    from authfunnel.cli.app._console import make_console
+    from authfunnel.cli.app._env import Environment, isatty
+    from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
+    from authfunnel.cli.app._funnels import flow_names, funnel_named
+    from authfunnel.cli.app._parser import Parser, ParserExit
+    from authfunnel.cli.app._paths import Paths
+    from authfunnel.cli.app._private_files import (
+        FILE_MODE,
+        open_private,
+        private_dir,
+        private_file,
+    )
+    from authfunnel.cli.app._registry import COMMANDS, CommandSpec
+    from authfunnel.cli.app._targets import binding, resolve
+    from authfunnel.cli.app._terminal import Terminal, printable
+
+# Each public name and the module it lives in.
+_HOMES: dict[str, str] = {
+    "COMMANDS": "_registry",
+    "FILE_MODE": "_private_files",
+    "CliError": "_exit",
+    "CommandSpec": "_registry",
+    "Environment": "_env",
+    "ExitStatus": "_exit",
+    "LoginRequired": "_exit",
+    "Parser": "_parser",
+    "ParserExit": "_parser",
+    "Paths": "_paths",
+    "Terminal": "_terminal",
+    "UsageError": "_exit",
+    "binding": "_targets",
+    "flow_names": "_funnels",
+    "funnel_named": "_funnels",
+    "isatty": "_env",
+    "load_config": "_config",
+    "make_console": "_console",
+    "open_private": "_private_files",
+    "printable": "_terminal",
+    "private_dir": "_private_files",
+    "private_file": "_private_files",
+    "resolve": "_targets",
+    "section": "_config",
+}
 
 __all__ = [
     "COMMANDS",
@@ -43,3 +84,16 @@ __all__ = [
     "resolve",
     "section",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
