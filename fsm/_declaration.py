@@ -29,6 +29,7 @@ from authfunnel.fsm._base import BASE_PROPERTY_KEYS
 from authfunnel.fsm._catalog import SNAKE_CASE
 from authfunnel.fsm._emitters import AUTH_EVENTS, FunnelEvents
 from authfunnel.fsm._errors import DefinitionError
+from authfunnel.fsm._machine import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES
 
 if TYPE_CHECKING:
     from transitions import Machine
@@ -36,16 +37,6 @@ if TYPE_CHECKING:
     from authfunnel.fsm._catalog import PropertyValue
     from authfunnel.fsm._client import TelemetryClient
     from authfunnel.fsm._tracker import Clock, FlowRun, FlowTracker
-
-IDLE: Final = "idle"
-COMPLETED: Final = "completed"
-ABORTED: Final = "aborted"
-FAILED: Final = "failed"
-TERMINAL_STATES: Final = (COMPLETED, ABORTED, FAILED)
-START: Final = "start"
-COMPLETE: Final = "complete"
-ABORT: Final = "abort"
-FAIL: Final = "fail"
 
 # Names transitions binds onto a model, or that our own states and triggers use.
 _RESERVED: Final = frozenset(

@@ -12,22 +12,22 @@ resolved by name on that model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from authfunnel.fsm._declaration import (
-    ABORT,
-    ABORTED,
-    COMPLETE,
-    COMPLETED,
-    FAIL,
-    FAILED,
-    IDLE,
-    START,
-    Funnel,
-)
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from transitions import Machine
+
+    from authfunnel.fsm._declaration import Funnel
+
+IDLE: Final = "idle"
+COMPLETED: Final = "completed"
+ABORTED: Final = "aborted"
+FAILED: Final = "failed"
+TERMINAL_STATES: Final = (COMPLETED, ABORTED, FAILED)
+START: Final = "start"
+COMPLETE: Final = "complete"
+ABORT: Final = "abort"
+FAIL: Final = "fail"
 
 MODEL_ATTRIBUTE = "_state"
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from authfunnel.fsm._catalog import Event, PropertyValue
 from authfunnel.fsm._client import TelemetryClient, track_event
-from authfunnel.fsm._declaration import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES, Funnel
+from authfunnel.fsm._declaration import Funnel
 from authfunnel.fsm._error_class import error_class
 from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow, UserCancelled
+from authfunnel.fsm._machine import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES
 
 if TYPE_CHECKING:
     from transitions import EventData
