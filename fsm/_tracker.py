@@ -7,6 +7,10 @@ refused. Code that may run without a funnel (silent re-authentication) takes
 
     def run_oauth(tracker: FlowTracker = NULL_TRACKER) -> Token:
         tracker.advance(Step.CODE_EXCHANGE)
+
+A tracker reads its funnel through ``RunnableFunnel`` and what it emits through
+``FunnelEvents``, both declared here: the declaration (``fsm.Funnel``) builds trackers, so the
+tracker must not depend on it.
 """
 
 from __future__ import annotations
@@ -14,21 +18,62 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol
 
 from authfunnel.fsm._catalog import Event, PropertyValue
 from authfunnel.fsm._client import TelemetryClient, track_event
-from authfunnel.fsm._declaration import Funnel
 from authfunnel.fsm._error_class import error_class
 from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow, UserCancelled
-from authfunnel.fsm._machine import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES
+from authfunnel.fsm._machine import (
+    ABORT,
+    COMPLETE,
+    FAIL,
+    IDLE,
+    START,
+    TERMINAL_STATES,
+    StepGraph,
+)
 
 if TYPE_CHECKING:
-    from transitions import EventData
+    from transitions import EventData, Machine
 
 Clock = Callable[[], float]
 _NOT_STEPS: Final = frozenset({START, COMPLETE, ABORT, FAIL})
 _EMPTY: Final[Mapping[str, PropertyValue]] = MappingProxyType({})
+
+
+class FunnelEvents(Protocol):
+    """Turns a run's moments into catalog events; ``None`` means emit nothing then."""
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every event name this emitter can return (the tracking plan is built from them)."""
+        ...
+
+    def started(self, run: FlowTracker) -> Event | None: ...
+
+    def completed(self, run: FlowTracker) -> Event | None: ...
+
+    def aborted(self, run: FlowTracker, reason: AbortReason) -> Event | None: ...
+
+    def failed(self, run: FlowTracker, error: str, exit_code: int) -> Event | None: ...
+
+
+class RunnableFunnel(StepGraph, Protocol):
+    """What a run reads of its funnel: a declaration (``fsm.Funnel``) as a tracker sees it."""
+
+    @property
+    def properties(self) -> Mapping[str, type]:
+        """The declared run properties, name to type."""
+        ...
+
+    @property
+    def events(self) -> FunnelEvents: ...
+
+    @property
+    def machine(self) -> Machine: ...
+
+    def successors(self, step: str) -> tuple[str, ...]: ...
 
 
 class FlowTracker:
@@ -49,7 +94,7 @@ class FlowTracker:
 
     def __init__(
         self,
-        funnel: Funnel,
+        funnel: RunnableFunnel,
         client: TelemetryClient | None,
         *,
         no_browser: bool = False,
@@ -74,7 +119,7 @@ class FlowTracker:
         )
 
     @property
-    def funnel(self) -> Funnel | None:
+    def funnel(self) -> RunnableFunnel | None:
         """The funnel this run follows."""
         return self._funnel
 
@@ -275,7 +320,7 @@ def _exit_code(exc: BaseException) -> int:
 
 
 def _checked_properties(
-    funnel: Funnel, properties: Mapping[str, PropertyValue]
+    funnel: RunnableFunnel, properties: Mapping[str, PropertyValue]
 ) -> Mapping[str, PropertyValue]:
     declared = funnel.properties
     checked: dict[str, PropertyValue] = {}
