@@ -55,7 +55,8 @@ from authfunnel.fsm._errors import (
 )
 from authfunnel.fsm._flows import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP
 from authfunnel.fsm._plan import tracking_plan
-from authfunnel.fsm._tracker import NULL_TRACKER, FlowRun, FlowTracker, FunnelEvents
+from authfunnel.fsm._run_scope import FlowRun
+from authfunnel.fsm._tracker import NULL_TRACKER, FlowTracker, FunnelEvents
 
 __all__ = [
     "AUTH_ABORTED",

@@ -38,7 +38,8 @@ from authfunnel.fsm._machine import (
     TERMINAL_STATES,
     build_machine,
 )
-from authfunnel.fsm._tracker import FlowRun, FlowTracker, FunnelEvents
+from authfunnel.fsm._run_scope import FlowRun
+from authfunnel.fsm._tracker import FlowTracker, FunnelEvents
 
 if TYPE_CHECKING:
     from transitions import Machine

@@ -1,4 +1,4 @@
-"""``FlowTracker``: one run of a funnel, and the run scope that guarantees its terminal event.
+"""``FlowTracker``: one run of a funnel (its run scope, ``FlowRun``, is in ``fsm._run_scope``).
 
 The tracker is the model its funnel's machine drives: entering a step state records the step,
 entering a terminal state emits that terminal event, and every state after a terminal one is
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol
 
 from authfunnel.fsm._catalog import Event, PropertyValue
 from authfunnel.fsm._client import TelemetryClient, track_event
 from authfunnel.fsm._error_class import error_class
-from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow, UserCancelled
+from authfunnel.fsm._errors import AbortReason, IllegalTransition
 from authfunnel.fsm._machine import (
     ABORT,
     COMPLETE,
@@ -270,53 +270,6 @@ class _NullTracker(FlowTracker):
 
 
 NULL_TRACKER: Final[FlowTracker] = _NullTracker()
-
-
-class FlowRun:
-    """A run scope: ``with funnel.run(client) as tracker:`` ends in exactly one terminal event.
-
-    The body returning at a completing step completes the run; KeyboardInterrupt and
-    ``UserCancelled`` abort it with their reason; any other exception fails it with its
-    ``error_class``; returning early fails it with ``fsm.IncompleteFlow``. Exceptions always
-    propagate: the scope records, it never swallows.
-    """
-
-    __slots__ = ("tracker",)
-
-    def __init__(self, tracker: FlowTracker) -> None:
-        self.tracker = tracker
-
-    def __enter__(self) -> FlowTracker:
-        self.tracker.start()
-        return self.tracker
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        tracker = self.tracker
-        if tracker.is_terminal:
-            return
-        if exc is None:
-            if tracker.state in tracker._funnel.completing_steps:
-                tracker.complete()
-            else:
-                tracker.fail(IncompleteFlow())
-        elif isinstance(exc, KeyboardInterrupt):
-            tracker.abort(AbortReason.INTERRUPT)
-        elif isinstance(exc, UserCancelled):
-            tracker.abort(exc.reason)
-        else:
-            tracker.fail(exc, exit_code=_exit_code(exc))
-
-
-def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, SystemExit):
-        return exc.code if isinstance(exc.code, int) else 1
-    code = getattr(exc, "exit_code", 1)
-    return code if isinstance(code, int) else 1
 
 
 def _checked_properties(
