@@ -74,7 +74,9 @@ def _dispatch(args: list[str], env: Environment) -> int:
         return done.status
     from authfunnel.cli.telemetry._lifecycle import run_command
 
-    return run_command(name, lambda: module.run(options, env), env)
+    return run_command(
+        name, lambda: module.run(options, env), env, lifecycle_events=spec.lifecycle_events
+    )
 
 
 def _help() -> str:
