@@ -72,7 +72,9 @@ def _dispatch(args: list[str], env: Environment) -> int:
         return done.status
     from authfunnel.cli.telemetry import run_command
 
-    return run_command(name, lambda: module.run(options, env), env)
+    return run_command(
+        name, lambda: module.run(options, env), env, lifecycle_events=spec.lifecycle_events
+    )
 
 
 def _help() -> str:

@@ -40,7 +40,7 @@ from authfunnel.fsm._catalog import (
 )
 from authfunnel.fsm._client import NoopClient, StepRecorder, TelemetryClient, track_event
 from authfunnel.fsm._declaration import Funnel
-from authfunnel.fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS, FunnelEvents
+from authfunnel.fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS
 from authfunnel.fsm._error_class import error_class, register_wrapper, unregister_wrapper
 from authfunnel.fsm._errors import (
     AbortReason,
@@ -55,7 +55,8 @@ from authfunnel.fsm._errors import (
 )
 from authfunnel.fsm._flows import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP
 from authfunnel.fsm._plan import tracking_plan
-from authfunnel.fsm._tracker import NULL_TRACKER, FlowRun, FlowTracker
+from authfunnel.fsm._run_scope import FlowRun
+from authfunnel.fsm._tracker import NULL_TRACKER, FlowTracker, FunnelEvents
 
 __all__ = [
     "AUTH_ABORTED",

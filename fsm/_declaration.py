@@ -27,25 +27,26 @@ from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.fsm._base import BASE_PROPERTY_KEYS
 from authfunnel.fsm._catalog import SNAKE_CASE
-from authfunnel.fsm._emitters import AUTH_EVENTS, FunnelEvents
+from authfunnel.fsm._emitters import AUTH_EVENTS
 from authfunnel.fsm._errors import DefinitionError
+from authfunnel.fsm._machine import (
+    ABORT,
+    COMPLETE,
+    FAIL,
+    IDLE,
+    START,
+    TERMINAL_STATES,
+    build_machine,
+)
+from authfunnel.fsm._run_scope import FlowRun
+from authfunnel.fsm._tracker import FlowTracker, FunnelEvents
 
 if TYPE_CHECKING:
     from transitions import Machine
 
     from authfunnel.fsm._catalog import PropertyValue
     from authfunnel.fsm._client import TelemetryClient
-    from authfunnel.fsm._tracker import Clock, FlowRun, FlowTracker
-
-IDLE: Final = "idle"
-COMPLETED: Final = "completed"
-ABORTED: Final = "aborted"
-FAILED: Final = "failed"
-TERMINAL_STATES: Final = (COMPLETED, ABORTED, FAILED)
-START: Final = "start"
-COMPLETE: Final = "complete"
-ABORT: Final = "abort"
-FAIL: Final = "fail"
+    from authfunnel.fsm._tracker import Clock
 
 # Names transitions binds onto a model, or that our own states and triggers use.
 _RESERVED: Final = frozenset(
@@ -119,8 +120,6 @@ class Funnel:
         clock: Clock | None = None,
     ) -> FlowRun:
         """A run scope: ``with LOGIN.run(client) as tracker: ...`` (see ``FlowRun``)."""
-        from authfunnel.fsm._tracker import FlowRun
-
         return FlowRun(
             self.tracker(client, no_browser=no_browser, properties=properties, clock=clock)
         )
@@ -134,8 +133,6 @@ class Funnel:
         clock: Clock | None = None,
     ) -> FlowTracker:
         """A new, not yet started run, for driving by hand (``start``, ``advance``, ...)."""
-        from authfunnel.fsm._tracker import FlowTracker
-
         if clock is None:
             return FlowTracker(self, client, no_browser=no_browser, properties=properties)
         return FlowTracker(self, client, no_browser=no_browser, properties=properties, clock=clock)
@@ -143,8 +140,6 @@ class Funnel:
     @cached_property
     def machine(self) -> Machine:
         """The ``transitions`` machine, built once per process on first use."""
-        from authfunnel.fsm._machine import build_machine
-
         return build_machine(self)
 
     def __repr__(self) -> str:

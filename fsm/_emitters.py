@@ -1,14 +1,14 @@
 """What a funnel emits at its start and at each terminal state.
 
-A funnel declaration names its emitter; the tracker calls it when the machine enters a state
-and tracks whatever it returns. Built-in: the auth funnel events (Started, then one of
-Completed / Aborted / Failed), the logout event, and the command lifecycle.
-"""
+A funnel declaration names its emitter, a ``FunnelEvents`` (declared in ``fsm._tracker``, its
+caller); the tracker calls it when the machine enters a state and tracks whatever it returns.
+Built-in: the auth funnel events (Started, then one of Completed / Aborted / Failed), the
+logout event, and the command lifecycle."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from authfunnel.fsm._catalog import (
     AUTH_ABORTED,
@@ -33,23 +33,6 @@ if TYPE_CHECKING:
     from authfunnel.fsm._tracker import FlowTracker
 
 INTERRUPTED_EXIT_CODE: Final = 130
-
-
-class FunnelEvents(Protocol):
-    """Turns a run's moments into catalog events; ``None`` means emit nothing then."""
-
-    @property
-    def names(self) -> frozenset[str]:
-        """Every event name this emitter can return (the tracking plan is built from them)."""
-        ...
-
-    def started(self, run: FlowTracker) -> Event | None: ...
-
-    def completed(self, run: FlowTracker) -> Event | None: ...
-
-    def aborted(self, run: FlowTracker, reason: AbortReason) -> Event | None: ...
-
-    def failed(self, run: FlowTracker, error: str, exit_code: int) -> Event | None: ...
 
 
 class AuthEvents:

@@ -5,6 +5,9 @@ Triggers: ``start`` (idle to the first step), one per step named after it (from 
 declared to precede it), ``complete`` (from the completing steps), and ``abort`` and ``fail``
 (from every step). Auto transitions are off, so nothing else is allowed.
 
+It is built from a ``StepGraph``, the part of a declaration that fixes the machine's shape, so
+this module depends on no other module of the engine (``fsm.Funnel`` is the one implementation).
+
 The machine holds no model: each run (a ``FlowTracker``) is passed to the trigger as its
 model, which spares the ~35 µs ``add_model``/``remove_model`` pair per run. Callbacks are
 resolved by name on that model.
@@ -12,27 +15,44 @@ resolved by name on that model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from authfunnel.fsm._declaration import (
-    ABORT,
-    ABORTED,
-    COMPLETE,
-    COMPLETED,
-    FAIL,
-    FAILED,
-    IDLE,
-    START,
-    Funnel,
-)
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
     from transitions import Machine
 
+IDLE: Final = "idle"
+COMPLETED: Final = "completed"
+ABORTED: Final = "aborted"
+FAILED: Final = "failed"
+TERMINAL_STATES: Final = (COMPLETED, ABORTED, FAILED)
+START: Final = "start"
+COMPLETE: Final = "complete"
+ABORT: Final = "abort"
+FAIL: Final = "fail"
+
 MODEL_ATTRIBUTE = "_state"
 
 
-def build_machine(funnel: Funnel) -> Machine:
+class StepGraph(Protocol):
+    """A flow's steps and their allowed moves: all a machine is built from."""
+
+    @property
+    def flow(self) -> str: ...
+
+    @property
+    def initial_step(self) -> str: ...
+
+    @property
+    def step_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def completing_steps(self) -> tuple[str, ...]: ...
+
+    def edges(self) -> Iterator[tuple[str, str]]: ...
+
+
+def build_machine(funnel: StepGraph) -> Machine:
     """The machine for ``funnel`` (the funnel caches it: use ``funnel.machine``)."""
     from transitions import Machine, State
 

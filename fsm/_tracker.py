@@ -1,4 +1,4 @@
-"""``FlowTracker``: one run of a funnel, and the run scope that guarantees its terminal event.
+"""``FlowTracker``: one run of a funnel (its run scope, ``FlowRun``, is in ``fsm._run_scope``).
 
 The tracker is the model its funnel's machine drives: entering a step state records the step,
 entering a terminal state emits that terminal event, and every state after a terminal one is
@@ -7,27 +7,73 @@ refused. Code that may run without a funnel (silent re-authentication) takes
 
     def run_oauth(tracker: FlowTracker = NULL_TRACKER) -> Token:
         tracker.advance(Step.CODE_EXCHANGE)
+
+A tracker reads its funnel through ``RunnableFunnel`` and what it emits through
+``FunnelEvents``, both declared here: the declaration (``fsm.Funnel``) builds trackers, so the
+tracker must not depend on it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol
 
 from authfunnel.fsm._catalog import Event, PropertyValue
 from authfunnel.fsm._client import TelemetryClient, track_event
-from authfunnel.fsm._declaration import ABORT, COMPLETE, FAIL, IDLE, START, TERMINAL_STATES, Funnel
 from authfunnel.fsm._error_class import error_class
-from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow, UserCancelled
+from authfunnel.fsm._errors import AbortReason, IllegalTransition
+from authfunnel.fsm._machine import (
+    ABORT,
+    COMPLETE,
+    FAIL,
+    IDLE,
+    START,
+    TERMINAL_STATES,
+    StepGraph,
+)
 
 if TYPE_CHECKING:
-    from transitions import EventData
+    from transitions import EventData, Machine
 
 Clock = Callable[[], float]
 _NOT_STEPS: Final = frozenset({START, COMPLETE, ABORT, FAIL})
 _EMPTY: Final[Mapping[str, PropertyValue]] = MappingProxyType({})
+
+
+class FunnelEvents(Protocol):
+    """Turns a run's moments into catalog events; ``None`` means emit nothing then."""
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every event name this emitter can return (the tracking plan is built from them)."""
+        ...
+
+    def started(self, run: FlowTracker) -> Event | None: ...
+
+    def completed(self, run: FlowTracker) -> Event | None: ...
+
+    def aborted(self, run: FlowTracker, reason: AbortReason) -> Event | None: ...
+
+    def failed(self, run: FlowTracker, error: str, exit_code: int) -> Event | None: ...
+
+
+class RunnableFunnel(StepGraph, Protocol):
+    """What a run reads of its funnel: a declaration (``fsm.Funnel``) as a tracker sees it."""
+
+    @property
+    def properties(self) -> Mapping[str, type]:
+        """The declared run properties, name to type."""
+        ...
+
+    @property
+    def events(self) -> FunnelEvents: ...
+
+    @property
+    def machine(self) -> Machine: ...
+
+    def successors(self, step: str) -> tuple[str, ...]: ...
 
 
 class FlowTracker:
@@ -48,7 +94,7 @@ class FlowTracker:
 
     def __init__(
         self,
-        funnel: Funnel,
+        funnel: RunnableFunnel,
         client: TelemetryClient | None,
         *,
         no_browser: bool = False,
@@ -73,7 +119,7 @@ class FlowTracker:
         )
 
     @property
-    def funnel(self) -> Funnel | None:
+    def funnel(self) -> RunnableFunnel | None:
         """The funnel this run follows."""
         return self._funnel
 
@@ -226,55 +272,8 @@ class _NullTracker(FlowTracker):
 NULL_TRACKER: Final[FlowTracker] = _NullTracker()
 
 
-class FlowRun:
-    """A run scope: ``with funnel.run(client) as tracker:`` ends in exactly one terminal event.
-
-    The body returning at a completing step completes the run; KeyboardInterrupt and
-    ``UserCancelled`` abort it with their reason; any other exception fails it with its
-    ``error_class``; returning early fails it with ``fsm.IncompleteFlow``. Exceptions always
-    propagate: the scope records, it never swallows.
-    """
-
-    __slots__ = ("tracker",)
-
-    def __init__(self, tracker: FlowTracker) -> None:
-        self.tracker = tracker
-
-    def __enter__(self) -> FlowTracker:
-        self.tracker.start()
-        return self.tracker
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        tracker = self.tracker
-        if tracker.is_terminal:
-            return
-        if exc is None:
-            if tracker.state in tracker._funnel.completing_steps:
-                tracker.complete()
-            else:
-                tracker.fail(IncompleteFlow())
-        elif isinstance(exc, KeyboardInterrupt):
-            tracker.abort(AbortReason.INTERRUPT)
-        elif isinstance(exc, UserCancelled):
-            tracker.abort(exc.reason)
-        else:
-            tracker.fail(exc, exit_code=_exit_code(exc))
-
-
-def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, SystemExit):
-        return exc.code if isinstance(exc.code, int) else 1
-    code = getattr(exc, "exit_code", 1)
-    return code if isinstance(code, int) else 1
-
-
 def _checked_properties(
-    funnel: Funnel, properties: Mapping[str, PropertyValue]
+    funnel: RunnableFunnel, properties: Mapping[str, PropertyValue]
 ) -> Mapping[str, PropertyValue]:
     declared = funnel.properties
     checked: dict[str, PropertyValue] = {}

@@ -1,4 +1,4 @@
-"""Shared fixtures: a recording client and a fake clock for every engine test."""
+"""Shared fixtures: a home of its own for every test, a recording client and a fake clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import signal
 import pytest
 
 from authfunnel.fsm.testing import FakeClock, RecordingClient
+
+# Every test gets its own HOME, XDG dirs and AUTHFUNNEL_HOME, and the run fails if the real
+# state or config dirs changed (see tests/home_isolation.py).
+pytest_plugins = ["tests.home_isolation"]
 
 # A shell without job control starts background jobs with SIGINT ignored, and an ignored signal
 # survives exec: the Ctrl-C tests' children would never see KeyboardInterrupt. A handler (unlike

@@ -15,6 +15,9 @@ from typing import Final
 class CommandSpec:
     module: str
     summary: str
+    # False for a command that keeps all its telemetry elsewhere (the demo: in its throwaway
+    # home): the command lifecycle then records nothing of it in this invocation's outbox.
+    lifecycle_events: bool = True
 
 
 # Where the command modules live (tests register their own, so a spec names a whole module).
@@ -26,7 +29,11 @@ COMMANDS: Final[dict[str, CommandSpec]] = {
     "logout": CommandSpec(module=_HERE + "logout", summary="log out and revoke the token"),
     "status": CommandSpec(module=_HERE + "status", summary="show who is logged in"),
     "apps": CommandSpec(module=_HERE + "apps", summary="list your apps: apps list"),
-    "demo": CommandSpec(module=_HERE + "demo", summary="a real login on a local provider"),
+    "demo": CommandSpec(
+        module=_HERE + "demo",
+        summary="a real login on a local provider",
+        lifecycle_events=False,
+    ),
     "dev-server": CommandSpec(module=_HERE + "dev_server", summary="run the demo provider"),
     "check": CommandSpec(
         module=_HERE + "check",

@@ -8,6 +8,10 @@ fails its login precondition (``LoginRequired`` before it recorded anything) or 
 command line (``UsageError``: a check argparse could not make) emits neither event:
 ``Command Invoked`` is held in memory until the command records something or ends, so there
 is never an orphan ``Completed``.
+
+A command declared with ``lifecycle_events=False`` (the demo, whose telemetry all goes to its
+throwaway home) runs outside the lifecycle: no events, and this invocation's outbox is never
+opened, so nothing of it lands in the person's state.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from authfunnel.fsm import (
     COMMAND_COMPLETED,
     COMMAND_INVOKED,
     Event,
+    NoopClient,
     PropertyValue,
     TelemetryClient,
 )
@@ -29,10 +34,14 @@ from authfunnel.fsm import (
 NONZERO_EXIT: Final = "authfunnel.NonZeroExit"
 
 
-def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
+def run_command(
+    name: str, command: Callable[[], int], env: Environment, *, lifecycle_events: bool = True
+) -> int:
     """Run ``command`` as command ``name``: its events, its exit status, then the hand-off."""
     from authfunnel.cli.telemetry._wiring import open_client
 
+    if not lifecycle_events:
+        return _outside_the_lifecycle(command, env)
     given = env.telemetry
     client = _Lifecycle(given if given is not None else open_client(env))
     env.telemetry = client
@@ -49,6 +58,20 @@ def run_command(name: str, command: Callable[[], int], env: Environment) -> int:
     finally:
         env.telemetry = given
         client.close(0.0)  # starts the detached sender; never waits on the network
+
+
+def _outside_the_lifecycle(command: Callable[[], int], env: Environment) -> int:
+    """Run ``command`` recording nothing for this invocation.
+
+    No outbox is opened and no sequence number spent (the demo's own events number from 1);
+    anything that asks for the invocation's client gets a no-op one.
+    """
+    given = env.telemetry
+    env.telemetry = given if given is not None else NoopClient()
+    try:
+        return int(command())
+    finally:
+        env.telemetry = given
 
 
 class _Lifecycle:

@@ -22,10 +22,10 @@ import random
 from typing import Final
 
 from authfunnel.fsm._declaration import Funnel
-from authfunnel.fsm.check._context import Context
 from authfunnel.fsm.check._definition import check_definition
 from authfunnel.fsm.check._engine import Engine, Moment
 from authfunnel.fsm.check._paths import check_paths, simple_paths
+from authfunnel.fsm.check._replay import replay
 from authfunnel.fsm.check._report import (
     CheckReport,
     Coverage,
@@ -35,7 +35,6 @@ from authfunnel.fsm.check._report import (
     Violation,
     replay_code,
 )
-from authfunnel.fsm.check._run import LiveRun
 from authfunnel.fsm.check._script import (
     SECRET_FRAGMENTS,
     Advance,
@@ -123,16 +122,3 @@ def check_stateful(
     from authfunnel.fsm.check._stateful import check_stateful as run
 
     return run(funnel, engine, examples=examples, seed=seed, steps=steps, steer=steer)
-
-
-def replay(funnel: Funnel, scripts: tuple[Script, ...], engine: Engine | None = None) -> list[str]:
-    """Run a counterexample's scripts again; the invariants they break (empty: none)."""
-    context = Context(funnel, engine or Engine())
-    broken: list[str] = []
-    for script in scripts:
-        run = LiveRun(context, no_browser=script.no_browser, properties=script.properties)
-        found = list(run.found)
-        for action in script.actions:
-            found += run.apply(action)
-        broken += [invariant for invariant, _ in found]
-    return broken

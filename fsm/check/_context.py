@@ -8,7 +8,8 @@ from typing import Any
 
 from authfunnel.fsm._base import BASE_PROPERTY_KEYS, cli_version, invocation_id
 from authfunnel.fsm._catalog import PropertyValue
-from authfunnel.fsm._declaration import COMPLETE, COMPLETED, Funnel
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._machine import COMPLETE, COMPLETED
 from authfunnel.fsm.check._engine import Engine
 from authfunnel.fsm.check._graph import MachineGraph
 from authfunnel.fsm.check._report import Coverage, Ratio

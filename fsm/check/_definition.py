@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from authfunnel.fsm._declaration import IDLE, START, TERMINAL_STATES, Funnel
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._machine import IDLE, START, TERMINAL_STATES
 from authfunnel.fsm.check._graph import MachineGraph
 from authfunnel.fsm.check._report import Violation
 

@@ -23,7 +23,8 @@ from authfunnel.fsm._catalog import Event, PropertyValue
 from authfunnel.fsm._client import TelemetryClient
 from authfunnel.fsm._declaration import Funnel
 from authfunnel.fsm._errors import AbortReason
-from authfunnel.fsm._tracker import FlowRun, FlowTracker
+from authfunnel.fsm._run_scope import FlowRun
+from authfunnel.fsm._tracker import FlowTracker
 
 if TYPE_CHECKING:
     from authfunnel.fsm.testing import RecordingClient

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from authfunnel.fsm._declaration import IDLE, START, TERMINAL_STATES, closure
+from authfunnel.fsm._declaration import closure
+from authfunnel.fsm._machine import IDLE, START, TERMINAL_STATES
 
 if TYPE_CHECKING:
     from authfunnel.fsm._declaration import Funnel

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from authfunnel.fsm._catalog import PropertyValue
-from authfunnel.fsm._declaration import (
+from authfunnel.fsm._error_class import qualified_name
+from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow
+from authfunnel.fsm._machine import (
     ABORT,
     ABORTED,
     COMPLETE,
@@ -25,8 +27,6 @@ from authfunnel.fsm._declaration import (
     START,
     TERMINAL_STATES,
 )
-from authfunnel.fsm._error_class import qualified_name
-from authfunnel.fsm._errors import AbortReason, IllegalTransition, IncompleteFlow
 from authfunnel.fsm._tracker import FlowTracker
 from authfunnel.fsm.check import _invariants as inv
 from authfunnel.fsm.check._context import Context

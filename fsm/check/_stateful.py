@@ -18,6 +18,7 @@ from authfunnel.fsm._declaration import Funnel
 from authfunnel.fsm.check._context import Context
 from authfunnel.fsm.check._engine import Engine
 from authfunnel.fsm.check._paths import phase_result, pokes
+from authfunnel.fsm.check._replay import replay
 from authfunnel.fsm.check._report import PhaseResult, Violation
 from authfunnel.fsm.check._run import Found, LiveRun
 from authfunnel.fsm.check._script import (
@@ -91,8 +92,6 @@ def check_stateful(
 
 def _without_bystanders(context: Context, violation: Violation) -> Violation:
     """Drop earlier runs the violation does not need (Hypothesis cannot always remove them)."""
-    from authfunnel.fsm.check import replay
-
     scripts = violation.scripts
     for start in range(len(scripts) - 1, 0, -1):
         if violation.invariant in replay(context.funnel, scripts[start:], context.engine):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ def run_demo(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[st
         and not key.startswith("AUTHFUNNEL_")
     }
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    env["AUTHFUNNEL_HOME"] = str(tmp_path)  # the demo command's own telemetry stays here
+    env["AUTHFUNNEL_HOME"] = str(tmp_path)  # where anything the demo leaked would land
     return subprocess.run(
         [sys.executable, "-m", "cli", "demo"],
         capture_output=True,
@@ -81,3 +82,40 @@ def test_with_a_display_but_no_browser_the_demo_completes_the_step_itself(
     assert status == 0, err.getvalue()
     assert len(opened) == 1  # it tried the browser first
     assert "Logged in as demo@example.com, app demo-app." in out.getvalue()
+
+
+def test_the_demo_records_nothing_in_the_persons_home_and_its_events_number_from_one(
+    tmp_path: Path,
+) -> None:
+    # No AUTHFUNNEL_HOME: the person's own home and XDG dirs, as after `pip install`.
+    home = tmp_path / "person"
+    home.mkdir()
+    variables = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DISPLAY", "WAYLAND_DISPLAY", "DO_NOT_TRACK")
+        and not key.startswith(("AUTHFUNNEL_", "XDG_"))
+    }
+    variables.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        NO_COLOR="1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "authfunnel.cli", "demo"],
+        capture_output=True,
+        text=True,
+        env=variables,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Events recorded in the throwaway outbox" in result.stdout
+    # Not even the demo command's own Command Invoked / Completed: the person's home is empty.
+    assert sorted(str(path.relative_to(home)) for path in home.rglob("*")) == []
+    numbers = [int(n) for n in re.findall(r"^│\s*(\d+)\s*│", result.stdout, re.MULTILINE)]
+    assert numbers == [1, 2, 3]  # Started, Completed (identify has none), Logout
