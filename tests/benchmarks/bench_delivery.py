@@ -60,7 +60,7 @@ def base_variables(home: Path) -> dict[str, str]:
 def timed(variables: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "cli", "telemetry", "status"],
+        [sys.executable, "-m", "authfunnel.cli", "telemetry", "status"],
         env=variables,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -76,7 +76,7 @@ def exit_delay() -> None:
     consented = base_variables(template)
     consented.update(AUTHFUNNEL_SEGMENT_WRITE_KEY="wk", AUTHFUNNEL_SEGMENT_HOST=url)
     subprocess.run(
-        [sys.executable, "-m", "cli", "telemetry", "enable"],
+        [sys.executable, "-m", "authfunnel.cli", "telemetry", "enable"],
         env={**consented, "AUTHFUNNEL_SEGMENT_WRITE_KEY": ""},
         stdout=subprocess.DEVNULL,
         check=True,

@@ -34,7 +34,7 @@ def main() -> int:
     print(f"python -c pass        {baseline * 1000:7.1f} ms")
     worst = 0.0
     for option in ("--version", "--help"):
-        seconds = wall_time([sys.executable, "-m", "cli", option], runs)
+        seconds = wall_time([sys.executable, "-m", "authfunnel.cli", option], runs)
         ratio = seconds / baseline
         worst = max(worst, ratio)
         print(f"authfunnel {option:<10} {seconds * 1000:7.1f} ms  {ratio:4.2f}x (goal <= {GOAL}x)")

@@ -164,7 +164,7 @@ def test_negative_examples_is_a_usage_error() -> None:
 @pytest.mark.slow
 def test_the_installed_command_checks_a_flow_end_to_end() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "check", "command", "--examples", "5"],
+        [sys.executable, "-m", "authfunnel.cli", "check", "command", "--examples", "5"],
         capture_output=True,
         text=True,
         timeout=120,

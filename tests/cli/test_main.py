@@ -62,7 +62,10 @@ def test_help_imports_no_heavy_module() -> None:
 
 def test_the_console_script_runs_as_a_module() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "--version"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "authfunnel.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0
     assert result.stdout.startswith("authfunnel ")

@@ -23,7 +23,7 @@ def run_demo(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[st
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     env["AUTHFUNNEL_HOME"] = str(tmp_path)  # where anything the demo leaked would land
     return subprocess.run(
-        [sys.executable, "-m", "cli", "demo"],
+        [sys.executable, "-m", "authfunnel.cli", "demo"],
         capture_output=True,
         text=True,
         env={**env, **variables},

@@ -19,7 +19,7 @@ def test_the_collector_prints_its_url_first_and_stores_what_segment_sends(tmp_pa
 
     store = tmp_path / "store.jsonl"
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "collector", "--port", "0", "--store", str(store)],
+        [sys.executable, "-m", "authfunnel.cli", "collector", "--port", "0", "--store", str(store)],
         env=environment(tmp_path / "home", None, DO_NOT_TRACK="1"),
         stdout=subprocess.PIPE,
         text=True,
@@ -35,7 +35,7 @@ def test_the_collector_prints_its_url_first_and_stores_what_segment_sends(tmp_pa
         server.communicate(timeout=30)
     assert server.returncode == 0
     events = subprocess.run(
-        [sys.executable, "-m", "cli", "events", "--source", str(store)],
+        [sys.executable, "-m", "authfunnel.cli", "events", "--source", str(store)],
         env=environment(tmp_path / "home", None, DO_NOT_TRACK="1"),
         capture_output=True,
         text=True,
@@ -54,7 +54,7 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [sys.executable, "-m", "cli", "collector", "--port", str(port)],
+            [sys.executable, "-m", "authfunnel.cli", "collector", "--port", str(port)],
             env=environment(tmp_path / "home", None, DO_NOT_TRACK="1"),
             capture_output=True,
             text=True,
@@ -69,7 +69,7 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 def start(tmp_path: Path, store: Path) -> tuple[subprocess.Popen[str], str]:
     """Start a collector on ``store``; its first line ("" if it exited at once)."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "collector", "--port", "0", "--store", str(store)],
+        [sys.executable, "-m", "authfunnel.cli", "collector", "--port", "0", "--store", str(store)],
         env=environment(tmp_path / "home", None, DO_NOT_TRACK="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -20,7 +20,7 @@ def test_dev_server_prints_its_url_first_with_a_collector_and_stops_on_ctrl_c(
 ) -> None:
     env = {**os.environ, "AUTHFUNNEL_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "dev-server"],
+        [sys.executable, "-m", "authfunnel.cli", "dev-server"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -44,7 +44,7 @@ def test_dev_server_prints_its_url_first_with_a_collector_and_stops_on_ctrl_c(
 
 def test_dev_server_refuses_an_impossible_port(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "dev-server", "--port", "70000"],
+        [sys.executable, "-m", "authfunnel.cli", "dev-server", "--port", "70000"],
         capture_output=True,
         text=True,
         env={**os.environ, "AUTHFUNNEL_HOME": str(tmp_path)},
@@ -60,7 +60,7 @@ def test_dev_server_refuses_a_db_that_is_not_sqlite_with_a_clear_error(tmp_path:
     not_a_database.write_text("these are my notes, not a database\n" * 100)
 
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "dev-server", "--db", str(not_a_database)],
+        [sys.executable, "-m", "authfunnel.cli", "dev-server", "--db", str(not_a_database)],
         capture_output=True,
         text=True,
         env={**os.environ, "AUTHFUNNEL_HOME": str(tmp_path)},

@@ -35,7 +35,7 @@ def authfunnel(
     variables: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "authfunnel.cli", *args],
         env=variables,
         capture_output=True,
         text=True,

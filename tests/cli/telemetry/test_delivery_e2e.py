@@ -217,7 +217,7 @@ def test_twenty_concurrent_invocations_deliver_each_event_once(tmp_path: Path) -
         expected = consent(variables)
         processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "cli", "telemetry", "status"],
+                [sys.executable, "-m", "authfunnel.cli", "telemetry", "status"],
                 env=variables,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -315,7 +315,7 @@ def test_the_sender_holds_no_descriptor_the_command_inherited(tmp_path: Path) ->
         os.set_blocking(read_end, False)
         try:
             run = subprocess.run(
-                [sys.executable, "-m", "cli", "telemetry", "status"],
+                [sys.executable, "-m", "authfunnel.cli", "telemetry", "status"],
                 env=variables,
                 capture_output=True,
                 pass_fds=(write_end,),
