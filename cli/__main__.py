@@ -1,8 +1,8 @@
 """``authfunnel``: parse the command line, run one command, turn any error into an exit status.
 
 This is the one place where exceptions become messages: a ``CliError`` prints one line and a
-hint, Ctrl-C exits 130, anything else is an internal error whose traceback only ``--debug``
-shows.
+hint, a module of an extra that is not installed names the extra to install, Ctrl-C exits 130,
+anything else is an internal error whose traceback only ``--debug`` shows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TextIO
 
 from authfunnel.cli.app._env import Environment
 from authfunnel.cli.app._exit import CliError, ExitStatus, UsageError
-from authfunnel.cli.app._registry import COMMANDS
+from authfunnel.cli.app._registry import COMMANDS, CommandSpec, extra_providing
 
 PROG = "authfunnel"
 
@@ -63,6 +63,19 @@ def _dispatch(args: list[str], env: Environment) -> int:
     spec = COMMANDS.get(name)
     if spec is None:
         raise UsageError(f"unknown command {name!r}", hint=_suggest(name))
+    try:
+        return _run(name, spec, rest, env)
+    except ModuleNotFoundError as missing:
+        extra = extra_providing(spec, missing.name)
+        if extra is None:
+            raise
+        raise CliError(
+            f"{name!r} needs the {extra} extra: pip install 'authfunnel[{extra}]'"
+        ) from missing
+
+
+def _run(name: str, spec: CommandSpec, rest: list[str], env: Environment) -> int:
+    """Import the command's module, parse its options, run it inside its lifecycle."""
     module = import_module(spec.module)
     from authfunnel.cli.app._parser import Parser, ParserExit
 
