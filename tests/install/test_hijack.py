@@ -39,8 +39,10 @@ sys.exit(97)
 
 @dataclass(frozen=True)
 class Installed:
-    """How authfunnel was installed: its console script, and what its environment needs."""
+    """How authfunnel was installed: its interpreter and console script, and what their
+    environment needs."""
 
+    python: Path
     script: Path
     variables: dict[str, str] = field(default_factory=dict)
 
@@ -54,7 +56,7 @@ def installed(
 ) -> Installed:
     kind: str = request.param
     if kind == "wheel":
-        return Installed(core_python.parent / "authfunnel")
+        return Installed(core_python, core_python.parent / "authfunnel")
     root = tmp_path_factory.mktemp(kind)
     if kind == "user":
         # A virtual environment has no user site: the interpreter it was made from has one,
@@ -64,11 +66,29 @@ def installed(
         also = ["--break-system-packages"] if externally_managed(python) else []
         environment = clean_environment(root / "home", **variables)
         install(python, wheelhouse.path, "--user", *also, str(wheelhouse.wheel), env=environment)
-        return Installed(root / "userbase" / "bin" / "authfunnel", variables)
+        return Installed(python, root / "userbase" / "bin" / "authfunnel", variables)
     python = new_venv(root / "venv")
     mode = ["--config-settings", "editable_mode=strict"] if kind == "editable-strict" else []
     install(python, wheelhouse.path, *mode, "-e", str(copy_sources(root / "sources")))
-    return Installed(python.parent / "authfunnel")
+    return Installed(python, python.parent / "authfunnel")
+
+
+def test_only_the_namespaced_packages_import(installed: Installed, tmp_path: Path) -> None:
+    """Editable installs too: setuptools' compat mode, say, would expose cli and fsm again."""
+    probe = (
+        "import importlib.util as u, authfunnel.cli, authfunnel.fsm\n"
+        "print(u.find_spec('cli'), u.find_spec('fsm'))\n"
+    )
+    done = subprocess.run(
+        [str(installed.python), "-c", probe],
+        cwd=tmp_path,
+        env=clean_environment(tmp_path / "home", **installed.variables),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "None"]
 
 
 def booby_trapped(directory: Path, markers: Path) -> Path:
