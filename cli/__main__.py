@@ -1,8 +1,8 @@
 """``authfunnel``: parse the command line, run one command, turn any error into an exit status.
 
 This is the one place where exceptions become messages: a ``CliError`` prints one line and a
-hint, Ctrl-C exits 130, anything else is an internal error whose traceback only ``--debug``
-shows.
+hint, a module of an extra that is not installed names the extra to install, Ctrl-C exits 130,
+anything else is an internal error whose traceback only ``--debug`` shows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,16 @@ import sys
 from importlib import import_module
 from typing import TextIO
 
-from authfunnel.cli.app import COMMANDS, CliError, Environment, ExitStatus, UsageError
+from authfunnel.cli.app import (
+    COMMANDS,
+    CliError,
+    CommandSpec,
+    Environment,
+    ExitStatus,
+    UsageError,
+    extra_providing,
+    missing_extra,
+)
 
 PROG = "authfunnel"
 
@@ -61,6 +70,24 @@ def _dispatch(args: list[str], env: Environment) -> int:
     spec = COMMANDS.get(name)
     if spec is None:
         raise UsageError(f"unknown command {name!r}", hint=_suggest(name))
+    extra = missing_extra(spec)
+    if extra is not None:
+        raise _needs(name, extra)
+    try:
+        return _run(name, spec, rest, env)
+    except ModuleNotFoundError as missing:
+        extra = extra_providing(spec, missing.name)
+        if extra is None:
+            raise
+        raise _needs(name, extra) from missing
+
+
+def _needs(name: str, extra: str) -> CliError:
+    return CliError(f"{name!r} needs the {extra} extra: pip install 'authfunnel[{extra}]'")
+
+
+def _run(name: str, spec: CommandSpec, rest: list[str], env: Environment) -> int:
+    """Import the command's module, parse its options, run it inside its lifecycle."""
     module = import_module(spec.module)
     from authfunnel.cli.app import Parser, ParserExit
 

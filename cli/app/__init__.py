@@ -26,7 +26,13 @@ if TYPE_CHECKING:
         private_dir,
         private_file,
     )
-    from authfunnel.cli.app._registry import COMMANDS, CommandSpec
+    from authfunnel.cli.app._registry import (
+        COMMANDS,
+        EXTRAS,
+        CommandSpec,
+        extra_providing,
+        missing_extra,
+    )
     from authfunnel.cli.app._targets import binding, resolve
     from authfunnel.cli.app._terminal import Terminal, printable
 
@@ -36,6 +42,7 @@ _HOMES: dict[str, str] = {
     "FILE_MODE": "_private_files",
     "CliError": "_exit",
     "CommandSpec": "_registry",
+    "EXTRAS": "_registry",
     "Environment": "_env",
     "ExitStatus": "_exit",
     "LoginRequired": "_exit",
@@ -47,9 +54,11 @@ _HOMES: dict[str, str] = {
     "binding": "_targets",
     "flow_names": "_funnels",
     "funnel_named": "_funnels",
+    "extra_providing": "_registry",
     "isatty": "_env",
     "load_config": "_config",
     "make_console": "_console",
+    "missing_extra": "_registry",
     "open_private": "_private_files",
     "printable": "_terminal",
     "private_dir": "_private_files",
@@ -60,6 +69,7 @@ _HOMES: dict[str, str] = {
 
 __all__ = [
     "COMMANDS",
+    "EXTRAS",
     "FILE_MODE",
     "CliError",
     "CommandSpec",
@@ -72,11 +82,13 @@ __all__ = [
     "Terminal",
     "UsageError",
     "binding",
+    "extra_providing",
     "flow_names",
     "funnel_named",
     "isatty",
     "load_config",
     "make_console",
+    "missing_extra",
     "open_private",
     "printable",
     "private_dir",

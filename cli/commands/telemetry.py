@@ -11,7 +11,7 @@ import argparse
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -115,22 +115,30 @@ def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
         for message in pending:
             env.stdout.write(json.dumps(message, sort_keys=True) + "\n")
         return ExitStatus.OK
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{len(pending)} pending events", title_justify="left")
-    for column in ("timestamp", "event", "messageId", "properties"):
-        table.add_column(column)
-    for message in pending:
-        properties = message.get("properties") or message.get("traits") or {}
-        table.add_row(
-            message["timestamp"],
-            message.get("event") or message["type"],
-            message["messageId"],
-            json.dumps(properties, sort_keys=True),
-        )
-    Console(file=env.stdout, no_color=env.no_color, width=200).print(table)
+    env.stdout.write(_table(pending))
     return ExitStatus.OK
+
+
+def _table(pending: list[dict[str, Any]]) -> str:
+    """The pending messages as plain aligned columns (no rich: this works in the core install,
+    and JSON properties read best unwrapped on one line each)."""
+    header = ("timestamp", "event", "messageId", "properties")
+    rows = [header] + [
+        (
+            str(message["timestamp"]),
+            str(message.get("event") or message["type"]),
+            str(message["messageId"]),
+            json.dumps(message.get("properties") or message.get("traits") or {}, sort_keys=True),
+        )
+        for message in pending
+    ]
+    widths = [*(max(len(row[column]) for row in rows) for column in range(3)), 0]
+    lines = [f"{len(pending)} pending events"]
+    lines += [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float) -> int:
@@ -145,17 +153,12 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
             hint="set AUTHFUNNEL_SEGMENT_WRITE_KEY or [telemetry] write_key in the config file",
         )
     outbox.put(NOTICE_SHOWN, "1")  # asking to send is consent
-    from rich.console import Console
-    from rich.progress import Progress
-
-    console = Console(file=env.stderr, no_color=env.no_color)
 
     def log(text: str) -> None:
         if env.debug:
             env.stderr.write(f"telemetry: {text}\n")
 
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Sending telemetry", total=max(1, outbox.count()))
+    with _progress_bar(env, total=outbox.count()) as progress:
         deadline = time.monotonic() + timeout
         while True:  # a detached sender may hold the lease: wait for it, within the bound
             report = deliver(
@@ -163,7 +166,7 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
                 settings,
                 budget=max(0.1, deadline - time.monotonic()),
                 log=log,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                progress=progress,
             )
             if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
                 break
@@ -172,6 +175,20 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
     if report.rejected:
         env.stdout.write(f"The endpoint rejected {report.rejected} events (dropped).\n")
     return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
+
+
+@contextmanager
+def _progress_bar(env: Environment, *, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, drawn by rich where the cli extra installed it; without rich
+    the flush is silent until its one-line result."""
+    try:
+        from rich.progress import Progress
+    except ModuleNotFoundError:
+        yield lambda done, out_of: None
+        return
+    with Progress(console=env.console(env.stderr), transient=True) as progress:
+        task = progress.add_task("Sending telemetry", total=max(1, total))
+        yield lambda done, out_of: progress.update(task, completed=done, total=out_of)
 
 
 @contextmanager

@@ -85,6 +85,10 @@ def render_image(funnel: Funnel, image_format: str, traffic: Traffic | None = No
 
 
 def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
+    if engine == GRAPHVIZ:
+        # Without the graphviz package transitions falls back to Mermaid, silently: fail
+        # instead, so the diagram extra is named (the dispatcher maps the missing module).
+        import graphviz  # noqa: F401
     from transitions.extensions import GraphMachine
 
     shape = machine_shape(funnel)

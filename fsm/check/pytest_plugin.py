@@ -10,7 +10,9 @@ Installing authfunnel registers it; a project's test then needs three lines::
 ``funnel_check(funnel, examples=..., seed=..., engine=...)`` runs ``fsm.check.check_funnel``
 and fails the test with the report and its replayable counterexample. ``--funnel-examples``
 and ``--funnel-seed`` set the defaults for a whole session. The engine is imported only when
-the fixture is used, so the plugin costs other test suites nothing.
+the fixture is used, so the plugin costs other test suites nothing; and since pytest loads it
+wherever authfunnel is installed, the core install included, Hypothesis and jsonschema (the
+``check`` extra) are needed only by a test that uses the fixture, which then fails naming it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from authfunnel.fsm.check import CheckReport
 
 DEFAULT_EXAMPLES = 50
+# What the check extra installs for check_funnel, which imports them only when a check runs.
+CHECK_EXTRA_MODULES = ("hypothesis", "jsonschema")
 
 
 class FunnelCheck(Protocol):
@@ -52,6 +56,15 @@ def funnel_check(request: pytest.FixtureRequest) -> FunnelCheck:
     seed = request.config.getoption("funnel_seed")
 
     def check(funnel: Funnel, **options: Any) -> CheckReport:
+        from importlib.util import find_spec
+
+        absent = [name for name in CHECK_EXTRA_MODULES if find_spec(name) is None]
+        if absent:
+            pytest.fail(
+                f"funnel_check needs the check extra ({' and '.join(absent)} not installed): "
+                "pip install 'authfunnel[check]'",
+                pytrace=False,
+            )
         from authfunnel.fsm.check import check_funnel
 
         options.setdefault("examples", examples)
