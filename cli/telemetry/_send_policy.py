@@ -27,6 +27,7 @@ MAX_ATTEMPTS_PER_RUN: Final = 3  # without Retry-After: give up for this run, tr
 MAX_BACKOFF: Final = 3600.0
 WRONG_DESTINATION_BACKOFF: Final = 300.0  # at least this long before a wrong key is tried again
 MIN_POST_SECONDS: Final = 0.1
+_DOUBLINGS_TO_MAX: Final = math.ceil(math.log2(MAX_BACKOFF))
 
 Row = tuple[int, str]  # (outbox row id, message JSON)
 
@@ -145,7 +146,9 @@ def backoff(failures: int, *, jitter: float, at_least: float = 0.0) -> float:
     """The pause after ``failures`` consecutive failures (this one included): doubling from
     1 s up to ``MAX_BACKOFF``, scaled by ``jitter`` (drawn from [0.5, 1]), at least
     ``at_least``."""
-    base = min(MAX_BACKOFF, 2.0 ** (failures - 1))
+    # The failures are counted across runs, without end while the endpoint stays wrong: the
+    # exponent stops where the cap is reached anyway (2.0 ** 1024 would raise OverflowError).
+    base = min(MAX_BACKOFF, 2.0 ** min(failures - 1, _DOUBLINGS_TO_MAX))
     return max(at_least, base * jitter)
 
 

@@ -104,6 +104,12 @@ def test_back_off_doubles_from_one_second_up_to_the_longest() -> None:
     assert policy.backoff(1, jitter=0.5, at_least=300) == 300
 
 
+def test_back_off_stays_at_the_longest_however_many_failures_were_counted() -> None:
+    # Counted across runs: a wrong write key left for weeks passes 1024 of them.
+    assert policy.backoff(1025, jitter=1.0) == MAX_BACKOFF
+    assert policy.backoff(10**9, jitter=0.5) == MAX_BACKOFF / 2
+
+
 def test_a_run_keeps_trying_while_attempts_and_time_remain() -> None:
     assert policy.keep_trying(attempts=2, delay=4, remaining=60)
     assert not policy.keep_trying(attempts=policy.MAX_ATTEMPTS_PER_RUN, delay=1, remaining=60)
