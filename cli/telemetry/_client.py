@@ -14,7 +14,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, TextIO, TypedDict
+from typing import Any, Final, TextIO
 
 from authfunnel.cli.telemetry import _flows
 from authfunnel.cli.telemetry._message import identify_message, track_message
@@ -39,13 +39,6 @@ from authfunnel.fsm import (
 
 _TERMINAL: Final = frozenset({AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED})
 USER_ID: Final = "user_id"
-
-
-class _Ids(TypedDict):
-    anonymous_id: str
-    user_id: str | None
-    context: dict[str, Any]
-    integrations: dict[str, Any]
 
 
 class OutboxClient:
@@ -88,7 +81,14 @@ class OutboxClient:
         for key in outside:
             del properties[key]
         message = track_message(
-            event.name, properties, message_id=str(uuid.uuid4()), timestamp=when, **self._ids()
+            event.name,
+            properties,
+            message_id=str(uuid.uuid4()),
+            timestamp=when,
+            anonymous_id=self._anonymous_id,
+            user_id=self._user_id,
+            context=self._context(),
+            integrations={},
         )
         try:
             if event.name == AUTH_STARTED or event.name in _TERMINAL:
@@ -130,7 +130,13 @@ class OutboxClient:
             return
         self._user_id = user_id
         message = identify_message(
-            {}, message_id=str(uuid.uuid4()), timestamp=datetime.now(UTC), **self._ids()
+            {},
+            message_id=str(uuid.uuid4()),
+            timestamp=datetime.now(UTC),
+            anonymous_id=self._anonymous_id,
+            user_id=self._user_id,
+            context=self._context(),
+            integrations={},
         )
         try:
             with translated(), transaction(outbox.db):  # killed mid-way: neither, not one
@@ -189,16 +195,11 @@ class OutboxClient:
             except OSError as exc:
                 self._warn(f"telemetry delivery not started ({exc})")
 
-    def _ids(self) -> _Ids:
-        """Who a message is from and what recorded it: the same for every message made now."""
+    def _context(self) -> dict[str, Any]:
+        """What recorded the message: this library and its version."""
         if not self._library["version"]:
             self._library["version"] = _cli_version()
-        return {
-            "anonymous_id": self._anonymous_id,
-            "user_id": self._user_id,
-            "context": {"library": dict(self._library)},
-            "integrations": {},
-        }
+        return {"library": dict(self._library)}
 
     def _show(self, message: dict[str, Any]) -> None:
         shown = dict(message)
