@@ -69,19 +69,16 @@ def _staged(telemetry: fsm.TelemetryClient, path: Path) -> Path:
     import uuid
     from datetime import UTC, datetime
 
+    from authfunnel.cli.telemetry._message import track_message
     from authfunnel.fsm.testing import RecordingClient
 
     assert isinstance(telemetry, RecordingClient)
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    now = datetime.now(UTC)
     with path.open("w", encoding="utf-8") as lines:
         for event in telemetry.events:
-            message = {
-                "type": "track",
-                "event": event.name,
-                "properties": dict(event.properties),
-                "messageId": str(uuid.uuid4()),
-                "timestamp": now,
-            }
+            message = track_message(
+                event.name, dict(event.properties), message_id=str(uuid.uuid4()), timestamp=now
+            )
             lines.write(json.dumps(message) + "\n")
     return path
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from authfunnel.cli.telemetry._message import track_message
 from authfunnel.fsm import (
     COMMAND,
     LOGIN,
@@ -103,14 +104,14 @@ class SegmentRecorder:
         properties["sequence"] = self._sequence
         at = self._started + timedelta(seconds=self._clock() - self._origin)
         self.messages.append(
-            {
-                "type": "track",
-                "event": event.name,
-                "properties": properties,
-                "messageId": str(_uuid(self._rng)),
-                "timestamp": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "anonymousId": self._anonymous_id,
-            }
+            track_message(
+                event.name,
+                properties,
+                message_id=str(_uuid(self._rng)),
+                timestamp=at,
+                anonymous_id=self._anonymous_id,
+                zulu=True,
+            )
         )
 
     def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:

@@ -4,7 +4,8 @@ The sender deletes what the endpoint accepted from the outbox; a report of the o
 would then see only what is still unsent: half-flows whose start already left. So an accepted
 batch moves, in the transaction that removes it, to the outbox file's ``archive`` table,
 which ``authfunnel report`` reads with the pending messages. Nothing in it is ever sent
-again. It is bounded like the outbox (its count and age bounds), so it stays small; the
+again. It is bounded like the outbox, by the same helper on the same clock (``_bounds``): a
+message keeps the ``created`` time it was recorded with, so its age runs on from there. The
 oldest go first. Simulated traffic (``authfunnel simulate``) is written straight into it.
 """
 
@@ -35,14 +36,15 @@ def archive(outbox: Outbox, row_ids: Iterable[int]) -> None:
             ids,
         )
         db.executemany("DELETE FROM messages WHERE id = ?", ids)
-        _trim(outbox)
+        # A COUNT per accepted batch costs little: the sender runs off the critical path.
+        outbox.bound("archive")
 
 
 def keep(outbox: Outbox, messages: Iterable[dict[str, Any]]) -> int:
     """Archive messages that must never be sent; return how many the bounds then dropped."""
     import json
 
-    now = outbox.clock()
+    now = outbox.now()
     rows = [
         (m["messageId"], now, json.dumps(m, separators=(",", ":"), ensure_ascii=False))
         for m in messages
@@ -51,7 +53,7 @@ def keep(outbox: Outbox, messages: Iterable[dict[str, Any]]) -> int:
         outbox.db.executemany(
             "INSERT INTO archive (message_id, created, body) VALUES (?, ?, ?)", rows
         )
-        return _trim(outbox)
+        return outbox.bound("archive").total
 
 
 def archived(outbox: Outbox) -> int:
@@ -81,19 +83,3 @@ def read_recorded(path: Path) -> list[str]:
             return [str(row[0]) for row in db.execute(kept + "SELECT body FROM messages")]
     finally:
         db.close()
-
-
-def _trim(outbox: Outbox) -> int:
-    # Inside the caller's transaction. A COUNT per accepted batch costs little: the sender
-    # runs off every command's critical path.
-    db = outbox.db
-    cutoff = outbox.clock() - outbox.max_age_days * 86_400
-    old = int(db.execute("DELETE FROM archive WHERE created < ?", (cutoff,)).rowcount)
-    total = int(db.execute("SELECT COUNT(*) FROM archive").fetchone()[0])
-    excess = max(0, total - outbox.max_events)
-    if excess:
-        db.execute(
-            "DELETE FROM archive WHERE id IN (SELECT id FROM archive ORDER BY id LIMIT ?)",
-            (excess,),
-        )
-    return old + excess

@@ -1,7 +1,8 @@
 """``OutboxClient``: the ``fsm.TelemetryClient`` that persists each event before returning.
 
-Each event becomes its final Segment message here, once (messageId, timestamp, anonymousId,
-userId, context); the sender later posts it unchanged, so a replay dedupes at Segment. The
+Each event becomes its final Segment message here, once (``_message.track_message``, with
+this install's anonymousId, the userId, the library context); the sender later posts it
+unchanged, so a replay dedupes at Segment. The
 client also keeps the engine's open-flow records (``record_step``) for crash recovery.
 Nothing here raises: an outbox failure turns the client into a no-op with one warning line.
 """
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
 from authfunnel.cli.telemetry import _flows
+from authfunnel.cli.telemetry._message import identify_message, track_message
 from authfunnel.cli.telemetry._outbox import (
     Outbox,
     OutboxError,
@@ -78,7 +80,16 @@ class OutboxClient:
         outside = properties.keys() - catalog_properties(event.name)
         for key in outside:
             del properties[key]
-        message = self._message("track", when, event=event.name, properties=properties)
+        message = track_message(
+            event.name,
+            properties,
+            message_id=str(uuid.uuid4()),
+            timestamp=when,
+            anonymous_id=self._anonymous_id,
+            user_id=self._user_id,
+            context=self._context(),
+            integrations={},
+        )
         try:
             if event.name == AUTH_STARTED or event.name in _TERMINAL:
                 # One transaction: killed between the two writes, a Started would be left
@@ -118,7 +129,15 @@ class OutboxClient:
         if outbox is None:
             return
         self._user_id = user_id
-        message = self._message("identify", datetime.now(UTC), traits={})
+        message = identify_message(
+            {},
+            message_id=str(uuid.uuid4()),
+            timestamp=datetime.now(UTC),
+            anonymous_id=self._anonymous_id,
+            user_id=self._user_id,
+            context=self._context(),
+            integrations={},
+        )
         try:
             with translated(), transaction(outbox.db):  # killed mid-way: neither, not one
                 outbox.put(USER_ID, user_id)
@@ -176,21 +195,11 @@ class OutboxClient:
             except OSError as exc:
                 self._warn(f"telemetry delivery not started ({exc})")
 
-    def _message(self, kind: str, when: datetime, **fields: Any) -> dict[str, Any]:
+    def _context(self) -> dict[str, Any]:
+        """What recorded the message: this library and its version."""
         if not self._library["version"]:
             self._library["version"] = _cli_version()
-        message: dict[str, Any] = {
-            "type": kind,
-            **fields,
-            "messageId": str(uuid.uuid4()),
-            "timestamp": when.isoformat(timespec="milliseconds"),
-            "anonymousId": self._anonymous_id,
-            "context": {"library": dict(self._library)},
-            "integrations": {},
-        }
-        if self._user_id is not None:
-            message["userId"] = self._user_id
-        return message
+        return {"library": dict(self._library)}
 
     def _show(self, message: dict[str, Any]) -> None:
         shown = dict(message)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from authfunnel.cli.telemetry._message import track_message
 from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
 from authfunnel.fsm import AUTH_FAILED
 
@@ -98,14 +99,17 @@ def _failed_message(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
         error_class=PROCESS_TERMINATED,
         recovered=True,
     )
-    message = dict(started_message)
-    message.update(
-        event=AUTH_FAILED,
-        properties=properties,
-        messageId=str(uuid.uuid5(_RECOVERY_NAMESPACE, f"{invocation_id}/{flow}")),
-        timestamp=datetime.fromtimestamp(seen, UTC).isoformat(timespec="milliseconds"),
+    # The ids and context are the started message's: the flow ended in the process that began it.
+    return track_message(
+        AUTH_FAILED,
+        properties,
+        message_id=str(uuid.uuid5(_RECOVERY_NAMESPACE, f"{invocation_id}/{flow}")),
+        timestamp=datetime.fromtimestamp(seen, UTC),
+        anonymous_id=started_message.get("anonymousId"),
+        user_id=started_message.get("userId"),
+        context=started_message.get("context"),
+        integrations=started_message.get("integrations"),
     )
-    return message
 
 
 def _initial_step(flow: str) -> str:

@@ -7,10 +7,10 @@ while rows remain, so oldest-first holds; messageIds are uuid4, and dedupe is th
 endpoint's job, as for any replay).
 
 Every message is written before ``track`` returns and leaves only after the endpoint
-accepted its batch. The outbox is bounded by count and age; what the bounds
-drop is counted in ``meta`` so ``telemetry status`` can report it.
+accepted its batch. The outbox is bounded by count and age (``_bounds``, on ``Outbox.now``);
+what the bounds drop is counted in ``meta`` so ``telemetry status`` can report it.
 
-The ``archive`` table (see ``cli.delivery._archive``) keeps accepted messages for reports.
+The ``archive`` table (see ``_archive``) keeps accepted messages for reports.
 
 ``sqlite3.Error`` becomes ``OutboxError`` here and nowhere else.
 """
@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from authfunnel.cli.app import FILE_MODE, private_dir, private_file
 from authfunnel.cli.telemetry import _clock
+from authfunnel.cli.telemetry._bounds import BoundedTable, Dropped, bound_table
 from authfunnel.cli.telemetry._clock import Clock, Uptime
 
 SCHEMA_VERSION: Final = 2  # 2: the archive table
@@ -220,28 +221,29 @@ class Outbox:
 
     def enforce_bounds(self) -> int:
         """Drop messages older than the age bound, then the oldest beyond the count bound."""
-        cutoff = self.now() - self.max_age_days * 86_400
         with translated(), transaction(self._db):
-            old = self._db.execute("DELETE FROM messages WHERE created < ?", (cutoff,)).rowcount
-            total = int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
-            excess = max(0, total - self.max_events)
-            if excess:
-                self._db.execute(
-                    "DELETE FROM messages WHERE id IN "
-                    "(SELECT id FROM messages ORDER BY id LIMIT ?)",
-                    (excess,),
-                )
-            for key, amount in (("dropped_age", old), ("dropped_count", excess)):
+            dropped = self.bound("messages")
+            for key, amount in (
+                ("dropped_age", dropped.by_age),
+                ("dropped_count", dropped.by_count),
+            ):
                 if amount:
-                    self._db.execute(
-                        "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                        "SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
-                        (key, str(amount)),
-                    )
-        self._size_at_open = total - excess
+                    self.add_to(key, amount)
+        self._size_at_open = dropped.kept
         self._appended = 0
         self._bounded = True
-        return old + excess
+        return dropped.total
+
+    def bound(self, table: BoundedTable) -> Dropped:
+        """Bound ``table`` (pending ``messages`` or the ``archive``) by this outbox's age and
+        count bounds, on ``now``: the one clock rows are stamped with. Inside a transaction."""
+        return bound_table(
+            self._db,
+            table,
+            now=self.now(),
+            max_age_s=self.max_age_days * 86_400,
+            max_rows=self.max_events,
+        )
 
     def dropped(self) -> dict[str, int]:
         """How many messages the bounds have dropped since the outbox was created."""

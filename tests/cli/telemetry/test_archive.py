@@ -18,11 +18,16 @@ def message(n: int = 0) -> dict[str, object]:
 
 
 class Clock:
+    """A wall clock whose every step really elapses (the clock since boot keeps pace)."""
+
     def __init__(self) -> None:
         self.now = 1_700_000_000.0
 
     def __call__(self) -> float:
         return self.now
+
+    def uptime(self) -> tuple[str | None, float]:
+        return "boot", self.now - 1_600_000_000.0
 
 
 def test_accepted_messages_move_to_the_archive_never_to_be_sent_again(tmp_path: Path) -> None:
@@ -46,7 +51,7 @@ def test_the_archive_keeps_the_newest_within_the_count_bound(tmp_path: Path) -> 
 
 def test_the_archive_drops_what_is_older_than_the_age_bound(tmp_path: Path) -> None:
     clock = Clock()
-    outbox = Outbox(tmp_path / "o.sqlite3", max_age_days=1, clock=clock)
+    outbox = Outbox(tmp_path / "o.sqlite3", max_age_days=1, clock=clock, uptime=clock.uptime)
     keep(outbox, [message(1)])
     clock.now += 2 * 86_400
     assert keep(outbox, [message(2)]) == 1

@@ -96,6 +96,18 @@ def test_a_wrong_write_key_keeps_every_message_for_later(tmp_path: Path) -> None
     assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
 
 
+def test_weeks_of_failures_still_back_off_instead_of_raising(tmp_path: Path) -> None:
+    # The consecutive failures are counted across runs; past 1024 of them the back-off's
+    # 2.0 ** n overflowed, deliver raised, and no retry time held the next senders back.
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(_sender.FAILURES, "1100")
+    with collector(tmp_path / "store.jsonl", write_key="right") as server:
+        report = deliver(outbox, settings(tmp_path, server.url, key="wrong"), budget=60)
+    assert report.outcome == "retry-later"
+    assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
+    assert not due(outbox)
+
+
 def test_nothing_is_sent_while_another_sender_holds_the_lease(tmp_path: Path) -> None:
     outbox, _ = filled(tmp_path / "o.sqlite3", 3)
     assert _lease.acquire(Outbox(tmp_path / "o.sqlite3"), "someone else", ttl=60)
