@@ -69,7 +69,7 @@ def _staged(telemetry: fsm.TelemetryClient, path: Path) -> Path:
     import uuid
     from datetime import UTC, datetime
 
-    from authfunnel.cli.telemetry._message import track_message
+    from authfunnel.cli.telemetry import track_message
     from authfunnel.fsm.testing import RecordingClient
 
     assert isinstance(telemetry, RecordingClient)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from authfunnel.cli.telemetry._message import track_message
+from authfunnel.cli.telemetry import track_message
 from authfunnel.fsm import (
     COMMAND,
     LOGIN,

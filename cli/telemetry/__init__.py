@@ -12,6 +12,7 @@ from authfunnel.cli.telemetry._archive import keep, read_recorded
 from authfunnel.cli.telemetry._client import OutboxClient
 from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
 from authfunnel.cli.telemetry._lifecycle import run_command
+from authfunnel.cli.telemetry._message import identify_message, track_message
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
 from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
 from authfunnel.cli.telemetry._settings import (
@@ -38,6 +39,7 @@ __all__ = [
     "deliver",
     "due",
     "forget_user",
+    "identify_message",
     "keep",
     "load_settings",
     "local_store",
@@ -48,4 +50,5 @@ __all__ = [
     "read_recorded",
     "run_command",
     "status_facts",
+    "track_message",
 ]
