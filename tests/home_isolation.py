@@ -10,9 +10,9 @@ the pytest run it starts to show the check failing). Three parts:
   ``Environment(variables=...)``) still wins: it runs after this fixture.
 - ``session_home`` (autouse, session scope): the same for whatever module- or session-scoped
   fixtures start before a test's own home exists (dev servers, browsers, subprocesses).
-- The session check: the real state and config directories, resolved against the environment
-  this module was imported in, are listed before the session and compared after it; anything
-  that appeared, changed or vanished there fails the run and is named.
+- The session check: authfunnel's real state, config and cache directories, resolved against
+  the environment this module was imported in, are listed before the session and compared
+  after it; anything that appeared, changed or vanished there fails the run and is named.
 """
 
 from __future__ import annotations
@@ -42,10 +42,13 @@ NO_KEYRING: Final = "keyring.backends.fail.Keyring"
 
 def real_roots() -> tuple[Path, ...]:
     """The real directories the session check watches, as this process's environment has them."""
+    # authfunnel's own directories only: another program (a desktop, a browser) writing under
+    # ~/.config while the suite runs must not fail it. Chromium and the rest still run with a
+    # throwaway HOME (the fixtures above); these are what a leak would cost a user.
     home = Path.home()
     roots = {
-        home / ".local" / "state",
-        home / ".config",
+        home / ".local" / "state" / APP,
+        home / ".config" / APP,
         home / ".cache" / APP,
         Path(platformdirs.user_state_dir(APP)),
         Path(platformdirs.user_config_dir(APP)),

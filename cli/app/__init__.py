@@ -9,8 +9,9 @@ below equal).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from authfunnel.cli.app._lazy import lazy_face
 
 if TYPE_CHECKING:
     from authfunnel.cli.app._config import load_config, section
@@ -20,12 +21,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._funnels import flow_names, funnel_named
     from authfunnel.cli.app._parser import Parser, ParserExit
     from authfunnel.cli.app._paths import Paths
-    from authfunnel.cli.app._private_files import (
-        FILE_MODE,
-        open_private,
-        private_dir,
-        private_file,
-    )
+    from authfunnel.cli.app._private_files import FILE_MODE, open_private, private_dir, private_file
     from authfunnel.cli.app._registry import (
         COMMANDS,
         EXTRAS,
@@ -36,13 +32,13 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._targets import binding, resolve
     from authfunnel.cli.app._terminal import Terminal, printable
 
-# Each public name and the module it lives in.
-_HOMES: dict[str, str] = {
+# Each public name and the module it lives in, loaded on first use (see app.lazy_face).
+_HOMES = {
     "COMMANDS": "_registry",
+    "EXTRAS": "_registry",
     "FILE_MODE": "_private_files",
     "CliError": "_exit",
     "CommandSpec": "_registry",
-    "EXTRAS": "_registry",
     "Environment": "_env",
     "ExitStatus": "_exit",
     "LoginRequired": "_exit",
@@ -52,9 +48,9 @@ _HOMES: dict[str, str] = {
     "Terminal": "_terminal",
     "UsageError": "_exit",
     "binding": "_targets",
+    "extra_providing": "_registry",
     "flow_names": "_funnels",
     "funnel_named": "_funnels",
-    "extra_providing": "_registry",
     "isatty": "_env",
     "load_config": "_config",
     "make_console": "_console",
@@ -86,6 +82,7 @@ __all__ = [
     "flow_names",
     "funnel_named",
     "isatty",
+    "lazy_face",
     "load_config",
     "make_console",
     "missing_extra",
@@ -97,15 +94,4 @@ __all__ = [
     "section",
 ]
 
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -9,10 +9,30 @@ batch API and stores messages as JSON lines (``read_messages``).
 Nothing here is imported by ``authfunnel --help``: Flask and Authlib load when a server starts.
 """
 
-from authfunnel.cli.devserver._accounts import CLIENT_ID, DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
-from authfunnel.cli.devserver._autopilot import AutopilotError, complete_browser_step
-from authfunnel.cli.devserver._collector import CollectorServer, read_messages
-from authfunnel.cli.devserver._server import DevServer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from authfunnel.cli.app import lazy_face
+
+if TYPE_CHECKING:
+    from authfunnel.cli.devserver._accounts import CLIENT_ID, DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
+    from authfunnel.cli.devserver._autopilot import AutopilotError, complete_browser_step
+    from authfunnel.cli.devserver._collector import CollectorServer, read_messages
+    from authfunnel.cli.devserver._server import DevServer
+
+# Each public name and the module it lives in, loaded on first use (see app.lazy_face).
+_HOMES = {
+    "CLIENT_ID": "_accounts",
+    "DEMO_APP": "_accounts",
+    "DEMO_EMAIL": "_accounts",
+    "DEMO_PASSWORD": "_accounts",
+    "AutopilotError": "_autopilot",
+    "CollectorServer": "_collector",
+    "DevServer": "_server",
+    "complete_browser_step": "_autopilot",
+    "read_messages": "_collector",
+}
 
 __all__ = [
     "CLIENT_ID",
@@ -25,3 +45,5 @@ __all__ = [
     "complete_browser_step",
     "read_messages",
 ]
+
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -8,13 +8,35 @@ exactly); ``_funnel_run`` chooses and runs them; ``_figures`` folds rows into pe
 order from each flow's declaration.
 """
 
-from authfunnel.cli.report._events import SQLITE_HEADER
-from authfunnel.cli.report._figures import Figures
-from authfunnel.cli.report._model import Report, as_json, build_report
-from authfunnel.cli.report._source import source_path
-from authfunnel.cli.report._stages import stage_of, stages
-from authfunnel.cli.report._view import print_report, render
-from authfunnel.cli.report._when import parse_when
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from authfunnel.cli.app import lazy_face
+
+if TYPE_CHECKING:
+    from authfunnel.cli.report._events import SQLITE_HEADER
+    from authfunnel.cli.report._figures import Figures
+    from authfunnel.cli.report._model import Report, as_json, build_report
+    from authfunnel.cli.report._source import source_path
+    from authfunnel.cli.report._stages import stage_of, stages
+    from authfunnel.cli.report._view import print_report, render
+    from authfunnel.cli.report._when import parse_when
+
+# Each public name and the module it lives in, loaded on first use (see app.lazy_face).
+_HOMES = {
+    "SQLITE_HEADER": "_events",
+    "Figures": "_figures",
+    "Report": "_model",
+    "as_json": "_model",
+    "build_report": "_model",
+    "parse_when": "_when",
+    "print_report": "_view",
+    "render": "_view",
+    "source_path": "_source",
+    "stage_of": "_stages",
+    "stages": "_stages",
+}
 
 __all__ = [
     "SQLITE_HEADER",
@@ -29,3 +51,5 @@ __all__ = [
     "stage_of",
     "stages",
 ]
+
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

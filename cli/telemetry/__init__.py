@@ -5,26 +5,60 @@ before returning; at exit a detached sender process takes the outbox lease and p
 through segment-analytics-python's request module, deleting only what the endpoint accepted.
 Nothing here is imported by ``authfunnel --help``; ``run_command`` wraps every command in
 the command lifecycle (Command Invoked / Completed) and hands delivery off after it.
-
 """
 
-from authfunnel.cli.telemetry._archive import keep, read_recorded
-from authfunnel.cli.telemetry._client import OutboxClient
-from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
-from authfunnel.cli.telemetry._lifecycle import run_command
-from authfunnel.cli.telemetry._message import identify_message, track_message
-from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
-from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
-from authfunnel.cli.telemetry._settings import (
-    OUTBOX_FILE,
-    Settings,
-    load_settings,
-    local_store,
-    mask,
-    mask_url,
-)
-from authfunnel.cli.telemetry._status import status_facts
-from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN, forget_user, open_client
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from authfunnel.cli.app import lazy_face
+
+if TYPE_CHECKING:
+    from authfunnel.cli.telemetry._archive import keep, read_recorded
+    from authfunnel.cli.telemetry._client import OutboxClient
+    from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
+    from authfunnel.cli.telemetry._lifecycle import run_command
+    from authfunnel.cli.telemetry._message import identify_message, track_message
+    from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
+    from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
+    from authfunnel.cli.telemetry._settings import (
+        OUTBOX_FILE,
+        Settings,
+        load_settings,
+        local_store,
+        mask,
+        mask_url,
+    )
+    from authfunnel.cli.telemetry._status import status_facts
+    from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN, forget_user, open_client
+
+# Each public name and the module it lives in, loaded on first use (see app.lazy_face).
+_HOMES = {
+    "DISABLED": "_wiring",
+    "NOTICE_SHOWN": "_wiring",
+    "OUTBOX_FILE": "_settings",
+    "PROCESS_TERMINATED": "_flows",
+    "DeliveryReport": "_sender",
+    "Outbox": "_outbox",
+    "OutboxClient": "_client",
+    "OutboxError": "_outbox",
+    "Settings": "_settings",
+    "deliver": "_sender",
+    "due": "_sender",
+    "forget_user": "_wiring",
+    "identify_message": "_message",
+    "keep": "_archive",
+    "load_settings": "_settings",
+    "local_store": "_settings",
+    "mask": "_settings",
+    "mask_url": "_settings",
+    "open_client": "_wiring",
+    "open_outbox": "_outbox",
+    "read_recorded": "_archive",
+    "run_command": "_lifecycle",
+    "status_facts": "_status",
+    "track_message": "_message",
+}
 
 __all__ = [
     "DISABLED",
@@ -52,3 +86,5 @@ __all__ = [
     "status_facts",
     "track_message",
 ]
+
+__getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -57,7 +57,10 @@ def run_command(
         return status
     finally:
         env.telemetry = given
-        client.close(0.0)  # starts the detached sender; never waits on the network
+        if given is None:
+            client.close(0.0)  # starts the detached sender; never waits on the network
+        else:
+            client.release()  # the environment's client is its owner's to close
 
 
 def _outside_the_lifecycle(command: Callable[[], int], env: Environment) -> int:
@@ -89,11 +92,11 @@ class _Lifecycle:
         if event.name == COMMAND_COMPLETED and self._silent and self._held is not None:
             self._held = None  # login precondition failed before anything happened
             return
-        self._release()
+        self.release()
         self._client.track(event)
 
     def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
-        self._release()
+        self.release()
         self._client.identify(user_id, traits)
 
     def record_step(self, flow: str, step: str) -> None:
@@ -110,10 +113,11 @@ class _Lifecycle:
         self._silent = True
 
     def close(self, timeout: float) -> None:
-        self._release()
+        self.release()
         self._client.close(timeout)
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Send ``Command Invoked`` if it is still held (the command ended recording nothing)."""
         held, self._held = self._held, None
         if held is None:
             return

@@ -120,3 +120,31 @@ def test_the_invoked_timestamp_is_when_the_command_started(tmp_path: Path) -> No
     invoked, completed = messages(tmp_path)
     assert invoked["timestamp"] <= completed["timestamp"]
     assert invoked["properties"]["sequence"] < completed["properties"]["sequence"]
+
+
+def test_a_client_the_environment_carries_is_left_open_for_its_owner(tmp_path: Path) -> None:
+    """Two commands run with one environment: both record into its client, which neither
+    closes (closing an outbox client hands delivery off; that is its owner's decision)."""
+    from authfunnel.fsm.testing import RecordingClient
+
+    client = RecordingClient()
+    env = Environment(
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        variables={"AUTHFUNNEL_HOME": str(tmp_path)},
+        telemetry=client,
+    )
+    assert main(["probe", "ok"], env) == 0
+    assert main(["probe", "flow"], env) == 4
+    assert not client.closed
+    assert env.telemetry is client
+    names = [event.name for event in client.events]
+    assert names == [
+        fsm.COMMAND_INVOKED,
+        fsm.COMMAND_COMPLETED,
+        fsm.COMMAND_INVOKED,
+        fsm.AUTH_STARTED,
+        fsm.AUTH_FAILED,
+        fsm.COMMAND_COMPLETED,
+    ]
+    assert not (tmp_path / "state").exists()  # no outbox was opened

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import pkgutil
+import subprocess
+import sys
 
 import pytest
 
 import authfunnel.cli
 
 PACKAGES = sorted(info.name for info in pkgutil.iter_modules(authfunnel.cli.__path__) if info.ispkg)
+FACES = [name for name in PACKAGES if name != "commands"]
 
 
 def test_the_application_is_split_into_the_packages_of_the_architecture() -> None:
@@ -25,26 +30,13 @@ def test_the_application_is_split_into_the_packages_of_the_architecture() -> Non
     ]
 
 
-@pytest.mark.parametrize("name", [p for p in PACKAGES if p != "commands"])
-def test_each_face_exports_exactly_what_it_lists(name: str) -> None:
+@pytest.mark.parametrize("name", FACES)
+def test_each_face_lists_each_public_name_once_in_each_place(name: str) -> None:
+    """A face loads a name's module on first use (``app.lazy_face``): its type-checking
+    imports, its table of homes and ``__all__`` name the same things, each resolving to the
+    object in the module it lives in, and nothing private."""
     package = importlib.import_module(f"authfunnel.cli.{name}")
-    exported = package.__all__
-    assert exported, f"authfunnel.cli.{name} lists no public names"
-    assert len(set(exported)) == len(exported)
-    missing = [item for item in exported if not hasattr(package, item)]
-    assert missing == []
-    assert not [item for item in exported if item.startswith("_")]
-
-
-def test_the_lazy_app_face_lists_each_name_once_in_each_place() -> None:
-    """``app`` loads a name's module on first use; its type-checking imports, its table of
-    homes and ``__all__`` must name the same things, each from the module it lives in."""
-    import ast
-    import inspect
-
-    from authfunnel.cli import app
-
-    tree = ast.parse(inspect.getsource(app))
+    tree = ast.parse(inspect.getsource(package))
     typed = {
         alias.asname or alias.name: node.module.rpartition(".")[2]
         for block in tree.body
@@ -53,30 +45,51 @@ def test_the_lazy_app_face_lists_each_name_once_in_each_place() -> None:
         if isinstance(node, ast.ImportFrom) and node.module
         for alias in node.names
     }
-    homes = app._HOMES
+    eager = {  # imported for real at the top: only app's own lazy_face
+        alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package.__name__)
+        for alias in node.names
+    }
+    homes = package._HOMES
     assert typed == homes
-    assert sorted(app.__all__) == sorted(homes)
-    for name, home in homes.items():
-        module = importlib.import_module(f"authfunnel.cli.app.{home}")
-        assert getattr(app, name) is getattr(module, name)
+    assert sorted(package.__all__) == sorted({*homes, *eager})
+    assert len(set(package.__all__)) == len(package.__all__)
+    assert not [item for item in package.__all__ if item.startswith("_")]
+    for item, home in homes.items():
+        module = importlib.import_module(f"authfunnel.cli.{name}.{home}")
+        assert getattr(package, item) is getattr(module, item)
 
 
-def test_help_and_version_load_only_the_shell_they_need() -> None:
-    import subprocess
-    import sys
+@pytest.mark.parametrize("name", FACES)
+def test_importing_a_face_loads_none_of_its_modules(name: str) -> None:
+    probe = (
+        f"import sys, authfunnel.cli.{name}\n"
+        f"print(sorted(m for m in sys.modules if m.startswith('authfunnel.cli.{name}.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    expected = ["authfunnel.cli.app._lazy"] if name == "app" else []
+    assert done.stdout.splitlines()[-1] == str(expected)
 
+
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_help_and_version_load_only_the_shell_they_need(option: str) -> None:
     probe = (
         "import io, sys\n"
         "from authfunnel.cli.__main__ import main\n"
-        "main(['--version'], None)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('authfunnel.cli.app.')))\n"
+        "from authfunnel.cli.app import Environment\n"
+        f"main([{option!r}], Environment(stdout=io.StringIO()))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('authfunnel.cli.')))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == str(
         [
+            "authfunnel.cli.__main__",
+            "authfunnel.cli.app",
             "authfunnel.cli.app._console",
             "authfunnel.cli.app._env",
             "authfunnel.cli.app._exit",
+            "authfunnel.cli.app._lazy",
             "authfunnel.cli.app._registry",
         ]
     )
