@@ -1,7 +1,8 @@
 """authfunnel's command-line application: terminal UI, OAuth flows, delivery, reports.
 
-``cli`` imports ``fsm`` (the engine), never the other way round. Start-up stays lean: the
-command table in ``cli._registry`` names each command's module, imported only when it runs.
+``authfunnel.cli`` imports ``authfunnel.fsm`` (the engine), never the other way round. Start-up
+stays lean: the command table in ``authfunnel.cli.app`` names each command's module, imported
+only when it runs.
 """
 
 __all__ = ["__version__", "main"]

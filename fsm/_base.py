@@ -102,7 +102,7 @@ def with_base_properties(event: Event) -> Event:
     if clashing:
         import logging
 
-        logging.getLogger("fsm").debug(
+        logging.getLogger("authfunnel.fsm").debug(
             "dropping base properties set by a call site: %s", sorted(clashing)
         )
     process = _current()

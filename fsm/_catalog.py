@@ -1,8 +1,8 @@
 """The event catalog: every event name, its properties, and one typed constructor per event.
 
 Each event's properties are declared once, in ``EVENT_PROPERTIES``; the constructors below build
-exactly those keys and the tracking plan (``fsm.tracking_plan``) turns the same table into JSON
-Schema. Call sites stay one line::
+exactly those keys and the tracking plan (``authfunnel.fsm.tracking_plan``) turns the same
+table into JSON Schema. Call sites stay one line::
 
     track_event(client, auth_completed(Flow.LOGIN, duration_ms=1840))
 """

@@ -64,4 +64,5 @@ def track_event(client: TelemetryClient | None, event: Event) -> None:
     except Exception:
         import logging
 
-        logging.getLogger("fsm").warning("telemetry client failed to track %r", event.name)
+        logger = logging.getLogger("authfunnel.fsm")
+        logger.warning("telemetry client failed to track %r", event.name)

@@ -1,6 +1,6 @@
 """What a funnel emits at its start and at each terminal state.
 
-A funnel declaration names its emitter, a ``FunnelEvents`` (declared in ``fsm._tracker``, its
+A funnel declaration names its emitter, a ``FunnelEvents`` (declared in ``_tracker``, its
 caller); the tracker calls it when the machine enters a state and tracks whatever it returns.
 Built-in: the auth funnel events (Started, then one of Completed / Aborted / Failed), the
 logout event, and the command lifecycle."""

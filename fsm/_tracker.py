@@ -1,4 +1,4 @@
-"""``FlowTracker``: one run of a funnel (its run scope, ``FlowRun``, is in ``fsm._run_scope``).
+"""``FlowTracker``: one run of a funnel (its run scope, ``FlowRun``, is in ``_run_scope``).
 
 The tracker is the model its funnel's machine drives: entering a step state records the step,
 entering a terminal state emits that terminal event, and every state after a terminal one is
@@ -189,7 +189,7 @@ class FlowTracker:
             self._trigger(FAIL, error=error_class(refusal), exit_code=1)
         raise refusal from cause
 
-    # Machine callbacks, resolved by name (see fsm._machine).
+    # Machine callbacks, resolved by name (see _machine).
 
     def _starting(self, event_data: EventData) -> None:
         self._started_at = self._clock()
@@ -203,7 +203,8 @@ class FlowTracker:
             except Exception:  # like track_event: a recording failure never breaks the flow
                 import logging
 
-                logging.getLogger("fsm").warning("telemetry client failed to record a step")
+                logger = logging.getLogger("authfunnel.fsm")
+                logger.warning("telemetry client failed to record a step")
 
     def _entered_completed(self, event_data: EventData) -> None:
         self._ended_at = self._clock()

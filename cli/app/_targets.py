@@ -48,7 +48,7 @@ def resolve(target: str) -> Funnel:
         found = getattr(found, part)
     if not isinstance(found, Funnel):
         raise CliError(
-            f"{target} is not an fsm.Funnel (it is a {type(found).__name__})",
+            f"{target} is not an authfunnel.fsm.Funnel (it is a {type(found).__name__})",
             hint=_funnels_in(module_name),
         )
     return found
@@ -95,4 +95,4 @@ def _funnels_in(module_name: str) -> str:
     names = sorted(n for n, v in vars(module).items() if isinstance(v, Funnel)) if module else []
     if names:
         return f"funnels in {module_name}: {', '.join(names)}"
-    return f"no fsm.Funnel is defined at the top of {module_name}"
+    return f"no authfunnel.fsm.Funnel is defined at the top of {module_name}"

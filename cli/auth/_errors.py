@@ -1,8 +1,8 @@
-"""Why a login can fail, one type per cause: ``fsm.error_class`` reports the type, never the text.
+"""Why a login can fail, one type per cause: ``error_class`` reports the type, never the text.
 
 ::
 
-    CliError (cli._exit)
+    CliError (authfunnel.cli.app)
     ├── ProviderNotConfigured   no provider URL in the config file or the environment
     ├── ProviderUnreachable     the provider did not answer (connection refused, timeout)
     ├── CallbackError           the browser came back without a code or a state

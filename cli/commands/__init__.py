@@ -1,1 +1,1 @@
-"""One module per command, imported only when that command runs (see ``cli._registry``)."""
+"""One module per command, imported only when it runs (see ``authfunnel.cli.app.COMMANDS``)."""

@@ -1,8 +1,8 @@
 """``authfunnel check``: prove a funnel (built-in or your own) behaves, by running it.
 
-Runs ``fsm.check`` on each target: definition checks, every simple path times every ending,
-then Hypothesis-driven runs; prints coverage in the manner of @xstate/test and, on failure,
-the shrunk counterexample as Python that replays it. Exit 0 when every funnel passes, 1
+Runs ``authfunnel.fsm.check`` on each target: definition checks, every simple path times every
+ending, then Hypothesis-driven runs; prints coverage in the manner of @xstate/test and, on
+failure, the shrunk counterexample as Python that replays it. Exit 0 when every funnel passes, 1
 otherwise; ``--json`` prints the same reports for CI.
 """
 

@@ -89,7 +89,13 @@ def _throwaway_env(env: Environment, home: str, provider_url: str) -> Environmen
     # write key, so the demo's events stay in the throwaway outbox.
     variables = {key: value for key, value in env.variables.items() if "AUTHFUNNEL_" not in key}
     variables.update(AUTHFUNNEL_HOME=home, AUTHFUNNEL_PROVIDER_URL=provider_url)
-    return Environment(stdout=env.stdout, stderr=env.stderr, stdin=env.stdin, variables=variables)
+    return Environment(
+        stdout=env.stdout,
+        stderr=env.stderr,
+        stdin=env.stdin,
+        variables=variables,
+        console_factory=env.console_factory,
+    )
 
 
 def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:

@@ -1,7 +1,7 @@
 """``authfunnel diagram``: draw a flow's state machine as Mermaid, DOT, SVG, PNG or text.
 
-The drawing comes from the machine that runs the flow (see ``cli._graph``); ``--counts``
-overlays the traffic recorded in an events file (see ``cli._counts``);
+The drawing comes from the machine that runs the flow (see ``authfunnel.cli.diagram``); ``--counts``
+overlays the traffic recorded in an events file (see ``authfunnel.cli.diagram``);
 ``--all --write diagrams/`` regenerates the checked-in diagrams.
 """
 

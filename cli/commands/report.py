@@ -1,8 +1,8 @@
 """``authfunnel report``: the funnel of each flow, computed from recorded events with DuckDB.
 
-Step order comes from the flow's declaration; see ``cli._funnel_query`` for the query and
-``cli._figures`` for how flows are counted. With no ``--source`` it reads this install's local
-store: the outbox's pending messages and the archive of those already delivered.
+Step order comes from the flow's declaration; see ``authfunnel.cli.report`` for the query
+and how flows are counted. With no ``--source`` it reads this install's local store: the
+outbox's pending messages and the archive of those already delivered.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """``authfunnel simulate``: realistic funnel traffic through the real engine, to JSONL or Parquet.
 
-See ``cli._simulate`` for what the simulated users do. Output is Segment ``track`` messages,
-one JSON object per line, or Parquet (written by DuckDB from those lines) when the path ends
-in ``.parquet``, or, by default (or for a ``.sqlite3`` path), a local store that ``report``
-reads: into its archive, which is never sent, and bounded like the outbox.
+See ``authfunnel.cli.simulate`` for what the simulated users do. Output is Segment ``track``
+messages, one JSON object per line, or Parquet (written by DuckDB from those lines) when the
+path ends in ``.parquet``, or, by default (or for a ``.sqlite3`` path), a local store that
+``report`` reads: into its archive, which is never sent, and bounded like the outbox.
 """
 
 from __future__ import annotations

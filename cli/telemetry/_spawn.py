@@ -12,6 +12,7 @@ import os
 import site
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -22,20 +23,35 @@ SENDER_LOG: Final = "sender.log"
 SENDER_MODULE: Final = "authfunnel.cli.telemetry._sender"
 
 
-def _isolation() -> str:
+def _isolation(variables: Mapping[str, str]) -> str:
     """``-I`` so that no folder of the current directory (a ``cli/`` or ``authfunnel/`` of a
-    cloned repository) or ``PYTHONPATH`` can stand in for our modules while the write key is in
-    the environment; ``-P`` where authfunnel lives in the user site, which ``-I`` would hide."""
+    cloned repository) can stand in for our modules while the write key is in the environment.
+    ``-P`` (the current directory alone left out) where ``-I`` would hide what the command
+    itself imported: an install in the user site, or one reached through ``PYTHONPATH``
+    (``pip install --target``, a vendored copy)."""
+    if variables.get("PYTHONPATH"):  # absolute entries only: see _absolute_path
+        return "-P"
     user_site = site.USER_SITE if site.ENABLE_USER_SITE else None
     if user_site and any(Path(user_site).glob("authfunnel-*.dist-info")):
         return "-P"
     return "-I"
 
 
+def _absolute_path(variables: dict[str, str]) -> None:
+    """Drop the relative entries of ``PYTHONPATH`` (an empty one, as ``:/opt/lib`` has, means
+    the current directory), so that keeping ``PYTHONPATH`` cannot bring the directory back."""
+    entries = [p for p in variables.get("PYTHONPATH", "").split(os.pathsep) if os.path.isabs(p)]
+    if entries:
+        variables["PYTHONPATH"] = os.pathsep.join(entries)
+    else:
+        variables.pop("PYTHONPATH", None)
+
+
 def start_detached(settings: Settings) -> None:
     """Start a sender in its own session and return at once (it is never waited for)."""
-    argv = [sys.executable, _isolation(), "-m", SENDER_MODULE]
     variables = dict(os.environ)
+    _absolute_path(variables)
+    argv = [sys.executable, _isolation(variables), "-m", SENDER_MODULE]
     variables.update(
         AUTHFUNNEL_SENDER_STATE_DIR=str(settings.state_dir),
         AUTHFUNNEL_SEGMENT_WRITE_KEY=settings.write_key or "",

@@ -1,11 +1,11 @@
 """Property-based checks of a funnel: its definition, every path, and Hypothesis-driven runs.
 
-In the manner of @xstate/test, the checks read the funnel's real machine, generate runs from
-it and drive each through the real engine (``FlowRun``, ``FlowTracker``, ``track_event``)
-into a ``fsm.testing.RecordingClient`` with a ``FakeClock``, checking after every action that
-each start has exactly one terminal event at the step in force, durations match the clock,
-sequences increase, base properties cannot be overridden, every event fits the tracking plan
-and no exception message, email, token or path leaks into a property::
+In the manner of @xstate/test, the checks read the funnel's real machine, generate runs from it
+and drive each through the real engine (``FlowRun``, ``FlowTracker``, ``track_event``) into an
+``authfunnel.fsm.testing.RecordingClient`` with a ``FakeClock``, checking after every action
+that each start has exactly one terminal event at the step in force, durations match the clock,
+sequences increase, base properties cannot be overridden, every event fits the tracking plan and
+no exception message, email, token or path leaks into a property::
 
     from authfunnel.fsm.check import check_funnel
 
@@ -118,7 +118,7 @@ def check_stateful(
     steps: int = DEFAULT_STEPS,
     steer: bool = True,
 ) -> PhaseResult:
-    """The Hypothesis phase alone (see ``fsm.check._stateful``)."""
+    """The Hypothesis phase alone (see ``_stateful``)."""
     from authfunnel.fsm.check._stateful import check_stateful as run
 
     return run(funnel, engine, examples=examples, seed=seed, steps=steps, steer=steer)

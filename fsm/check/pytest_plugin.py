@@ -7,12 +7,13 @@ Installing authfunnel registers it; a project's test then needs three lines::
     def test_signup_funnel(funnel_check):
         funnel_check(SIGNUP)
 
-``funnel_check(funnel, examples=..., seed=..., engine=...)`` runs ``fsm.check.check_funnel``
-and fails the test with the report and its replayable counterexample. ``--funnel-examples``
-and ``--funnel-seed`` set the defaults for a whole session. The engine is imported only when
-the fixture is used, so the plugin costs other test suites nothing; and since pytest loads it
-wherever authfunnel is installed, the core install included, Hypothesis and jsonschema (the
-``check`` extra) are needed only by a test that uses the fixture, which then fails naming it.
+``funnel_check(funnel, examples=..., seed=..., engine=...)`` runs
+``authfunnel.fsm.check.check_funnel`` and fails the test with the report and its replayable
+counterexample. ``--funnel-examples`` and ``--funnel-seed`` set the defaults for a whole
+session. The engine is imported only when the fixture is used, so the plugin costs other test
+suites nothing; and since pytest loads it wherever authfunnel is installed, the core install
+included, Hypothesis and jsonschema (the ``check`` extra) are needed only by a test that uses
+the fixture, which then fails naming it.
 """
 
 from __future__ import annotations

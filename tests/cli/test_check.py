@@ -111,10 +111,10 @@ def test_a_broken_user_funnel_fails_in_json_too(user_module: str) -> None:
     ("target", "status", "words"),
     [
         ("nope", 2, "unknown flow 'nope'"),
-        ("fsm:", 2, "malformed target"),
+        ("authfunnel.fsm:", 2, "malformed target"),
         ("no_such_module_here:FLOW", 1, "cannot import module"),
-        ("fsm:NOPE", 1, "no attribute 'NOPE'"),
-        ("fsm:Step", 1, "not an fsm.Funnel"),
+        ("authfunnel.fsm:NOPE", 1, "no attribute 'NOPE'"),
+        ("authfunnel.fsm:Step", 1, "not an authfunnel.fsm.Funnel"),
     ],
 )
 def test_a_bad_target_is_one_clear_line_and_no_traceback(

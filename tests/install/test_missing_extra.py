@@ -41,8 +41,15 @@ def probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commands whose module misses a module of the ``probe`` extra, at import or at run."""
     for name, source in (("probe_at_import", AT_IMPORT), ("probe_at_run", AT_RUN)):
         (tmp_path / f"{name}.py").write_text(source)
-        monkeypatch.setitem(COMMANDS, name, CommandSpec(name, "probe", ("cli", "probe")))
-    monkeypatch.setitem(COMMANDS, "probe_elsewhere", CommandSpec("probe_at_run", "probe", ("cli",)))
+        # Optional extras: nothing is checked up front, so the import (or the run) fails first.
+        spec = CommandSpec(name, "probe", ("cli", "probe"), extras_optional=True)
+        monkeypatch.setitem(COMMANDS, name, spec)
+    elsewhere = CommandSpec("probe_at_run", "probe", ("cli",), extras_optional=True)
+    monkeypatch.setitem(COMMANDS, "probe_elsewhere", elsewhere)
+    # A command that needs its extra from the start is refused before its module is imported.
+    monkeypatch.setitem(
+        COMMANDS, "probe_needs", CommandSpec("probe_at_import", "probe", ("probe",))
+    )
     monkeypatch.setitem(EXTRAS, "probe", frozenset({ABSENT}))
     monkeypatch.syspath_prepend(str(tmp_path))
 
@@ -57,6 +64,20 @@ def test_a_missing_module_of_the_commands_extra_names_it_in_one_line(
     assert err == f"authfunnel: error: {command!r} needs the probe extra: " + (
         "pip install 'authfunnel[probe]'\n"
     )
+
+
+@pytest.mark.usefixtures("probes")
+def test_a_command_that_needs_its_missing_extra_is_refused_before_it_is_imported(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    status, err = run(tmp_path, "probe_needs")
+    assert status == 1
+    assert err == "authfunnel: error: 'probe_needs' needs the probe extra: " + (
+        "pip install 'authfunnel[probe]'\n"
+    )
+    assert "probe_at_import" not in sys.modules
 
 
 @pytest.mark.usefixtures("probes")

@@ -102,6 +102,9 @@ def test_the_console_script_and_the_pytest_plugin_entry_point_resolve(
         "from importlib.metadata import entry_points\n"
         "(script,) = entry_points(group='console_scripts', name='authfunnel')\n"
         "(plugin,) = entry_points(group='pytest11', name='authfunnel')\n"
+        # pytest itself is not in the core install: the plugin's module must be there to load.
+        "import importlib.util\n"
+        "assert importlib.util.find_spec(plugin.module) is not None\n"
         "print(script.load().__module__, plugin.value)\n",
         tmp_path,
     )
