@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.app._exit import CliError
-from authfunnel.cli.report._events import Loaded, connect, load_events
+from authfunnel.cli.report._events import Loaded, connect, duckdb_errors, load_events
 from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.fsm import Funnel
@@ -45,8 +45,6 @@ def build_report(
     path: QueryPath = "auto",
 ) -> Report:
     """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
-    import duckdb
-
     con = connect()
     try:
         loaded = load_events(con, source, by)
@@ -55,16 +53,8 @@ def build_report(
                 f"no readable events in {source}: all {loaded.rows:,} lines are malformed",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
-        result = run_query(
-            con,
-            funnels,
-            since=since,
-            until=until,
-            by=by is not None,
-            path=path,
-        )
-    except duckdb.Error as exc:
-        raise CliError(f"cannot compute the report from {source}: {exc}") from exc
+        with duckdb_errors(f"cannot compute the report from {source}"):
+            result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
     finally:
         con.close()
     flows = []
