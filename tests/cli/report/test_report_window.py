@@ -3,7 +3,7 @@
 Each test runs the fast path (the per-invocation check without ``--by``, the per-flow check
 with it) and the exact path, so each half of every window test in the SQL has a flow that
 needs it: one started before ``--since`` and ended after, one started before ``--until`` and
-ended after.
+ended after, and one whose ending is stamped before its start (a clock stepped back).
 """
 
 from __future__ import annotations
@@ -86,3 +86,24 @@ def test_a_flow_in_both_bounds_with_its_ending_past_until_is_counted_ended(
     messages = login("spanning", 11, 13) + login("before", 9, 10) + login("after", 13, 13)
     figures = report(tmp_path, messages, path, by, since=at(10), until=at(12))
     assert outcomes(figures) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("by", [None, "os"])
+@pytest.mark.parametrize("path", PATHS)
+def test_a_flow_whose_ending_is_stamped_before_its_start_belongs_by_its_start(
+    tmp_path: Path, path: QueryPath, by: str | None
+) -> None:
+    """A clock stepped back between the start (12:00, inside) and its ending (10:00)."""
+    messages = login("stepped-back", 12, 10)
+    assert outcomes(report(tmp_path, messages, path, by, since=at(11))) == (1, 1, 0)
+    assert outcomes(report(tmp_path, messages, path, by, until=at(11))) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("by", [None, "os"])
+@pytest.mark.parametrize("path", PATHS)
+def test_a_flow_whose_start_has_no_time_is_in_no_window(
+    tmp_path: Path, path: QueryPath, by: str | None
+) -> None:
+    messages = login("untimed", None, 12)
+    assert outcomes(report(tmp_path, messages, path, by, since=at(11))) == (0, 0, 0)
+    assert outcomes(report(tmp_path, messages, path, by)) == (1, 1, 0)
