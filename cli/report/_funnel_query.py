@@ -226,16 +226,18 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
         SELECT flow, invocation_id, instance,
             any_value(CASE WHEN is_start THEN ts END) AS started_at,
             arg_min({{'outcome': outcome, 'step': step, 'reason': reason,
-                'error_class': error_class, 'duration_ms': duration_ms}}, rank)
-                FILTER (WHERE outcome IS NOT NULL) AS ending,
+                'error_class': error_class, 'duration_ms': duration_ms, 'by_value': by_value}},
+                rank) FILTER (WHERE outcome IS NOT NULL) AS ending,
             coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
-            arg_min(by_value, rank) FILTER (WHERE by_value IS NOT NULL) AS by_value
+            any_value(CASE WHEN is_start THEN by_value END) AS start_by
         FROM repeated
         GROUP BY flow, invocation_id, instance
     )
     SELECT * FROM single
     UNION ALL
+    -- As in a single group: the start's --by value, else its ending's (never a repeat's).
     SELECT flow, invocation_id, instance, started_at, ending.outcome, ending.step,
-        ending.reason, ending.error_class, ending.duration_ms, no_browser, by_value
+        ending.reason, ending.error_class, ending.duration_ms, no_browser,
+        coalesce(start_by, ending.by_value) AS by_value
     FROM paired
     """
