@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["_rows"])
+@pytest.mark.parametrize("module", ["_rows", "_invocation_check"])
 def test_the_modules_examples_hold(module: str) -> None:
     found = importlib.import_module(f"authfunnel.cli.report.{module}")
     result = doctest.testmod(found, optionflags=doctest.ELLIPSIS)
