@@ -11,6 +11,7 @@ from typing import Any
 from authfunnel.cli.app._exit import CliError
 from authfunnel.cli.report._events import Loaded, connect, duckdb_errors, load_events
 from authfunnel.cli.report._figures import Figures, figures
+from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.fsm import Funnel
 
@@ -57,6 +58,14 @@ def build_report(
             result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
     finally:
         con.close()
+    return assemble_report(str(source), funnels, by, loaded, result)
+
+
+def assemble_report(
+    source: str, funnels: Sequence[Funnel], by: str | None, loaded: Loaded, result: QueryResult
+) -> Report:
+    """The report of ``funnels`` from a query's ``result`` (or the reference's: see
+    ``cli.report._reference``): each flow's figures, and per ``--by`` value."""
     flows = []
     for funnel in funnels:
         name = str(funnel.flow)
@@ -72,7 +81,7 @@ def build_report(
                 )
         flows.append(report)
     return Report(
-        source=str(source),
+        source=source,
         by=by,
         loaded=loaded,
         unknown_events=result.unknown_events,
