@@ -107,3 +107,16 @@ def test_a_flow_whose_start_has_no_time_is_in_no_window(
     messages = login("untimed", None, 12)
     assert outcomes(report(tmp_path, messages, path, by, since=at(11))) == (0, 0, 0)
     assert outcomes(report(tmp_path, messages, path, by)) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("by", [None, "os"])
+@pytest.mark.parametrize("path", PATHS)
+def test_a_retried_flow_belongs_by_its_start_when_its_ending_is_stamped_earlier(
+    tmp_path: Path, path: QueryPath, by: str | None
+) -> None:
+    """The same, in a group paired instance by instance (a retry in one invocation)."""
+    first, retry = login("retried", 12, 10), login("retried", 12, 12)
+    for sequence, message in enumerate(first + retry, start=1):
+        message["properties"]["sequence"] = sequence
+    figures = report(tmp_path, first + retry, path, by, since=at(11))
+    assert outcomes(figures) == (2, 2, 0)
