@@ -5,7 +5,8 @@ that counting events alone would get wrong (``cli._fast_query``). When they are 
 counts the rest and pairs only those groups; when they are many (``--by`` a property only
 starts carry, for example), the check has found that pairing is needed almost everywhere,
 and it runs the per-instance query (``cli._funnel_query``) alone. Both paths give the same
-``QueryResult``.
+``QueryResult``: the one the plain-Python reference (``cli.report._reference``) computes,
+which states the rules and which the property tests hold both paths to.
 """
 
 from __future__ import annotations
