@@ -130,3 +130,21 @@ def test_endings_without_a_start_are_counted_whatever_the_window(tmp_path: Path)
     assert found["flows"]["login"]["completed"] == 1
     # The orphan's duration is no completed flow's.
     assert found["flows"]["login"]["median_ms"] == 1_000
+
+
+def test_a_retried_flows_by_value_is_its_starts_when_its_ending_says_another(
+    tmp_path: Path,
+) -> None:
+    """A retry pairs instance by instance; each flow still takes its start's ``--by`` value,
+    its ending's only when the start has none."""
+    messages = [
+        event("CLI Auth Started", "a", 1, os="linux"),
+        event("CLI Auth Failed", "a", 2, step="browser_wait", os="darwin"),
+        event("CLI Auth Started", "a", 3),
+        event("CLI Auth Completed", "a", 4, step="profile_configure", os="darwin"),
+    ]
+    breakdown = report(tmp_path, messages, by="os")["flows"]["login"]["breakdown"]
+    assert {value: (f["failed"], f["completed"]) for value, f in breakdown.items()} == {
+        "linux": (1, 0),
+        "darwin": (0, 1),
+    }
