@@ -144,16 +144,18 @@ def _check_store(out: Path) -> None:
 def _to_parquet(lines: Path, out: Path) -> None:
     import duckdb
 
+    from authfunnel.cli.report import duckdb_errors
+
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
     try:
         staged = out.with_name(f".{out.name}.tmp")
-        con.execute(
-            "COPY (SELECT * FROM read_json(?, format='newline_delimited')) TO ? (FORMAT parquet)",
-            [str(lines), str(staged)],
-        )
+        with duckdb_errors(f"cannot write Parquet {out}"):
+            con.execute(
+                "COPY (SELECT * FROM read_json(?, format='newline_delimited')) TO ? "
+                "(FORMAT parquet)",
+                [str(lines), str(staged)],
+            )
         staged.replace(out)
-    except duckdb.Error as exc:
-        raise CliError(f"cannot write Parquet {out}: {exc}") from exc
     finally:
         con.close()

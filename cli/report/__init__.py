@@ -3,9 +3,13 @@
 The pipeline, in the order its modules run: ``_events`` loads a source (JSON lines, Parquet,
 an outbox store) into DuckDB; ``_invocation_check`` finds the invocations that counting alone
 would get wrong; ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all,
-exactly); ``_funnel_run`` chooses and runs them; ``_figures`` folds rows into per-stage
-``Figures``; ``_model`` is the ``Report``; ``_view`` renders it. ``_stages`` reads the step
-order from each flow's declaration.
+exactly); ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that
+``_tally`` folds; ``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``;
+``_view`` renders it. ``_stages`` reads the step order from each flow's declaration.
+
+``_reference`` computes the same figures in plain Python, pairing each start with its ending
+per invocation by sequence: it states what both SQL paths compute, and property tests hold
+them equal to it (tests/cli/report/test_report_reference.py).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
-    from authfunnel.cli.report._events import SQLITE_HEADER
+    from authfunnel.cli.report._events import SQLITE_HEADER, duckdb_errors
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._model import Report, as_json, build_report
     from authfunnel.cli.report._source import source_path
@@ -30,6 +34,7 @@ _HOMES = {
     "Report": "_model",
     "as_json": "_model",
     "build_report": "_model",
+    "duckdb_errors": "_events",
     "parse_when": "_when",
     "print_report": "_view",
     "render": "_view",
@@ -44,6 +49,7 @@ __all__ = [
     "Report",
     "as_json",
     "build_report",
+    "duckdb_errors",
     "parse_when",
     "print_report",
     "render",

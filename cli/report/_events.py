@@ -8,12 +8,15 @@ its header whatever its name). ``load_events`` creates the temporary view
 ``events`` (event, invocation_id, sequence, ts and the properties a report reads, plus the
 ``--by`` property as ``by_value``) and says how many lines were malformed or unreadable.
 
-This module is the one place where ``duckdb.Error`` becomes a ``CliError``.
+This module is the one place where ``duckdb.Error`` becomes a ``CliError``: ``duckdb_errors``,
+which the loader, the report's queries and ``simulate``'s Parquet writer all run inside.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -82,6 +85,19 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+@contextmanager
+def duckdb_errors(doing: str) -> Iterator[None]:
+    """Run the block; a ``duckdb.Error`` in it becomes a ``CliError`` raised from it, one line:
+    ``doing``, then the first line of DuckDB's message (the rest is its context, for
+    ``--debug``'s traceback)."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise CliError(f"{doing}: {_first_line(exc)}") from exc
+
+
 def _cores() -> int:
     """The cores this process may run on (its affinity where the OS has one: not macOS)."""
     import os
@@ -93,8 +109,6 @@ def _cores() -> int:
 
 def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = None) -> Loaded:
     """Create the view ``events`` over ``source``; raise ``CliError`` if it cannot be read."""
-    import duckdb
-
     if by is not None and not _PROPERTY_NAME.match(by):
         raise CliError(f"--by {by!r} is not a property name", hint="for example: --by os")
     if not source.exists():
@@ -104,7 +118,7 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
         )
     if source.is_dir():
         raise CliError(f"{source} is a directory", hint="pass a .jsonl or .parquet file")
-    try:
+    with duckdb_errors(f"cannot read {source}"):
         head = _head(source)
         if head.startswith(SQLITE_HEADER):
             return _load_store(con, source, by)
@@ -117,8 +131,6 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
             return _load_parquet(con, source, by)
         if head.lstrip().startswith(b"{"):
             return _load_json_lines(con, source, by)
-    except duckdb.Error as exc:
-        raise CliError(f"cannot read {source}: {_first_line(exc)}") from exc
     raise CliError(
         f"cannot tell the format of {source.name}",
         hint="name it .jsonl (Segment messages, one per line) or .parquet, or pass an outbox store",

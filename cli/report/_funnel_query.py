@@ -185,7 +185,9 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
             sum(is_start::INTEGER) AS starts,
             -- Even when the group's first event is a start (HUGEINT: any sequence doubles).
             min(sequence::HUGEINT * 2 + (NOT is_start)::INTEGER) AS first_key,
-            min(ts) AS started_at,
+            -- A flow's time is its start's, wherever its ending is stamped (a clock stepped
+            -- back) or if the start has none.
+            any_value(CASE WHEN is_start THEN ts END) AS started_at,
             any_value(outcome) AS outcome,
             any_value(step) AS step,
             any_value(reason) AS reason,
@@ -222,18 +224,20 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
     ),
     paired AS (
         SELECT flow, invocation_id, instance,
-            min(ts) AS started_at,
+            any_value(CASE WHEN is_start THEN ts END) AS started_at,
             arg_min({{'outcome': outcome, 'step': step, 'reason': reason,
-                'error_class': error_class, 'duration_ms': duration_ms}}, rank)
-                FILTER (WHERE outcome IS NOT NULL) AS ending,
+                'error_class': error_class, 'duration_ms': duration_ms, 'by_value': by_value}},
+                rank) FILTER (WHERE outcome IS NOT NULL) AS ending,
             coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
-            arg_min(by_value, rank) FILTER (WHERE by_value IS NOT NULL) AS by_value
+            any_value(CASE WHEN is_start THEN by_value END) AS start_by
         FROM repeated
         GROUP BY flow, invocation_id, instance
     )
     SELECT * FROM single
     UNION ALL
+    -- As in a single group: the start's --by value, else its ending's (never a repeat's).
     SELECT flow, invocation_id, instance, started_at, ending.outcome, ending.step,
-        ending.reason, ending.error_class, ending.duration_ms, no_browser, by_value
+        ending.reason, ending.error_class, ending.duration_ms, no_browser,
+        coalesce(start_by, ending.by_value) AS by_value
     FROM paired
     """

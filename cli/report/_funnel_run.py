@@ -5,14 +5,14 @@ that counting events alone would get wrong (``cli._fast_query``). When they are 
 counts the rest and pairs only those groups; when they are many (``--by`` a property only
 starts carry, for example), the check has found that pairing is needed almost everywhere,
 and it runs the per-instance query (``cli._funnel_query``) alone. Both paths give the same
-``QueryResult``.
+``QueryResult``: the one the plain-Python reference (``cli.report._reference``) computes,
+which states the rules and which the property tests hold both paths to.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -29,13 +29,13 @@ from authfunnel.cli.report._fast_query import (
 from authfunnel.cli.report._funnel_query import (
     ABANDONED_AFTER_HOURS,
     KNOWN,
-    Durations,
-    OutcomeCount,
     QueryResult,
     events_sql,
     flows_sql,
     sql_names,
 )
+from authfunnel.cli.report._rows import fetch_rows
+from authfunnel.cli.report._tally import HISTOGRAM, read_histogram
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -50,31 +50,14 @@ BY_SAMPLE: Final = 100_000
 # A gap this wide between the shares of starts and of endings carrying the --by value means
 # most flows would be odd (starts include the command's, which lack an auth property).
 BY_SKEW: Final = 0.2
-HISTOGRAM: Final = "authfunnel_histogram"
-# Median and p90 of completed durations per flow and breakdown value ('overall': across
-# values), as DuckDB's quantile_cont computes them: the values at ranks floor and ceil of
-# (n - 1) * q, interpolated. Rows shaped like the counts' (see ``_fold``).
-QUANTILES_SQL: Final = f"""
-    WITH h AS (
-        SELECT flow, by_value, GROUPING(by_value) AS overall, duration, sum(flows) AS flows
-        FROM {HISTOGRAM} WHERE duration IS NOT NULL
-        GROUP BY GROUPING SETS ((flow, by_value, duration), (flow, duration))
-    ),
-    ranked AS (
-        SELECT *, sum(flows) OVER (PARTITION BY flow, by_value, overall ORDER BY duration
-                ROWS UNBOUNDED PRECEDING) AS upto,
-            (sum(flows) OVER (PARTITION BY flow, by_value, overall) - 1)::DOUBLE AS last
-        FROM h
-    )
-    SELECT flow, by_value, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        [min(duration) FILTER (WHERE upto > floor(last * 0.5)),
-            min(duration) FILTER (WHERE upto > ceil(last * 0.5)), any_value(last * 0.5)],
-        [min(duration) FILTER (WHERE upto > floor(last * 0.9)),
-            min(duration) FILTER (WHERE upto > ceil(last * 0.9)), any_value(last * 0.9)],
-        0, 1, overall
-    FROM ranked
-    GROUP BY flow, by_value, overall
-"""
+
+
+@dataclass(frozen=True, slots=True)
+class ByShares:
+    """In a sample, the share of starts and of endings that carry the ``--by`` property."""
+
+    starts: float | None
+    endings: float | None
 
 
 def run_query(
@@ -137,16 +120,7 @@ def run_query(
         """,
         params,
     )
-    rows = con.execute(
-        f"""
-        SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
-            sum(flows), sum(no_browser), NULL, NULL, orphan::INTEGER, 0, 0
-        FROM {HISTOGRAM}
-        GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan
-        """
-    ).fetchall()
-    rows += con.execute(QUANTILES_SQL).fetchall()
-    outcomes, durations, orphans = _fold(rows)
+    outcomes, durations, orphans = read_histogram(con)
     # Well-formed messages no funnel reads (``COUNTED`` holds only well-formed messages).
     tally, source, well_formed = "count(*)", "events", WELL_FORMED
     if counted:
@@ -168,103 +142,24 @@ def _by_only_on_one_side(con: duckdb.DuckDBPyConnection, funnels: Sequence[Funne
     """Whether the ``--by`` property is on starts but not endings (``no_browser``) or the
     reverse, in a sample: then nearly every flow needs pairing, and the check is wasted.
     (A guess that only picks the path: both give the same result.)"""
-    rows = con.execute(
+    shares = fetch_rows(
+        con,
         f"""
-        SELECT count_if(is_start AND by_value IS NOT NULL) / greatest(count_if(is_start), 1),
+        SELECT count_if(is_start AND by_value IS NOT NULL) / greatest(count_if(is_start), 1)
+                AS starts,
             count_if(NOT is_start AND by_value IS NOT NULL) / greatest(count_if(NOT is_start), 1)
+                AS endings
         FROM (SELECT * FROM ({events_sql(funnels)}) LIMIT {BY_SAMPLE})
-        """
-    ).fetchall()
-    starts, endings = rows[0] if rows else (0.0, 0.0)
-    return abs(float(starts or 0) - float(endings or 0)) > BY_SKEW
+        """,
+        ByShares,
+    )
+    return bool(shares) and abs((shares[0].starts or 0) - (shares[0].endings or 0)) > BY_SKEW
 
 
 def _cutoff(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Flows with no ending that started before this are abandoned."""
     newest = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
     return None if newest is None else newest - timedelta(hours=ABANDONED_AFTER_HOURS)
-
-
-Key = tuple[str, str | None]
-
-
-def _fold(rows: list[tuple[object, ...]]) -> tuple[list[OutcomeCount], list[Durations], int]:
-    """Query rows to outcome counts: starts minus endings of the well-formed groups are the
-    flows still open, before the cutoff or after it, once the ended flows counted open on
-    one side and closed on the other ('shift') are closed on their start's side."""
-    outcomes: list[OutcomeCount] = []
-    durations: list[Durations] = []
-    orphans = 0
-    opened: Counter[tuple[str, str | None, bool]] = Counter()
-    no_browser: Counter[Key] = Counter()
-    for row in rows:
-        flow, by_value, kind, outcome, step, reason, error_class, abandoned = row[:8]
-        flows, browserless, median, p90, orphan, rolled_up, overall = row[8:]
-        assert isinstance(flow, str)
-        by = _text(by_value)
-        if rolled_up:
-            durations.append(
-                Durations(flow, by, _interpolate(median), _interpolate(p90), bool(overall))
-            )
-            continue
-        count = int(str(flows))
-        if orphan:  # endings without a start
-            orphans += count
-            continue
-        if kind == "start":
-            opened[flow, by, bool(abandoned)] += count
-            no_browser[flow, by] += int(str(browserless))
-            continue
-        # Ended flows started before the cutoff and ended after it, less the reverse (a
-        # clock stepped back): each was opened on its start's side, closed on the other.
-        if kind == "shift":
-            opened[flow, by, True] -= count
-            opened[flow, by, False] += count
-            continue
-        if kind == "end":
-            opened[flow, by, bool(abandoned)] -= count
-        outcomes.append(
-            OutcomeCount(
-                flow=flow,
-                by_value=by,
-                outcome=_text(outcome),
-                step=_text(step),
-                reason=_text(reason),
-                error_class=_text(error_class),
-                abandoned=bool(abandoned) and kind == "instance",
-                flows=count,
-                no_browser=int(str(browserless)),
-            )
-        )
-    for (flow, by, abandoned), count in opened.items():
-        if count < 0:
-            raise RuntimeError(f"internal error: {flow} has more endings than starts")
-        if count:
-            outcomes.append(
-                OutcomeCount(flow, by, None, None, None, None, abandoned, count, no_browser=0)
-            )
-    # The starts' no_browser count rides on any row of the same flow and breakdown value.
-    for (flow, by), count in no_browser.items():
-        if count:
-            index = next(i for i, o in enumerate(outcomes) if (o.flow, o.by_value) == (flow, by))
-            outcomes[index] = replace(
-                outcomes[index], no_browser=outcomes[index].no_browser + count
-            )
-    return outcomes, durations, orphans
-
-
-def _interpolate(ranks: object) -> float | None:
-    """The quantile from the values at the ranks below and above it, as quantile_cont does."""
-    if not isinstance(ranks, list) or ranks[0] is None:
-        return None
-    low, high, position = (float(value) for value in ranks)
-    if high == low:
-        return low
-    return low + (high - low) * (position - int(position))
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -16,6 +16,61 @@ sides of the cutoff are counted apart (the start on one side, its ending on the 
 need no pairing: the check counts them per flow (``shift_<flow number>``: those started
 before the cutoff, less those started after it and ended before, a clock stepped back), and
 the report closes that many flows on their start's side instead (``cli._funnel_run``).
+
+Worked example: the funnels ``[LOGIN, COMMAND]``, no window. Four lanes of 7 positions
+(sequences 1 to 7): login's starts, the command's starts, login's endings, the command's
+endings; the positions before the cutoff come next, at bit 28::
+
+    >>> from authfunnel.fsm import COMMAND, LOGIN
+    >>> check = layout([LOGIN, COMMAND], window=False)
+    >>> check.starts, check.endings, check.positions, check.early
+    ((0, 1), (2, 3), 7, 28)
+
+One invocation runs ``authfunnel login``, whose first login fails and whose retry completes,
+all after the cutoff. Each event's code sets one bit, ``7 * lane + sequence - 1``; the
+invocation's ``bits`` is their bit_or, and its count 6::
+
+    sequence          1 2 3 4 5 6 7   events                         their bits
+    lane 0 login S    . S . S . . .   2 Auth Started, 4 again        1, 3
+    lane 1 command S  S . . . . . .   1 Command Invoked              7
+    lane 2 login E    . . F . C . .   3 Auth Failed, 5 Completed     16, 18
+    lane 3 command E  . . . . . E .   6 Command Completed            26
+
+``taken``, the lanes folded onto one another, holds positions 1 to 6: six bits for six
+events, so no two share a sequence and each has a lane and a time (an event numbered 8, or
+with no time, has code 0: counted, no bit, and the invocation is odd).
+
+Then each flow's starts and endings are lined up in a stride of 8 bits (login's at bits 0-7,
+the command's at 8-15), bit 7 of each stride a guard that no event sets. ``gaps`` are the
+positions of a stride where its flow has no event. For the command's stride, as integers
+(the rightmost bit is sequence 1)::
+
+    starts  0b0000001   (1: Command Invoked)
+    endings 0b0100000   (6: Command Completed)
+    gaps    0b1011110   (2, 3, 4, 5 hold login's events, 7 nothing)
+
+``_follows_sql`` adds each start's next bit to the gaps: the carry runs up through the
+gaps and stops on the flow's next event, setting its bit. The command's next event after
+its start is its ending, so the ending is covered::
+
+    >>> gaps, starts, endings = 0b1011110, 0b0000001, 0b0100000
+    >>> bin(gaps + (starts << 1))
+    '0b1100000'
+    >>> (gaps + (starts << 1)) & endings == endings
+    True
+
+Login's stride (starts at 2 and 4, endings at 3 and 5, gaps at 1, 6 and 7) covers both its
+endings the same way with no carry at all: each ending sits right after a start. Every
+ending covered, as many bits as events: counting this invocation is exact. Had login's
+completion been sent twice (sequences 5 and 6, the command's ending moved to 7), the second
+would follow an ending, not a start, and be left uncovered::
+
+    >>> gaps, starts, endings = 0b1000001, 0b0001010, 0b0110100
+    >>> bin((gaps + (starts << 1)) & endings)
+    '0b10100'
+
+so the invocation is odd and paired exactly. A start at position 7 with nothing after it
+carries into its stride's guard bit, never into the next flow's stride.
 """
 
 from __future__ import annotations

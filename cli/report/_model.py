@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.app import CliError
-from authfunnel.cli.report._events import Loaded, connect, load_events
+from authfunnel.cli.report._events import Loaded, connect, duckdb_errors, load_events
 from authfunnel.cli.report._figures import Figures, figures
+from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.fsm import Funnel
 
@@ -45,8 +46,6 @@ def build_report(
     path: QueryPath = "auto",
 ) -> Report:
     """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
-    import duckdb
-
     con = connect()
     try:
         loaded = load_events(con, source, by)
@@ -55,18 +54,18 @@ def build_report(
                 f"no readable events in {source}: all {loaded.rows:,} lines are malformed",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
-        result = run_query(
-            con,
-            funnels,
-            since=since,
-            until=until,
-            by=by is not None,
-            path=path,
-        )
-    except duckdb.Error as exc:
-        raise CliError(f"cannot compute the report from {source}: {exc}") from exc
+        with duckdb_errors(f"cannot compute the report from {source}"):
+            result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
     finally:
         con.close()
+    return assemble_report(str(source), funnels, by, loaded, result)
+
+
+def assemble_report(
+    source: str, funnels: Sequence[Funnel], by: str | None, loaded: Loaded, result: QueryResult
+) -> Report:
+    """The report of ``funnels`` from a query's ``result`` (or the reference's: see
+    ``cli.report._reference``): each flow's figures, and per ``--by`` value."""
     flows = []
     for funnel in funnels:
         name = str(funnel.flow)
@@ -82,7 +81,7 @@ def build_report(
                 )
         flows.append(report)
     return Report(
-        source=str(source),
+        source=source,
         by=by,
         loaded=loaded,
         unknown_events=result.unknown_events,

@@ -431,3 +431,21 @@ def test_a_flow_spanning_the_window_edge_is_paired_exactly(tmp_path: Path) -> No
     fast, exact = both_paths(source, until=until)
     assert fast == exact
     assert exact["flows"]["login"]["completed"] == 1
+
+
+def test_a_repeated_ending_lends_its_flow_no_by_value(tmp_path: Path) -> None:
+    """A start and its ending without ``os``, then a repeated ending with one: the flow's
+    value is its start's, else its ending's (the first, as for every other column), never
+    a repeat's."""
+    source = _write(
+        tmp_path / "p.jsonl",
+        [
+            _event("a", "CLI Auth Started", 1, flow="login"),
+            _event("a", "CLI Auth Completed", 2, flow="login", step="profile_configure"),
+            _event("a", "CLI Auth Failed", 3, flow="login", step="browser_wait", os="linux"),
+        ],
+    )
+    fast, exact = both_paths(source, by="os")
+    assert fast == exact
+    breakdown = exact["flows"]["login"]["breakdown"]
+    assert {value: figures["completed"] for value, figures in breakdown.items()} == {"(none)": 1}

@@ -16,9 +16,9 @@ from typing import Literal
 
 import pytest
 
+from authfunnel.cli.telemetry import Outbox
 from authfunnel.cli.telemetry._archive import archive, keep
 from authfunnel.cli.telemetry._bounds import Dropped, bound_table
-from authfunnel.cli.telemetry._outbox import Outbox
 from tests.cli.telemetry.test_clock_jumps import Clocks
 
 DAY = 86_400.0

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from authfunnel.cli.telemetry import _lease
+from authfunnel.cli.telemetry import Outbox, _lease
 from authfunnel.cli.telemetry._lease_keeper import LateAnswer, LeaseKeeper
-from authfunnel.cli.telemetry._outbox import Outbox
 
 TTL = 0.3
 

@@ -19,10 +19,8 @@ import pytest
 from authfunnel import fsm
 from authfunnel.cli.commands import demo
 from authfunnel.cli.simulate._traffic import SegmentRecorder
-from authfunnel.cli.telemetry import _flows
-from authfunnel.cli.telemetry._client import OutboxClient
+from authfunnel.cli.telemetry import Outbox, OutboxClient, _flows
 from authfunnel.cli.telemetry._message import identify_message, iso_timestamp, track_message
-from authfunnel.cli.telemetry._outbox import Outbox
 from authfunnel.fsm import Event
 from authfunnel.fsm.testing import FakeClock, RecordingClient
 

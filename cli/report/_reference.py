@@ -1,0 +1,295 @@
+"""The funnel in plain Python: the reference the report's two DuckDB paths are held equal to.
+
+Slow (every message in memory) and short on purpose, like CPython's ``_pydecimal`` beside
+``_decimal``: here a reader checks what the report means, and the property tests
+(``tests/cli/report/test_report_reference.py``) hold the fast path and the exact path equal
+to it on generated populations. It reads the messages as parsed JSON and returns the
+``QueryResult`` the queries return, so both become a ``Report`` the same way. The rules:
+
+1. **Read.** A message is a funnel's when it is a track message (``type`` absent or
+   ``track``), its event is one the funnels emit, it names its invocation and its
+   ``sequence``, and its flow is a funnel's: the command's for ``Command Invoked`` /
+   ``Completed``, else its ``flow`` property. ``Started``, ``Logout`` and ``Invoked`` start
+   a flow; the other events end one, with an outcome (``Command Completed``: completed if it
+   ``succeeded``, aborted with reason ``interrupt`` if ``user_cancelled``, else failed).
+   Step, reason, error class and duration are read from endings only (a command's ending
+   with no step ends at its only step), ``no_browser`` from starts only.
+2. **Bookkeeping.** Malformed: track messages without an event, invocation id or sequence.
+   Unknown: the other well-formed messages that are not track messages of a known event.
+3. **Order.** Each (invocation, flow) group's events by sequence; on a tie starts first,
+   then by time, outcome, step, reason, error class, duration, ``no_browser`` and ``--by``
+   value, missing values last: one total order, so the file's line order never decides.
+4. **Pair.** Each start opens a flow instance, which every following ending of the group
+   joins until the next start. An instance's ending is its first (a repeated ending, as
+   at-least-once delivery makes, is the same ending again). The endings before the group's
+   first start are its orphans: counted, once per group, and otherwise ignored.
+5. **Window.** A flow belongs to the report when its start's time is at or after
+   ``--since`` and before ``--until``, wherever its ending lies; a start with no time
+   belongs only to a report with no window. Orphans are counted whatever the window.
+6. **Open flows.** A flow with no ending is abandoned if its start's time is before the
+   cutoff (the newest time of any message, less ``ABANDONED_AFTER_HOURS``), else in flight.
+7. **Breakdown.** A flow's ``--by`` value is its start's, or if its start has none, its
+   ending's.
+8. **Durations.** Median and p90 of the completed flows' ``duration_ms``, per flow and per
+   ``--by`` value, interpolated between the two nearest ranks (DuckDB's ``quantile_cont``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from authfunnel.cli.report._events import Loaded
+from authfunnel.cli.report._funnel_query import (
+    ABANDONED_AFTER_HOURS,
+    COMMAND_EVENTS,
+    KNOWN,
+    STARTS,
+    Durations,
+    OutcomeCount,
+    QueryResult,
+    read_names,
+)
+from authfunnel.fsm import (
+    AUTH_ABORTED,
+    AUTH_COMPLETED,
+    AUTH_FAILED,
+    COMMAND,
+    COMMAND_COMPLETED,
+    Funnel,
+)
+
+Message = Mapping[str, Any]
+_OUTCOMES = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One message a funnel reads, as the report sees it."""
+
+    invocation_id: str
+    flow: str
+    sequence: int
+    ts: datetime | None
+    is_start: bool
+    outcome: str | None  # completed, aborted or failed; None for a start
+    step: str | None
+    reason: str | None
+    error_class: str | None
+    duration_ms: int | None
+    no_browser: bool | None
+    by_value: str | None
+
+
+@dataclass
+class Instance:
+    """One run of a flow: its start and the endings that follow it, first one first."""
+
+    start: Event
+    endings: list[Event] = field(default_factory=list)
+
+    @property
+    def ending(self) -> Event | None:
+        return self.endings[0] if self.endings else None
+
+
+def reference_result(
+    messages: Iterable[Message],
+    funnels: Sequence[Funnel],
+    *,
+    by: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Loaded, QueryResult]:
+    """What ``load_events`` and ``run_query`` find in ``messages``, computed plainly."""
+    messages = list(messages)
+    malformed = sum(not _well_formed(m) for m in messages)
+    unknown = sum(_well_formed(m) and not _known(m) for m in messages)
+    times = [t for t in (_time(m) for m in messages) if t is not None]
+    cutoff = max(times) - timedelta(hours=ABANDONED_AFTER_HOURS) if times else None
+    events = [e for e in (_read(m, funnels, by) for m in messages) if e is not None]
+
+    instances: list[Instance] = []
+    orphans = 0
+    for _, group in groupby(sorted(events, key=_group), key=_group):
+        paired, orphaned = _pair(sorted(group, key=_order))
+        instances += paired
+        orphans += bool(orphaned)
+
+    def in_window(instance: Instance) -> bool:
+        started = instance.start.ts
+        if since is None and until is None:
+            return True
+        return (
+            started is not None
+            and (since is None or started >= since)
+            and (until is None or started < until)
+        )
+
+    counted = [i for i in instances if in_window(i)]
+    outcomes = [_outcome(i, cutoff) for i in counted]
+    result = QueryResult(outcomes, _durations(counted), unknown, orphans)
+    return Loaded(rows=len(messages), malformed=malformed), result
+
+
+def _pair(ordered: list[Event]) -> tuple[list[Instance], list[Event]]:
+    """A group's events, in order, to its instances and its orphan endings."""
+    instances: list[Instance] = []
+    orphaned: list[Event] = []
+    for event in ordered:
+        if event.is_start:
+            instances.append(Instance(event))
+        elif instances:
+            instances[-1].endings.append(event)
+        else:
+            orphaned.append(event)
+    return instances, orphaned
+
+
+def _outcome(instance: Instance, cutoff: datetime | None) -> OutcomeCount:
+    start, ending = instance.start, instance.ending
+    started = start.ts
+    abandoned = ending is None and started is not None and cutoff is not None and started < cutoff
+    return OutcomeCount(
+        flow=start.flow,
+        by_value=_by_value(instance),
+        outcome=ending.outcome if ending else None,
+        step=ending.step if ending else None,
+        reason=ending.reason if ending else None,
+        error_class=ending.error_class if ending else None,
+        abandoned=abandoned,
+        flows=1,
+        no_browser=int(start.no_browser is True),
+    )
+
+
+def _by_value(instance: Instance) -> str | None:
+    """Rule 7: the start's ``--by`` value, else its ending's."""
+    if instance.start.by_value is not None or instance.ending is None:
+        return instance.start.by_value
+    return instance.ending.by_value
+
+
+def _durations(instances: list[Instance]) -> list[Durations]:
+    """Median and p90 per flow (``overall``) and per flow and ``--by`` value."""
+    taken: dict[tuple[str, str | None, bool], list[int]] = {}
+    for instance in instances:
+        ending = instance.ending
+        if ending and ending.outcome == "completed" and ending.duration_ms is not None:
+            flow, milliseconds = instance.start.flow, ending.duration_ms
+            taken.setdefault((flow, _by_value(instance), False), []).append(milliseconds)
+            taken.setdefault((flow, None, True), []).append(milliseconds)
+    return [
+        Durations(flow, by_value, _quantile(values, 0.5), _quantile(values, 0.9), overall)
+        for (flow, by_value, overall), values in taken.items()
+    ]
+
+
+def _quantile(values: list[int], q: float) -> float:
+    """The value at rank (n - 1) * q of the sorted values, interpolated between neighbours."""
+    ordered = sorted(values)
+    at = (len(ordered) - 1) * q
+    low, high = float(ordered[math.floor(at)]), float(ordered[math.ceil(at)])
+    return low if low == high else low + (high - low) * (at - math.floor(at))
+
+
+def _read(message: Message, funnels: Sequence[Funnel], by: str | None) -> Event | None:
+    """``message`` as a funnel's event, or None if no funnel reads it."""
+    properties = _properties(message)
+    name = message.get("event")
+    flow = str(COMMAND.flow) if name in COMMAND_EVENTS else properties.get("flow")
+    if not (
+        _is_track(message)
+        and name in read_names(funnels)
+        and flow in {str(f.flow) for f in funnels}
+        and properties.get("invocation_id") is not None
+        and properties.get("sequence") is not None
+    ):
+        return None
+    outcome = _OUTCOMES.get(name)
+    reason = properties.get("reason")
+    if name == COMMAND_COMPLETED:
+        cancelled = properties.get("user_cancelled") is True
+        succeeded = properties.get("succeeded") is True
+        outcome = "completed" if succeeded else "aborted" if cancelled else "failed"
+        reason = "interrupt" if cancelled else reason
+    step = properties.get("step")
+    if step is None:
+        only = [f.initial_step for f in funnels if str(f.flow) == flow and len(f.step_names) == 1]
+        step = only[0] if only else None
+    ending = name not in STARTS
+    return Event(
+        invocation_id=str(properties["invocation_id"]),
+        flow=str(flow),
+        sequence=int(properties["sequence"]),
+        ts=_time(message),
+        is_start=not ending,
+        outcome=outcome,
+        step=step if ending else None,
+        reason=reason if ending else None,
+        error_class=properties.get("error_class") if ending else None,
+        duration_ms=properties.get("duration_ms") if ending else None,
+        no_browser=properties.get("no_browser"),
+        by_value=None if by is None else _text(properties.get(by)),
+    )
+
+
+def _group(event: Event) -> tuple[str, str]:
+    return event.invocation_id, event.flow
+
+
+def _order(event: Event) -> tuple[Any, ...]:
+    """Rule 3's order: sequence, starts first, then every column, missing values last."""
+    columns = (
+        event.ts,
+        event.outcome,
+        event.step,
+        event.reason,
+        event.error_class,
+        event.duration_ms,
+        event.no_browser,
+        event.by_value,
+    )
+    return (event.sequence, not event.is_start, *((v is None, v) for v in columns))
+
+
+def _properties(message: Message) -> Mapping[str, Any]:
+    properties = message.get("properties")
+    return properties if isinstance(properties, Mapping) else {}
+
+
+def _is_track(message: Message) -> bool:
+    return message.get("type") in (None, "track")
+
+
+def _well_formed(message: Message) -> bool:
+    properties = _properties(message)
+    return not _is_track(message) or None not in (
+        message.get("event"),
+        properties.get("invocation_id"),
+        properties.get("sequence"),
+    )
+
+
+def _known(message: Message) -> bool:
+    return _is_track(message) and message.get("event") in KNOWN
+
+
+def _time(message: Message) -> datetime | None:
+    """The message's ``timestamp``; None if it has none or it is not an ISO time."""
+    try:
+        moment = datetime.fromisoformat(str(message["timestamp"]))
+    except (KeyError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text(value: object) -> str | None:
+    """A ``--by`` property as text, as the loader casts it (``true``, ``3``, ``linux``)."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value).lower() if isinstance(value, bool) else str(value)

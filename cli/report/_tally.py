@@ -1,0 +1,179 @@
+"""The report's figures from its histogram: typed rows read back and folded to outcome counts.
+
+``cli._funnel_run`` aggregates every flow (or, on the fast path, every start and ending
+counted apart, and the odd groups' paired instances) into the table ``HISTOGRAM``: one row
+per distinct value of the printed columns and completed duration, with how many flows.
+``read_histogram`` reads it back with two queries, each into its own typed row
+(``CountRow``, ``QuantileRow``), and folds the counts to ``OutcomeCount``s.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Final, Literal
+
+from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
+from authfunnel.cli.report._rows import fetch_rows
+
+if TYPE_CHECKING:
+    import duckdb
+
+HISTOGRAM: Final = "authfunnel_histogram"
+
+
+@dataclass(frozen=True, slots=True)
+class CountRow:
+    """Flows (or, on the fast path, starts and endings counted apart) alike in every column."""
+
+    flow: str
+    by_value: str | None
+    # 'instance': a paired flow; 'start', 'end': counted apart; 'shift': see ``_fold``.
+    kind: Literal["instance", "start", "end", "shift"]
+    outcome: str | None
+    step: str | None
+    reason: str | None
+    error_class: str | None
+    abandoned: bool | None  # instances: open and started before the cutoff; else: before it
+    orphan: bool  # endings before their group's first start (an instance numbered 0)
+    flows: int
+    no_browser: int
+
+
+COUNTS_SQL: Final = f"""
+    SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan,
+        sum(flows) AS flows, sum(no_browser) AS no_browser
+    FROM {HISTOGRAM}
+    GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class QuantileRow:
+    """Per flow and breakdown value (or across values: ``overall``), the completed durations
+    at the ranks either side of the median and of p90, and where between them each lies."""
+
+    flow: str
+    by_value: str | None
+    overall: bool
+    median_low: int | None
+    median_high: int | None
+    median_at: float | None
+    p90_low: int | None
+    p90_high: int | None
+    p90_at: float | None
+
+
+# Median and p90 of completed durations per flow and breakdown value ('overall': across
+# values), as DuckDB's quantile_cont computes them: the values at ranks floor and ceil of
+# (n - 1) * q, interpolated (``_interpolate``).
+QUANTILES_SQL: Final = f"""
+    WITH h AS (
+        SELECT flow, by_value, GROUPING(by_value) = 1 AS overall, duration, sum(flows) AS flows
+        FROM {HISTOGRAM} WHERE duration IS NOT NULL
+        GROUP BY GROUPING SETS ((flow, by_value, duration), (flow, duration))
+    ),
+    ranked AS (
+        SELECT *, sum(flows) OVER (PARTITION BY flow, by_value, overall ORDER BY duration
+                ROWS UNBOUNDED PRECEDING) AS upto,
+            (sum(flows) OVER (PARTITION BY flow, by_value, overall) - 1)::DOUBLE AS last
+        FROM h
+    )
+    SELECT flow, by_value, overall,
+        min(duration) FILTER (WHERE upto > floor(last * 0.5)) AS median_low,
+        min(duration) FILTER (WHERE upto > ceil(last * 0.5)) AS median_high,
+        any_value(last * 0.5) AS median_at,
+        min(duration) FILTER (WHERE upto > floor(last * 0.9)) AS p90_low,
+        min(duration) FILTER (WHERE upto > ceil(last * 0.9)) AS p90_high,
+        any_value(last * 0.9) AS p90_at
+    FROM ranked
+    GROUP BY flow, by_value, overall
+"""
+
+
+def read_histogram(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[list[OutcomeCount], list[Durations], int]:
+    """The outcome counts, the durations' quantiles and the orphan endings in ``HISTOGRAM``."""
+    outcomes, orphans = _fold(fetch_rows(con, COUNTS_SQL, CountRow))
+    durations = [
+        Durations(
+            flow=q.flow,
+            by_value=q.by_value,
+            median_ms=_interpolate(q.median_low, q.median_high, q.median_at),
+            p90_ms=_interpolate(q.p90_low, q.p90_high, q.p90_at),
+            overall=q.overall,
+        )
+        for q in fetch_rows(con, QUANTILES_SQL, QuantileRow)
+    ]
+    return outcomes, durations, orphans
+
+
+Key = tuple[str, str | None]
+
+
+def _fold(rows: list[CountRow]) -> tuple[list[OutcomeCount], int]:
+    """Count rows to outcome counts and the orphan endings: starts minus endings of the
+    well-formed groups are the flows still open, before the cutoff or after it, once the
+    ended flows counted open on one side and closed on the other ('shift') are closed on
+    their start's side."""
+    outcomes: list[OutcomeCount] = []
+    orphans = 0
+    opened: Counter[tuple[str, str | None, bool]] = Counter()
+    no_browser: Counter[Key] = Counter()
+    for row in rows:
+        if row.orphan:  # endings without a start
+            orphans += row.flows
+            continue
+        before_cutoff = bool(row.abandoned)
+        if row.kind == "start":
+            opened[row.flow, row.by_value, before_cutoff] += row.flows
+            no_browser[row.flow, row.by_value] += row.no_browser
+            continue
+        # Ended flows started before the cutoff and ended after it, less the reverse (a
+        # clock stepped back): each was opened on its start's side, closed on the other.
+        if row.kind == "shift":
+            opened[row.flow, row.by_value, True] -= row.flows
+            opened[row.flow, row.by_value, False] += row.flows
+            continue
+        if row.kind == "end":
+            opened[row.flow, row.by_value, before_cutoff] -= row.flows
+        outcomes.append(
+            OutcomeCount(
+                flow=row.flow,
+                by_value=row.by_value,
+                outcome=row.outcome,
+                step=row.step,
+                reason=row.reason,
+                error_class=row.error_class,
+                abandoned=before_cutoff and row.kind == "instance",
+                flows=row.flows,
+                no_browser=row.no_browser,
+            )
+        )
+    for (flow, by, abandoned), count in opened.items():
+        if count < 0:
+            raise RuntimeError(f"internal error: {flow} has more endings than starts")
+        if count:
+            outcomes.append(
+                OutcomeCount(flow, by, None, None, None, None, abandoned, count, no_browser=0)
+            )
+    # The starts' no_browser count rides on any row of the same flow and breakdown value.
+    for (flow, by), count in no_browser.items():
+        if count:
+            index = next(i for i, o in enumerate(outcomes) if (o.flow, o.by_value) == (flow, by))
+            outcomes[index] = replace(
+                outcomes[index], no_browser=outcomes[index].no_browser + count
+            )
+    return outcomes, orphans
+
+
+def _interpolate(low: float | None, high: float | None, at: float | None) -> float | None:
+    """The quantile at rank ``at`` from the values at the ranks below (``low``) and above it
+    (``high``), as quantile_cont does."""
+    if low is None or high is None or at is None:
+        return None
+    low, high = float(low), float(high)
+    if high == low:
+        return low
+    return low + (high - low) * (at - int(at))

@@ -1,0 +1,211 @@
+"""Both DuckDB paths equal the plain-Python reference (``cli.report._reference``).
+
+Populations are generated per invocation as runs of flows (S a start, E an ending), numbered
+by sequence and placed on a coarse timeline, then damaged: interleaved runs, retries, orphan
+and repeated endings, endings numbered before their starts, tied sequences and times,
+sequences past the check's lanes or near the integer limits, missing times, ``--by`` values
+that differ between a start and its ending, and messages no funnel reads. The timeline's
+instants are 12 hours apart, so ``--since``, ``--until`` and the abandoned cutoff (the newest
+time less 24 hours) fall exactly on event times, and flows span each of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from authfunnel.cli.report._events import connect, load_events
+from authfunnel.cli.report._fast_query import ODD_GROUPS
+from authfunnel.cli.report._funnel_run import QueryPath, run_query
+from authfunnel.cli.report._model import as_json, assemble_report
+from authfunnel.cli.report._reference import reference_result
+from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP, Funnel
+
+START = datetime(2026, 1, 10, tzinfo=UTC)
+INSTANTS = [START + timedelta(hours=12 * i) for i in range(6)]
+FUNNEL_SETS = [list(BUILTIN_FUNNELS), [LOGIN], [SIGNUP, LOGIN], [LOGOUT, COMMAND]]
+AUTH_FLOWS = ("login", "login", "signup", "logout", "other")
+AUTH_ENDINGS = ("CLI Auth Completed", "CLI Auth Aborted", "CLI Auth Failed")
+# Numbering from 1 (what a CLI process gives), just past the check's lanes (7), or far past
+# them, as a long-lived process numbers.
+SEQUENCE_BASES = (0, 0, 0, 4, 10_000, 2**62, -3)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# Properties any event may carry: the report must read each only where it means something.
+PROPERTIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "step": st.sampled_from(["browser_wait", "app_create", "profile_configure", "gone"]),
+        "reason": st.sampled_from(["declined", "interrupt"]),
+        "error_class": st.sampled_from(["OSError", "ProcessTerminated"]),
+        "duration_ms": st.integers(0, 5_000),
+        "no_browser": st.booleans(),
+        "os": st.sampled_from(["linux", "darwin"]),
+        "succeeded": st.booleans(),
+        "user_cancelled": st.booleans(),
+    },
+)
+
+
+@st.composite
+def invocation(draw: st.DrawFn, number: int) -> list[dict[str, Any]]:
+    """One process's messages: the command lifecycle around runs of auth flows. Half are
+    clean (what a CLI records: numbered from 1, in time order, retries at most), half
+    damaged."""
+    clean = draw(st.booleans())
+    patterns = st.sampled_from(["SE", "SE", "SESE", "S", "SSE"])
+    if not clean:
+        patterns = st.one_of(patterns, st.text(alphabet="SE", max_size=4))
+    runs = draw(st.lists(st.tuples(st.sampled_from(AUTH_FLOWS), patterns), min_size=1, max_size=3))
+    tokens = [(flow, token) for flow, pattern in runs for token in pattern]
+    if draw(st.booleans()):  # the command lifecycle around the auth flows
+        command = draw(st.sampled_from(["SE", "S"] if clean else ["SE", "S", "E", "SEE"]))
+        tokens = [("command", command[0]), *tokens, *(("command", t) for t in command[1:])]
+    if not clean and draw(st.booleans()):
+        tokens = draw(st.permutations(tokens))  # runs interleaved, endings before starts
+    base = 0 if clean else draw(st.sampled_from(SEQUENCE_BASES))
+    moment = draw(st.integers(0, len(INSTANTS) - 1))
+    messages = []
+    sequence = base
+    for flow, token in tokens:
+        sequence += 1 if clean else draw(st.sampled_from([1, 1, 1, 0, -1]))  # ties, back
+        step = draw(st.sampled_from([0, 0, 1] if clean else [0, 1, -1]))
+        moment = min(max(moment + step, 0), len(INSTANTS) - 1)
+        if flow == "command":
+            event = "Command Invoked" if token == "S" else "Command Completed"
+        elif token == "S":
+            event = "CLI Auth Logout" if flow == "logout" else "CLI Auth Started"
+        else:
+            event = draw(st.sampled_from(AUTH_ENDINGS))
+        properties = {"invocation_id": f"inv-{number}", "sequence": sequence, **draw(PROPERTIES)}
+        if flow != "command":
+            properties["flow"] = flow
+        message = {"type": "track", "event": event, "properties": properties}
+        if clean or draw(st.integers(0, 4)):  # a damaged one in five has no time
+            message["timestamp"] = stamp(INSTANTS[moment])
+        messages.append(message)
+    return messages
+
+
+# Messages no funnel reads: counted as unknown or malformed, and each moves the cutoff.
+OTHERS = st.sampled_from(
+    [
+        {"type": "identify", "userId": "u"},
+        {"type": "track", "event": "Something Else", "properties": {"invocation_id": "x"}},
+        {"event": "CLI Auth Started", "properties": {"flow": "login", "sequence": 1}},
+        {"type": "track", "properties": {"invocation_id": "y", "sequence": 2}},
+        {"type": "track", "event": "CLI Auth Started", "properties": {"invocation_id": "z"}},
+    ]
+)
+
+
+@st.composite
+def population(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(1, 6))
+    messages = [m for number in range(count) for m in draw(invocation(number))]
+    for other in draw(st.lists(OTHERS, max_size=2)):
+        moment = draw(st.sampled_from(INSTANTS))
+        messages.append({**other, "timestamp": stamp(moment)})
+    if messages and draw(st.booleans()):  # a repeated message, as at-least-once delivery sends
+        messages.append(draw(st.sampled_from(messages)))
+    return draw(st.permutations(messages))  # the file's line order decides nothing
+
+
+WHEN = st.one_of(st.none(), st.sampled_from(INSTANTS))
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One connection for every example of a test: each load replaces the view ``events``."""
+    connection = connect()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("reference") / "events.jsonl"
+
+
+def reports(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    messages: list[dict[str, Any]],
+    funnels: list[Funnel],
+    **query: Any,
+) -> dict[str, dict[str, Any]]:
+    """The report of ``messages`` by the reference and by each DuckDB path, as JSON."""
+    source.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    by = query.pop("by")
+    loaded, expected = reference_result(messages, funnels, by=by, **query)
+    found = {"reference": as_json(assemble_report("s", funnels, by, loaded, expected))}
+    path: QueryPath
+    for path in ("fast", "exact"):
+        read = load_events(con, source, by)
+        result = run_query(con, funnels, by=by is not None, path=path, **query)
+        found[path] = as_json(assemble_report("s", funnels, by, read, result))
+        if path == "fast":  # what the example exercised (pytest --hypothesis-show-statistics)
+            odd = con.execute(f"SELECT count(*) FROM {ODD_GROUPS}").fetchall()[0][0]
+            event("fast path: pairs some groups" if odd else "fast path: counts every group")
+    flows = found["reference"]["flows"].values()
+    for figure in ("completed", "aborted", "failed", "in_flight", "abandoned", "recovered"):
+        event(f"some {figure}: {any(f[figure] for f in flows)}")
+    event(f"orphans: {found['reference']['terminal_events_without_start'] > 0}")
+    return found
+
+
+def assert_all_equal(found: dict[str, dict[str, Any]]) -> None:
+    reference = found.pop("reference")
+    assert found == {"fast": reference, "exact": reference}
+
+
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@SETTINGS
+@given(messages=population(), funnels=st.sampled_from(FUNNEL_SETS), since=WHEN, until=WHEN)
+def test_both_paths_equal_the_reference_in_a_window(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    messages: list[dict[str, Any]],
+    funnels: list[Funnel],
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    assert_all_equal(reports(con, source, messages, funnels, by=None, since=since, until=until))
+
+
+@SETTINGS
+@given(
+    messages=population(),
+    funnels=st.sampled_from(FUNNEL_SETS),
+    by=st.sampled_from(["os", "no_browser"]),
+    since=WHEN,
+    until=WHEN,
+)
+def test_both_paths_equal_the_reference_by_a_property(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    messages: list[dict[str, Any]],
+    funnels: list[Funnel],
+    by: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    assert_all_equal(reports(con, source, messages, funnels, by=by, since=since, until=until))
