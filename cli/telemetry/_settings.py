@@ -24,6 +24,8 @@ from authfunnel.cli.telemetry._outbox import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_E
 DEFAULT_HOST: Final = "https://api.segment.io"
 DEFAULT_TIMEOUT: Final = 10.0
 OUTBOX_FILE: Final = "outbox.sqlite3"
+OFF: Final = frozenset({"0", "false", "no", "off"})
+ON: Final = frozenset({"1", "true", "yes", "on"})
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ def load_settings(env: Environment) -> Settings:
     enabled, reason = True, "enabled"
     if env.flag("DO_NOT_TRACK"):
         enabled, reason = False, "disabled by DO_NOT_TRACK"
-    elif variables.get("AUTHFUNNEL_TELEMETRY", "").strip().lower() in {"0", "false", "no", "off"}:
+    elif variables.get("AUTHFUNNEL_TELEMETRY", "").strip().lower() in OFF:
         enabled, reason = False, "disabled by AUTHFUNNEL_TELEMETRY"
-    elif table.get("enabled", True) is False:
+    elif not _switch(table, "enabled"):
         enabled, reason = False, "disabled in the config file"
     write_key = variables.get("AUTHFUNNEL_SEGMENT_WRITE_KEY") or _text(table, "write_key")
     host = variables.get("AUTHFUNNEL_SEGMENT_HOST") or _text(table, "host") or DEFAULT_HOST
@@ -102,6 +104,23 @@ def _text(table: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise CliError(f"[telemetry] {key} must be a string", hint="quote it in the config file")
     return value
+
+
+def _switch(table: dict[str, Any], key: str) -> bool:
+    """An on/off setting: a TOML boolean, or the spellings AUTHFUNNEL_TELEMETRY takes (a quoted
+    "false", 0, "no", "off"); anything else is an error, never silently "on"."""
+    value = table.get(key, True)
+    if isinstance(value, bool):
+        return value
+    spelled = str(value).strip().lower() if isinstance(value, str | int) else None
+    if spelled in OFF:
+        return False
+    if spelled in ON:
+        return True
+    raise CliError(
+        f"[telemetry] {key} must be true or false, not {value!r}",
+        hint="write enabled = false (or true) in the config file",
+    )
 
 
 def _number(table: dict[str, Any], key: str, default: float) -> float:

@@ -43,3 +43,25 @@ def test_well_formed_bounds_are_read(tmp_path: Path) -> None:
         environment(tmp_path, "max_events = 50\nmax_age_days = 1.5\ntimeout = 2")
     )
     assert (settings.max_events, settings.max_age_days, settings.timeout) == (50, 1.5, 2.0)
+
+
+@pytest.mark.parametrize("value", ["false", '"false"', '"False"', "0", '"0"', '"no"', '"off"'])
+def test_telemetry_switched_off_in_the_config_is_off_however_it_is_spelled(
+    tmp_path: Path, value: str
+) -> None:
+    settings = load_settings(environment(tmp_path, f"enabled = {value}"))
+    assert not settings.enabled
+    assert settings.reason == "disabled in the config file"
+
+
+@pytest.mark.parametrize("value", ["true", '"true"', "1", '"yes"', '"on"'])
+def test_telemetry_switched_on_in_the_config_stays_on(tmp_path: Path, value: str) -> None:
+    assert load_settings(environment(tmp_path, f"enabled = {value}")).enabled
+
+
+@pytest.mark.parametrize("value", ['"nope"', "2", "1.5", "[]"])
+def test_an_unreadable_switch_is_a_config_error_not_telemetry_left_on(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(CliError, match=r"\[telemetry\] enabled must be true or false"):
+        load_settings(environment(tmp_path, f"enabled = {value}"))
