@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     except CliError as exc:
         _report(env.stderr, exc)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`authfunnel events | head`): end quietly, as Unix tools do.
+        _discard_output(env)
+        return ExitStatus.OK
     except Exception:
         if env.debug:
             import traceback
@@ -137,6 +141,19 @@ def _suggest(name: str) -> str:
     if close:
         return f"did you mean '{close[0]}'? (run '{PROG} --help' for all commands)"
     return f"run '{PROG} --help' for all commands"
+
+
+def _discard_output(env: Environment) -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no closed pipe."""
+    import os
+
+    try:
+        descriptor = env.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's StringIO): nothing will flush into a pipe
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
 
 
 def _report(stream: TextIO, error: CliError) -> None:

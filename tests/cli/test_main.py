@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import Environment
@@ -69,3 +71,25 @@ def test_the_console_script_runs_as_a_module() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("authfunnel ")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`authfunnel events ... | head -1`: a closed pipe is no error, as with any Unix tool."""
+    store = tmp_path / "store.jsonl"
+    line = '{"type": "track", "messageId": "m", "event": "E", "properties": {"p": "%s"}}\n'
+    store.write_text("".join(line % ("x" * 200) for _ in range(20_000)))
+    with subprocess.Popen(
+        [sys.executable, "-m", "authfunnel.cli", "events", "--source", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "DO_NOT_TRACK": "1"},
+    ) as reader:
+        assert reader.stdout is not None
+        assert reader.stderr is not None
+        first = reader.stdout.readline()
+        reader.stdout.close()  # what head does once it has its line
+        errors = reader.stderr.read().decode()
+        status = reader.wait(timeout=60)
+    assert first.startswith(b"{")
+    assert errors == ""
+    assert status == 0
