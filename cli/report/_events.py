@@ -48,7 +48,7 @@ WELL_FORMED: Final = f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 _PARQUET_MAGIC: Final = b"PAR1"
-_PROPERTY_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PROPERTY_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _cores() -> int:
 
 def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = None) -> Loaded:
     """Create the view ``events`` over ``source``; raise ``CliError`` if it cannot be read."""
-    if by is not None and not _PROPERTY_NAME.match(by):
+    if by is not None and not _PROPERTY_NAME.fullmatch(by):
         raise CliError(f"--by {by!r} is not a property name", hint="for example: --by os")
     if not source.exists():
         raise CliError(

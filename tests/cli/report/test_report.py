@@ -432,3 +432,13 @@ def test_parquet_properties_that_are_not_a_struct_are_a_clear_error(tmp_path: Pa
     assert status == 1
     assert "properties column is VARCHAR, not a struct" in err
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("by", ["os\n", "os;", "1os", "o s", ""])
+def test_by_that_is_not_exactly_a_property_name_is_a_usage_line(
+    fixture_source: Path, by: str
+) -> None:
+    status, out, err = run_cli("report", "--source", str(fixture_source), "--by", by)
+    assert status == 1
+    assert err.startswith(f"authfunnel: error: --by {by!r} is not a property name\n")
+    assert out == ""
