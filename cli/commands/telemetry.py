@@ -81,8 +81,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     if as_json:
         env.stdout.write(json.dumps(facts, sort_keys=True) + "\n")
         return ExitStatus.OK
-    state = "enabled" if facts["enabled"] else "disabled"
-    lines = [f"Telemetry: {state} ({facts['reason']})"]
+    lines = [f"Telemetry: {facts['reason']}"]  # the reason says the state: "disabled by ..."
     if facts["destination"]:
         lines.append(f"Sending to: {facts['destination']} (write key {facts['write_key']})")
     else:
