@@ -104,20 +104,17 @@ def base_python() -> Path:
 
 def externally_managed(python: Path) -> bool:
     """Whether ``python`` is a distribution's (PEP 668): pip refuses even ``--user`` there."""
-    stdlib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.strip()
-    return (Path(stdlib) / "EXTERNALLY-MANAGED").exists()
+    return (_sysconfig_path(python, "stdlib") / "EXTERNALLY-MANAGED").exists()
 
 
 def site_packages(python: Path) -> Path:
     """The ``purelib`` directory of ``python``'s environment."""
+    return _sysconfig_path(python, "purelib")
+
+
+def _sysconfig_path(python: Path, name: str) -> Path:
     out = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        [str(python), "-c", f"import sysconfig; print(sysconfig.get_path({name!r}))"],
         capture_output=True,
         text=True,
         check=True,

@@ -66,6 +66,22 @@ def assert_two_logins(login: dict[str, Any]) -> None:
     assert login["no_browser"] == 1
 
 
+def record_and_deliver(tmp_path: Path, host: str) -> tuple[int, int]:
+    """Record two logins through the real outbox client and deliver them to ``host``; the
+    outbox's pending and archived counts afterwards."""
+    env = env_for(tmp_path, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk", AUTHFUNNEL_SEGMENT_HOST=host)
+    client = open_client(env)
+    record_logins(client)
+    client.close(0)
+    settings = load_settings(env)
+    outbox = open_outbox(settings.outbox_path)
+    try:
+        assert deliver(outbox, settings, budget=30).outcome == "delivered"
+        return outbox.count(), archived(outbox)
+    finally:
+        outbox.close()
+
+
 def test_report_reads_the_local_outbox_by_default(tmp_path: Path) -> None:
     client = open_client(env_for(tmp_path))  # no write key: local-only, nothing ever sent
     record_logins(client)
@@ -76,19 +92,7 @@ def test_report_reads_the_local_outbox_by_default(tmp_path: Path) -> None:
 
 def test_delivered_events_stay_in_the_local_store_for_reports(tmp_path: Path) -> None:
     with collector(tmp_path / "collector.jsonl") as server:
-        env = env_for(
-            tmp_path, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk", AUTHFUNNEL_SEGMENT_HOST=server.url
-        )
-        client = open_client(env)
-        record_logins(client)
-        client.close(0)
-        settings = load_settings(env)
-        outbox = open_outbox(settings.outbox_path)
-        try:
-            assert deliver(outbox, settings, budget=30).outcome == "delivered"
-            assert (outbox.count(), archived(outbox)) == (0, 4)  # sent, and kept locally
-        finally:
-            outbox.close()
+        assert record_and_deliver(tmp_path, server.url) == (0, 4)  # sent, and kept locally
 
     local = report_json(tmp_path, "--flow", "login")
     assert_two_logins(local["flows"]["login"])
@@ -101,18 +105,7 @@ def test_the_collector_commands_store_is_a_source_whatever_its_name(tmp_path: Pa
     store = tmp_path / "messages.log"
     server, url = start(tmp_path, store)
     try:
-        env = env_for(
-            tmp_path, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk", AUTHFUNNEL_SEGMENT_HOST=url.strip()
-        )
-        client = open_client(env)
-        record_logins(client)
-        client.close(0)
-        settings = load_settings(env)
-        outbox = open_outbox(settings.outbox_path)
-        try:
-            assert deliver(outbox, settings, budget=30).outcome == "delivered"
-        finally:
-            outbox.close()
+        record_and_deliver(tmp_path, url.strip())
     finally:
         stop(server)
 
