@@ -291,7 +291,8 @@ def run_scenario(scenario: Scenario, root: Path, seed: int) -> Accounting:
         account.recorded.update(recorded_ids(authfunnel(variables, "telemetry", "enable").stderr))
         stop_killing = threading.Event()
         killer = threading.Thread(
-            target=_keep_killing, args=(scenario.kill, home, variables, rng, stop_killing)
+            target=_keep_killing,
+            args=(scenario.kill, home, variables, rng, stop_killing, account.recorded),
         )
         killer.start()
         lock = threading.Lock()
@@ -319,7 +320,12 @@ def run_scenario(scenario: Scenario, root: Path, seed: int) -> Accounting:
 
 
 def _keep_killing(
-    kill: str, home: Path, variables: dict[str, str], rng: random.Random, stop: threading.Event
+    kill: str,
+    home: Path,
+    variables: dict[str, str],
+    rng: random.Random,
+    stop: threading.Event,
+    recorded: set[str],
 ) -> None:
     while not stop.wait(rng.uniform(0.05, 0.4)):
         if kill == "sender":
@@ -331,11 +337,13 @@ def _keep_killing(
                 [sys.executable, "-m", "authfunnel.cli", "telemetry", "flush", "--timeout", "5"],
                 env=variables,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             time.sleep(rng.uniform(0.1, 1.0))
             flush.kill()
-            flush.wait()
+            _, stderr = flush.communicate()
+            recorded.update(recorded_ids(stderr))  # what it said it recorded before it died
 
 
 def _heal(home: Path, variables: dict[str, str]) -> set[str]:
