@@ -4,7 +4,9 @@ It accepts ``POST /v1/batch`` (and single messages on ``/v1/track`` and ``/v1/id
 with the write key by Basic auth or in the body, enforces Segment's limits (32 KB per
 message, 500 KB per request: 400 and nothing stored), dedupes by messageId (as Segment does
 for replays) and appends each new message, with its ``receivedAt``, to a JSON-lines file that
-DuckDB and ``authfunnel events`` read. ``GET /stats`` reports what it has seen.
+DuckDB and ``authfunnel events`` read (``_collector_store``): it answers 200 only once the new
+messages are on disk, 503 when they could not be written, so the client sends them again.
+``GET /stats`` reports what it has stored, seen twice, and failed to write.
 """
 
 from __future__ import annotations
@@ -12,85 +14,25 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import sys
-import threading
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.app import open_private
+from authfunnel.cli.devserver._collector_store import (
+    AppendFile,
+    Line,
+    Opener,
+    Store,
+    StoreFailed,
+)
+from authfunnel.cli.devserver._collector_store import read_messages as read_messages
 
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
 SINGLE_PATHS: Final = {"/v1/track": "track", "/v1/identify": "identify"}
-
-
-class Store:
-    """The JSON-lines file of accepted messages, with the messageIds already in it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.Lock()
-        self.seen: set[str] = set()
-        self.duplicates = 0
-        self.requests = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            for message in read_messages(path):
-                self.seen.add(str(message.get("messageId")))
-        # The stored messages carry userIds: the file is private like the outbox.
-        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        self._file = os.fdopen(fd, "a", encoding="utf-8")
-
-    def add(self, messages: list[dict[str, Any]]) -> int:
-        """Append the messages not seen before; return how many were new."""
-        received = datetime.now(UTC).isoformat(timespec="milliseconds")
-        added = 0
-        with self.lock:
-            self.requests += 1
-            for message in messages:
-                message_id = str(message["messageId"])
-                if message_id in self.seen:
-                    self.duplicates += 1
-                    continue
-                self.seen.add(message_id)
-                line = json.dumps({**message, "receivedAt": received}, separators=(",", ":"))
-                self._file.write(line + "\n")
-                added += 1
-            self._file.flush()
-        return added
-
-    def stats(self) -> dict[str, int]:
-        with self.lock:
-            return {
-                "stored": len(self.seen),
-                "duplicates": self.duplicates,
-                "requests": self.requests,
-            }
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def read_messages(path: Path) -> list[dict[str, Any]]:
-    """The messages in a store file, in arrival order.
-
-    A line that is not a JSON object (a torn last line, anything written by hand) is no
-    message: it is skipped. A file that is not UTF-8 raises ``UnicodeDecodeError``.
-    """
-    messages = []
-    with path.open(encoding="utf-8") as file:
-        for line in file:
-            try:
-                message = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(message, dict):
-                messages.append(message)
-    return messages
 
 
 class Rejected(Exception):
@@ -116,7 +58,16 @@ class CollectorHandler(BaseHTTPRequestHandler):
         except Rejected as rejected:
             self.answer(rejected.status, {"code": rejected.code, "message": rejected.message})
             return
-        self.server.store.add(messages)
+        received = datetime.now(UTC).isoformat(timespec="milliseconds")
+        lines = [_line(message, received) for message in messages]
+        try:
+            self.server.store.add(lines)
+        except StoreFailed as failed:
+            sys.stderr.write(f"authfunnel collector: {failed}; answered 503\n")
+            self.answer(
+                HTTPStatus.SERVICE_UNAVAILABLE, {"code": "store_failed", "message": "not stored"}
+            )
+            return
         self.answer(HTTPStatus.OK, {"success": True})
 
     def do_GET(self) -> None:
@@ -186,7 +137,10 @@ class CollectorHandler(BaseHTTPRequestHandler):
 
 
 class CollectorServer(ThreadingHTTPServer):
-    """The collector: a threading HTTP server on 127.0.0.1 with its store."""
+    """The collector: a threading HTTP server on 127.0.0.1 with its store.
+
+    ``opener``: how the store file is opened (tests pass one whose writes fail).
+    """
 
     daemon_threads = True
 
@@ -197,10 +151,15 @@ class CollectorServer(ThreadingHTTPServer):
         port: int = 0,
         write_key: str | None = None,
         handler: type[CollectorHandler] = CollectorHandler,
+        opener: Opener = AppendFile.open,
     ) -> None:
-        self.store = Store(store)
+        self.store = Store(store, opener)
         self.write_key = write_key
-        super().__init__(("127.0.0.1", port), handler)
+        try:
+            super().__init__(("127.0.0.1", port), handler)
+        except BaseException:
+            self.store.close()
+            raise
 
     @property
     def url(self) -> str:
@@ -220,6 +179,13 @@ class CollectorServer(ThreadingHTTPServer):
             f"authfunnel collector: a request from {client_address[0]} failed "
             f"({type(error).__name__}: {error})\n"
         )
+
+
+def _line(message: dict[str, Any], received: str) -> Line:
+    stored = {**message, "receivedAt": received}
+    return Line(
+        str(message["messageId"]), json.dumps(stored, separators=(",", ":")).encode() + b"\n"
+    )
 
 
 def _check_message(message: object) -> None:
