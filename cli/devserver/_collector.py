@@ -6,21 +6,29 @@ message, 500 KB per request: 400 and nothing stored), dedupes by messageId (as S
 for replays) and appends each new message, with its ``receivedAt``, to a JSON-lines file that
 DuckDB and ``authfunnel events`` read (``_collector_store``): it answers 200 only once the new
 messages are on disk, 503 when they could not be written, so the client sends them again.
-``GET /stats`` reports what it has stored, seen twice, and failed to write.
+Bodies are read within bounds of size and time (``_collector_request``). ``GET /stats``
+reports what it has stored, seen twice, and failed to write.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import sys
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
+from authfunnel.cli.devserver._collector_request import (
+    BodyReader,
+    ClientGone,
+    Reader,
+    Rejected,
+    inflate,
+    parse_object,
+)
 from authfunnel.cli.devserver._collector_store import (
     AppendFile,
     Line,
@@ -33,14 +41,9 @@ from authfunnel.cli.devserver._collector_store import read_messages as read_mess
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
 SINGLE_PATHS: Final = {"/v1/track": "track", "/v1/identify": "identify"}
-
-
-class Rejected(Exception):
-    """The request breaks a rule: answered with ``status`` and nothing stored."""
-
-    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+# How long a client may take to send one request (and may stay idle between two): one that
+# announces a body and sends nothing gives its thread back after this.
+CLIENT_TIMEOUT: Final = 30.0
 
 
 class CollectorHandler(BaseHTTPRequestHandler):
@@ -52,21 +55,36 @@ class CollectorHandler(BaseHTTPRequestHandler):
     # ACK stalls every response by ~40 ms.
     disable_nagle_algorithm = True
 
+    def setup(self) -> None:
+        super().setup()
+        # Waiting for a request line or headers gives up too: http.server then closes quietly.
+        self.connection.settimeout(self.server.client_timeout)
+
     def do_POST(self) -> None:
-        try:
-            messages = self.messages()
-        except Rejected as rejected:
-            self.answer(rejected.status, {"code": rejected.code, "message": rejected.message})
+        if self.path != "/v1/batch" and self.path not in SINGLE_PATHS:
+            # Its body is not read: the connection cannot carry another request.
+            self.close_connection = True
+            self.refuse(Rejected(HTTPStatus.NOT_FOUND, "not_found", f"no endpoint {self.path}"))
             return
-        received = datetime.now(UTC).isoformat(timespec="milliseconds")
-        lines = [_line(message, received) for message in messages]
+        try:
+            lines = self.lines()
+        except Rejected as rejected:
+            self.refuse(rejected)
+            return
+        except TimeoutError:
+            self.close_connection = True
+            self.refuse(Rejected(HTTPStatus.REQUEST_TIMEOUT, "timeout", "the body never came"))
+            return
+        except ClientGone:
+            self.close_connection = True
+            return
+        finally:
+            self.connection.settimeout(self.server.client_timeout)
         try:
             self.server.store.add(lines)
         except StoreFailed as failed:
             sys.stderr.write(f"authfunnel collector: {failed}; answered 503\n")
-            self.answer(
-                HTTPStatus.SERVICE_UNAVAILABLE, {"code": "store_failed", "message": "not stored"}
-            )
+            self.refuse(Rejected(HTTPStatus.SERVICE_UNAVAILABLE, "store_failed", "not stored"))
             return
         self.answer(HTTPStatus.OK, {"success": True})
 
@@ -76,36 +94,15 @@ class CollectorHandler(BaseHTTPRequestHandler):
         else:
             self.answer(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": self.path})
 
-    def messages(self) -> list[dict[str, Any]]:
-        """The request's messages, validated (raises ``Rejected``)."""
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:  # where this body ends is unknown: so is where the next request starts
-            self.close_connection = True
-            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "bad Content-Length")
-        raw = self.rfile.read(length)
-        if self.path != "/v1/batch" and self.path not in SINGLE_PATHS:
-            raise Rejected(HTTPStatus.NOT_FOUND, "not_found", f"no endpoint {self.path}")
-        if self.headers.get("Content-Encoding") == "gzip":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
-                raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "bad gzip") from exc
-        limit = MAX_BATCH_BYTES if self.path == "/v1/batch" else MAX_MESSAGE_BYTES
-        if len(raw) > limit:
-            raise Rejected(
-                HTTPStatus.BAD_REQUEST, "request_too_large", f"request over {limit} bytes"
-            )
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not JSON") from exc
-        if not isinstance(body, dict):
-            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not an object")
+    def lines(self) -> list[Line]:
+        """The request's messages as they will be stored (raises ``Rejected``)."""
+        batch_request = self.path == "/v1/batch"
+        limit = MAX_BATCH_BYTES if batch_request else MAX_MESSAGE_BYTES
+        reader = BodyReader(cast(Reader, self.rfile), self.connection, self.server.client_timeout)
+        raw = reader.read(self.headers, limit)
+        body = parse_object(inflate(raw, self.headers.get("Content-Encoding"), limit))
         self.check_write_key(body)
-        if self.path == "/v1/batch":
+        if batch_request:
             batch = body.get("batch")
             if not isinstance(batch, list):
                 raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "no batch list")
@@ -114,7 +111,8 @@ class CollectorHandler(BaseHTTPRequestHandler):
             batch = [{"type": SINGLE_PATHS[self.path], **body}]
         for message in batch:
             _check_message(message)
-        return batch
+        received = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return [_line(message, received) for message in batch]
 
     def check_write_key(self, body: dict[str, Any]) -> None:
         key = _basic_user(self.headers.get("Authorization")) or body.get("writeKey")
@@ -124,11 +122,18 @@ class CollectorHandler(BaseHTTPRequestHandler):
         if expected is not None and key != expected:
             raise Rejected(HTTPStatus.UNAUTHORIZED, "unauthorized", "wrong write key")
 
+    def refuse(self, rejected: Rejected) -> None:
+        if rejected.close:
+            self.close_connection = True
+        self.answer(rejected.status, {"code": rejected.code, "message": rejected.message})
+
     def answer(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -139,10 +144,13 @@ class CollectorHandler(BaseHTTPRequestHandler):
 class CollectorServer(ThreadingHTTPServer):
     """The collector: a threading HTTP server on 127.0.0.1 with its store.
 
+    ``client_timeout``: seconds a client may take over one request, or stay idle between two.
     ``opener``: how the store file is opened (tests pass one whose writes fail).
     """
 
     daemon_threads = True
+    # A burst of connections waits in the kernel's queue rather than being refused.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -151,10 +159,12 @@ class CollectorServer(ThreadingHTTPServer):
         port: int = 0,
         write_key: str | None = None,
         handler: type[CollectorHandler] = CollectorHandler,
+        client_timeout: float = CLIENT_TIMEOUT,
         opener: Opener = AppendFile.open,
     ) -> None:
         self.store = Store(store, opener)
         self.write_key = write_key
+        self.client_timeout = client_timeout
         try:
             super().__init__(("127.0.0.1", port), handler)
         except BaseException:
@@ -171,9 +181,10 @@ class CollectorServer(ThreadingHTTPServer):
         self.store.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """One line, not socketserver's traceback; nothing when the client went away."""
+        """One line, not socketserver's traceback; nothing when the client went away or
+        went silent (its connection is closed after ``client_timeout``)."""
         error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):
+        if isinstance(error, ConnectionError | TimeoutError):
             return
         sys.stderr.write(
             f"authfunnel collector: a request from {client_address[0]} failed "
