@@ -1,13 +1,14 @@
 """A Segment-compatible collector on 127.0.0.1, for tests and the demo.
 
-It accepts ``POST /v1/batch`` (and single messages on ``/v1/track`` and ``/v1/identify``)
-with the write key by Basic auth or in the body, enforces Segment's limits (32 KB per
-message, 500 KB per request: 400 and nothing stored), dedupes by messageId (as Segment does
-for replays) and appends each new message, with its ``receivedAt``, to a JSON-lines file that
-DuckDB and ``authfunnel events`` read (``_collector_store``): it answers 200 only once the new
-messages are on disk, 503 when they could not be written, so the client sends them again.
-Bodies are read within bounds of size and time (``_collector_request``). ``GET /stats``
-reports what it has stored, seen twice, and failed to write.
+It accepts ``POST /v1/batch`` and single messages on ``/v1/track``, ``/identify``, ``/page``,
+``/screen``, ``/group`` and ``/alias``, with the write key by Basic auth or in the body. It
+keeps Segment's rules (``_collector_messages``): 400 and nothing stored for a request over its
+limit (500 KB a batch, 32 KB a message) or that is not JSON; a message that breaks a rule is
+refused on its own and the rest of its batch kept. It dedupes by messageId (as Segment does for
+replays) and answers 200 only once the new messages are on disk (``_collector_store``), 503
+when they could not be written, so the client sends them again. Bodies are read within bounds
+of size and time (``_collector_request``). ``GET /stats`` reports what it has stored, seen
+twice, refused, and failed to write.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final, cast
 
+from authfunnel.cli.devserver._collector_messages import MAX_MESSAGE_BYTES, TYPES, Refused, prepare
 from authfunnel.cli.devserver._collector_request import (
     BodyReader,
     ClientGone,
@@ -38,9 +40,8 @@ from authfunnel.cli.devserver._collector_store import (
 )
 from authfunnel.cli.devserver._collector_store import read_messages as read_messages
 
-MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
-SINGLE_PATHS: Final = {"/v1/track": "track", "/v1/identify": "identify"}
+SINGLE_PATHS: Final = {f"/v1/{kind}": kind for kind in TYPES}
 # How long a client may take to send one request (and may stay idle between two): one that
 # announces a body and sends nothing gives its thread back after this.
 CLIENT_TIMEOUT: Final = 30.0
@@ -95,24 +96,40 @@ class CollectorHandler(BaseHTTPRequestHandler):
             self.answer(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": self.path})
 
     def lines(self) -> list[Line]:
-        """The request's messages as they will be stored (raises ``Rejected``)."""
+        """The request's messages as they will be stored (raises ``Rejected``).
+
+        A batch's refused messages are counted and logged; a single message that is refused
+        is the whole request, answered 400.
+        """
         batch_request = self.path == "/v1/batch"
         limit = MAX_BATCH_BYTES if batch_request else MAX_MESSAGE_BYTES
         reader = BodyReader(cast(Reader, self.rfile), self.connection, self.server.client_timeout)
         raw = reader.read(self.headers, limit)
         body = parse_object(inflate(raw, self.headers.get("Content-Encoding"), limit))
         self.check_write_key(body)
-        if batch_request:
-            batch = body.get("batch")
-            if not isinstance(batch, list):
-                raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "no batch list")
-        else:
+        received = datetime.now(UTC)
+        if not batch_request:
             body.pop("writeKey", None)
-            batch = [{"type": SINGLE_PATHS[self.path], **body}]
-        for message in batch:
-            _check_message(message)
-        received = datetime.now(UTC).isoformat(timespec="milliseconds")
-        return [_line(message, received) for message in batch]
+            try:
+                return [prepare({**body, "type": SINGLE_PATHS[self.path]}, received=received)]
+            except Refused as refused:
+                self.server.store.count_refused(1)
+                raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", str(refused)) from None
+        batch = body.get("batch")
+        if not isinstance(batch, list):
+            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "no batch list")
+        lines = []
+        refusals = []
+        for place, message in enumerate(batch, 1):
+            try:
+                lines.append(prepare(message, received=received, sent_at=body.get("sentAt")))
+            except Refused as refused:
+                refusals.append(f"message {place} of {len(batch)}: {refused}")
+        if refusals:
+            self.server.store.count_refused(len(refusals))
+            for refusal in refusals:
+                sys.stderr.write(f"authfunnel collector: refused {refusal}\n")
+        return lines
 
     def check_write_key(self, body: dict[str, Any]) -> None:
         key = _basic_user(self.headers.get("Authorization")) or body.get("writeKey")
@@ -190,24 +207,6 @@ class CollectorServer(ThreadingHTTPServer):
             f"authfunnel collector: a request from {client_address[0]} failed "
             f"({type(error).__name__}: {error})\n"
         )
-
-
-def _line(message: dict[str, Any], received: str) -> Line:
-    stored = {**message, "receivedAt": received}
-    return Line(
-        str(message["messageId"]), json.dumps(stored, separators=(",", ":")).encode() + b"\n"
-    )
-
-
-def _check_message(message: object) -> None:
-    if not isinstance(message, dict):
-        raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "a message is not an object")
-    if len(json.dumps(message).encode()) > MAX_MESSAGE_BYTES:
-        raise Rejected(HTTPStatus.BAD_REQUEST, "message_too_large", "a message is over 32 KB")
-    if not message.get("messageId") or not message.get("type"):
-        raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "messageId and type required")
-    if not (message.get("userId") or message.get("anonymousId")):
-        raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "userId or anonymousId needed")
 
 
 def _basic_user(header: str | None) -> str | None:
