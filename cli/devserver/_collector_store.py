@@ -48,8 +48,16 @@ class AppendFile:
 
     @classmethod
     def open(cls, path: Path) -> AppendFile:
+        created = not path.exists()
         # The stored messages carry userIds: the file is private like the outbox.
-        return cls(open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND))
+        opened = cls(open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND))
+        if created:  # a synced line in a file whose name a crash forgets is lost all the same
+            try:
+                _sync_directory(path.parent)
+            except BaseException:
+                opened.close()
+                raise
+        return opened
 
     def size(self) -> int:
         return os.fstat(self.fd).st_size
@@ -267,6 +275,14 @@ def _lines(file: BinaryIO) -> Iterator[tuple[bytes, bool]]:
                 pass
             continue
         yield line, line.endswith(b"\n")
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _is_json(data: bytes) -> bool:
