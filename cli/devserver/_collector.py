@@ -1,104 +1,50 @@
 """A Segment-compatible collector on 127.0.0.1, for tests and the demo.
 
-It accepts ``POST /v1/batch`` (and single messages on ``/v1/track`` and ``/v1/identify``)
-with the write key by Basic auth or in the body, enforces Segment's limits (32 KB per
-message, 500 KB per request: 400 and nothing stored), dedupes by messageId (as Segment does
-for replays) and appends each new message, with its ``receivedAt``, to a JSON-lines file that
-DuckDB and ``authfunnel events`` read. ``GET /stats`` reports what it has seen.
+It accepts ``POST /v1/batch`` and single messages on ``/v1/track``, ``/identify``, ``/page``,
+``/screen``, ``/group`` and ``/alias``, with the write key by Basic auth or in the body. It
+keeps Segment's rules (``_collector_messages``): 400 and nothing stored for a request over its
+limit (500 KB a batch, 32 KB a message) or that is not JSON; a message that breaks a rule is
+refused on its own and the rest of its batch kept. It dedupes by messageId (as Segment does for
+replays) and answers 200 only once the new messages are on disk (``_collector_store``), 503
+when they could not be written, so the client sends them again. Bodies are read within bounds
+of size and time (``_collector_request``). ``GET /stats`` reports what it has stored, seen
+twice, refused, and failed to write.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
 import json
-import os
 import sys
-import threading
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from authfunnel.cli.app import open_private
+from authfunnel.cli.devserver._collector_messages import MAX_MESSAGE_BYTES, TYPES, Refused, prepare
+from authfunnel.cli.devserver._collector_request import (
+    BodyReader,
+    ClientGone,
+    Reader,
+    Rejected,
+    inflate,
+    parse_object,
+)
+from authfunnel.cli.devserver._collector_store import (
+    AppendFile,
+    Line,
+    Opener,
+    Store,
+    StoreFailed,
+)
+from authfunnel.cli.devserver._collector_store import read_messages as read_messages
 
-MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
-SINGLE_PATHS: Final = {"/v1/track": "track", "/v1/identify": "identify"}
-
-
-class Store:
-    """The JSON-lines file of accepted messages, with the messageIds already in it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.Lock()
-        self.seen: set[str] = set()
-        self.duplicates = 0
-        self.requests = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            for message in read_messages(path):
-                self.seen.add(str(message.get("messageId")))
-        # The stored messages carry userIds: the file is private like the outbox.
-        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        self._file = os.fdopen(fd, "a", encoding="utf-8")
-
-    def add(self, messages: list[dict[str, Any]]) -> int:
-        """Append the messages not seen before; return how many were new."""
-        received = datetime.now(UTC).isoformat(timespec="milliseconds")
-        added = 0
-        with self.lock:
-            self.requests += 1
-            for message in messages:
-                message_id = str(message["messageId"])
-                if message_id in self.seen:
-                    self.duplicates += 1
-                    continue
-                self.seen.add(message_id)
-                line = json.dumps({**message, "receivedAt": received}, separators=(",", ":"))
-                self._file.write(line + "\n")
-                added += 1
-            self._file.flush()
-        return added
-
-    def stats(self) -> dict[str, int]:
-        with self.lock:
-            return {
-                "stored": len(self.seen),
-                "duplicates": self.duplicates,
-                "requests": self.requests,
-            }
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def read_messages(path: Path) -> list[dict[str, Any]]:
-    """The messages in a store file, in arrival order.
-
-    A line that is not a JSON object (a torn last line, anything written by hand) is no
-    message: it is skipped. A file that is not UTF-8 raises ``UnicodeDecodeError``.
-    """
-    messages = []
-    with path.open(encoding="utf-8") as file:
-        for line in file:
-            try:
-                message = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(message, dict):
-                messages.append(message)
-    return messages
-
-
-class Rejected(Exception):
-    """The request breaks a rule: answered with ``status`` and nothing stored."""
-
-    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+SINGLE_PATHS: Final = {f"/v1/{kind}": kind for kind in TYPES}
+# How long a client may take to send one request (and may stay idle between two): one that
+# announces a body and sends nothing gives its thread back after this.
+CLIENT_TIMEOUT: Final = 30.0
 
 
 class CollectorHandler(BaseHTTPRequestHandler):
@@ -110,13 +56,37 @@ class CollectorHandler(BaseHTTPRequestHandler):
     # ACK stalls every response by ~40 ms.
     disable_nagle_algorithm = True
 
+    def setup(self) -> None:
+        super().setup()
+        # Waiting for a request line or headers gives up too: http.server then closes quietly.
+        self.connection.settimeout(self.server.client_timeout)
+
     def do_POST(self) -> None:
-        try:
-            messages = self.messages()
-        except Rejected as rejected:
-            self.answer(rejected.status, {"code": rejected.code, "message": rejected.message})
+        if self.path != "/v1/batch" and self.path not in SINGLE_PATHS:
+            # Its body is not read: the connection cannot carry another request.
+            self.close_connection = True
+            self.refuse(Rejected(HTTPStatus.NOT_FOUND, "not_found", f"no endpoint {self.path}"))
             return
-        self.server.store.add(messages)
+        try:
+            lines = self.lines()
+        except Rejected as rejected:
+            self.refuse(rejected)
+            return
+        except TimeoutError:
+            self.close_connection = True
+            self.refuse(Rejected(HTTPStatus.REQUEST_TIMEOUT, "timeout", "the body never came"))
+            return
+        except ClientGone:
+            self.close_connection = True
+            return
+        finally:
+            self.connection.settimeout(self.server.client_timeout)
+        try:
+            self.server.store.add(lines)
+        except StoreFailed as failed:
+            sys.stderr.write(f"authfunnel collector: {failed}; answered 503\n")
+            self.refuse(Rejected(HTTPStatus.SERVICE_UNAVAILABLE, "store_failed", "not stored"))
+            return
         self.answer(HTTPStatus.OK, {"success": True})
 
     def do_GET(self) -> None:
@@ -125,45 +95,41 @@ class CollectorHandler(BaseHTTPRequestHandler):
         else:
             self.answer(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": self.path})
 
-    def messages(self) -> list[dict[str, Any]]:
-        """The request's messages, validated (raises ``Rejected``)."""
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:  # where this body ends is unknown: so is where the next request starts
-            self.close_connection = True
-            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "bad Content-Length")
-        raw = self.rfile.read(length)
-        if self.path != "/v1/batch" and self.path not in SINGLE_PATHS:
-            raise Rejected(HTTPStatus.NOT_FOUND, "not_found", f"no endpoint {self.path}")
-        if self.headers.get("Content-Encoding") == "gzip":
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
-                raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "bad gzip") from exc
-        limit = MAX_BATCH_BYTES if self.path == "/v1/batch" else MAX_MESSAGE_BYTES
-        if len(raw) > limit:
-            raise Rejected(
-                HTTPStatus.BAD_REQUEST, "request_too_large", f"request over {limit} bytes"
-            )
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not JSON") from exc
-        if not isinstance(body, dict):
-            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_json", "body is not an object")
+    def lines(self) -> list[Line]:
+        """The request's messages as they will be stored (raises ``Rejected``).
+
+        A batch's refused messages are counted and logged; a single message that is refused
+        is the whole request, answered 400.
+        """
+        batch_request = self.path == "/v1/batch"
+        limit = MAX_BATCH_BYTES if batch_request else MAX_MESSAGE_BYTES
+        reader = BodyReader(cast(Reader, self.rfile), self.connection, self.server.client_timeout)
+        raw = reader.read(self.headers, limit)
+        body = parse_object(inflate(raw, self.headers.get("Content-Encoding"), limit))
         self.check_write_key(body)
-        if self.path == "/v1/batch":
-            batch = body.get("batch")
-            if not isinstance(batch, list):
-                raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "no batch list")
-        else:
+        received = datetime.now(UTC)
+        if not batch_request:
             body.pop("writeKey", None)
-            batch = [{"type": SINGLE_PATHS[self.path], **body}]
-        for message in batch:
-            _check_message(message)
-        return batch
+            try:
+                return [prepare({**body, "type": SINGLE_PATHS[self.path]}, received=received)]
+            except Refused as refused:
+                self.server.store.count_refused(1)
+                raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", str(refused)) from None
+        batch = body.get("batch")
+        if not isinstance(batch, list):
+            raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "no batch list")
+        lines = []
+        refusals = []
+        for place, message in enumerate(batch, 1):
+            try:
+                lines.append(prepare(message, received=received, sent_at=body.get("sentAt")))
+            except Refused as refused:
+                refusals.append(f"message {place} of {len(batch)}: {refused}")
+        if refusals:
+            self.server.store.count_refused(len(refusals))
+            for refusal in refusals:
+                sys.stderr.write(f"authfunnel collector: refused {refusal}\n")
+        return lines
 
     def check_write_key(self, body: dict[str, Any]) -> None:
         key = _basic_user(self.headers.get("Authorization")) or body.get("writeKey")
@@ -173,11 +139,18 @@ class CollectorHandler(BaseHTTPRequestHandler):
         if expected is not None and key != expected:
             raise Rejected(HTTPStatus.UNAUTHORIZED, "unauthorized", "wrong write key")
 
+    def refuse(self, rejected: Rejected) -> None:
+        if rejected.close:
+            self.close_connection = True
+        self.answer(rejected.status, {"code": rejected.code, "message": rejected.message})
+
     def answer(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -186,9 +159,15 @@ class CollectorHandler(BaseHTTPRequestHandler):
 
 
 class CollectorServer(ThreadingHTTPServer):
-    """The collector: a threading HTTP server on 127.0.0.1 with its store."""
+    """The collector: a threading HTTP server on 127.0.0.1 with its store.
+
+    ``client_timeout``: seconds a client may take over one request, or stay idle between two.
+    ``opener``: how the store file is opened (tests pass one whose writes fail).
+    """
 
     daemon_threads = True
+    # A burst of connections waits in the kernel's queue rather than being refused.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -197,10 +176,17 @@ class CollectorServer(ThreadingHTTPServer):
         port: int = 0,
         write_key: str | None = None,
         handler: type[CollectorHandler] = CollectorHandler,
+        client_timeout: float = CLIENT_TIMEOUT,
+        opener: Opener = AppendFile.open,
     ) -> None:
-        self.store = Store(store)
+        self.store = Store(store, opener)
         self.write_key = write_key
-        super().__init__(("127.0.0.1", port), handler)
+        self.client_timeout = client_timeout
+        try:
+            super().__init__(("127.0.0.1", port), handler)
+        except BaseException:
+            self.store.close()
+            raise
 
     @property
     def url(self) -> str:
@@ -212,25 +198,15 @@ class CollectorServer(ThreadingHTTPServer):
         self.store.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """One line, not socketserver's traceback; nothing when the client went away."""
+        """One line, not socketserver's traceback; nothing when the client went away or
+        went silent (its connection is closed after ``client_timeout``)."""
         error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError):
+        if isinstance(error, ConnectionError | TimeoutError):
             return
         sys.stderr.write(
             f"authfunnel collector: a request from {client_address[0]} failed "
             f"({type(error).__name__}: {error})\n"
         )
-
-
-def _check_message(message: object) -> None:
-    if not isinstance(message, dict):
-        raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "a message is not an object")
-    if len(json.dumps(message).encode()) > MAX_MESSAGE_BYTES:
-        raise Rejected(HTTPStatus.BAD_REQUEST, "message_too_large", "a message is over 32 KB")
-    if not message.get("messageId") or not message.get("type"):
-        raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "messageId and type required")
-    if not (message.get("userId") or message.get("anonymousId")):
-        raise Rejected(HTTPStatus.BAD_REQUEST, "invalid_request", "userId or anonymousId needed")
 
 
 def _basic_user(header: str | None) -> str | None:
