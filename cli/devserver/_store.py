@@ -1,13 +1,17 @@
 """The dev provider's SQLite store: users, apps, authorization codes and tokens.
 
 One connection shared by the server's threads behind a lock: the dev server handles a person
-and a test suite, not traffic, and a single writer keeps SQLite simple.
+and a test suite, not traffic, and a single writer keeps SQLite simple. The file holds password
+hashes and live tokens, so it is its owner's alone: created 0600 (SQLite gives its -wal and
+-shm the same mode) in folders created 0700, whatever the umask.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 import sqlite3
 import threading
@@ -15,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from authfunnel.cli.app import FILE_MODE, open_private
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -34,6 +40,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 CODE_TTL_SECONDS = 120
+FOLDER_MODE = 0o700
 _CODE_FIELDS = (
     "code",
     "client_id",
@@ -75,10 +82,24 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self._lock = threading.Lock()
+        file = None if str(path) == ":memory:" else Path(path)
+        if file is not None:
+            _create_private(file)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        try:
+            with self._lock:
+                self._db.executescript(_SCHEMA)
+                self._db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error:
+            self._db.close()
+            raise
+        if file is not None:
+            # Only now, the file known to be ours: one an earlier version left readable is
+            # tightened, and a --db that is not a database is left as it was.
+            for each in (file, *(file.with_name(file.name + s) for s in ("-wal", "-shm"))):
+                if each.exists():
+                    os.chmod(each, FILE_MODE)
 
     def close(self) -> None:
         with self._lock:
@@ -213,6 +234,16 @@ class Store:
 
     def revoke(self, access_token: str) -> None:
         self._write("UPDATE tokens SET revoked = 1 WHERE access_token = ?", access_token)
+
+
+def _create_private(file: Path) -> None:
+    """Create the missing folders of ``file`` 0700 and ``file`` itself 0600, if missing."""
+    missing = [folder for folder in (file.parent, *file.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        os.chmod(folder, FOLDER_MODE)
+    with contextlib.suppress(FileExistsError):  # an existing one is tightened once opened
+        os.close(open_private(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
 
 
 def _hash(password: str, salt: bytes) -> bytes:

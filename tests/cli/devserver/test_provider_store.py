@@ -1,0 +1,58 @@
+"""The dev provider's database holds password hashes and tokens: only its owner may read it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from authfunnel.cli.devserver import DevServer
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """umask 000: what a file gets here is what the code asked for, nothing masked off."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.mark.usefixtures("permissive_umask")
+def test_the_database_its_wal_files_and_new_folders_are_private_under_umask_000(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "made" / "here" / "dev-provider.sqlite3"
+
+    with DevServer(database) as server:
+        server.store.create_user("ada@example.com", "Ada", "correct-horse")
+        files = sorted(database.parent.iterdir())  # while open: the -wal and -shm are there
+        modes = {path.name: mode(path) for path in files}
+
+    name = database.name
+    assert modes == {name: 0o600, f"{name}-shm": 0o600, f"{name}-wal": 0o600}
+    assert mode(tmp_path / "made") == 0o700
+    assert mode(tmp_path / "made" / "here") == 0o700
+
+
+def test_a_database_an_earlier_version_left_readable_is_tightened(tmp_path: Path) -> None:
+    database = tmp_path / "dev-provider.sqlite3"
+    sqlite3.connect(database).close()
+    database.touch()
+    database.chmod(0o644)
+    tmp_path.chmod(0o755)
+
+    with DevServer(database):
+        pass
+
+    assert mode(database) == 0o600
+    assert mode(tmp_path) == 0o755  # a folder it did not create is not its to change
