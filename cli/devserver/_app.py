@@ -71,7 +71,8 @@ def create_app(store: Store) -> Flask:
         try:
             grant = server.get_consent_grant(end_user=user)
         except OAuth2Error as error:
-            return page(_pages.ERROR, 400, title="Invalid request", message=error.description)
+            message = f"{error.error}: {error.description}"
+            return page(_pages.ERROR, 400, title="Invalid request", message=message)
         action = request.form.get("action") if request.method == "POST" else None
         if action == "signin":
             found = store.authenticate(

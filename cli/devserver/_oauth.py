@@ -11,17 +11,17 @@ from __future__ import annotations
 import sqlite3
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask
 
 from authfunnel.cli.devserver._accounts import CLIENT_ID
+from authfunnel.cli.devserver._redirect_uri import EXPECTED, redirect_uri_problem
 from authfunnel.cli.devserver._store import Store, User
 
 SCOPES = ("openid", "profile", "email", "apps")
@@ -43,17 +43,7 @@ class PublicClient(ClientMixin):  # type: ignore[misc]
         return " ".join(s for s in (scope or "").split() if s in SCOPES)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        parts = urlsplit(redirect_uri)
-        try:
-            port = parts.port
-        except ValueError:  # not a port number (":99999", ":x"): refused, not a crash
-            return False
-        return (
-            parts.scheme == "http"
-            and parts.hostname in ("127.0.0.1", "::1")
-            and port is not None
-            and not parts.fragment
-        )
+        return redirect_uri_problem(redirect_uri) is None
 
     def check_client_secret(self, client_secret: str) -> bool:
         return False
@@ -135,11 +125,35 @@ class S256Required(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
 
+class Server(AuthorizationServer):  # type: ignore[misc]
+    """Authlib's server, refusing a response type without echoing it."""
+
+    def get_authorization_grant(self, request: Any) -> Any:
+        # Authlib echoes the response_type in its error, and a backslash or a quote in it
+        # then raises ValueError (a 500): only "code" exists here, so say that instead.
+        if request.payload.response_type != "code":
+            raise UnsupportedResponseTypeError(
+                None, description="response_type must be code (the only one supported)"
+            )
+        return super().get_authorization_grant(request)
+
+
 def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtector]:
     """The authorization server and resource protector for ``app``, backed by ``store``."""
 
     class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         TOKEN_ENDPOINT_AUTH_METHODS = ("none",)
+
+        @staticmethod
+        def validate_authorization_redirect_uri(request: Any, client: ClientMixin) -> str:
+            # Authlib's own puts the URI in the error description, and raises ValueError (a
+            # 500) when it holds a backslash or a quote: the reason is said without it.
+            redirect_uri: str | None = request.payload.redirect_uri
+            problem = "it is missing" if not redirect_uri else redirect_uri_problem(redirect_uri)
+            if problem is not None:
+                raise InvalidRequestError(f"{EXPECTED}: {problem}")
+            assert redirect_uri is not None
+            return redirect_uri
 
         def save_authorization_code(self, code: str, request: Any) -> None:
             data = request.payload.data
@@ -206,7 +220,7 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
         "authorization_code": ACCESS_TOKEN_TTL_SECONDS,
         "refresh_token": ACCESS_TOKEN_TTL_SECONDS,
     }
-    server = AuthorizationServer(app, query_client=_query_client, save_token=save_token)
+    server = Server(app, query_client=_query_client, save_token=save_token)
     server.register_grant(CodeGrant, [S256Required(required=True)])
     server.register_grant(RotatingRefreshGrant)
     server.register_endpoint(Revocation)

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authfunnel.cli.devserver import CLIENT_ID, DEMO_EMAIL, DEMO_PASSWORD, DevServer
 
@@ -91,9 +93,65 @@ def test_a_non_loopback_redirect_is_refused(server: DevServer) -> None:
     assert httpx.get(url).status_code == 400
 
 
-def test_a_malformed_loopback_redirect_is_a_bad_request_not_a_crash(server: DevServer) -> None:
-    url = authorize_url(server, "v" * 50).replace("127.0.0.1%3A49152", "127.0.0.1%3A99999")
-    assert httpx.get(url).status_code == 400
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://127.0.0.1:99999/callback",
+        "http://127.0.0.1:0/callback",
+        "http://127.0.0.1:49152\\@evil.example/callback",
+        "http://127.0.0.1\\evil.example/callback",
+        "http://127.0.0.1:49152/call\\back",
+        "http://[::1/callback",
+        "http://user@127.0.0.1:49152/callback",
+        "http://127.0.0.1:49152/call back",
+        "http://127.0.0.1:49152/callback\t",
+        "http://127.0.0.1:49152/\x00",
+        "http://127.0.0.1:49152\r\nSet-Cookie: a=b/callback",
+        "http://127.0.0.1:49152/caf\u00e9",
+        "http://127.0.0.1:49152/%zz",
+        "http://127.0.0.1:49152/callback#fragment",
+        "https://127.0.0.1:49152/callback",
+        "//127.0.0.1:49152/callback",
+        "http:///callback",
+    ],
+)
+def test_a_malformed_redirect_uri_is_an_invalid_request_with_a_message_not_a_crash(
+    server: DevServer, redirect_uri: str
+) -> None:
+    response = httpx.get(authorize_url(server, "v" * 50, redirect_uri=redirect_uri))
+
+    assert response.status_code == 400
+    assert "invalid_request" in response.text
+    assert "redirect_uri must be a loopback address" in response.text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    redirect_uri=st.one_of(
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=40),
+        st.text(st.characters(exclude_categories=("Cs",)), max_size=20).map(
+            lambda tail: "http://127.0.0.1:49152" + tail
+        ),
+    )
+)
+def test_no_redirect_uri_crashes_the_authorization_endpoint(
+    server: DevServer, redirect_uri: str
+) -> None:
+    response = httpx.get(authorize_url(server, "v" * 50, redirect_uri=redirect_uri))
+    assert response.status_code in (200, 400)
+
+
+def test_a_response_type_with_a_backslash_is_refused_not_a_crash(server: DevServer) -> None:
+    response = httpx.get(authorize_url(server, "v" * 50, response_type="code\\x"))
+
+    assert response.status_code == 400
+    assert "unsupported_response_type" in response.text
+
+
+def test_the_loopback_redirects_rfc_8252_allows_are_accepted(server: DevServer) -> None:
+    for redirect_uri in ("http://127.0.0.1:1/callback", "http://[::1]:65535/cb?x=1"):
+        response = httpx.get(authorize_url(server, "v" * 50, redirect_uri=redirect_uri))
+        assert response.status_code == 200, redirect_uri
 
 
 def test_sign_up_screen_is_shown_for_prompt_create(server: DevServer) -> None:
