@@ -47,15 +47,21 @@ def create_app(store: Store) -> Flask:
         query = {key: value for key, value in request.args.items() if key != "screen"}
         return f"/authorize?{urlencode({**query, 'screen': screen})}"
 
+    def issuer() -> str:
+        # The address the server is bound to: werkzeug fills SERVER_NAME and SERVER_PORT from
+        # its own socket. Never the Host header (request.host_url), which a client chooses.
+        host, port = request.environ["SERVER_NAME"], request.environ["SERVER_PORT"]
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
     @app.get("/")
     def index() -> tuple[str, int]:
-        base = request.host_url.rstrip("/")
+        base = issuer()
         endpoints = [(name, base + path) for name, path in ENDPOINTS.items()]
         return page(_pages.INDEX, title="authfunnel dev provider", endpoints=endpoints)
 
     @app.get("/.well-known/oauth-authorization-server")
     def metadata() -> Response:
-        base = request.host_url.rstrip("/")
+        base = issuer()
         return jsonify(
             issuer=base,
             **{name: base + path for name, path in ENDPOINTS.items()},

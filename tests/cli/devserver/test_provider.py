@@ -82,6 +82,20 @@ def test_base_url_serves_its_metadata(server: DevServer) -> None:
     assert metadata["token_endpoint"] == f"{server.base_url}/token"
 
 
+def test_the_host_header_never_reaches_the_issuer_or_the_endpoints(server: DevServer) -> None:
+    forged = {"Host": "evil.example:80"}
+    metadata = httpx.get(
+        f"{server.base_url}/.well-known/oauth-authorization-server", headers=forged
+    ).json()
+    index = httpx.get(f"{server.base_url}/", headers=forged).text
+
+    urls = [value for value in metadata.values() if isinstance(value, str)]
+    assert metadata["issuer"] == server.base_url
+    assert all(url.startswith(server.base_url) for url in urls)
+    assert "evil.example" not in index
+    assert f"{server.base_url}/token" in index
+
+
 def test_an_authorization_request_without_pkce_is_refused(server: DevServer) -> None:
     response = httpx.get(authorize_url(server, verifier=None))
     assert response.status_code == 400
