@@ -3,7 +3,8 @@
 The client is public (``token_endpoint_auth_method=none``), so PKCE with S256 is mandatory at
 the authorization endpoint, not only at the token endpoint. Redirects go to any port of the
 loopback interface, as RFC 8252 section 7.3 asks of native-app providers. Refresh tokens rotate:
-each refresh revokes the old pair and issues a new one.
+each refresh revokes the old pair and issues a new one of the same family, and a retired
+refresh token presented again revokes its whole family (replay detection).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Token(TokenMixin):  # type: ignore[misc]
         self.access_token = row["access_token"]
         self.refresh_token = row["refresh_token"]
         self.user_id = row["user_id"]
+        self.family: str = row["family"] or row["access_token"]
 
     def check_client(self, client: ClientMixin) -> bool:
         return bool(client.get_client_id() == self.row["client_id"])
@@ -188,6 +190,8 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
         def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
             # Retired as it is read: Authlib revokes the old pair only after issuing the new
             # one, so a read here let two racing refreshes both succeed, defeating rotation.
+            # A retired one presented again is a replay: the store revokes its family, and
+            # None makes Authlib answer invalid_grant.
             row = store.take_refresh_token(refresh_token)
             return None if row is None else Token(row)
 
@@ -213,7 +217,11 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
             return None if row is None else Token(row)
 
     def save_token(token: dict[str, Any], request: Any) -> None:
-        store.save_token(token, request.client.get_client_id(), request.user.id)
+        # A refresh passes the old pair (Authlib's request.refresh_token): the new one joins
+        # its family, which a replay of any retired member revokes whole.
+        rotated = request.refresh_token if isinstance(request.refresh_token, Token) else None
+        family = rotated.family if rotated is not None else None
+        store.save_token(token, request.client.get_client_id(), request.user.id, family)
 
     app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
     app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {

@@ -36,8 +36,11 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS tokens (
     access_token TEXT PRIMARY KEY, refresh_token TEXT UNIQUE, client_id TEXT NOT NULL,
     user_id TEXT NOT NULL, scope TEXT NOT NULL, issued_at REAL NOT NULL,
-    expires_in INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+    expires_in INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, family TEXT);
 """
+# A token's family: every pair rotated from one authorization code shares the first pair's
+# access token as its family. Rows from before the column read NULL: each its own family.
+_FAMILY = "COALESCE(family, access_token)"
 
 CODE_TTL_SECONDS = 120
 FOLDER_MODE = 0o700
@@ -90,6 +93,9 @@ class Store:
         try:
             with self._lock:
                 self._db.executescript(_SCHEMA)
+                columns = {row["name"] for row in self._db.execute("PRAGMA table_info(tokens)")}
+                if "family" not in columns:  # a database from before refresh-token families
+                    self._db.execute("ALTER TABLE tokens ADD COLUMN family TEXT")
                 self._db.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error:
             self._db.close()
@@ -197,9 +203,13 @@ class Store:
 
     # Tokens
 
-    def save_token(self, token: dict[str, Any], client_id: str, user_id: str) -> None:
+    def save_token(
+        self, token: dict[str, Any], client_id: str, user_id: str, family: str | None = None
+    ) -> None:
+        """Save a new pair: rotated from one of ``family``, or (None) the first of its own."""
         self._write(
-            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            "INSERT INTO tokens (access_token, refresh_token, client_id, user_id, scope,"
+            " issued_at, expires_in, revoked, family) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
             token["access_token"],
             token.get("refresh_token"),
             client_id,
@@ -207,6 +217,7 @@ class Store:
             token.get("scope", ""),
             time.time(),
             int(token.get("expires_in", 3600)),
+            family or token["access_token"],
         )
 
     def token(
@@ -217,15 +228,27 @@ class Store:
         return self._one("SELECT * FROM tokens WHERE refresh_token = ?", refresh_token)
 
     def take_refresh_token(self, refresh_token: str) -> sqlite3.Row | None:
-        """The live pair of ``refresh_token``, retired in the same step: usable once."""
+        """The live pair of ``refresh_token``, retired in the same step: usable once.
+
+        A refresh token used again after it was rotated (or revoked) means two parties hold
+        it, one of them not its owner: the whole family is revoked, the newest pair too, as
+        RFC 6819 5.2.2.3 and the OAuth 2.0 Security BCP (refresh token rotation) ask.
+        """
         with self._lock:
             row: sqlite3.Row | None = self._db.execute(
-                "SELECT * FROM tokens WHERE refresh_token = ? AND revoked = 0", (refresh_token,)
+                f"SELECT *, {_FAMILY} AS family FROM tokens WHERE refresh_token = ?",
+                (refresh_token,),
             ).fetchone()
-            if row is not None:
+            if row is None:
+                return None
+            if row["revoked"]:
                 self._db.execute(
-                    "UPDATE tokens SET revoked = 1 WHERE access_token = ?", (row["access_token"],)
+                    f"UPDATE tokens SET revoked = 1 WHERE {_FAMILY} = ?", (row["family"],)
                 )
+                return None
+            self._db.execute(
+                "UPDATE tokens SET revoked = 1 WHERE access_token = ?", (row["access_token"],)
+            )
             return row
 
     def expire(self, access_token: str) -> None:

@@ -289,10 +289,38 @@ def test_refresh_rotates_both_tokens_and_retires_the_old_pair(server: DevServer)
     }
     second = httpx.post(f"{server.base_url}/token", data=refresh).json()
     assert second["refresh_token"] != first["refresh_token"]
-    assert httpx.post(f"{server.base_url}/token", data=refresh).status_code == 400
     apps = f"{server.base_url}/api/apps"
     assert httpx.get(apps, headers=bearer(first["access_token"])).status_code == 401
     assert httpx.get(apps, headers=bearer(second["access_token"])).status_code == 200
+    # The old refresh token is refused (and its replay ends the family: see the next test).
+    assert httpx.post(f"{server.base_url}/token", data=refresh).status_code == 400
+
+
+def refreshed(server: DevServer, refresh_token: str) -> httpx.Response:
+    return httpx.post(
+        f"{server.base_url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": CLIENT_ID,
+        },
+    )
+
+
+def test_a_replayed_refresh_token_revokes_its_whole_family_and_no_other(server: DevServer) -> None:
+    first, other_login = tokens(server), tokens(server)
+    second = refreshed(server, first["refresh_token"]).json()
+
+    replay = refreshed(server, first["refresh_token"])
+
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    # Stolen or not, the family is over (RFC 6819 5.2.2.3): its current pair stops working too.
+    assert refreshed(server, second["refresh_token"]).status_code == 400
+    apps = f"{server.base_url}/api/apps"
+    assert httpx.get(apps, headers=bearer(second["access_token"])).status_code == 401
+    assert httpx.get(apps, headers=bearer(other_login["access_token"])).status_code == 200
+    assert refreshed(server, other_login["refresh_token"]).status_code == 200
 
 
 def test_revocation_ends_the_token(server: DevServer) -> None:

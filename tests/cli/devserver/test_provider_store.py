@@ -56,3 +56,26 @@ def test_a_database_an_earlier_version_left_readable_is_tightened(tmp_path: Path
 
     assert mode(database) == 0o600
     assert mode(tmp_path) == 0o755  # a folder it did not create is not its to change
+
+
+def test_a_database_from_before_token_families_opens_and_its_refresh_token_still_works(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "dev-provider.sqlite3"
+    with sqlite3.connect(database) as old:
+        old.execute(
+            "CREATE TABLE tokens (access_token TEXT PRIMARY KEY, refresh_token TEXT UNIQUE,"
+            " client_id TEXT NOT NULL, user_id TEXT NOT NULL, scope TEXT NOT NULL,"
+            " issued_at REAL NOT NULL, expires_in INTEGER NOT NULL,"
+            " revoked INTEGER NOT NULL DEFAULT 0)"
+        )
+        old.execute("INSERT INTO tokens VALUES ('a1', 'r1', 'cli', 'u1', 'apps', 0, 3600, 0)")
+    old.close()
+
+    with DevServer(database) as server:
+        taken = server.store.take_refresh_token("r1")
+        replayed = server.store.take_refresh_token("r1")
+
+    assert taken is not None
+    assert taken["access_token"] == "a1"
+    assert replayed is None
