@@ -1,4 +1,11 @@
-"""The dev provider's Flask application: pages, OAuth endpoints, userinfo and the apps API."""
+"""The dev provider's Flask application: pages, OAuth endpoints, userinfo and the apps API.
+
+It runs on people's machines, next to whatever else they browse: every form post needs its
+session's CSRF token (Flask-WTF), no page may be framed or load anything from elsewhere
+(``X-Frame-Options``, Content-Security-Policy), and the session cookie is ``HttpOnly`` and
+``SameSite=Lax``. The endpoints that take no cookie (token, revocation, the bearer API) are
+exempt from CSRF: a cross-site post to them carries no credential of the person's.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from urllib.parse import urlencode
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, jsonify, redirect, render_template_string, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from authfunnel.cli.devserver import _pages
 from authfunnel.cli.devserver._oauth import build
@@ -24,16 +32,43 @@ ENDPOINTS = {
     "userinfo_endpoint": "/userinfo",
     "apps_endpoint": "/api/apps",
 }
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # The authorization URL carries state and PKCE challenge: no page passes it on.
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def create_app(store: Store) -> Flask:
     """A Flask app serving the provider from ``store``."""
     app = Flask("authfunnel-dev-provider")
     app.secret_key = secrets.token_bytes(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    csrf = CSRFProtect(app)
     server, protector = build(app, store)
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def forged(error: CSRFError) -> tuple[str, int]:
+        message = "This form is stale or was not sent from this page: reload the page and retry."
+        return page(_pages.ERROR, 400, title="Form refused", message=message)
+
+    @app.get("/style.css")
+    def style() -> Response:
+        return Response(_pages.STYLE, mimetype="text/css")
 
     def require_token(scope: str) -> Callable[[View], View]:
         return cast("Callable[[View], View]", protector(scope))
+
+    def no_cookie_credentials(view: View) -> View:
+        """Exempt from CSRF: ``view`` takes no cookie, so a cross-site post gains nothing."""
+        return cast("View", csrf.exempt(view))
 
     def signed_in() -> User | None:
         user_id = session.get("user_id")
@@ -145,10 +180,12 @@ def create_app(store: Store) -> Flask:
         return redirect(request.full_path, code=303)
 
     @app.post("/token")
+    @no_cookie_credentials
     def token() -> Any:
         return server.create_token_response()
 
     @app.post("/revoke")
+    @no_cookie_credentials
     def revoke() -> Any:
         return server.create_endpoint_response("revocation")
 
@@ -167,6 +204,7 @@ def create_app(store: Store) -> Flask:
         return jsonify(apps=[app.as_json() for app in apps])
 
     @app.post("/api/apps")
+    @no_cookie_credentials
     @require_token("apps")
     def create_app_() -> Response:
         body = request.get_json(silent=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -43,11 +44,25 @@ def authorize_url(server: DevServer, verifier: str | None, **extra: str) -> str:
     return f"{server.base_url}/authorize?{urlencode(query)}"
 
 
+def csrf_token(page: httpx.Response) -> str:
+    """The form's CSRF token, as a browser would send it back."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def signed_in(browser: httpx.Client, url: str) -> httpx.Response:
+    """Sign the demo user in at ``url`` with ``browser``; the consent page it then shows."""
+    signin = {"action": "signin", "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    token = csrf_token(browser.get(url))
+    assert browser.post(url, data={**signin, "csrf_token": token}).status_code == 303
+    return browser.get(url)
+
+
 def consent(server: DevServer, url: str, decision: str = "approve") -> dict[str, list[str]]:
     with httpx.Client() as browser:
-        signin = {"action": "signin", "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
-        assert browser.post(url, data=signin).status_code == 303
-        answer = browser.post(url, data={"action": decision})
+        token = csrf_token(signed_in(browser, url))
+        answer = browser.post(url, data={"action": decision, "csrf_token": token})
     assert answer.status_code == 302
     location = urlsplit(answer.headers["location"])
     assert location.netloc == "127.0.0.1:49152"
@@ -80,6 +95,54 @@ def test_base_url_serves_its_metadata(server: DevServer) -> None:
     metadata = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server").json()
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["token_endpoint"] == f"{server.base_url}/token"
+
+
+def test_consent_without_the_sessions_csrf_token_is_refused(server: DevServer) -> None:
+    url = authorize_url(server, "v" * 50)
+    with httpx.Client() as other:
+        foreign_token = csrf_token(other.get(url))  # valid, but for another session
+    with httpx.Client() as browser:
+        signed_in(browser, url)
+        answers = [
+            browser.post(url, data={"action": "approve"}),
+            browser.post(url, data={"action": "approve", "csrf_token": "forged"}),
+            browser.post(url, data={"action": "approve", "csrf_token": foreign_token}),
+        ]
+
+    for answer in answers:
+        assert answer.status_code == 400
+        assert "location" not in answer.headers
+        assert "reload the page" in answer.text
+
+
+def test_sign_in_without_a_csrf_token_is_refused_and_signs_nobody_in(server: DevServer) -> None:
+    url = authorize_url(server, "v" * 50)
+    signin = {"action": "signin", "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    with httpx.Client() as browser:
+        browser.get(url)
+        refused = browser.post(url, data=signin)
+        after = browser.get(url)
+
+    assert refused.status_code == 400
+    assert 'id="approve"' not in after.text
+    assert 'id="signin"' in after.text
+
+
+def test_pages_refuse_framing_and_foreign_content_and_the_cookie_stays_same_site(
+    server: DevServer,
+) -> None:
+    page = httpx.get(authorize_url(server, "v" * 50))
+
+    assert page.headers["x-frame-options"] == "DENY"
+    policy = [part.strip() for part in page.headers["content-security-policy"].split(";")]
+    assert "frame-ancestors 'none'" in policy
+    assert "default-src 'self'" in policy
+    assert "<style" not in page.text  # inline styles would be blocked: served as a file
+    stylesheet = httpx.get(f"{server.base_url}/style.css")
+    assert stylesheet.headers["content-type"].startswith("text/css")
+    cookie = page.headers["set-cookie"].lower()
+    assert "samesite=lax" in cookie
+    assert "httponly" in cookie
 
 
 def test_the_host_header_never_reaches_the_issuer_or_the_endpoints(server: DevServer) -> None:
