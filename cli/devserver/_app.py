@@ -9,6 +9,7 @@ exempt from CSRF: a cross-site post to them carries no credential of the person'
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -32,6 +33,10 @@ ENDPOINTS = {
     "userinfo_endpoint": "/userinfo",
     "apps_endpoint": "/api/apps",
 }
+_SIGNED_UP = (
+    "Sign in with {email} to continue. If it was new here, its account has just been created; "
+    "if it already had one, nothing was changed."
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
@@ -76,6 +81,7 @@ def create_app(store: Store) -> Flask:
 
     def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         context.setdefault("error", None)
+        context.setdefault("notice", None)
         return render_template_string(template, **context), status
 
     def screen_url(screen: str) -> str:
@@ -144,13 +150,15 @@ def create_app(store: Store) -> Flask:
         )
 
     def sign_in_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        signed_up = session.pop("signed_up", None) if error is None else None
         return page(
             _pages.SIGN_IN,
             status,
             title="Sign in",
             error=error,
+            notice=_SIGNED_UP.format(email=signed_up) if isinstance(signed_up, str) else None,
             action=request.full_path,
-            email=request.form.get("email", ""),
+            email=signed_up or request.form.get("email", ""),
             signup_url=screen_url("signup"),
         )
 
@@ -172,12 +180,13 @@ def create_app(store: Store) -> Flask:
         password = request.form.get("password", "")
         if not name or "@" not in email or len(password) < 8:
             return sign_up_page("Enter a name, an email and a password of 8+ characters.", 400)
-        try:
-            user = store.create_user(email, name, password)
-        except EmailTaken:
-            return sign_up_page("An account with that email exists: sign in instead.", 409)
-        session["user_id"] = user.id
-        return redirect(request.full_path, code=303)
+        # One answer whether the email is new or taken, so sign-up tells nobody which emails
+        # have accounts: nobody is signed in, an existing account is left as it was, and the
+        # person signs in next with the email they typed (the password proves it is theirs).
+        with contextlib.suppress(EmailTaken):
+            store.create_user(email, name, password)
+        session["signed_up"] = email
+        return redirect(screen_url("signin"), code=303)
 
     @app.post("/token")
     @no_cookie_credentials

@@ -1,8 +1,9 @@
 """The browser step without a browser: real HTTP requests to the sign-in and consent pages.
 
 ``authfunnel demo`` uses it on a machine with no display, so the main job runs end to end
-anywhere. It does what a person would: load the authorization URL, sign in (or sign up), press
-Approve (or Deny), and follow the redirect to the CLI's loopback receiver.
+anywhere. It does what a person would: load the authorization URL, (sign up, then) sign in, press
+Approve (or Deny), and follow the redirect to the CLI's loopback receiver, sending each form's
+CSRF token back as a browser does.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ def complete_browser_step(
         first = _expect(http.get(url), 200, "the sign-in page")
         form = {"action": "signin", "email": email, "password": password}
         if signup_name is not None:
-            form = {**form, "action": "signup", "name": signup_name}
+            # Sign-up signs nobody in (it must not tell whether the email was taken): the
+            # sign-in that a person does next follows.
+            signup = {**form, "action": "signup", "name": signup_name}
+            _expect(http.post(url, data=_with_token(signup, first)), 303, "signing up")
         _expect(http.post(url, data=_with_token(form, first)), 303, "signing in")
         consent = _expect(http.get(url), 200, "the consent page")
         if "Approve" not in consent.text:

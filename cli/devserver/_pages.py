@@ -19,6 +19,7 @@ _LAYOUT: Final = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }} · authfunnel dev provider</title>
 <link rel="stylesheet" href="/style.css"></head><body><h1>{{ title }}</h1>
 {% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
+{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}
 """
 # Every form carries its session's CSRF token (Flask-WTF): a page elsewhere cannot post one.
 _CSRF: Final = '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">'

@@ -236,6 +236,42 @@ def test_sign_up_screen_is_shown_for_prompt_create(server: DevServer) -> None:
     assert "Create your account" in page.text
 
 
+def sign_up(server: DevServer, email: str, password: str) -> tuple[int, str, str]:
+    """Sign up at a fresh session: the answer's status, where it leads, and that page."""
+    url = authorize_url(server, "v" * 50, prompt="create")
+    form = {"action": "signup", "name": "Someone", "email": email, "password": password}
+    with httpx.Client() as browser:
+        token = csrf_token(browser.get(url))
+        answer = browser.post(url, data={**form, "csrf_token": token})
+        location = answer.headers.get("location", "")
+        shown = browser.get(f"{server.base_url}{location}").text if location else answer.text
+    # What differs by nature: the email typed and the session's token.
+    shown = re.sub(r'name="csrf_token" value="[^"]+"', "TOKEN", shown.replace(email, "EMAIL"))
+    return answer.status_code, location, shown
+
+
+def test_sign_up_answers_the_same_for_a_new_and_an_existing_email(server: DevServer) -> None:
+    new = sign_up(server, f"new-{secrets.token_hex(4)}@example.com", "new-password-1")
+    existing = sign_up(server, DEMO_EMAIL, "attacker-password")
+
+    assert new == existing
+    assert new[0] == 303
+    assert "EMAIL" in new[2]
+    assert 'id="signin"' in new[2]  # signed nobody in: the person signs in to go on
+    assert server.store.authenticate(DEMO_EMAIL, DEMO_PASSWORD) is not None
+    assert server.store.authenticate(DEMO_EMAIL, "attacker-password") is None
+
+
+def test_a_new_account_signs_in_after_sign_up(server: DevServer) -> None:
+    email = f"new-{secrets.token_hex(4)}@example.com"
+    sign_up(server, email, "new-password-1")
+
+    created = server.store.authenticate(email, "new-password-1")
+
+    assert created is not None
+    assert created.name == "Someone"
+
+
 def test_deny_redirects_with_access_denied_and_the_state(server: DevServer) -> None:
     answer = consent(server, authorize_url(server, "v" * 50), decision="deny")
     assert answer["error"] == ["access_denied"]
