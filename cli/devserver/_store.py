@@ -44,6 +44,7 @@ _FAMILY = "COALESCE(family, access_token)"
 
 CODE_TTL_SECONDS = 120
 FOLDER_MODE = 0o700
+_NO_SALT = bytes(16)
 _CODE_FIELDS = (
     "code",
     "client_id",
@@ -145,9 +146,10 @@ class Store:
 
     def authenticate(self, email: str, password: str) -> User | None:
         row = self._one("SELECT * FROM users WHERE email = ?", email.strip().lower())
-        if row is None or not hmac.compare_digest(
-            row["password_hash"], _hash(password, row["salt"])
-        ):
+        if row is None:
+            _hash(password, _NO_SALT)  # as slow as a wrong password: timing names no email
+            return None
+        if not hmac.compare_digest(row["password_hash"], _hash(password, row["salt"])):
             return None
         return User(row["id"], row["email"], row["name"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import stat
@@ -79,3 +80,24 @@ def test_a_database_from_before_token_families_opens_and_its_refresh_token_still
     assert taken is not None
     assert taken["access_token"] == "a1"
     assert replayed is None
+
+
+def test_sign_in_with_an_unknown_email_costs_the_same_password_hash_as_a_known_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Timing must not tell which emails exist: both paths derive one key, the slow part.
+    derived: list[str] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        derived.append(name)
+        return real(name, password, salt, iterations)
+
+    with DevServer() as server:
+        monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
+        assert server.store.authenticate("demo@example.com", "wrong-password") is None
+        known = len(derived)
+        assert server.store.authenticate("nobody@example.com", "wrong-password") is None
+
+    assert known == 1
+    assert len(derived) - known == 1
