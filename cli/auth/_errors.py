@@ -5,8 +5,7 @@
     CliError (authfunnel.cli.app)
     ├── ProviderNotConfigured   no provider URL in the config file or the environment
     ├── ProviderUnreachable     the provider did not answer (connection refused, timeout)
-    ├── CallbackError           the browser came back without a code or a state
-    ├── StateMismatch           the callback's state is not this attempt's (possible forgery)
+    ├── CallbackError           the browser came back (with this attempt's state) without a code
     ├── AuthorizationError      the provider refused the request (other than access_denied)
     ├── LoginTimeout            nobody finished the browser step in time
     ├── TokenExchangeError      the token endpoint said no, failed, or sent something unreadable
@@ -30,11 +29,7 @@ class ProviderUnreachable(CliError):
 
 
 class CallbackError(CliError):
-    """The redirect carried neither a code nor an error, or no state."""
-
-
-class StateMismatch(CliError):
-    """The redirect's ``state`` is not the one this attempt sent."""
+    """The redirect with this attempt's ``state`` carried neither a code nor an error."""
 
 
 class AuthorizationError(CliError):

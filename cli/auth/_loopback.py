@@ -1,9 +1,11 @@
 """The loopback redirect receiver (RFC 8252 section 7.3): one attempt, one outcome.
 
-It listens on 127.0.0.1, port 0, for ``GET /callback``. The first callback decides the
-attempt, and ``state`` is checked before anything else in it: a callback with another state
-never gets its code or error looked at. Later callbacks are told the attempt is over and change
-nothing. Every value from the query is HTML-escaped in the page.
+It listens on 127.0.0.1, port 0, for ``GET /callback``. ``state`` is checked before anything
+else in a callback: one without this attempt's state (missing, repeated or different) never
+gets its code or error looked at, and is answered 400 and ignored, because any local process
+can send one; the receiver keeps waiting for the provider's until the login times out. The
+first callback with the right state decides the attempt, error or code; later ones are told the
+attempt is over and change nothing. Every value from the query is HTML-escaped in the page.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from authfunnel.cli.auth._errors import AuthorizationError, CallbackError, StateMismatch, clean
+from authfunnel.cli.auth._errors import AuthorizationError, CallbackError, clean
 from authfunnel.fsm import ConsentDeclined
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -27,7 +29,7 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the first callback said: a code, or the exception the attempt ends with."""
+    """What the callback with the right state said: a code, or the exception it ends with."""
 
     code: str | None = None
     error: BaseException | None = None
@@ -39,6 +41,7 @@ class CallbackServer:
     def __init__(self, state: str | None = None) -> None:
         self.state = state or secrets.token_urlsafe(24)
         self._outcome: Outcome | None = None
+        self._ignored = 0
         self._lock = threading.Lock()
         self.done = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -56,6 +59,12 @@ class CallbackServer:
         with self._lock:
             return self._outcome
 
+    @property
+    def ignored(self) -> int:
+        """How many callbacks without this attempt's state were ignored (for the timeout)."""
+        with self._lock:
+            return self._ignored
+
     def __enter__(self) -> CallbackServer:
         self._thread.start()
         return self
@@ -71,11 +80,19 @@ class CallbackServer:
         self._thread.join(timeout=5)
 
     def receive(self, query: str) -> tuple[int, str, str]:
-        """Decide the attempt from the first callback's ``query``: (status, title, body)."""
+        """Answer the callback with ``query``: (status, title, body); the right one decides."""
         with self._lock:
             if self._outcome is not None:
                 return 409, "Already done", "This login attempt is over: return to the terminal."
             outcome = judge(parse_qs(query, keep_blank_values=True), self.state)
+            if outcome is None:
+                self._ignored += 1
+                return (
+                    400,
+                    "Request ignored",
+                    "This request does not belong to the login in progress and was ignored. "
+                    "If you are logging in, finish in the browser tab the terminal opened.",
+                )
             self._outcome = outcome
         self.done.set()
         if outcome.error is None:
@@ -85,29 +102,19 @@ class CallbackServer:
         return 400, "Login failed", html.escape(str(outcome.error))
 
 
-def judge(params: dict[str, list[str]], expected_state: str) -> Outcome:
-    """The outcome of a callback with ``params``, checking ``state`` first."""
+def judge(params: dict[str, list[str]], expected_state: str) -> Outcome | None:
+    """The outcome of a callback with ``params``; None when its ``state`` is not this attempt's.
+
+    ``state`` is checked first: without the exact one, nothing else in the callback is read.
+    """
 
     def one(name: str) -> str | None:
         values = params.get(name)
         return values[0] if values and len(values) == 1 else None
 
     state = one("state")
-    if state is None:
-        return Outcome(
-            error=CallbackError(
-                "the browser came back without a state: this login attempt cannot be trusted",
-                hint="run the command again and finish it in the browser window it opens",
-            )
-        )
-    if not secrets.compare_digest(state.encode(), expected_state.encode()):
-        return Outcome(
-            error=StateMismatch(
-                "the browser came back with a state that does not match this login attempt "
-                "(possible forgery); nothing was exchanged",
-                hint="run the command again; if it keeps happening, close other login tabs",
-            )
-        )
+    if state is None or not secrets.compare_digest(state.encode(), expected_state.encode()):
+        return None
     error = one("error")
     if error is not None:
         if error == "access_denied":

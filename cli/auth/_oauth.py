@@ -62,7 +62,8 @@ def authorize(
         terminal.say(url, style="bold")
         if not terminal.wait(callback.done, timeout, "Waiting for the browser"):
             raise LoginTimeout(
-                f"nobody finished the browser step within {_duration(timeout)}",
+                f"nobody finished the browser step within {_duration(timeout)}"
+                + _ignored_note(callback.ignored),
                 hint="run the command again (and --timeout SECONDS for more time)",
             )
         outcome = callback.outcome
@@ -158,3 +159,12 @@ def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeErr
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+
+
+def _ignored_note(ignored: int) -> str:
+    # A forged or stale callback is ignored, not fatal: when the wait then runs out, say so,
+    # since it is the likeliest reason nobody's login arrived.
+    if not ignored:
+        return ""
+    requests = "1 request" if ignored == 1 else f"{ignored} requests"
+    return f" ({requests} to the login callback without this attempt's state ignored)"

@@ -32,7 +32,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     state_dir = Paths.from_env(env).state_dir
     database = Path(args.db) if args.db else state_dir / "dev-provider.sqlite3"
     try:
-        database.parent.mkdir(parents=True, exist_ok=True)
         server = DevServer(database, port=args.port, log_requests=True)
         # The Segment-compatible collector runs alongside, so one process is a whole backend.
         collector = CollectorServer(state_dir / "collector.jsonl")

@@ -1,7 +1,15 @@
-"""The dev provider's Flask application: pages, OAuth endpoints, userinfo and the apps API."""
+"""The dev provider's Flask application: pages, OAuth endpoints, userinfo and the apps API.
+
+It runs on people's machines, next to whatever else they browse: every form post needs its
+session's CSRF token (Flask-WTF), no page may be framed or load anything from elsewhere
+(``X-Frame-Options``, Content-Security-Policy), and the session cookie is ``HttpOnly`` and
+``SameSite=Lax``. The endpoints that take no cookie (token, revocation, the bearer API) are
+exempt from CSRF: a cross-site post to them carries no credential of the person's.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -10,6 +18,7 @@ from urllib.parse import urlencode
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2 import OAuth2Error
 from flask import Flask, Response, jsonify, redirect, render_template_string, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from authfunnel.cli.devserver import _pages
 from authfunnel.cli.devserver._oauth import build
@@ -24,16 +33,47 @@ ENDPOINTS = {
     "userinfo_endpoint": "/userinfo",
     "apps_endpoint": "/api/apps",
 }
+_SIGNED_UP = (
+    "Sign in with {email} to continue. If it was new here, its account has just been created; "
+    "if it already had one, nothing was changed."
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # The authorization URL carries state and PKCE challenge: no page passes it on.
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def create_app(store: Store) -> Flask:
     """A Flask app serving the provider from ``store``."""
     app = Flask("authfunnel-dev-provider")
     app.secret_key = secrets.token_bytes(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    csrf = CSRFProtect(app)
     server, protector = build(app, store)
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def forged(error: CSRFError) -> tuple[str, int]:
+        message = "This form is stale or was not sent from this page: reload the page and retry."
+        return page(_pages.ERROR, 400, title="Form refused", message=message)
+
+    @app.get("/style.css")
+    def style() -> Response:
+        return Response(_pages.STYLE, mimetype="text/css")
 
     def require_token(scope: str) -> Callable[[View], View]:
         return cast("Callable[[View], View]", protector(scope))
+
+    def no_cookie_credentials(view: View) -> View:
+        """Exempt from CSRF: ``view`` takes no cookie, so a cross-site post gains nothing."""
+        return cast("View", csrf.exempt(view))
 
     def signed_in() -> User | None:
         user_id = session.get("user_id")
@@ -41,21 +81,28 @@ def create_app(store: Store) -> Flask:
 
     def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         context.setdefault("error", None)
+        context.setdefault("notice", None)
         return render_template_string(template, **context), status
 
     def screen_url(screen: str) -> str:
         query = {key: value for key, value in request.args.items() if key != "screen"}
         return f"/authorize?{urlencode({**query, 'screen': screen})}"
 
+    def issuer() -> str:
+        # The address the server is bound to: werkzeug fills SERVER_NAME and SERVER_PORT from
+        # its own socket. Never the Host header (request.host_url), which a client chooses.
+        host, port = request.environ["SERVER_NAME"], request.environ["SERVER_PORT"]
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
     @app.get("/")
     def index() -> tuple[str, int]:
-        base = request.host_url.rstrip("/")
+        base = issuer()
         endpoints = [(name, base + path) for name, path in ENDPOINTS.items()]
         return page(_pages.INDEX, title="authfunnel dev provider", endpoints=endpoints)
 
     @app.get("/.well-known/oauth-authorization-server")
     def metadata() -> Response:
-        base = request.host_url.rstrip("/")
+        base = issuer()
         return jsonify(
             issuer=base,
             **{name: base + path for name, path in ENDPOINTS.items()},
@@ -71,7 +118,8 @@ def create_app(store: Store) -> Flask:
         try:
             grant = server.get_consent_grant(end_user=user)
         except OAuth2Error as error:
-            return page(_pages.ERROR, 400, title="Invalid request", message=error.description)
+            message = f"{error.error}: {error.description}"
+            return page(_pages.ERROR, 400, title="Invalid request", message=message)
         action = request.form.get("action") if request.method == "POST" else None
         if action == "signin":
             found = store.authenticate(
@@ -102,13 +150,15 @@ def create_app(store: Store) -> Flask:
         )
 
     def sign_in_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+        signed_up = session.pop("signed_up", None) if error is None else None
         return page(
             _pages.SIGN_IN,
             status,
             title="Sign in",
             error=error,
+            notice=_SIGNED_UP.format(email=signed_up) if isinstance(signed_up, str) else None,
             action=request.full_path,
-            email=request.form.get("email", ""),
+            email=signed_up or request.form.get("email", ""),
             signup_url=screen_url("signup"),
         )
 
@@ -130,18 +180,21 @@ def create_app(store: Store) -> Flask:
         password = request.form.get("password", "")
         if not name or "@" not in email or len(password) < 8:
             return sign_up_page("Enter a name, an email and a password of 8+ characters.", 400)
-        try:
-            user = store.create_user(email, name, password)
-        except EmailTaken:
-            return sign_up_page("An account with that email exists: sign in instead.", 409)
-        session["user_id"] = user.id
-        return redirect(request.full_path, code=303)
+        # One answer whether the email is new or taken, so sign-up tells nobody which emails
+        # have accounts: nobody is signed in, an existing account is left as it was, and the
+        # person signs in next with the email they typed (the password proves it is theirs).
+        with contextlib.suppress(EmailTaken):
+            store.create_user(email, name, password)
+        session["signed_up"] = email
+        return redirect(screen_url("signin"), code=303)
 
     @app.post("/token")
+    @no_cookie_credentials
     def token() -> Any:
         return server.create_token_response()
 
     @app.post("/revoke")
+    @no_cookie_credentials
     def revoke() -> Any:
         return server.create_endpoint_response("revocation")
 
@@ -160,6 +213,7 @@ def create_app(store: Store) -> Flask:
         return jsonify(apps=[app.as_json() for app in apps])
 
     @app.post("/api/apps")
+    @no_cookie_credentials
     @require_token("apps")
     def create_app_() -> Response:
         body = request.get_json(silent=True)

@@ -3,7 +3,8 @@
 The client is public (``token_endpoint_auth_method=none``), so PKCE with S256 is mandatory at
 the authorization endpoint, not only at the token endpoint. Redirects go to any port of the
 loopback interface, as RFC 8252 section 7.3 asks of native-app providers. Refresh tokens rotate:
-each refresh revokes the old pair and issues a new one.
+each refresh revokes the old pair and issues a new one of the same family, and a retired
+refresh token presented again revokes its whole family (replay detection).
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 import sqlite3
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedResponseTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask
 
 from authfunnel.cli.devserver._accounts import CLIENT_ID
+from authfunnel.cli.devserver._redirect_uri import EXPECTED, redirect_uri_problem
 from authfunnel.cli.devserver._store import Store, User
 
 SCOPES = ("openid", "profile", "email", "apps")
@@ -43,17 +44,7 @@ class PublicClient(ClientMixin):  # type: ignore[misc]
         return " ".join(s for s in (scope or "").split() if s in SCOPES)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        parts = urlsplit(redirect_uri)
-        try:
-            port = parts.port
-        except ValueError:  # not a port number (":99999", ":x"): refused, not a crash
-            return False
-        return (
-            parts.scheme == "http"
-            and parts.hostname in ("127.0.0.1", "::1")
-            and port is not None
-            and not parts.fragment
-        )
+        return redirect_uri_problem(redirect_uri) is None
 
     def check_client_secret(self, client_secret: str) -> bool:
         return False
@@ -100,6 +91,7 @@ class Token(TokenMixin):  # type: ignore[misc]
         self.access_token = row["access_token"]
         self.refresh_token = row["refresh_token"]
         self.user_id = row["user_id"]
+        self.family: str = row["family"] or row["access_token"]
 
     def check_client(self, client: ClientMixin) -> bool:
         return bool(client.get_client_id() == self.row["client_id"])
@@ -135,11 +127,35 @@ class S256Required(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
 
+class Server(AuthorizationServer):  # type: ignore[misc]
+    """Authlib's server, refusing a response type without echoing it."""
+
+    def get_authorization_grant(self, request: Any) -> Any:
+        # Authlib echoes the response_type in its error, and a backslash or a quote in it
+        # then raises ValueError (a 500): only "code" exists here, so say that instead.
+        if request.payload.response_type != "code":
+            raise UnsupportedResponseTypeError(
+                None, description="response_type must be code (the only one supported)"
+            )
+        return super().get_authorization_grant(request)
+
+
 def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtector]:
     """The authorization server and resource protector for ``app``, backed by ``store``."""
 
     class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         TOKEN_ENDPOINT_AUTH_METHODS = ("none",)
+
+        @staticmethod
+        def validate_authorization_redirect_uri(request: Any, client: ClientMixin) -> str:
+            # Authlib's own puts the URI in the error description, and raises ValueError (a
+            # 500) when it holds a backslash or a quote: the reason is said without it.
+            redirect_uri: str | None = request.payload.redirect_uri
+            problem = "it is missing" if not redirect_uri else redirect_uri_problem(redirect_uri)
+            if problem is not None:
+                raise InvalidRequestError(f"{EXPECTED}: {problem}")
+            assert redirect_uri is not None
+            return redirect_uri
 
         def save_authorization_code(self, code: str, request: Any) -> None:
             data = request.payload.data
@@ -174,6 +190,8 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
         def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
             # Retired as it is read: Authlib revokes the old pair only after issuing the new
             # one, so a read here let two racing refreshes both succeed, defeating rotation.
+            # A retired one presented again is a replay: the store revokes its family, and
+            # None makes Authlib answer invalid_grant.
             row = store.take_refresh_token(refresh_token)
             return None if row is None else Token(row)
 
@@ -199,14 +217,18 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
             return None if row is None else Token(row)
 
     def save_token(token: dict[str, Any], request: Any) -> None:
-        store.save_token(token, request.client.get_client_id(), request.user.id)
+        # A refresh passes the old pair (Authlib's request.refresh_token): the new one joins
+        # its family, which a replay of any retired member revokes whole.
+        rotated = request.refresh_token if isinstance(request.refresh_token, Token) else None
+        family = rotated.family if rotated is not None else None
+        store.save_token(token, request.client.get_client_id(), request.user.id, family)
 
     app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
     app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
         "authorization_code": ACCESS_TOKEN_TTL_SECONDS,
         "refresh_token": ACCESS_TOKEN_TTL_SECONDS,
     }
-    server = AuthorizationServer(app, query_client=_query_client, save_token=save_token)
+    server = Server(app, query_client=_query_client, save_token=save_token)
     server.register_grant(CodeGrant, [S256Required(required=True)])
     server.register_grant(RotatingRefreshGrant)
     server.register_endpoint(Revocation)

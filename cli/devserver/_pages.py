@@ -8,20 +8,29 @@ from __future__ import annotations
 
 from typing import Final
 
-_LAYOUT: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }} · authfunnel dev provider</title>
-<style>
+# Served as /style.css, not inline: the pages' Content-Security-Policy allows only 'self'.
+STYLE: Final = """\
 body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}
 label{display:block;margin:.6rem 0}input{width:100%;padding:.4rem;box-sizing:border-box}
 button{padding:.5rem 1.2rem;margin:.8rem .5rem 0 0}.error{color:#a00}.muted{color:#666}
-</style></head><body><h1>{{ title }}</h1>
-{% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
 """
+
+_LAYOUT: Final = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }} · authfunnel dev provider</title>
+<link rel="stylesheet" href="/style.css"></head><body><h1>{{ title }}</h1>
+{% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
+{% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}
+"""
+# Every form carries its session's CSRF token (Flask-WTF): a page elsewhere cannot post one.
+_CSRF: Final = '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">'
 
 SIGN_IN: Final = (
     _LAYOUT
     + """<form method="post" action="{{ action }}">
 <input type="hidden" name="action" value="signin">
+"""
+    + _CSRF
+    + """
 <label>Email <input name="email" type="email" autocomplete="username" required
  value="{{ email }}"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"
@@ -35,6 +44,9 @@ SIGN_UP: Final = (
     _LAYOUT
     + """<form method="post" action="{{ action }}">
 <input type="hidden" name="action" value="signup">
+"""
+    + _CSRF
+    + """
 <label>Name <input name="name" required value="{{ name }}"></label>
 <label>Email <input name="email" type="email" autocomplete="username" required
  value="{{ email }}"></label>
@@ -51,6 +63,9 @@ CONSENT: Final = (
 <p><strong>{{ client_name }}</strong> asks to:</p>
 <ul>{% for scope in scopes %}<li>{{ scope }}</li>{% endfor %}</ul>
 <form method="post" action="{{ action }}">
+"""
+    + _CSRF
+    + """
 <button type="submit" name="action" value="approve" id="approve">Approve</button>
 <button type="submit" name="action" value="deny" id="deny">Deny</button></form>
 </body></html>"""

@@ -1,13 +1,17 @@
 """The dev provider's SQLite store: users, apps, authorization codes and tokens.
 
 One connection shared by the server's threads behind a lock: the dev server handles a person
-and a test suite, not traffic, and a single writer keeps SQLite simple.
+and a test suite, not traffic, and a single writer keeps SQLite simple. The file holds password
+hashes and live tokens, so it is its owner's alone: created 0600 (SQLite gives its -wal and
+-shm the same mode) in folders created 0700, whatever the umask.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 import sqlite3
 import threading
@@ -15,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from authfunnel.cli.app import FILE_MODE, open_private
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -30,10 +36,15 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS tokens (
     access_token TEXT PRIMARY KEY, refresh_token TEXT UNIQUE, client_id TEXT NOT NULL,
     user_id TEXT NOT NULL, scope TEXT NOT NULL, issued_at REAL NOT NULL,
-    expires_in INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+    expires_in INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, family TEXT);
 """
+# A token's family: every pair rotated from one authorization code shares the first pair's
+# access token as its family. Rows from before the column read NULL: each its own family.
+_FAMILY = "COALESCE(family, access_token)"
 
 CODE_TTL_SECONDS = 120
+FOLDER_MODE = 0o700
+_NO_SALT = bytes(16)
 _CODE_FIELDS = (
     "code",
     "client_id",
@@ -75,10 +86,27 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self._lock = threading.Lock()
+        file = None if str(path) == ":memory:" else Path(path)
+        if file is not None:
+            _create_private(file)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        try:
+            with self._lock:
+                self._db.executescript(_SCHEMA)
+                columns = {row["name"] for row in self._db.execute("PRAGMA table_info(tokens)")}
+                if "family" not in columns:  # a database from before refresh-token families
+                    self._db.execute("ALTER TABLE tokens ADD COLUMN family TEXT")
+                self._db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error:
+            self._db.close()
+            raise
+        if file is not None:
+            # Only now, the file known to be ours: one an earlier version left readable is
+            # tightened, and a --db that is not a database is left as it was.
+            for each in (file, *(file.with_name(file.name + s) for s in ("-wal", "-shm"))):
+                if each.exists():
+                    os.chmod(each, FILE_MODE)
 
     def close(self) -> None:
         with self._lock:
@@ -118,9 +146,10 @@ class Store:
 
     def authenticate(self, email: str, password: str) -> User | None:
         row = self._one("SELECT * FROM users WHERE email = ?", email.strip().lower())
-        if row is None or not hmac.compare_digest(
-            row["password_hash"], _hash(password, row["salt"])
-        ):
+        if row is None:
+            _hash(password, _NO_SALT)  # as slow as a wrong password: timing names no email
+            return None
+        if not hmac.compare_digest(row["password_hash"], _hash(password, row["salt"])):
             return None
         return User(row["id"], row["email"], row["name"])
 
@@ -176,9 +205,13 @@ class Store:
 
     # Tokens
 
-    def save_token(self, token: dict[str, Any], client_id: str, user_id: str) -> None:
+    def save_token(
+        self, token: dict[str, Any], client_id: str, user_id: str, family: str | None = None
+    ) -> None:
+        """Save a new pair: rotated from one of ``family``, or (None) the first of its own."""
         self._write(
-            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            "INSERT INTO tokens (access_token, refresh_token, client_id, user_id, scope,"
+            " issued_at, expires_in, revoked, family) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
             token["access_token"],
             token.get("refresh_token"),
             client_id,
@@ -186,6 +219,7 @@ class Store:
             token.get("scope", ""),
             time.time(),
             int(token.get("expires_in", 3600)),
+            family or token["access_token"],
         )
 
     def token(
@@ -196,15 +230,27 @@ class Store:
         return self._one("SELECT * FROM tokens WHERE refresh_token = ?", refresh_token)
 
     def take_refresh_token(self, refresh_token: str) -> sqlite3.Row | None:
-        """The live pair of ``refresh_token``, retired in the same step: usable once."""
+        """The live pair of ``refresh_token``, retired in the same step: usable once.
+
+        A refresh token used again after it was rotated (or revoked) means two parties hold
+        it, one of them not its owner: the whole family is revoked, the newest pair too, as
+        RFC 6819 5.2.2.3 and the OAuth 2.0 Security BCP (refresh token rotation) ask.
+        """
         with self._lock:
             row: sqlite3.Row | None = self._db.execute(
-                "SELECT * FROM tokens WHERE refresh_token = ? AND revoked = 0", (refresh_token,)
+                f"SELECT *, {_FAMILY} AS family FROM tokens WHERE refresh_token = ?",
+                (refresh_token,),
             ).fetchone()
-            if row is not None:
+            if row is None:
+                return None
+            if row["revoked"]:
                 self._db.execute(
-                    "UPDATE tokens SET revoked = 1 WHERE access_token = ?", (row["access_token"],)
+                    f"UPDATE tokens SET revoked = 1 WHERE {_FAMILY} = ?", (row["family"],)
                 )
+                return None
+            self._db.execute(
+                "UPDATE tokens SET revoked = 1 WHERE access_token = ?", (row["access_token"],)
+            )
             return row
 
     def expire(self, access_token: str) -> None:
@@ -213,6 +259,16 @@ class Store:
 
     def revoke(self, access_token: str) -> None:
         self._write("UPDATE tokens SET revoked = 1 WHERE access_token = ?", access_token)
+
+
+def _create_private(file: Path) -> None:
+    """Create the missing folders of ``file`` 0700 and ``file`` itself 0600, if missing."""
+    missing = [folder for folder in (file.parent, *file.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        os.chmod(folder, FOLDER_MODE)
+    with contextlib.suppress(FileExistsError):  # an existing one is tightened once opened
+        os.close(open_private(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
 
 
 def _hash(password: str, salt: bytes) -> bytes:

@@ -132,10 +132,14 @@ def chromium(
                     page.fill("input[name=email]", email)
                     page.fill("input[name=password]", password)
                     page.click("#signup")
+                    # Sign-up signs nobody in (it must not reveal taken emails): sign in next,
+                    # the email already filled in.
+                    page.wait_for_selector("#signin")
+                    assert page.input_value("input[name=email]") == email
                 else:
                     page.fill("input[name=email]", email)
-                    page.fill("input[name=password]", password)
-                    page.click("#signin")
+                page.fill("input[name=password]", password)
+                page.click("#signin")
                 page.wait_for_selector("#approve")
                 if tamper_state:
                     # A forged request: the consent form carries another state to the provider,

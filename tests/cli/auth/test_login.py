@@ -13,7 +13,7 @@ import pytest
 from authfunnel import fsm
 from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import Environment
-from authfunnel.cli.devserver import DevServer
+from authfunnel.cli.devserver import AutopilotError, DevServer
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import MemoryKeyring, Recorder, require_chromium
 from tests.cli.auth.support import Browser, autopilot, chromium, run_cli
@@ -239,3 +239,32 @@ def test_in_a_pipe_there_is_no_spinner_and_no_escape_code(
     assert result.status == 0
     assert "Waiting for the browser" not in result.out
     assert "\x1b" not in result.out
+
+
+def test_signup_over_http_completes_with_an_existing_email_only_through_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+    env_vars: dict[str, str],
+    recorder: Recorder,
+    provider: DevServer,
+) -> None:
+    # Sign-up says nothing about whether the email was taken; the sign-in after it decides.
+    fresh = use_browser(
+        monkeypatch,
+        Browser(autopilot(signup_name="Grace", email="grace@example.com", password="cobol-1959")),
+    )
+    signed_up = run_cli(env_vars, "signup", stdin="compiler\n")
+    fresh.join()
+    taken = use_browser(
+        monkeypatch,
+        Browser(autopilot(signup_name="Mallory", email="grace@example.com", password="guessed-1")),
+    )
+    refused = run_cli({**env_vars, "AUTHFUNNEL_LOGIN_TIMEOUT": "1"}, "signup")
+
+    assert signed_up.status == 0, signed_up.err
+    assert recorder.funnel_names()[:2] == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+    assert refused.status == 1
+    with pytest.raises(AutopilotError, match="signing in answered HTTP 401"):
+        taken.join()
+    user = provider.store.user_by_email("grace@example.com")
+    assert user is not None
+    assert user.name == "Grace"

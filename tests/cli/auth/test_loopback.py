@@ -1,4 +1,4 @@
-"""The loopback receiver: state first, one outcome per attempt, escaped pages."""
+"""The loopback receiver: state first, bad callbacks ignored, one outcome, escaped pages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from authfunnel.cli.auth._errors import CallbackError, StateMismatch
+from authfunnel.cli.auth._errors import AuthorizationError, CallbackError
 from authfunnel.cli.auth._loopback import CallbackServer, judge
 from authfunnel.fsm import ConsentDeclined
 
@@ -24,6 +24,39 @@ def test_the_first_callback_decides_and_a_second_one_is_refused() -> None:
     assert outcome.code == "c1"
 
 
+def test_callbacks_with_a_wrong_or_no_state_are_ignored_and_the_right_one_then_decides() -> None:
+    with CallbackServer(state="s") as server:
+        forged = httpx.get(server.redirect_uri, params={"state": "forged", "code": "evil"})
+        stateless = httpx.get(server.redirect_uri, params={"error": "access_denied"})
+        repeated = httpx.get(server.redirect_uri, params={"state": ["s", "s"], "code": "evil"})
+        waiting = not server.done.is_set()
+        right = httpx.get(server.redirect_uri, params={"state": "s", "code": "good"})
+        outcome = server.outcome
+
+    for ignored in (forged, stateless, repeated):
+        assert ignored.status_code == 400
+        assert "was ignored" in ignored.text
+    assert waiting
+    assert right.status_code == 200
+    assert outcome is not None
+    assert outcome.code == "good"
+    assert server.ignored == 3
+
+
+def test_a_callback_with_the_right_state_and_an_error_ends_the_attempt() -> None:
+    with CallbackServer(state="s") as server:
+        answer = httpx.get(
+            server.redirect_uri,
+            params={"state": "s", "error": "server_error", "error_description": "down"},
+        )
+        outcome = server.outcome
+
+    assert answer.status_code == 400
+    assert server.done.is_set()
+    assert outcome is not None
+    assert isinstance(outcome.error, AuthorizationError)
+
+
 def test_it_listens_on_loopback_only_on_an_ephemeral_port() -> None:
     with CallbackServer() as server:
         assert server.redirect_uri.startswith("http://127.0.0.1:")
@@ -32,17 +65,18 @@ def test_it_listens_on_loopback_only_on_an_ephemeral_port() -> None:
 
 
 def test_state_is_checked_before_the_error_is_read() -> None:
-    outcome = judge({"state": ["other"], "error": ["access_denied"]}, "expected")
-    assert isinstance(outcome.error, StateMismatch)
+    assert judge({"state": ["other"], "error": ["access_denied"]}, "expected") is None
 
 
 def test_access_denied_with_the_right_state_is_a_declined_consent() -> None:
     outcome = judge({"state": ["s"], "error": ["access_denied"]}, "s")
+    assert outcome is not None
     assert isinstance(outcome.error, ConsentDeclined)
 
 
-def test_a_repeated_parameter_counts_as_missing() -> None:
-    outcome = judge({"state": ["s", "s"], "code": ["c"]}, "s")
+def test_the_right_state_without_a_code_ends_the_attempt_as_a_callback_error() -> None:
+    outcome = judge({"state": ["s"]}, "s")
+    assert outcome is not None
     assert isinstance(outcome.error, CallbackError)
 
 
@@ -54,10 +88,11 @@ def test_a_repeated_parameter_counts_as_missing() -> None:
     ),
     expected=st.text(alphabet="abcdef0123456789", min_size=8, max_size=16),
 )
-def test_no_callback_without_the_exact_state_ever_yields_a_code(
+def test_no_callback_without_the_exact_state_decides_anything(
     params: dict[str, list[str]], expected: str
 ) -> None:
     outcome = judge(params, expected)
     if params.get("state") != [expected]:
-        assert outcome.code is None
-        assert isinstance(outcome.error, CallbackError | StateMismatch)
+        assert outcome is None
+    else:
+        assert outcome is not None

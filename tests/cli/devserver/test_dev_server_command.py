@@ -71,3 +71,31 @@ def test_dev_server_refuses_a_db_that_is_not_sqlite_with_a_clear_error(tmp_path:
     assert "cannot open the dev provider's database" in result.stderr
     assert "internal error" not in result.stderr
     assert not_a_database.read_text().startswith("these are my notes")
+
+
+def test_dev_server_keeps_its_database_and_state_folder_private_under_umask_000(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "AUTHFUNNEL_HOME": str(tmp_path),
+        "DO_NOT_TRACK": "1",  # nothing else creates the state folder first
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "authfunnel.cli", "dev-server"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+        umask=0,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("http://127.0.0.1:")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    state = tmp_path / "state"
+    assert oct(state.stat().st_mode & 0o777) == oct(0o700)
+    assert oct((state / "dev-provider.sqlite3").stat().st_mode & 0o777) == oct(0o600)
