@@ -7,6 +7,7 @@ plays the person's part from here: the browser step over HTTP, or a SIGINT.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -93,6 +94,36 @@ def test_an_expired_token_is_refreshed_silently_without_funnel_events(
         headers={"Authorization": f"Bearer {token['access_token']}"},
     )
     assert old.status_code == 401  # rotation retired the old pair
+
+
+def test_commands_renewing_at_once_share_one_refresh_and_stay_logged_in(
+    process_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The dev provider revokes a token family whose refresh token is presented twice (reuse
+    # detection): unserialised renewals would log the user out and open a browser for each.
+    log_in(process_env, tmp_path)
+    token_file = Path(process_env["AUTHFUNNEL_HOME"]) / "config" / "token.json"
+    token = json.loads(token_file.read_text())
+    token_file.write_text(json.dumps({**token, "expires_at": time.time() - 60}))
+
+    processes = [
+        Process(process_env, tmp_path / f"events-{n}.json", "apps", "list", "--json")
+        for n in range(4)
+    ]
+    results = []
+    for process in processes:
+        try:
+            results.append(process.finish(timeout=90))
+        except subprocess.TimeoutExpired:
+            process.proc.kill()
+            raise AssertionError("a renewal fell back to a browser login") from None
+
+    for status, out, err in results:
+        assert status == 0, err
+        assert "session has expired" not in err
+        assert [app["name"] for app in json.loads(out)] == ["demo-app"]
+    after = Process(process_env, tmp_path / "after.json", "apps", "list", "--json")
+    assert after.finish(timeout=90)[0] == 0  # the family the last renewal left is alive
 
 
 def test_a_failed_refresh_logs_in_again_without_funnel_events(
