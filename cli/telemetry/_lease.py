@@ -10,11 +10,16 @@ set back cannot keep a dead sender's lease alive, nor one set ahead expire a liv
 lease from another boot is stale (its holder cannot have survived the reboot). Without that
 clock the wall clock serves, and a lease expiring further ahead than any lease lasts
 (``MAX_TTL``) is stale: it was written before the clock went back.
+
+A row that cannot be read (a holder or expiry that is not what this module writes: a damaged
+file, a hand edit) is no lease at all: the next sender takes it over, which repairs it.
+Telemetry never breaks a command over its own bookkeeping.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import math
+from typing import Any, Final
 
 from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
 
@@ -29,7 +34,7 @@ def acquire(outbox: Outbox, holder: str, ttl: float) -> bool:
         row = outbox.db.execute(
             "SELECT holder, expires FROM lease WHERE name = ?", (SENDER,)
         ).fetchone()
-        if row is not None and row[0] != tag and _live(outbox, str(row[0]), float(row[1])):
+        if row is not None and row[0] != tag and _live(outbox, row[0], row[1]):
             return False
         outbox.db.execute(
             "INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (SENDER, tag, now + _capped(ttl))
@@ -60,7 +65,7 @@ def held(outbox: Outbox) -> bool:
         row = outbox.db.execute(
             "SELECT holder, expires FROM lease WHERE name = ?", (SENDER,)
         ).fetchone()
-    return row is not None and _live(outbox, str(row[0]), float(row[1]))
+    return row is not None and _live(outbox, row[0], row[1])
 
 
 def _tag(outbox: Outbox, holder: str) -> tuple[str, float]:
@@ -71,7 +76,12 @@ def _tag(outbox: Outbox, holder: str) -> tuple[str, float]:
     return f"{holder}@{boot}", since_boot
 
 
-def _live(outbox: Outbox, tag: str, expires: float) -> bool:
+def _live(outbox: Outbox, tag: Any, expires: Any) -> bool:
+    """Whether a stored lease (as read: any type SQLite held) is live; unreadable is not."""
+    if not isinstance(tag, str) or not isinstance(expires, (int, float)):
+        return False
+    if not math.isfinite(expires):
+        return False
     boot, since_boot = outbox.uptime()
     _, at, lease_boot = tag.rpartition("@")
     if at and boot is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,14 @@ def test_status_masks_credentials_in_the_host_url(tmp_path: Path, as_json: list[
     )
     assert "s3cret-token" not in out
     assert "proxy.example:8443" in out
+
+
+def test_a_malformed_lease_row_breaks_no_command(tmp_path: Path) -> None:
+    record(tmp_path, fsm.command_invoked("x"))
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    db.execute("INSERT OR REPLACE INTO lease VALUES ('sender', 'garbage', 'not a time')")
+    db.commit()
+    db.close()
+    for action in (["status"], ["status", "--json"], ["show"]):
+        status, _, err = run(tmp_path, "telemetry", *action, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk")
+        assert (status, err.count("internal error")) == (0, 0), err
