@@ -10,7 +10,8 @@ The loop (``_sender``) asks it:
   for a later run (a wrong key or host is not the messages' fault);
 - ``backoff`` and ``keep_trying``: how long to pause after consecutive failures, and whether
   to pause within this run or leave the rest to a later one;
-- ``retry_holds``: whether a retry time stored by an earlier run still holds delivery back.
+- ``retry_holds``: whether a retry time stored by an earlier run still holds delivery back
+  (``finite`` reads what was stored, damaged or not).
 """
 
 from __future__ import annotations
@@ -165,8 +166,20 @@ def retry_holds(now: float, retry_at: str | None) -> bool:
     ahead then, and honouring it could hold delivery back until the age bound drops events.
     An unreadable one holds nothing back.
     """
+    at = finite(retry_at)
+    return at is not None and now < at <= now + MAX_BACKOFF
+
+
+def finite(stored: object) -> float | None:
+    """A number as the outbox stored it (text, or any JSON value), if it is a finite one.
+
+    Whatever does not read as one (absent, damaged, ``inf``, NaN) is None: a record the sender
+    keeps for itself never breaks a command, and the sender rewrites it as it works.
+    """
+    if isinstance(stored, bool) or not isinstance(stored, (str, int, float)):
+        return None
     try:
-        at = float(retry_at or "nan")
-    except ValueError:
-        at = math.nan
-    return now < at <= now + MAX_BACKOFF
+        value = float(stored)
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None

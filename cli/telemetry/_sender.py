@@ -240,7 +240,7 @@ class _Batches:
 
     def _backoff(self, *, at_least: float = 0.0) -> float:
         """The next pause, counting this failure among the consecutive ones (kept across runs)."""
-        failures = int(self.outbox.get(FAILURES) or 0) + 1
+        failures = int(policy.finite(self.outbox.get(FAILURES)) or 0) + 1
         self.outbox.put(FAILURES, str(failures))
         return policy.backoff(failures, jitter=random.uniform(0.5, 1.0), at_least=at_least)
 

@@ -132,3 +132,36 @@ def test_a_malformed_lease_row_breaks_no_command(tmp_path: Path) -> None:
     for action in (["status"], ["status", "--json"], ["show"]):
         status, _, err = run(tmp_path, "telemetry", *action, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk")
         assert (status, err.count("internal error")) == (0, 0), err
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("retry_at", "inf"),
+        ("retry_at", "nan"),
+        ("retry_at", "-inf"),
+        ("retry_at", "soon"),
+        ("retry_at", "1e400"),
+        ("dropped_count", "many"),
+        ("dropped_age", "1.5"),
+        ("rejected", "x"),
+        ("last_result", "not json"),
+        ("last_result", '{"outcome": "delivered"}'),
+        ("last_result", '{"outcome": "delivered", "at": "inf", "sent": 1, "remaining": 0}'),
+        ("last_result", "[1, 2]"),
+    ],
+)
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["text", "json"])
+def test_status_reads_a_damaged_delivery_record_as_unknown(
+    tmp_path: Path, key: str, value: str, as_json: list[str]
+) -> None:
+    record(tmp_path, fsm.command_invoked("x"))
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    db.commit()
+    db.close()
+    status, out, err = run(tmp_path, "telemetry", "status", *as_json)
+    assert (status, err.count("internal error")) == (0, 0), err
+    assert "Pending events: 1" in out or json.loads(out)["pending"] == 1
+    if as_json:
+        json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))

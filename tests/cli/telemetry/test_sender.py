@@ -270,3 +270,12 @@ def test_no_batch_is_posted_by_two_senders_while_a_post_drips(
     assert Outbox(path).count() == 0
     assert firsts == ["retry-later"]
     assert set(outcomes) <= {"busy", "delivered"}  # "delivered": nothing left to send
+
+
+def test_an_unreadable_failure_count_still_backs_off(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(_sender.FAILURES, "lots")
+    with collector(tmp_path / "store.jsonl", write_key="right") as server:
+        report = deliver(outbox, settings(tmp_path, server.url, key="wrong"), budget=60)
+    assert report.outcome == "retry-later"
+    assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
