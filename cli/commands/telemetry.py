@@ -1,7 +1,8 @@
-"""``authfunnel telemetry status | enable | disable | show [--json] | flush``.
+"""``authfunnel telemetry status | enable | disable | show [--json] [--refused] | flush``.
 
-``show`` prints the pending messages exactly as they will be sent; ``flush`` sends them now,
-with a progress bar and a time bound, and says what stayed behind. ``disable`` also discards
+``show`` prints the pending messages exactly as they will be sent (``--refused``: the ones the
+endpoint refused again and again, kept here); ``flush`` sends them now, with a progress bar
+and a time bound, and says what stayed behind. ``disable`` also discards
 what has not been sent yet: consent withdrawn covers the past too.
 """
 
@@ -24,6 +25,7 @@ from authfunnel.cli.telemetry import (
     Settings,
     load_settings,
     open_outbox,
+    refused_messages,
     status_facts,
 )
 
@@ -33,6 +35,11 @@ ACTIONS = ("status", "enable", "disable", "show", "flush")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="status")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--refused",
+        action="store_true",
+        help="show: the events the endpoint refused (kept here), not the pending ones",
+    )
     parser.add_argument(
         "--timeout", type=_seconds, default=30.0, help="flush: give up after this many seconds"
     )
@@ -55,7 +62,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if action == "status":
         return _status(settings, env, as_json=args.json)
     if action == "show":
-        return _show(settings, env, as_json=args.json)
+        return _show(settings, env, as_json=args.json, refused=args.refused)
     with _outbox(settings) as outbox:
         if action == "enable":
             outbox.put(DISABLED, None)
@@ -89,10 +96,15 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     lines.append(f"Pending events: {facts['pending']} in {facts['outbox']}")
     if "dropped" in facts:
         dropped = facts["dropped"]
-        lines.append(
-            f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age); "
-            f"rejected by the endpoint: {facts['rejected']}"
-        )
+        lines.append(f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age)")
+        if facts["refused"]:
+            lines.append(
+                f"Refused by the endpoint: {_events(facts['refused'])}, kept in {facts['outbox']}"
+                " (reports count them; 'authfunnel telemetry show --refused' lists them)"
+            )
+        if facts["rejected"]:
+            earlier = _events(facts["rejected"])
+            lines.append(f"Rejected and dropped by an earlier version: {earlier}")
         last = facts["last_delivery"]
         if last:
             lines.append(
@@ -105,20 +117,28 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     return ExitStatus.OK
 
 
-def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
-    pending: list[dict[str, Any]] = []
+def _show(settings: Settings, env: Environment, *, as_json: bool, refused: bool) -> int:
+    shown: list[dict[str, Any]] = []
     if settings.outbox_path.exists():
         with _outbox(settings) as outbox:
-            pending = [json.loads(body) for _, body in outbox.pending()]
+            if refused:
+                shown = [json.loads(message.body) for message in refused_messages(outbox)]
+            else:
+                shown = [json.loads(body) for _, body in outbox.pending()]
     if as_json:
-        for message in pending:
+        for message in shown:
             env.stdout.write(json.dumps(message, sort_keys=True) + "\n")
         return ExitStatus.OK
-    env.stdout.write(_table(pending))
+    what = "refused by the endpoint, kept here" if refused else "pending"
+    env.stdout.write(_table(shown, what))
     return ExitStatus.OK
 
 
-def _table(pending: list[dict[str, Any]]) -> str:
+def _events(count: int) -> str:
+    return f"{count} event" if count == 1 else f"{count} events"
+
+
+def _table(pending: list[dict[str, Any]], what: str) -> str:
     """The pending messages as plain aligned columns (no rich: this works in the core install,
     and JSON properties read best unwrapped on one line each)."""
     header = ("timestamp", "event", "messageId", "properties")
@@ -132,7 +152,7 @@ def _table(pending: list[dict[str, Any]]) -> str:
         for message in pending
     ]
     widths = [*(max(len(row[column]) for row in rows) for column in range(3)), 0]
-    lines = [f"{len(pending)} pending events"]
+    lines = [f"{_events(len(pending))} {what}"]
     lines += [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -172,7 +192,10 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
             time.sleep(0.2)
     env.stdout.write(f"Sent {report.sent} events; {report.remaining} left ({report.outcome}).\n")
     if report.rejected:
-        env.stdout.write(f"The endpoint rejected {report.rejected} events (dropped).\n")
+        env.stdout.write(
+            f"The endpoint refused {_events(report.rejected)} again and again: kept in "
+            f"{settings.outbox_path} ('authfunnel telemetry show --refused' lists them).\n"
+        )
     return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
 
 

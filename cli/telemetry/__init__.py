@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.telemetry._lifecycle import run_command
     from authfunnel.cli.telemetry._message import identify_message, track_message
     from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
+    from authfunnel.cli.telemetry._refused import refused_messages
     from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
     from authfunnel.cli.telemetry._settings import (
         OUTBOX_FILE,
@@ -55,6 +56,7 @@ _HOMES = {
     "open_client": "_wiring",
     "open_outbox": "_outbox",
     "read_recorded": "_archive",
+    "refused_messages": "_refused",
     "run_command": "_lifecycle",
     "status_facts": "_status",
     "track_message": "_message",
@@ -82,6 +84,7 @@ __all__ = [
     "open_client",
     "open_outbox",
     "read_recorded",
+    "refused_messages",
     "run_command",
     "status_facts",
     "track_message",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from authfunnel.cli.telemetry import _lease, _sender
+from authfunnel.cli.telemetry import _lease, _refused, _sender
 from authfunnel.cli.telemetry._outbox import Outbox
 from authfunnel.cli.telemetry._send_policy import finite
 from authfunnel.cli.telemetry._settings import Settings, mask, mask_url
@@ -37,7 +37,8 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
     facts.update(
         pending=outbox.count(),
         dropped={"age": counter(outbox, "dropped_age"), "count": counter(outbox, "dropped_count")},
-        rejected=counter(outbox, "rejected"),
+        refused=_refused.refused_count(outbox),
+        rejected=counter(outbox, "rejected"),  # dropped by versions without the dead letters
         anonymous_id=outbox.anonymous_id,
         notice_shown=bool(outbox.get(NOTICE_SHOWN)),
         sender_running=_lease.held(outbox),

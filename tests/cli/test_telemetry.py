@@ -66,7 +66,7 @@ def test_show_json_prints_the_pending_messages_exactly(tmp_path: Path) -> None:
 def test_show_prints_a_table_of_pending_events(tmp_path: Path) -> None:
     record(tmp_path, fsm.command_invoked("x"))
     _, out, _ = run(tmp_path, "telemetry", "show", DO_NOT_TRACK="1")
-    assert "1 pending events" in out
+    assert "1 event pending" in out
     assert "Command Invoked" in out
 
 
@@ -130,7 +130,7 @@ def test_a_malformed_lease_row_breaks_no_command(tmp_path: Path) -> None:
     db.commit()
     db.close()
     for action in (["status"], ["status", "--json"], ["show"]):
-        status, _, err = run(tmp_path, "telemetry", *action, AUTHFUNNEL_SEGMENT_WRITE_KEY="wk")
+        status, _, err = run(tmp_path, "telemetry", *action)
         assert (status, err.count("internal error")) == (0, 0), err
 
 
@@ -165,3 +165,23 @@ def test_status_reads_a_damaged_delivery_record_as_unknown(
     assert "Pending events: 1" in out or json.loads(out)["pending"] == 1
     if as_json:
         json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+
+
+def test_status_and_show_tell_of_the_events_the_endpoint_refused(tmp_path: Path) -> None:
+    from authfunnel.cli.telemetry import Outbox
+    from authfunnel.cli.telemetry._refused import dead_letter
+
+    record(tmp_path, fsm.command_invoked("refused"), fsm.command_invoked("pending"))
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    first = outbox.pending()[0][0]
+    dead_letter(outbox, first, status=400, code="invalid_event")
+    outbox.close()
+    _, out, _ = run(tmp_path, "telemetry", "status", DO_NOT_TRACK="1")
+    assert "Refused by the endpoint: 1 event, kept in " in out
+    assert "telemetry show --refused" in out
+    _, out, _ = run(tmp_path, "telemetry", "show", "--refused", "--json", DO_NOT_TRACK="1")
+    assert [json.loads(line)["properties"]["command"] for line in out.splitlines()] == ["refused"]
+    _, out, _ = run(tmp_path, "telemetry", "show", "--refused", DO_NOT_TRACK="1")
+    assert out.startswith("1 event refused by the endpoint, kept here\n")
+    _, out, _ = run(tmp_path, "telemetry", "show", "--json", DO_NOT_TRACK="1")
+    assert [json.loads(line)["properties"]["command"] for line in out.splitlines()] == ["pending"]
