@@ -23,6 +23,7 @@ from authfunnel.cli.telemetry import (
     Outbox,
     OutboxError,
     Settings,
+    discard_unsent,
     load_settings,
     open_outbox,
     refused_messages,
@@ -73,8 +74,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             return ExitStatus.OK
         if action == "disable":
             outbox.put(DISABLED, "1")
-            dropped = outbox.discard_all()
-            env.stdout.write(f"Telemetry disabled; discarded {dropped} unsent events.\n")
+            left = discard_unsent(outbox)
+            said = f"Telemetry disabled; discarded {_events(left.discarded, 'unsent')}"
+            if left.in_flight:
+                said += (
+                    f"; {_events(left.in_flight)} already being sent are left to finish"
+                    " (kept in the archive if the endpoint accepts them, else discarded)"
+                )
+            env.stdout.write(said + ".\n")
             return ExitStatus.OK
         return _flush(outbox, settings, env, args.timeout)
 
@@ -134,8 +141,10 @@ def _show(settings: Settings, env: Environment, *, as_json: bool, refused: bool)
     return ExitStatus.OK
 
 
-def _events(count: int) -> str:
-    return f"{count} event" if count == 1 else f"{count} events"
+def _events(count: int, kind: str = "") -> str:
+    """``count`` with "event" agreeing: "1 event", "3 unsent events"."""
+    noun = "event" if count == 1 else "events"
+    return f"{count} {kind} {noun}" if kind else f"{count} {noun}"
 
 
 def _table(pending: list[dict[str, Any]], what: str) -> str:

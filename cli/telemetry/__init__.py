@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.telemetry._archive import keep, read_recorded
     from authfunnel.cli.telemetry._client import OutboxClient
     from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
+    from authfunnel.cli.telemetry._lease import discard_unsent
     from authfunnel.cli.telemetry._lifecycle import run_command
     from authfunnel.cli.telemetry._message import identify_message, track_message
     from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
@@ -45,6 +46,7 @@ _HOMES = {
     "OutboxError": "_outbox",
     "Settings": "_settings",
     "deliver": "_sender",
+    "discard_unsent": "_lease",
     "due": "_sender",
     "forget_user": "_wiring",
     "identify_message": "_message",
@@ -73,6 +75,7 @@ __all__ = [
     "OutboxError",
     "Settings",
     "deliver",
+    "discard_unsent",
     "due",
     "forget_user",
     "identify_message",

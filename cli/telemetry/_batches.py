@@ -96,8 +96,16 @@ class Batches:
             if not self.keeper.renew():
                 self._outcome("busy", "lease lost")
                 return
+            # Claimed, so that 'telemetry disable' leaves it to this post, and counts it apart;
+            # what it discarded meanwhile is not posted.
+            claimed = self.keeper.claim(row_id for row_id, _ in batch)
+            batch = [row for row in batch if row[0] in claimed]
+            if not batch:
+                continue
             verdict = self._post(batch, policy.post_seconds(self.run.timeout, remaining))
-            if not self._go_on(verdict, batch):
+            go_on = self._go_on(verdict, batch)
+            self.keeper.claim(())  # settled (archived if accepted): nothing is in flight now
+            if not go_on:
                 return
 
     def _post(self, batch: list[policy.Row], seconds: float) -> policy.Verdict:
@@ -167,7 +175,7 @@ class Batches:
         self.outbox.put(RETRY_AT, None)
         self.run.log(f"delivery accepted: {len(batch)} messages by {self.run.target}")
         if self.run.progress is not None:
-            self.run.progress(self.report.sent + self.report.rejected, self.total)
+            self.run.progress(self.report.sent + self.probe.dead, self.total)
 
     def _retry(self, retry: policy.Retry) -> bool:
         """Pause and post the batch again, or leave it for a later run; whether to go on."""
@@ -181,6 +189,7 @@ class Batches:
             self._schedule(delay)
             return False
         self.keeper.renew(extra=delay)
+        self.keeper.claim(())  # not in flight while it waits: what a discard removes stays out
         self.run.sleep(delay)
         return True
 

@@ -11,6 +11,11 @@ lease from another boot is stale (its holder cannot have survived the reboot). W
 clock the wall clock serves, and a lease expiring further ahead than any lease lasts
 (``MAX_TTL``) is stale: it was written before the clock went back.
 
+The holder claims the batch it is posting (``claim``: the ``in_flight`` table), so that
+``discard_unsent`` (``telemetry disable``) removes only what no one is sending: a batch in
+flight is left to finish, is archived if accepted, and is counted apart. A claim lives only
+as long as its holder's lease: the next sender clears a dead one's.
+
 A row that cannot be read (a holder or expiry that is not what this module writes: a damaged
 file, a hand edit) is no lease at all: the next sender takes it over, which repairs it.
 Telemetry never breaks a command over its own bookkeeping.
@@ -19,6 +24,8 @@ Telemetry never breaks a command over its own bookkeeping.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
@@ -39,6 +46,7 @@ def acquire(outbox: Outbox, holder: str, ttl: float) -> bool:
         outbox.db.execute(
             "INSERT OR REPLACE INTO lease VALUES (?, ?, ?)", (SENDER, tag, now + _capped(ttl))
         )
+        outbox.db.execute("DELETE FROM in_flight WHERE holder != ?", (tag,))  # holders gone
     return True
 
 
@@ -55,8 +63,47 @@ def renew(outbox: Outbox, holder: str, ttl: float) -> bool:
 
 def release(outbox: Outbox, holder: str) -> None:
     tag, _ = _tag(outbox, holder)
-    with translated():
+    with translated(), transaction(outbox.db):
+        outbox.db.execute("DELETE FROM in_flight WHERE holder = ?", (tag,))
         outbox.db.execute("DELETE FROM lease WHERE name = ? AND holder = ?", (SENDER, tag))
+
+
+def claim(outbox: Outbox, holder: str, row_ids: Iterable[int]) -> set[int]:
+    """Make ``row_ids`` the batch ``holder`` posts (none: it posts nothing now); return those
+    still pending, the only ones it may post (a discard may have removed the others)."""
+    tag, _ = _tag(outbox, holder)
+    with translated(), transaction(outbox.db):
+        outbox.db.execute("DELETE FROM in_flight WHERE holder = ?", (tag,))
+        outbox.db.executemany(
+            "INSERT OR REPLACE INTO in_flight SELECT id, ? FROM messages WHERE id = ?",
+            [(tag, row_id) for row_id in row_ids],
+        )
+        rows = outbox.db.execute("SELECT id FROM in_flight WHERE holder = ?", (tag,))
+        return {int(row[0]) for row in rows}
+
+
+@dataclass(frozen=True)
+class Discarded:
+    """What ``discard_unsent`` removed, and what it left to the sender posting it."""
+
+    discarded: int
+    in_flight: int
+
+
+def discard_unsent(outbox: Outbox) -> Discarded:
+    """Remove every pending message but the batch a live sender is posting (one transaction):
+    that one ends as its post does, archived if accepted."""
+    with translated(), transaction(outbox.db):
+        row = outbox.db.execute(
+            "SELECT holder, expires FROM lease WHERE name = ?", (SENDER,)
+        ).fetchone()
+        sending = row[0] if row is not None and _live(outbox, row[0], row[1]) else None
+        outbox.db.execute("DELETE FROM in_flight WHERE holder IS NOT ?", (sending,))
+        discarded = outbox.db.execute(
+            "DELETE FROM messages WHERE id NOT IN (SELECT id FROM in_flight)"
+        ).rowcount
+        in_flight = outbox.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    return Discarded(discarded=int(discarded), in_flight=int(in_flight))
 
 
 def held(outbox: Outbox) -> bool:

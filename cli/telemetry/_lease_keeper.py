@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from authfunnel.cli.telemetry import _lease
@@ -43,6 +43,10 @@ class LeaseKeeper:
 
     def release(self) -> None:
         _lease.release(self.outbox, self.holder)
+
+    def claim(self, row_ids: Iterable[int]) -> set[int]:
+        """Claim the batch about to be posted; the ids still pending (see ``_lease.claim``)."""
+        return _lease.claim(self.outbox, self.holder, row_ids)
 
     def run_within(self, call: Callable[[], Any], seconds: float, settle: Settle) -> Any:
         """``call()``'s result within ``seconds``, renewing the lease meanwhile.

@@ -38,6 +38,7 @@ from authfunnel.cli.telemetry._lease_keeper import LateAnswer, LeaseKeeper
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError
 from authfunnel.cli.telemetry._send_policy import MAX_BACKOFF as MAX_BACKOFF
 from authfunnel.cli.telemetry._settings import Settings
+from authfunnel.cli.telemetry._wiring import DISABLED
 
 DETACHED_BUDGET: Final = 60.0
 LEASE_TTL = 30.0  # renewed every quarter of it while a sender lives (a module knob for tests)
@@ -80,6 +81,8 @@ def deliver(
             outbox.put(LAST_RESULT, json.dumps({"at": outbox.clock(), **asdict(report)}))
             if late is None:
                 keeper.release()
+                if outbox.get(DISABLED):  # consent withdrawn while a batch was in flight
+                    _lease.discard_unsent(outbox)
         if late is not None:  # the lease is the late post's until it ends
             keeper.hold_until_done(late)
             return report

@@ -74,7 +74,7 @@ def test_disable_then_enable(tmp_path: Path) -> None:
     record(tmp_path, fsm.command_invoked("x"))
     status, out, _ = run(tmp_path, "telemetry", "disable")
     assert status == 0
-    assert "discarded 1 unsent events" in out
+    assert "discarded 1 unsent event." in out
     record(tmp_path, fsm.command_invoked("y"))
     _, out, _ = run(tmp_path, "telemetry", "show", "--json")
     assert out == ""
