@@ -195,6 +195,7 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
                 budget=max(0.1, deadline - time.monotonic()),
                 log=log,
                 progress=progress,
+                take_over_stalled=True,  # a sender stuck on an endpoint that hangs: not a wait
             )
             if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
                 break

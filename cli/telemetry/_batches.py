@@ -131,12 +131,14 @@ class Batches:
             )
             raise
         except APIError as error:
+            self.keeper.progressed()  # an answer, if not an acceptance: the sender is not stuck
             asked = parse_retry_after(error.response) if error.response is not None else None
             code = str(getattr(error, "code", "unknown"))
             answer = policy.Answer(int(error.status), code=code, retry_after=asked)
             return policy.judge(answer, batch)
         except Exception as error:  # requests' connection errors and timeouts, and any other
             return policy.no_answer(error)
+        self.keeper.progressed()
         return policy.judge(_answer(response), batch)
 
     def _go_on(self, verdict: policy.Verdict, batch: list[policy.Row]) -> bool:
@@ -189,6 +191,8 @@ class Batches:
             self._schedule(delay)
             return False
         self.keeper.renew(extra=delay)
+        if retry.asked is not None:  # the endpoint asked for the pause: it is no stall
+            self.keeper.progressed(extra=delay)
         self.keeper.claim(())  # not in flight while it waits: what a discard removes stays out
         self.run.sleep(delay)
         return True

@@ -42,6 +42,7 @@ from authfunnel.cli.telemetry._wiring import DISABLED
 
 DETACHED_BUDGET: Final = 60.0
 LEASE_TTL = 30.0  # renewed every quarter of it while a sender lives (a module knob for tests)
+STALL_GRACE = 5.0  # beyond its request timeout, how long a holder may go without an answer
 LAST_RESULT: Final = "last_result"
 
 
@@ -53,10 +54,16 @@ def deliver(
     log: Log | None = None,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    take_over_stalled: bool = False,
 ) -> DeliveryReport:
-    """Send what the outbox holds, within ``budget`` seconds; never raises for delivery."""
-    keeper = LeaseKeeper(outbox, LEASE_TTL)
-    if not keeper.acquire():
+    """Send what the outbox holds, within ``budget`` seconds; never raises for delivery.
+
+    ``take_over_stalled`` (an explicit flush): take over the lease of a sender that has had no
+    answer for longer than its request timeout and ``STALL_GRACE`` (stuck on an endpoint
+    that hangs, say), rather than wait for it.
+    """
+    keeper = LeaseKeeper(outbox, LEASE_TTL, patience=settings.timeout + STALL_GRACE)
+    if not keeper.acquire(take_over_stalled=take_over_stalled):
         return DeliveryReport("busy", remaining=outbox.count(), detail="another sender runs")
     _quiet_segment_logging()
     run = SendRun(
@@ -90,7 +97,7 @@ def deliver(
         # sender: look again after releasing, so its events are not left waiting.
         if report.outcome != "delivered" or outbox.count() == 0:
             return report
-        if not keeper.acquire():
+        if not keeper.acquire(take_over_stalled=take_over_stalled):
             return report
 
 
