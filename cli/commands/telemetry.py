@@ -186,7 +186,11 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
         if env.debug:
             env.stderr.write(f"telemetry: {text}\n")
 
-    with _progress_bar(env, total=outbox.count()) as progress:
+    pending = outbox.count()
+    if pending == 0:
+        env.stdout.write(_nothing_pending(status_facts(settings, outbox)["last_delivery"]))
+        return ExitStatus.OK
+    with _progress_bar(env, total=pending) as progress:
         deadline = time.monotonic() + timeout
         while True:  # a detached sender may hold the lease: wait for it, within the bound
             report = deliver(
@@ -200,13 +204,29 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
             if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
                 break
             time.sleep(0.2)
-    env.stdout.write(f"Sent {report.sent} events; {report.remaining} left ({report.outcome}).\n")
+    if (report.sent, report.remaining, report.rejected) == (0, 0, 0):  # a sender was faster
+        env.stdout.write(
+            "Nothing to send: the background sender already delivered "
+            f"the {_events(pending)} that were pending.\n"
+        )
+        return ExitStatus.OK
+    env.stdout.write(f"Sent {_events(report.sent)}; {report.remaining} left ({report.outcome}).\n")
     if report.rejected:
         env.stdout.write(
             f"The endpoint refused {_events(report.rejected)} again and again: kept in "
             f"{settings.outbox_path} ('authfunnel telemetry show --refused' lists them).\n"
         )
     return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
+
+
+def _nothing_pending(last: dict[str, Any] | None) -> str:
+    """What a flush says when it finds nothing pending: whether a sender already delivered."""
+    if last is None:
+        return "Nothing to send: no events are pending.\n"
+    said = "Nothing to send: the background sender already delivered every recorded event."
+    if last["sent"]:
+        said += f" Its last run sent {_events(last['sent'])} at {_when(last['at'])}."
+    return said + "\n"
 
 
 @contextmanager

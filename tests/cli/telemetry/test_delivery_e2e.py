@@ -362,3 +362,21 @@ def test_flush_takes_over_from_a_sender_stuck_on_a_hanging_endpoint(tmp_path: Pa
             )
             assert flush.returncode == 0, flush.stdout + flush.stderr
             assert_flushed_exactly(home, store, expected, flush_ids=recorded_ids(flush.stderr))
+
+
+def test_flush_after_the_background_sender_delivered_says_so(tmp_path: Path) -> None:
+    # Before: "Sent 0 events; 0 left", as if the flush had found nothing ever recorded.
+    home = tmp_path / "home"
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        variables = environment(home, server.url)
+        expected = consent(variables)
+        show = authfunnel(variables, "telemetry", "show")
+        assert show.returncode == 0
+        expected += recorded_ids(show.stderr)
+        delivered(store, expected)
+        wait_until(lambda: sender_idle(home) and not pending_ids(home), what="an empty outbox")
+        flush = authfunnel(variables, "telemetry", "flush")
+    assert flush.returncode == 0, flush.stderr
+    assert flush.stdout.startswith("Nothing to send: the background sender already delivered")
+    assert "Sent 0" not in flush.stdout
