@@ -1,7 +1,8 @@
-"""``authfunnel telemetry status | enable | disable | show [--json] | flush``.
+"""``authfunnel telemetry status | enable | disable | show [--json] [--refused] | flush``.
 
-``show`` prints the pending messages exactly as they will be sent; ``flush`` sends them now,
-with a progress bar and a time bound, and says what stayed behind. ``disable`` also discards
+``show`` prints the pending messages exactly as they will be sent (``--refused``: the ones the
+endpoint refused again and again, kept here); ``flush`` sends them now, with a progress bar
+and a time bound, and says what stayed behind. ``disable`` also discards
 what has not been sent yet: consent withdrawn covers the past too.
 """
 
@@ -22,8 +23,10 @@ from authfunnel.cli.telemetry import (
     Outbox,
     OutboxError,
     Settings,
+    discard_unsent,
     load_settings,
     open_outbox,
+    refused_messages,
     status_facts,
 )
 
@@ -33,6 +36,11 @@ ACTIONS = ("status", "enable", "disable", "show", "flush")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="status")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--refused",
+        action="store_true",
+        help="show: the events the endpoint refused (kept here), not the pending ones",
+    )
     parser.add_argument(
         "--timeout", type=_seconds, default=30.0, help="flush: give up after this many seconds"
     )
@@ -55,7 +63,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if action == "status":
         return _status(settings, env, as_json=args.json)
     if action == "show":
-        return _show(settings, env, as_json=args.json)
+        return _show(settings, env, as_json=args.json, refused=args.refused)
     with _outbox(settings) as outbox:
         if action == "enable":
             outbox.put(DISABLED, None)
@@ -66,8 +74,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             return ExitStatus.OK
         if action == "disable":
             outbox.put(DISABLED, "1")
-            dropped = outbox.discard_all()
-            env.stdout.write(f"Telemetry disabled; discarded {dropped} unsent events.\n")
+            left = discard_unsent(outbox)
+            said = f"Telemetry disabled; discarded {_events(left.discarded, 'unsent')}"
+            if left.in_flight:
+                said += (
+                    f"; {_events(left.in_flight)} already being sent are left to finish"
+                    " (kept in the archive if the endpoint accepts them, else discarded)"
+                )
+            env.stdout.write(said + ".\n")
             return ExitStatus.OK
         return _flush(outbox, settings, env, args.timeout)
 
@@ -89,10 +103,15 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     lines.append(f"Pending events: {facts['pending']} in {facts['outbox']}")
     if "dropped" in facts:
         dropped = facts["dropped"]
-        lines.append(
-            f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age); "
-            f"rejected by the endpoint: {facts['rejected']}"
-        )
+        lines.append(f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age)")
+        if facts["refused"]:
+            lines.append(
+                f"Refused by the endpoint: {_events(facts['refused'])}, kept in {facts['outbox']}"
+                " (reports count them; 'authfunnel telemetry show --refused' lists them)"
+            )
+        if facts["rejected"]:
+            earlier = _events(facts["rejected"])
+            lines.append(f"Rejected and dropped by an earlier version: {earlier}")
         last = facts["last_delivery"]
         if last:
             lines.append(
@@ -105,20 +124,30 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     return ExitStatus.OK
 
 
-def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
-    pending: list[dict[str, Any]] = []
+def _show(settings: Settings, env: Environment, *, as_json: bool, refused: bool) -> int:
+    shown: list[dict[str, Any]] = []
     if settings.outbox_path.exists():
         with _outbox(settings) as outbox:
-            pending = [json.loads(body) for _, body in outbox.pending()]
+            if refused:
+                shown = [json.loads(message.body) for message in refused_messages(outbox)]
+            else:
+                shown = [json.loads(body) for _, body in outbox.pending()]
     if as_json:
-        for message in pending:
+        for message in shown:
             env.stdout.write(json.dumps(message, sort_keys=True) + "\n")
         return ExitStatus.OK
-    env.stdout.write(_table(pending))
+    what = "refused by the endpoint, kept here" if refused else "pending"
+    env.stdout.write(_table(shown, what))
     return ExitStatus.OK
 
 
-def _table(pending: list[dict[str, Any]]) -> str:
+def _events(count: int, kind: str = "") -> str:
+    """``count`` with "event" agreeing: "1 event", "3 unsent events"."""
+    noun = "event" if count == 1 else "events"
+    return f"{count} {kind} {noun}" if kind else f"{count} {noun}"
+
+
+def _table(pending: list[dict[str, Any]], what: str) -> str:
     """The pending messages as plain aligned columns (no rich: this works in the core install,
     and JSON properties read best unwrapped on one line each)."""
     header = ("timestamp", "event", "messageId", "properties")
@@ -132,7 +161,7 @@ def _table(pending: list[dict[str, Any]]) -> str:
         for message in pending
     ]
     widths = [*(max(len(row[column]) for row in rows) for column in range(3)), 0]
-    lines = [f"{len(pending)} pending events"]
+    lines = [f"{_events(len(pending))} {what}"]
     lines += [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -157,7 +186,11 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
         if env.debug:
             env.stderr.write(f"telemetry: {text}\n")
 
-    with _progress_bar(env, total=outbox.count()) as progress:
+    pending = outbox.count()
+    if pending == 0:
+        env.stdout.write(_nothing_pending(status_facts(settings, outbox)["last_delivery"]))
+        return ExitStatus.OK
+    with _progress_bar(env, total=pending) as progress:
         deadline = time.monotonic() + timeout
         while True:  # a detached sender may hold the lease: wait for it, within the bound
             report = deliver(
@@ -166,14 +199,34 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
                 budget=max(0.1, deadline - time.monotonic()),
                 log=log,
                 progress=progress,
+                take_over_stalled=True,  # a sender stuck on an endpoint that hangs: not a wait
             )
             if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
                 break
             time.sleep(0.2)
-    env.stdout.write(f"Sent {report.sent} events; {report.remaining} left ({report.outcome}).\n")
+    if (report.sent, report.remaining, report.rejected) == (0, 0, 0):  # a sender was faster
+        env.stdout.write(
+            "Nothing to send: the background sender already delivered "
+            f"the {_events(pending)} that were pending.\n"
+        )
+        return ExitStatus.OK
+    env.stdout.write(f"Sent {_events(report.sent)}; {report.remaining} left ({report.outcome}).\n")
     if report.rejected:
-        env.stdout.write(f"The endpoint rejected {report.rejected} events (dropped).\n")
+        env.stdout.write(
+            f"The endpoint refused {_events(report.rejected)} again and again: kept in "
+            f"{settings.outbox_path} ('authfunnel telemetry show --refused' lists them).\n"
+        )
     return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
+
+
+def _nothing_pending(last: dict[str, Any] | None) -> str:
+    """What a flush says when it finds nothing pending: whether a sender already delivered."""
+    if last is None:
+        return "Nothing to send: no events are pending.\n"
+    said = "Nothing to send: the background sender already delivered every recorded event."
+    if last["sent"]:
+        said += f" Its last run sent {_events(last['sent'])} at {_when(last['at'])}."
+    return said + "\n"
 
 
 @contextmanager

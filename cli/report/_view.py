@@ -46,17 +46,22 @@ def notes(report: Report) -> list[str]:
     """What was read but not counted, said out loud."""
     found = []
     if report.loaded.malformed:
-        found.append(f"{report.loaded.malformed:,} malformed lines skipped")
+        found.append(f"{_counted(report.loaded.malformed, 'malformed line')} skipped")
     if report.unknown_events:
-        found.append(
-            f"{report.unknown_events:,} other messages (unknown events, identify, ...) ignored"
-        )
+        other = _counted(report.unknown_events, "other message")
+        found.append(f"{other} (unknown events, identify, ...) ignored")
     if report.orphan_terminals:
-        found.append(f"{report.orphan_terminals:,} flow endings without a start event ignored")
+        endings = _counted(report.orphan_terminals, "flow ending")
+        found.append(f"{endings} without a start event ignored")
     unknown = sum(flow.figures.unknown_step for flow in report.flows)
     if unknown:
-        found.append(f"{unknown:,} flows ended at a step the funnel does not declare")
+        found.append(f"{_counted(unknown, 'flow')} ended at a step the funnel does not declare")
     return found
+
+
+def _counted(count: int, noun: str) -> str:
+    """``count`` and ``noun`` in agreement: "1 flow ending", "2 flow endings"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _funnel_table(f: Figures) -> RenderableType:

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from authfunnel.cli.telemetry._archive import keep, read_recorded
     from authfunnel.cli.telemetry._client import OutboxClient
     from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
+    from authfunnel.cli.telemetry._lease import discard_unsent
     from authfunnel.cli.telemetry._lifecycle import run_command
     from authfunnel.cli.telemetry._message import identify_message, track_message
     from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
+    from authfunnel.cli.telemetry._refused import refused_messages
     from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
     from authfunnel.cli.telemetry._settings import (
         OUTBOX_FILE,
@@ -44,6 +46,7 @@ _HOMES = {
     "OutboxError": "_outbox",
     "Settings": "_settings",
     "deliver": "_sender",
+    "discard_unsent": "_lease",
     "due": "_sender",
     "forget_user": "_wiring",
     "identify_message": "_message",
@@ -55,6 +58,7 @@ _HOMES = {
     "open_client": "_wiring",
     "open_outbox": "_outbox",
     "read_recorded": "_archive",
+    "refused_messages": "_refused",
     "run_command": "_lifecycle",
     "status_facts": "_status",
     "track_message": "_message",
@@ -71,6 +75,7 @@ __all__ = [
     "OutboxError",
     "Settings",
     "deliver",
+    "discard_unsent",
     "due",
     "forget_user",
     "identify_message",
@@ -82,6 +87,7 @@ __all__ = [
     "open_client",
     "open_outbox",
     "read_recorded",
+    "refused_messages",
     "run_command",
     "status_facts",
     "track_message",

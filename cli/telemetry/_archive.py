@@ -63,8 +63,8 @@ def archived(outbox: Outbox) -> int:
 
 
 def read_recorded(path: Path) -> list[str]:
-    """The message JSON of every event kept in the outbox file at ``path``: archived, then
-    pending.
+    """The message JSON of every event kept in the outbox file at ``path``: archived, refused
+    by the endpoint (the dead letters, see ``_refused``: recorded all the same), then pending.
 
     Read-only: a report never changes the outbox, nor moves a corrupt one aside (the next
     invocation that records does). Raises ``OutboxError``.
@@ -78,7 +78,11 @@ def read_recorded(path: Path) -> list[str]:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
             if "messages" not in tables:
                 raise OutboxError(f"{path} is an SQLite file but not an authfunnel outbox")
-            kept = "SELECT body FROM archive UNION ALL " if "archive" in tables else ""
+            kept = "".join(
+                f"SELECT body FROM {table} UNION ALL "
+                for table in ("archive", "refused")
+                if table in tables
+            )
             # One statement: one snapshot, even while a sender moves a batch across.
             return [str(row[0]) for row in db.execute(kept + "SELECT body FROM messages")]
     finally:

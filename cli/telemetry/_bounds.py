@@ -1,10 +1,11 @@
 """How a table of messages is bounded: by age, then by count, oldest first.
 
-The outbox's pending ``messages`` and the ``archive`` of delivered ones are both bounded this
-way, and both on the outbox's clock (``Outbox.now``: the wall clock anchored once per boot,
-advanced by the time since boot; see ``_clock``). ``created`` is stamped on that clock when a
-message is recorded and carried into the archive with it, and ``now`` is read on it too, so a
-wall clock set ahead ages no row and one set back keeps none past the age bound.
+The outbox's pending ``messages``, the ``archive`` of delivered ones and the ``refused`` ones
+(the dead letters) are all bounded this way, and all on the outbox's clock (``Outbox.now``:
+the wall clock anchored once per boot, advanced by the time since boot; see ``_clock``).
+``created`` is stamped on that clock when a message is recorded and carried into the archive
+with it, and ``now`` is read on it too, so a wall clock set ahead ages no row and one set back
+keeps none past the age bound.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Final, Literal
 
-BoundedTable = Literal["messages", "archive"]
-_BOUNDED: Final = frozenset({"messages", "archive"})
+BoundedTable = Literal["messages", "archive", "refused"]
+_BOUNDED: Final = frozenset({"messages", "archive", "refused"})
 
 
 @dataclass(frozen=True)

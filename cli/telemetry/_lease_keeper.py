@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from authfunnel.cli.telemetry import _lease
@@ -28,14 +28,27 @@ Settle = Callable[[Outbox, Any], None]
 class LeaseKeeper:
     """One sender's lease on ``outbox``, for ``ttl`` seconds at a time."""
 
-    def __init__(self, outbox: Outbox, ttl: float) -> None:
+    def __init__(self, outbox: Outbox, ttl: float, *, patience: float | None = None) -> None:
         self.outbox = outbox
         self.ttl = ttl
+        self.patience = ttl if patience is None else patience  # without an answer: stalled
         self.holder = str(uuid.uuid4())
 
-    def acquire(self) -> bool:
-        """Take the lease unless another live sender holds it."""
-        return _lease.acquire(self.outbox, self.holder, self.ttl)
+    def acquire(self, *, take_over_stalled: bool = False) -> bool:
+        """Take the lease unless another live sender holds it (and, with
+        ``take_over_stalled``, gets answers: see ``_lease``)."""
+        return _lease.acquire(
+            self.outbox,
+            self.holder,
+            self.ttl,
+            patience=self.patience,
+            take_over_stalled=take_over_stalled,
+        )
+
+    def progressed(self, extra: float = 0.0) -> None:
+        """The endpoint answered: the next answer is due within ``patience`` (and ``extra``,
+        a pause the endpoint asked for)."""
+        _lease.progressed(self.outbox, self.holder, self.patience + extra)
 
     def renew(self, extra: float = 0.0) -> bool:
         """Hold it ``extra`` seconds beyond a ttl from now; ``False`` if it was lost."""
@@ -43,6 +56,10 @@ class LeaseKeeper:
 
     def release(self) -> None:
         _lease.release(self.outbox, self.holder)
+
+    def claim(self, row_ids: Iterable[int]) -> set[int]:
+        """Claim the batch about to be posted; the ids still pending (see ``_lease.claim``)."""
+        return _lease.claim(self.outbox, self.holder, row_ids)
 
     def run_within(self, call: Callable[[], Any], seconds: float, settle: Settle) -> Any:
         """``call()``'s result within ``seconds``, renewing the lease meanwhile.

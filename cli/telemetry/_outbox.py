@@ -32,7 +32,7 @@ from authfunnel.cli.telemetry import _clock
 from authfunnel.cli.telemetry._bounds import BoundedTable, Dropped, bound_table
 from authfunnel.cli.telemetry._clock import Clock, Uptime
 
-SCHEMA_VERSION: Final = 2  # 2: the archive table
+SCHEMA_VERSION: Final = 3  # 2: the archive table; 3: refused, refusals, in_flight
 DEFAULT_MAX_EVENTS: Final = 10_000
 DEFAULT_MAX_AGE_DAYS: Final = 30.0
 BUSY_TIMEOUT_MS: Final = 15_000
@@ -51,6 +51,19 @@ CREATE TABLE IF NOT EXISTS archive (
     body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The sender's (see _refused and _in_flight): messages the endpoint refused again and again,
+-- kept for reports; how often each pending one was refused alone; the batch being posted.
+CREATE TABLE IF NOT EXISTS refused (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    body TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    refused_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refusals (message_id TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS in_flight (id INTEGER PRIMARY KEY, holder TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL);
 CREATE TABLE IF NOT EXISTS open_flows (
     invocation_id TEXT NOT NULL,

@@ -5,12 +5,15 @@ The loop (``_sender``) asks it:
 - ``next_batch``: which pending messages go in the next post (at most 100, and under Segment's
   500 KB request limit);
 - ``accepted`` and ``judge``: what the endpoint's answer means for that batch (a
-  ``Verdict``): accepted; retry (429, 5xx, no answer), honouring ``Retry-After``; resend one
-  by one (a 400/413 for a batch); drop the one message Segment refuses; or keep everything
-  for a later run (a wrong key or host is not the messages' fault);
+  ``Verdict``): accepted; retry (429, 5xx, no answer), honouring ``Retry-After``; split the
+  batch in halves to find the message at fault (a 400/413 for a batch: it says nothing about
+  which message, or whether any); a message refused alone (which the sender only counts until
+  it knows the endpoint takes others: see ``_refused``); or keep everything for a later run
+  (a wrong key or host is not the messages' fault);
 - ``backoff`` and ``keep_trying``: how long to pause after consecutive failures, and whether
   to pause within this run or leave the rest to a later one;
-- ``retry_holds``: whether a retry time stored by an earlier run still holds delivery back.
+- ``retry_holds``: whether a retry time stored by an earlier run still holds delivery back
+  (``finite`` reads what was stored, damaged or not).
 """
 
 from __future__ import annotations
@@ -44,9 +47,9 @@ def next_batch(pending: Iterable[Row]) -> list[Row]:
     return batch
 
 
-def batch_limit(one_by_one: bool) -> int:
-    """How many pending messages to consider for the next batch."""
-    return 1 if one_by_one else MAX_BATCH_MESSAGES
+def half(size: int) -> int:
+    """The batch size to try after a batch of ``size`` was refused as a whole."""
+    return max(1, size // 2)
 
 
 def post_seconds(timeout: float, remaining: float) -> float:
@@ -83,28 +86,36 @@ class Retry:
 
 
 @dataclass(frozen=True)
-class OneByOne:
-    """A 400/413 for a batch of several: resend one at a time to find the message at fault."""
+class Split:
+    """A 400/413 for a batch of several: post it in halves, to find a message at fault."""
 
     status: int
 
 
 @dataclass(frozen=True)
 class Refused:
-    """The endpoint rejects this one message (not every request): drop it, and go on."""
+    """A 400/413 that says why (Segment's JSON ``code``) for one message posted alone.
+
+    ``certain``: the message is over Segment's 32 KB limit, refused whatever answered. Else
+    the endpoint may be refusing every request (a gateway): only one that accepts others
+    shows the message is at fault.
+    """
 
     status: int
+    code: str
+    certain: bool = False
 
 
 @dataclass(frozen=True)
 class KeepForLater:
-    """401, 403, a redirect, a 400 that is not Segment's: the key or host is wrong, not the
-    messages. Keep them all, and try again in a later run."""
+    """401, 403, a redirect, a 400 that is not Segment's (an HTML one: plain HTTP sent to an
+    HTTPS port, a proxy): the key or host is wrong, not the messages. Keep them all, and try
+    again in a later run."""
 
     status: int
 
 
-Verdict = Accepted | Retry | OneByOne | Refused | KeepForLater
+Verdict = Accepted | Retry | Split | Refused | KeepForLater
 
 
 def accepted(answer: Answer) -> bool:
@@ -120,26 +131,17 @@ def judge(answer: Answer, batch: Sequence[Row]) -> Verdict:
     if status == 429 or status >= 500:
         return Retry(f"HTTP {status}", asked=answer.retry_after)
     if status in (400, 413) and len(batch) > 1:
-        return OneByOne(status)
-    if status in (400, 413) and _refuses(answer.code, batch[0][1]):
-        return Refused(status)
+        return Split(status)
+    if status in (400, 413):
+        oversized = len(batch[0][1].encode()) > MAX_MESSAGE
+        if oversized or answer.code != "unknown":
+            return Refused(status, answer.code, certain=oversized)
     return KeepForLater(status)
 
 
 def no_answer(error: BaseException) -> Retry:
     """A post that raised (requests' connection errors and timeouts, or any other): retried."""
     return Retry(type(error).__name__)
-
-
-def _refuses(code: str, body: str) -> bool:
-    """Whether a 400/413 for this one message rejects the message, not every request.
-
-    Segment says why in a JSON error (segment's ``post`` reads its ``code``; "unknown" when
-    the body was not one); a message over its 32 KB limit is refused whatever answered.
-    An HTML 400 (plain HTTP sent to an HTTPS port, a proxy) says nothing about the message:
-    dropping on it would drop every message, one by one.
-    """
-    return code != "unknown" or len(body.encode()) > MAX_MESSAGE
 
 
 def backoff(failures: int, *, jitter: float, at_least: float = 0.0) -> float:
@@ -165,8 +167,20 @@ def retry_holds(now: float, retry_at: str | None) -> bool:
     ahead then, and honouring it could hold delivery back until the age bound drops events.
     An unreadable one holds nothing back.
     """
+    at = finite(retry_at)
+    return at is not None and now < at <= now + MAX_BACKOFF
+
+
+def finite(stored: object) -> float | None:
+    """A number as the outbox stored it (text, or any JSON value), if it is a finite one.
+
+    Whatever does not read as one (absent, damaged, ``inf``, NaN) is None: a record the sender
+    keeps for itself never breaks a command, and the sender rewrites it as it works.
+    """
+    if isinstance(stored, bool) or not isinstance(stored, (str, int, float)):
+        return None
     try:
-        at = float(retry_at or "nan")
-    except ValueError:
-        at = math.nan
-    return now < at <= now + MAX_BACKOFF
+        value = float(stored)
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None

@@ -2,6 +2,8 @@
 
 The facts come from the settings and the outbox's own records (the sender's last result, its
 back-off, its lease), read here so no command needs to know where the sender keeps them.
+Those records are bookkeeping: one that cannot be read (a damaged file, a hand edit) is shown
+as unknown, or zero for a counter, never as an error; the sender rewrites them as it works.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from authfunnel.cli.telemetry import _lease, _sender
+from authfunnel.cli.telemetry import _lease, _refused, _sender
 from authfunnel.cli.telemetry._outbox import Outbox
+from authfunnel.cli.telemetry._send_policy import finite
 from authfunnel.cli.telemetry._settings import Settings, mask, mask_url
 from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN
+
+LAST_DELIVERY_COUNTS = ("sent", "rejected", "remaining")
 
 
 def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
@@ -29,16 +34,41 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
         return facts
     if outbox.get(DISABLED):
         facts.update(enabled=False, reason="disabled by 'authfunnel telemetry disable'")
-    last = outbox.get(_sender.LAST_RESULT)
-    retry_at = outbox.get(_sender.RETRY_AT)
     facts.update(
         pending=outbox.count(),
-        dropped=outbox.dropped(),
-        rejected=int(outbox.get("rejected") or 0),
+        dropped={"age": counter(outbox, "dropped_age"), "count": counter(outbox, "dropped_count")},
+        refused=_refused.refused_count(outbox),
+        rejected=counter(outbox, "rejected"),  # dropped by versions without the dead letters
         anonymous_id=outbox.anonymous_id,
         notice_shown=bool(outbox.get(NOTICE_SHOWN)),
         sender_running=_lease.held(outbox),
-        last_delivery=json.loads(last) if last else None,
-        retry_at=float(retry_at) if retry_at else None,
+        last_delivery=last_delivery(outbox),
+        retry_at=finite(outbox.get(_sender.RETRY_AT)),
     )
     return facts
+
+
+def counter(outbox: Outbox, key: str) -> int:
+    """A counter kept in the outbox's ``meta``; 0 when it cannot be read."""
+    value = finite(outbox.get(key))
+    return int(value) if value is not None and value > 0 else 0
+
+
+def last_delivery(outbox: Outbox) -> dict[str, Any] | None:
+    """The sender's last result as it stored it, or None when absent or unreadable."""
+    try:
+        last = json.loads(outbox.get(_sender.LAST_RESULT) or "null")
+    except ValueError:
+        return None
+    if not isinstance(last, dict) or not isinstance(last.get("outcome"), str):
+        return None
+    at = finite(last.get("at"))
+    counts = {key: finite(last.get(key)) for key in LAST_DELIVERY_COUNTS}
+    if at is None or counts["sent"] is None or counts["remaining"] is None:
+        return None
+    return {
+        **last,
+        "at": at,
+        "retry_at": finite(last.get("retry_at")),
+        **{key: int(value or 0) for key, value in counts.items()},
+    }

@@ -104,13 +104,13 @@ def _open(env: Environment) -> TelemetryClient:
     may_send = settings.sends and _consented(outbox, env)
 
     def hand_off(client: OutboxClient) -> Callable[[], None] | None:
-        from authfunnel.cli.telemetry import _sender, _spawn
+        from authfunnel.cli.telemetry import _lease, _sender, _spawn
 
         outbox = client.outbox
         if outbox is None:
             return None
         if outbox.get(DISABLED):  # disabled while this command ran: nothing leaves
-            outbox.discard_all()
+            _lease.discard_unsent(outbox)  # a batch in flight ends as its post does
         elif may_send and _sender.due(outbox):
             return lambda: _spawn.start_detached(settings)
         return None

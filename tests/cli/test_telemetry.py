@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_show_json_prints_the_pending_messages_exactly(tmp_path: Path) -> None:
 def test_show_prints_a_table_of_pending_events(tmp_path: Path) -> None:
     record(tmp_path, fsm.command_invoked("x"))
     _, out, _ = run(tmp_path, "telemetry", "show", DO_NOT_TRACK="1")
-    assert "1 pending events" in out
+    assert "1 event pending" in out
     assert "Command Invoked" in out
 
 
@@ -73,7 +74,7 @@ def test_disable_then_enable(tmp_path: Path) -> None:
     record(tmp_path, fsm.command_invoked("x"))
     status, out, _ = run(tmp_path, "telemetry", "disable")
     assert status == 0
-    assert "discarded 1 unsent events" in out
+    assert "discarded 1 unsent event." in out
     record(tmp_path, fsm.command_invoked("y"))
     _, out, _ = run(tmp_path, "telemetry", "show", "--json")
     assert out == ""
@@ -120,3 +121,67 @@ def test_status_masks_credentials_in_the_host_url(tmp_path: Path, as_json: list[
     )
     assert "s3cret-token" not in out
     assert "proxy.example:8443" in out
+
+
+def test_a_malformed_lease_row_breaks_no_command(tmp_path: Path) -> None:
+    record(tmp_path, fsm.command_invoked("x"))
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    db.execute("INSERT OR REPLACE INTO lease VALUES ('sender', 'garbage', 'not a time')")
+    db.commit()
+    db.close()
+    for action in (["status"], ["status", "--json"], ["show"]):
+        status, _, err = run(tmp_path, "telemetry", *action)
+        assert (status, err.count("internal error")) == (0, 0), err
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("retry_at", "inf"),
+        ("retry_at", "nan"),
+        ("retry_at", "-inf"),
+        ("retry_at", "soon"),
+        ("retry_at", "1e400"),
+        ("dropped_count", "many"),
+        ("dropped_age", "1.5"),
+        ("rejected", "x"),
+        ("last_result", "not json"),
+        ("last_result", '{"outcome": "delivered"}'),
+        ("last_result", '{"outcome": "delivered", "at": "inf", "sent": 1, "remaining": 0}'),
+        ("last_result", "[1, 2]"),
+    ],
+)
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["text", "json"])
+def test_status_reads_a_damaged_delivery_record_as_unknown(
+    tmp_path: Path, key: str, value: str, as_json: list[str]
+) -> None:
+    record(tmp_path, fsm.command_invoked("x"))
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    db.commit()
+    db.close()
+    status, out, err = run(tmp_path, "telemetry", "status", *as_json)
+    assert (status, err.count("internal error")) == (0, 0), err
+    assert "Pending events: 1" in out or json.loads(out)["pending"] == 1
+    if as_json:
+        json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+
+
+def test_status_and_show_tell_of_the_events_the_endpoint_refused(tmp_path: Path) -> None:
+    from authfunnel.cli.telemetry import Outbox
+    from authfunnel.cli.telemetry._refused import dead_letter
+
+    record(tmp_path, fsm.command_invoked("refused"), fsm.command_invoked("pending"))
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    first = outbox.pending()[0][0]
+    dead_letter(outbox, first, status=400, code="invalid_event")
+    outbox.close()
+    _, out, _ = run(tmp_path, "telemetry", "status", DO_NOT_TRACK="1")
+    assert "Refused by the endpoint: 1 event, kept in " in out
+    assert "telemetry show --refused" in out
+    _, out, _ = run(tmp_path, "telemetry", "show", "--refused", "--json", DO_NOT_TRACK="1")
+    assert [json.loads(line)["properties"]["command"] for line in out.splitlines()] == ["refused"]
+    _, out, _ = run(tmp_path, "telemetry", "show", "--refused", DO_NOT_TRACK="1")
+    assert out.startswith("1 event refused by the endpoint, kept here\n")
+    _, out, _ = run(tmp_path, "telemetry", "show", "--json", DO_NOT_TRACK="1")
+    assert [json.loads(line)["properties"]["command"] for line in out.splitlines()] == ["pending"]

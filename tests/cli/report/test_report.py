@@ -165,7 +165,7 @@ def test_table_shows_bars_stages_and_notes(fixture_source: Path) -> None:
     assert "login funnel: 5 started, 40.0% completed" in out
     assert "app_create | app_select" in out
     assert "█" in out
-    assert "1 flow endings without a start event ignored" in out
+    assert "1 flow ending without a start event ignored" in out
 
 
 def test_by_adds_a_breakdown_table(fixture_source: Path) -> None:
@@ -442,3 +442,10 @@ def test_by_that_is_not_exactly_a_property_name_is_a_usage_line(
     assert status == 1
     assert err.startswith(f"authfunnel: error: --by {by!r} is not a property name\n")
     assert out == ""
+
+
+def test_notes_agree_in_number_with_their_counts(fixture_source: Path) -> None:
+    status, out, _ = run_cli("report", "--source", str(fixture_source), "--flow", "login")
+    assert status == 0
+    assert "1 other message (unknown events, identify, ...) ignored" in out
+    assert "1 flow ending without a start event ignored" in out

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,27 @@ def drip() -> Iterator[Drip]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class RefusesEverything(CollectorHandler):
+    """A gateway that answers every POST with a Segment-like JSON 400 (it has a ``code``)."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.store.requests += 1
+        self.answer(HTTPStatus.BAD_REQUEST, {"code": "invalid_request", "message": "no"})
+
+
+class RefusesPoisoned(CollectorHandler):
+    """An endpoint that refuses, with a JSON 400, any batch holding an event named ``Poison``
+    (as Segment refuses a whole batch for one bad message), and stores the others."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        batch = json.loads(raw)["batch"]
+        if any(message.get("event") == "Poison" for message in batch):
+            self.server.store.requests += 1
+            self.answer(HTTPStatus.BAD_REQUEST, {"code": "invalid_event", "message": "poison"})
+            return
+        self.server.store.add(batch)
+        self.answer(HTTPStatus.OK, {"success": True})

@@ -340,3 +340,43 @@ def test_the_sender_holds_no_descriptor_the_command_inherited(tmp_path: Path) ->
             assert not sender_idle(home)  # while the sender was still running
         finally:
             os.close(read_end)
+
+
+def test_flush_takes_over_from_a_sender_stuck_on_a_hanging_endpoint(tmp_path: Path) -> None:
+    # The detached sender waits on the old endpoint (the default 10 s per request, retried):
+    # it holds the lease for over 30 s. Fixed endpoint, explicit flush: before, "busy", exit 1
+    # and nothing sent; now the flush takes over a holder that has had no answer for its
+    # request timeout and a grace, and delivers within its --timeout.
+    home = tmp_path / "home"
+    with hanging_server() as (url, connections):
+        variables = environment(home, url)
+        expected = consent(variables)
+        run = authfunnel(variables, "telemetry", "status")
+        assert run.returncode == 0
+        expected += recorded_ids(run.stderr)
+        wait_until(lambda: bool(connections), what="the sender to connect")
+        store = tmp_path / "store.jsonl"
+        with collector(store) as server:
+            flush = authfunnel(
+                environment(home, server.url), "telemetry", "flush", "--timeout", "25"
+            )
+            assert flush.returncode == 0, flush.stdout + flush.stderr
+            assert_flushed_exactly(home, store, expected, flush_ids=recorded_ids(flush.stderr))
+
+
+def test_flush_after_the_background_sender_delivered_says_so(tmp_path: Path) -> None:
+    # Before: "Sent 0 events; 0 left", as if the flush had found nothing ever recorded.
+    home = tmp_path / "home"
+    store = tmp_path / "store.jsonl"
+    with collector(store) as server:
+        variables = environment(home, server.url)
+        expected = consent(variables)
+        show = authfunnel(variables, "telemetry", "show")
+        assert show.returncode == 0
+        expected += recorded_ids(show.stderr)
+        delivered(store, expected)
+        wait_until(lambda: sender_idle(home) and not pending_ids(home), what="an empty outbox")
+        flush = authfunnel(variables, "telemetry", "flush")
+    assert flush.returncode == 0, flush.stderr
+    assert flush.stdout.startswith("Nothing to send: the background sender already delivered")
+    assert "Sent 0" not in flush.stdout

@@ -12,10 +12,10 @@ from authfunnel.cli.telemetry._send_policy import (
     Accepted,
     Answer,
     KeepForLater,
-    OneByOne,
     Refused,
     Retry,
     Row,
+    Split,
     Verdict,
 )
 
@@ -38,9 +38,8 @@ def test_a_message_bigger_than_the_request_limit_still_goes_alone() -> None:
     assert policy.next_batch([alone, (2, "{}")]) == [alone]
 
 
-def test_one_by_one_considers_one_message_at_a_time() -> None:
-    assert policy.batch_limit(one_by_one=True) == 1
-    assert policy.batch_limit(one_by_one=False) == policy.MAX_BATCH_MESSAGES
+def test_a_batch_refused_as_a_whole_is_posted_in_halves_down_to_one_message() -> None:
+    assert [policy.half(n) for n in (100, 51, 2, 1)] == [50, 25, 1, 1]
 
 
 def test_a_post_may_take_the_timeout_within_what_the_run_has_left() -> None:
@@ -61,15 +60,16 @@ def test_a_post_may_take_the_timeout_within_what_the_run_has_left() -> None:
         (Answer(429), THREE, Retry("HTTP 429")),
         (Answer(500), [SMALL], Retry("HTTP 500")),
         (Answer(503, code="unavailable"), THREE, Retry("HTTP 503")),
-        (Answer(400, code="invalid"), THREE, OneByOne(400)),
-        (Answer(413), THREE, OneByOne(413)),
-        # Segment says why: that one message is refused.
-        (Answer(400, code="invalid"), [SMALL], Refused(400)),
-        (Answer(413, code="too_large"), [SMALL], Refused(413)),
+        (Answer(400, code="invalid"), THREE, Split(400)),
+        (Answer(413), THREE, Split(413)),
+        # Segment says why: that one message is refused (or, a gateway, every one: the
+        # sender tells which by what else the endpoint accepts).
+        (Answer(400, code="invalid"), [SMALL], Refused(400, "invalid")),
+        (Answer(413, code="too_large"), [SMALL], Refused(413, "too_large")),
         # An HTML 400 (a proxy, HTTP to an HTTPS port) says nothing about the message ...
         (Answer(400), [SMALL], KeepForLater(400)),
         # ... unless the message is over Segment's limit, refused whatever answered.
-        (Answer(400), [HUGE], Refused(400)),
+        (Answer(400), [HUGE], Refused(400, "unknown", certain=True)),
         (Answer(401, code="unauthorized"), THREE, KeepForLater(401)),
         (Answer(403), [SMALL], KeepForLater(403)),
         (Answer(404), THREE, KeepForLater(404)),

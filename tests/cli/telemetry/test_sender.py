@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from authfunnel.cli.telemetry import Outbox, Settings, _lease, _sender
+from authfunnel.cli.telemetry import (
+    Outbox,
+    Settings,
+    _lease,
+    _sender,
+    read_recorded,
+    refused_messages,
+)
 from authfunnel.cli.telemetry._sender import MAX_BACKOFF, RETRY_AT, deliver, due
 from tests.cli.telemetry.servers import (
     PlainBadRequest,
@@ -65,7 +72,10 @@ def test_everything_is_sent_in_batches_of_at_most_100_then_deleted(tmp_path: Pat
     assert outbox.count() == 0
 
 
-def test_a_message_the_endpoint_refuses_is_dropped_alone_and_counted(tmp_path: Path) -> None:
+def test_a_message_over_the_size_limit_is_kept_with_the_refused_events_at_once(
+    tmp_path: Path,
+) -> None:
+    # No endpoint takes a message over 32 KB: it leaves the queue at once, never deleted.
     outbox, ids = filled(tmp_path / "o.sqlite3", 2)
     big = str(uuid.uuid4())
     outbox.append(
@@ -82,9 +92,11 @@ def test_a_message_the_endpoint_refuses_is_dropped_alone_and_counted(tmp_path: P
     with collector(store) as server:
         report = deliver(outbox, settings(tmp_path, server.url), budget=60)
     assert sorted(stored_ids(store)) == sorted(ids + more)
-    assert report.rejected == 1
-    assert outbox.get("rejected") == "1"
+    assert (report.outcome, report.rejected) == ("delivered", 1)
     assert outbox.count() == 0
+    assert [message.body for message in refused_messages(outbox)] == [
+        body for body in read_recorded(tmp_path / "o.sqlite3") if big in body
+    ]
 
 
 def test_a_wrong_write_key_keeps_every_message_for_later(tmp_path: Path) -> None:
@@ -270,3 +282,12 @@ def test_no_batch_is_posted_by_two_senders_while_a_post_drips(
     assert Outbox(path).count() == 0
     assert firsts == ["retry-later"]
     assert set(outcomes) <= {"busy", "delivered"}  # "delivered": nothing left to send
+
+
+def test_an_unreadable_failure_count_still_backs_off(tmp_path: Path) -> None:
+    outbox, _ = filled(tmp_path / "o.sqlite3", 1)
+    outbox.put(_sender.FAILURES, "lots")
+    with collector(tmp_path / "store.jsonl", write_key="right") as server:
+        report = deliver(outbox, settings(tmp_path, server.url, key="wrong"), budget=60)
+    assert report.outcome == "retry-later"
+    assert float(outbox.get(RETRY_AT) or 0) >= outbox.clock() + 299
