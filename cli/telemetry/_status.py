@@ -40,5 +40,6 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
         sender_running=_lease.held(outbox),
         last_delivery=json.loads(last) if last else None,
         retry_at=float(retry_at) if retry_at else None,
+        read_only=outbox.read_only,
     )
     return facts
