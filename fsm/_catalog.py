@@ -105,6 +105,8 @@ EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxy
             "duration_ms": _DURATION,
             "error_class": PropertySpec(_ERROR_CLASS.schema, required=False),
             "user_cancelled": PropertySpec({"type": "boolean"}, required=False),
+            # Set (true) only when a later invocation ended a command whose process was killed.
+            "recovered": PropertySpec({"type": "boolean"}, required=False),
         },
     }
 )

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from authfunnel.fsm._tracker import FlowTracker
 
 INTERRUPTED_EXIT_CODE: Final = 130
+# A command stopped by a signal exits 128 + its number, as a shell reports it.
+_ABORTED_EXIT_CODES: Final = {AbortReason.TERMINATED: 128 + 15, AbortReason.HANGUP: 128 + 1}
 
 
 class AuthEvents:
@@ -94,7 +96,7 @@ class CommandEvents:
         return command_completed(
             _command(run.properties),
             succeeded=False,
-            exit_code=INTERRUPTED_EXIT_CODE,
+            exit_code=_ABORTED_EXIT_CODES.get(reason, INTERRUPTED_EXIT_CODE),
             duration_ms=run.duration_ms,
             user_cancelled=True,
         )

@@ -25,6 +25,8 @@ class AbortReason(StrEnum):
     INTERRUPT = "interrupt"
     DECLINED = "declined"
     PROMPT = "prompt"
+    TERMINATED = "terminated"  # SIGTERM: kill, docker stop, a shutdown
+    HANGUP = "hangup"  # SIGHUP: the terminal was closed
 
 
 class FunnelError(Exception):

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from authfunnel.cli.app import Paths
+from authfunnel.cli.app import Paths, private_dir
 from authfunnel.cli.auth._errors import CredentialsError
 from authfunnel.cli.auth._token import Token
 
@@ -195,7 +195,7 @@ def _corrupt(path: Path | None) -> CredentialsError:
 
 def _atomic_write(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``, readable by the user only; never a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # 0700 whatever the umask: it says which provider to trust
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)

@@ -101,6 +101,8 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     else:
         lines.append("Sending to: nowhere (no write key: events stay on this machine)")
     lines.append(f"Pending events: {facts['pending']} in {facts['outbox']}")
+    if facts.get("read_only"):
+        lines.append("The state dir is read-only: nothing can be recorded or sent from here")
     if "dropped" in facts:
         dropped = facts["dropped"]
         lines.append(f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age)")

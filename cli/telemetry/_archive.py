@@ -11,18 +11,17 @@ oldest go first. Simulated traffic (``authfunnel simulate``) is written straight
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.telemetry._outbox import (
-    BUSY_TIMEOUT_MS,
     Outbox,
     OutboxError,
     transaction,
     translated,
 )
+from authfunnel.cli.telemetry._store import connect_read_only
 
 
 def archive(outbox: Outbox, row_ids: Iterable[int]) -> None:
@@ -69,10 +68,7 @@ def read_recorded(path: Path) -> list[str]:
     Read-only: a report never changes the outbox, nor moves a corrupt one aside (the next
     invocation that records does). Raises ``OutboxError``.
     """
-    with translated():
-        db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-        )
+    db = connect_read_only(path)  # immutable where the directory cannot be written
     try:
         with translated():
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}

@@ -4,41 +4,41 @@ Each event becomes its final Segment message here, once (``_message.track_messag
 this install's anonymousId, the userId, the library context); the sender later posts it
 unchanged, so a replay dedupes at Segment. The
 client also keeps the engine's open-flow records (``record_step``) for crash recovery.
-Nothing here raises: an outbox failure turns the client into a no-op with one warning line.
+
+Nothing here raises. A damaged outbox is moved aside for a fresh one holding what could be
+read (``_salvage``), with one warning line, and recording goes on. On a full disk what could
+not be written is kept in memory and tried again at ``close``; a flow's ending also goes to
+the file reserved for it (``_ending``), so a completed login is never recovered as Failed.
+Any other failure turns the client into a no-op with one warning line.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final, TextIO
 
-from authfunnel.cli.telemetry import _flows
+from authfunnel.cli.telemetry import _ending
 from authfunnel.cli.telemetry._message import identify_message, track_message
-from authfunnel.cli.telemetry._outbox import (
-    Outbox,
-    OutboxError,
-    move_aside,
-    transaction,
-    translated,
+from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, transaction, translated
+from authfunnel.cli.telemetry._recording import (
+    catalog_properties,
+    cli_version,
+    ending_file,
+    enter_step,
+    put,
+    record,
 )
 from authfunnel.cli.telemetry._settings import mask
-from authfunnel.fsm import (
-    AUTH_ABORTED,
-    AUTH_COMPLETED,
-    AUTH_FAILED,
-    AUTH_STARTED,
-    BASE_PROPERTY_KEYS,
-    Event,
-    PropertyValue,
-    invocation_id,
-)
+from authfunnel.fsm import AUTH_STARTED, Event, PropertyValue
 
-_TERMINAL: Final = frozenset({AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED})
 USER_ID: Final = "user_id"
+MAX_UNWRITTEN: Final = 1_000  # what a full disk leaves in memory, at most, until close
+
+Write = Callable[[Outbox], int]
 
 
 class OutboxClient:
@@ -59,6 +59,8 @@ class OutboxClient:
         self._anonymous_id = outbox.anonymous_id
         self._user_id = outbox.get(USER_ID)
         self._library = {"name": "authfunnel", "version": ""}
+        # Refused by a full disk, with the ending file each may have gone to: tried at close.
+        self._unwritten: list[tuple[Write, Path | None]] = []
         self.recorded = 0
 
     @property
@@ -90,22 +92,14 @@ class OutboxClient:
             context=self._context(),
             integrations={},
         )
-        try:
-            if event.name == AUTH_STARTED or event.name in _TERMINAL:
-                # One transaction: killed between the two writes, a Started would be left
-                # that nothing ends, or a terminal event followed by a recovered Failed.
-                with translated(), transaction(outbox.db):
-                    dropped = outbox.append(message)
-                    if event.name == AUTH_STARTED:
-                        _flows.open_flow(outbox, message, os.getpid())
-                    else:
-                        flow = str(event.properties.get("flow"))
-                        _flows.close_flow(outbox, invocation_id(), flow)
-            else:
-                dropped = outbox.append(message)
-        except OutboxError as exc:
-            self._broken(exc)
+        ending = ending_file(outbox.path.parent, event.name, properties)
+        dropped = self._attempt(lambda box: record(box, event.name, message), ending, message)
+        if dropped is None:
             return
+        if event.name == AUTH_STARTED and ending is not None:
+            _ending.reserve(ending)
+        elif ending is not None:
+            _ending.discard(ending)
         self.recorded += 1
         if self._debug:
             self._show(message)
@@ -138,12 +132,13 @@ class OutboxClient:
             context=self._context(),
             integrations={},
         )
-        try:
-            with translated(), transaction(outbox.db):  # killed mid-way: neither, not one
-                outbox.put(USER_ID, user_id)
-                outbox.append(message)
-        except OutboxError as exc:
-            self._broken(exc)
+
+        def write(box: Outbox) -> int:
+            with translated(), transaction(box.db):  # killed mid-way: neither, not one
+                box.put(USER_ID, user_id)
+                return box.append(message)
+
+        if self._attempt(write) is None:
             return
         self.recorded += 1
         if self._debug:
@@ -155,19 +150,13 @@ class OutboxClient:
         """Logged out: later events carry only the anonymousId (no identify, by design)."""
         self._user_id = None
         if self.outbox is not None:
-            try:
-                self.outbox.put(USER_ID, None)
-            except OutboxError as exc:
-                self._broken(exc)
+            self._attempt(lambda box: put(box, USER_ID, None))
 
     def record_step(self, flow: str, step: str) -> None:
         """Engine hook: the open ``flow`` entered ``step`` (kept for crash recovery)."""
         if self.outbox is None:
             return
-        try:
-            _flows.record_step(self.outbox, invocation_id(), str(flow), str(step))
-        except OutboxError as exc:
-            self._broken(exc)
+        self._attempt(lambda box: enter_step(box, str(flow), str(step)))
 
     def close(self, timeout: float) -> None:
         """Close the outbox, then start delivery off the critical path (never waits on it).
@@ -181,6 +170,7 @@ class OutboxClient:
         if outbox is None:
             return
         start: Callable[[], None] | None = None
+        self._write_unwritten(outbox)
         try:
             if self._on_close is not None:
                 start = self._on_close(self)
@@ -198,7 +188,7 @@ class OutboxClient:
     def _context(self) -> dict[str, Any]:
         """What recorded the message: this library and its version."""
         if not self._library["version"]:
-            self._library["version"] = _cli_version()
+            self._library["version"] = cli_version()
         return {"library": dict(self._library)}
 
     def _show(self, message: dict[str, Any]) -> None:
@@ -208,47 +198,72 @@ class OutboxClient:
         name = shown.get("event") or shown["type"]
         self._stderr.write(f"telemetry: recorded {name}: {json.dumps(shown, sort_keys=True)}\n")
 
+    def _attempt(
+        self, write: Write, ending: Path | None = None, message: dict[str, Any] | None = None
+    ) -> int | None:
+        """``write`` to the outbox; ``None`` when it is not there (or not yet: a full disk).
+
+        A damaged outbox is replaced (moved aside, its readable rows kept) and ``write`` tried
+        once more on the fresh one.
+        """
+        outbox = self.outbox
+        if outbox is None:
+            return None
+        try:
+            return write(outbox)
+        except OutboxError as exc:
+            error = exc
+        if error.corrupt and self._replaced(outbox) and self.outbox is not None:
+            try:
+                return write(self.outbox)
+            except OutboxError as exc:
+                error = exc
+        if error.full and len(self._unwritten) < MAX_UNWRITTEN:
+            kept = ending is not None and message is not None and _ending.keep(ending, message)
+            self._unwritten.append((write, ending if kept else None))
+            return None
+        self._broken(error)
+        return None
+
+    def _replaced(self, outbox: Outbox) -> bool:
+        """Replace a really damaged ``outbox`` by a fresh one; whether that was done."""
+        from authfunnel.cli.telemetry import _salvage
+        from authfunnel.cli.telemetry._store import damaged
+
+        if not damaged(outbox.db):
+            return False
+        try:
+            self.outbox, notice = _salvage.replace(outbox.path, outbox, _salvage.options(outbox))
+        except OutboxError as exc:
+            self.outbox = None
+            self._warn(f"telemetry is off for this run: {exc}")
+            return False
+        if notice:
+            self._warn(notice)
+        return True
+
+    def _write_unwritten(self, outbox: Outbox) -> None:
+        """Try once more what a full disk refused; say what is lost if it still refuses."""
+        writes, self._unwritten = self._unwritten, []
+        if not writes:
+            return
+        try:
+            with translated(), transaction(outbox.db):
+                for write, _ in writes:
+                    write(outbox)
+        except OutboxError as exc:
+            self._warn(f"{len(writes)} telemetry events of this run were not recorded ({exc})")
+            return
+        for _, ending in writes:
+            if ending is not None:
+                _ending.discard(ending)
+        self.recorded += len(writes)
+
     def _broken(self, error: OutboxError) -> None:
         outbox, self.outbox = self.outbox, None
         if outbox is not None:
             outbox.close()
-            if error.corrupt:
-                try:
-                    moved = move_aside(outbox.path)
-                except OSError:
-                    pass
-                else:
-                    error = OutboxError(f"{outbox.path} is corrupt; moved it to {moved}")
         self._warn(f"telemetry is off for this run: {error}")
 
     def _warn(self, text: str) -> None:
         self._stderr.write(f"authfunnel: warning: {text}\n")
-
-
-def catalog_properties(event: str) -> frozenset[str]:
-    """The properties ``event`` may carry off this machine: its tracking plan's, else the base.
-
-    Only catalog properties ever leave: whatever else a call site passes (a path, an email,
-    an exception message) is never stored, so never sent.
-    """
-    global _catalog
-    if _catalog is None:
-        from authfunnel.fsm import tracking_plan
-
-        _catalog = {
-            name: frozenset(schema["properties"]["properties"]["properties"])
-            for name, schema in tracking_plan().items()
-        }
-    return _catalog.get(event, BASE_PROPERTY_KEYS)
-
-
-_catalog: dict[str, frozenset[str]] | None = None
-
-
-def _cli_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("authfunnel")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"

@@ -1,45 +1,67 @@
 """Open flows, recorded durably so a killed process still gets its one terminal event.
 
-``CLI Auth Started`` opens a row (with the started message), each step entered updates it,
-the terminal event deletes it. A row whose process is gone is a flow that can no longer end:
-the next invocation emits ``CLI Auth Failed`` {step: last recorded, error_class:
-"ProcessTerminated", recovered: true} for it, once (the insert and the delete are one
-transaction, and the messageId is derived from the flow, so a replay dedupes).
+``CLI Auth Started`` opens a row (with the started message and its owner: ``_owner``), each
+step entered updates it, the terminal event deletes it; ``Command Invoked`` and ``Command
+Completed`` do the same for the command. A row whose owner is provably gone is a flow that can
+no longer end: the next invocation records its ending, once (the insert and the delete are one
+transaction, and the messageId is derived from the flow, so a replay dedupes):
+
+- the ending its process kept when the disk was full (``_ending``), if it did;
+- else ``CLI Auth Failed`` {step: last recorded, error_class: "ProcessTerminated",
+  recovered: true}, or for a command ``Command Completed`` {succeeded: false, exit_code: 137,
+  error_class: "ProcessTerminated", recovered: true} (137: 128 + SIGKILL, the one way left
+  to end a command without its ending: SIGINT, SIGTERM and SIGHUP end it in-process).
+
+A row that cannot be read is moved to the quarantine table: it must not stop the others.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from authfunnel.cli.telemetry import _ending, _owner
 from authfunnel.cli.telemetry._message import track_message
 from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
-from authfunnel.fsm import AUTH_FAILED
+from authfunnel.cli.telemetry._owner import Alive, Owner
+from authfunnel.fsm import AUTH_FAILED, COMMAND, COMMAND_COMPLETED, COMMAND_INVOKED
 
 PROCESS_TERMINATED: Final = "ProcessTerminated"
+KILLED_EXIT_CODE: Final = 137
 _RECOVERY_NAMESPACE: Final = uuid.UUID("8f8a3c8e-5d43-4f47-9d0c-2f5e6f7c1a10")
+_COLUMNS: Final = (
+    "rowid, invocation_id, flow, pid, pid_start, step, started, seen, started_body, pid_ns, boot_id"
+)
 
 
-def open_flow(outbox: Outbox, message: dict[str, Any], pid: int) -> None:
-    """Record the flow ``message`` (a ``CLI Auth Started``) opened, in process ``pid``."""
-    properties = message["properties"]
+def flow_of(message: dict[str, Any]) -> str:
+    """The flow a started message opens (a command's is the command lifecycle)."""
+    if message.get("event") == COMMAND_INVOKED:
+        return str(COMMAND.flow)
+    return str(message["properties"]["flow"])
+
+
+def open_flow(outbox: Outbox, message: dict[str, Any], owner: Owner) -> None:
+    """Record the flow ``message`` (``CLI Auth Started``, ``Command Invoked``) opened."""
     now = outbox.clock()
     with translated():
         outbox.db.execute(
-            "INSERT OR REPLACE INTO open_flows VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+            "INSERT OR REPLACE INTO open_flows (invocation_id, flow, pid, pid_start, step, "
+            "started, seen, started_body, pid_ns, boot_id) "
+            "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
             (
-                properties["invocation_id"],
-                properties["flow"],
-                pid,
-                process_start(pid),
+                message["properties"]["invocation_id"],
+                flow_of(message),
+                owner.pid,
+                owner.start,
                 now,
                 now,
                 json.dumps(message, separators=(",", ":")),
+                owner.pid_ns,
+                owner.boot_id,
             ),
         )
 
@@ -61,50 +83,100 @@ def close_flow(outbox: Outbox, invocation_id: str, flow: str) -> None:
         )
 
 
-Alive = Callable[[int, str | None], bool]
+@dataclass(frozen=True)
+class _OpenFlow:
+    invocation_id: str
+    flow: str
+    owner: Owner
+    step: str | None
+    started: float
+    seen: float
+    started_message: dict[str, Any]
+
+    @classmethod
+    def parse(cls, row: tuple[Any, ...]) -> _OpenFlow:
+        """Raises ``ValueError``/``TypeError``/``KeyError`` for a row that cannot be read."""
+        _, invocation_id, flow, pid, start, step, started, seen, body, pid_ns, boot_id = row
+        message = json.loads(body)
+        if not isinstance(message, dict) or not isinstance(message["properties"], dict):
+            raise TypeError("the started message is not a JSON object")
+        texts = (invocation_id, flow)
+        if not all(isinstance(text, str) for text in texts) or isinstance(pid, bool):
+            raise TypeError("invocation_id and flow must be text")
+        return cls(
+            invocation_id=invocation_id,
+            flow=flow,
+            owner=Owner(int(pid), _text(start), _text(pid_ns), _text(boot_id)),
+            step=_text(step),
+            started=float(started),
+            seen=float(seen),
+            started_message=message,
+        )
+
+    @property
+    def is_command(self) -> bool:
+        return self.started_message.get("event") == COMMAND_INVOKED
 
 
 def recover(outbox: Outbox, alive: Alive | None = None) -> list[dict[str, Any]]:
-    """Emit ``CLI Auth Failed`` for each open flow whose process is gone; return those messages."""
-    alive = alive or process_alive
+    """Record the ending of each open flow whose owner is gone; return those messages."""
+    alive = alive or _owner.process_alive
     with translated():
-        rows = outbox.db.execute(
-            "SELECT invocation_id, flow, pid, pid_start, step, started, seen, started_body "
-            "FROM open_flows"
-        ).fetchall()
-    dead = [row[:2] + row[4:] for row in rows if not alive(int(row[2]), row[3])]
+        rows = outbox.db.execute(f"SELECT {_COLUMNS} FROM open_flows").fetchall()
+    now = outbox.clock()
     recovered: list[dict[str, Any]] = []
-    for row in dead:
+    unreadable: list[tuple[int, Any, str]] = []
+    for row in rows:
+        try:
+            flow = _OpenFlow.parse(tuple(row))
+            stale_after = _owner.STALE_COMMAND_S if flow.is_command else _owner.STALE_FLOW_S
+            if not _owner.gone(
+                flow.owner, quiet_for=now - flow.seen, stale_after=stale_after, alive=alive
+            ):
+                continue
+            kept = _ending.path_for(outbox.path.parent, flow.invocation_id, flow.flow)
+            message = _ending.read(kept) or _terminated(flow)
+        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError) as exc:
+            unreadable.append((int(row[0]), tuple(row[1:]), f"{type(exc).__name__}: {exc}"))
+            continue
         with translated(), transaction(outbox.db):
             gone = outbox.db.execute(
-                "DELETE FROM open_flows WHERE invocation_id = ? AND flow = ?", (row[0], row[1])
+                "DELETE FROM open_flows WHERE invocation_id = ? AND flow = ?",
+                (flow.invocation_id, flow.flow),
             ).rowcount
             if not gone:  # another invocation recovered it first
                 continue
-            message = _failed_message(row)
             outbox.append(message)
-            recovered.append(message)
+        _ending.discard(kept)
+        recovered.append(message)
+    if unreadable:
+        outbox.quarantine("open_flows", unreadable)
     return recovered
 
 
-def _failed_message(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    invocation_id, flow, step, started, seen, started_body = row
-    started_message: dict[str, Any] = json.loads(started_body)
+def _terminated(flow: _OpenFlow) -> dict[str, Any]:
+    """The ending of a flow whose process was killed before it could record one."""
+    started_message = flow.started_message
     properties = dict(started_message["properties"])
     properties.pop("no_browser", None)
     properties["sequence"] = int(properties.get("sequence", 0)) + 1
+    if flow.is_command:
+        event = COMMAND_COMPLETED
+        properties.update(succeeded=False, exit_code=KILLED_EXIT_CODE)
+    else:
+        event = AUTH_FAILED
+        properties.update(step=flow.step or _initial_step(flow.flow))
     properties.update(
-        step=step or _initial_step(flow),
-        duration_ms=max(0, round((seen - started) * 1000)),
+        duration_ms=max(0, round((flow.seen - flow.started) * 1000)),
         error_class=PROCESS_TERMINATED,
         recovered=True,
     )
     # The ids and context are the started message's: the flow ended in the process that began it.
     return track_message(
-        AUTH_FAILED,
+        event,
         properties,
-        message_id=str(uuid.uuid5(_RECOVERY_NAMESPACE, f"{invocation_id}/{flow}")),
-        timestamp=datetime.fromtimestamp(seen, UTC),
+        message_id=str(uuid.uuid5(_RECOVERY_NAMESPACE, f"{flow.invocation_id}/{flow.flow}")),
+        timestamp=datetime.fromtimestamp(flow.seen, UTC),
         anonymous_id=started_message.get("anonymousId"),
         user_id=started_message.get("userId"),
         context=started_message.get("context"),
@@ -122,39 +194,5 @@ def _initial_step(flow: str) -> str:
     return "unknown"
 
 
-def process_alive(pid: int, start: str | None = None) -> bool:
-    """Whether process ``pid`` (started at ``start``, when known) still runs.
-
-    A zombie does not count, nor a new process that reuses the pid (its start time differs).
-    """
-    if start is not None and process_start(pid) != start:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _state(pid) != b"Z"
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of ``pid`` in clock ticks since boot (Linux), or ``None``."""
-    fields = _stat_fields(pid)
-    return fields[19].decode() if fields is not None and len(fields) > 19 else None
-
-
-def _state(pid: int) -> bytes | None:
-    fields = _stat_fields(pid)
-    return fields[0] if fields else None
-
-
-def _stat_fields(pid: int) -> list[bytes] | None:
-    # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ")".
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -7,7 +7,10 @@ Duration is measured when the command's own work ends, before any delivery. A co
 fails its login precondition (``LoginRequired`` before it recorded anything) or rejects its
 command line (``UsageError``: a check argparse could not make) emits neither event:
 ``Command Invoked`` is held in memory until the command records something or ends, so there
-is never an orphan ``Completed``.
+is never an orphan ``Completed``. Once written, ``Command Invoked`` opens a flow record
+(``_flows``): a command killed before its ``Completed`` is ended by a later invocation.
+SIGTERM and SIGHUP stop the command as Aborted with their reason, and it exits 128 + the
+signal's number (``_signals``).
 
 A command declared with ``lifecycle_events=False`` (the demo, whose telemetry all goes to its
 throwaway home) runs outside the lifecycle: no events, and this invocation's outbox is never
@@ -38,6 +41,7 @@ def run_command(
     name: str, command: Callable[[], int], env: Environment, *, lifecycle_events: bool = True
 ) -> int:
     """Run ``command`` as command ``name``: its events, its exit status, then the hand-off."""
+    from authfunnel.cli.telemetry._signals import Signalled, ending_flows
     from authfunnel.cli.telemetry._wiring import open_client
 
     if not lifecycle_events:
@@ -46,7 +50,7 @@ def run_command(
     client = _Lifecycle(given if given is not None else open_client(env))
     env.telemetry = client
     try:
-        with COMMAND.run(client, properties={"command": name}) as run:
+        with ending_flows(), COMMAND.run(client, properties={"command": name}) as run:
             try:
                 status = int(command())
             except (LoginRequired, UsageError):
@@ -55,6 +59,8 @@ def run_command(
             if status != ExitStatus.OK:
                 run.fail(NONZERO_EXIT, exit_code=status)
         return status
+    except Signalled as stopped:
+        return stopped.exit_code
     finally:
         env.telemetry = given
         if given is None:

@@ -8,11 +8,13 @@ endpoint's job, as for any replay).
 
 Every message is written before ``track`` returns and leaves only after the endpoint
 accepted its batch. The outbox is bounded by count and age (``_bounds``, on ``Outbox.now``);
-what the bounds drop is counted in ``meta`` so ``telemetry status`` can report it.
+what the bounds drop is counted in ``meta`` so ``telemetry status`` can report it. A row
+whose body is not a Segment message is moved to ``quarantine`` as it is read, so that it
+blocks neither delivery nor ``telemetry show``.
 
-The ``archive`` table (see ``_archive``) keeps accepted messages for reports.
-
-``sqlite3.Error`` becomes ``OutboxError`` here and nowhere else.
+The ``archive`` table (see ``_archive``) keeps accepted messages for reports. The file
+itself (schema, opening, errors) is ``_store``'s; a damaged one is moved aside and what can
+be read of it kept (``_salvage``).
 """
 
 from __future__ import annotations
@@ -22,71 +24,44 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.app import FILE_MODE, private_dir, private_file
 from authfunnel.cli.telemetry import _clock
 from authfunnel.cli.telemetry._bounds import BoundedTable, Dropped, bound_table
 from authfunnel.cli.telemetry._clock import Clock, Uptime
+from authfunnel.cli.telemetry._store import (
+    BUSY_TIMEOUT_MS,
+    SCHEMA_VERSION,
+    OutboxError,
+    connect,
+    connect_read_only,
+    transaction,
+    translated,
+    writable,
+)
 
-SCHEMA_VERSION: Final = 3  # 2: the archive table; 3: refused, refusals, in_flight
+# Named here too: the modules that share this file import them from the outbox.
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "DEFAULT_MAX_AGE_DAYS",
+    "DEFAULT_MAX_EVENTS",
+    "SCHEMA_VERSION",
+    "Outbox",
+    "OutboxError",
+    "open_outbox",
+    "transaction",
+    "translated",
+    "unreadable",
+]
+
 DEFAULT_MAX_EVENTS: Final = 10_000
 DEFAULT_MAX_AGE_DAYS: Final = 30.0
-BUSY_TIMEOUT_MS: Final = 15_000
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS archive (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- The sender's (see _refused and _in_flight): messages the endpoint refused again and again,
--- kept for reports; how often each pending one was refused alone; the batch being posted.
-CREATE TABLE IF NOT EXISTS refused (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    body TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    code TEXT NOT NULL,
-    refused_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refusals (message_id TEXT PRIMARY KEY, count INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS in_flight (id INTEGER PRIMARY KEY, holder TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL);
-CREATE TABLE IF NOT EXISTS open_flows (
-    invocation_id TEXT NOT NULL,
-    flow TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    pid_start TEXT,
-    step TEXT,
-    started REAL NOT NULL,
-    seen REAL NOT NULL,
-    started_body TEXT NOT NULL,
-    PRIMARY KEY (invocation_id, flow)
-);
-"""
-
+QUARANTINED: Final = "quarantined"  # meta: how many rows were moved to the quarantine table
+REPAIRED: Final = "repaired"  # meta: what moving a damaged file aside kept, until told
+_MESSAGE_KEYS: Final = ("type", "messageId")  # what the endpoint needs of each
 ANCHOR: Final = "clock_anchor"  # [boot id, time since boot, wall time]: this boot's origin
-
-
-class OutboxError(Exception):
-    """The outbox cannot be used; ``corrupt`` when the file is not a usable database."""
-
-    def __init__(self, message: str, *, corrupt: bool = False) -> None:
-        super().__init__(message)
-        self.corrupt = corrupt
 
 
 class Outbox:
@@ -100,14 +75,21 @@ class Outbox:
         max_age_days: float = DEFAULT_MAX_AGE_DAYS,
         clock: Clock = time.time,
         uptime: Uptime = _clock.uptime,
+        read_only: bool = False,
     ) -> None:
         self.path = path
+        self.read_only = read_only
         self.max_events = max_events
         self.max_age_days = max_age_days
         self.clock = clock
         self.uptime = uptime
         self._anchor: tuple[str, float, float] | None = None
-        self._db = _connect(path)
+        self._db = connect_read_only(path) if read_only else connect(path)
+        try:  # which file this connection holds, so a damaged one is moved aside only once
+            found = os.stat(path)
+            self.identity: tuple[int, int] | None = (found.st_dev, found.st_ino)
+        except OSError:
+            self.identity = None
         self._appended = 0
         self._size_at_open = 0
         self._bounded = False
@@ -127,11 +109,15 @@ class Outbox:
     def anonymous_id(self) -> str:
         """This install's anonymousId: a uuid4 made once, on first use, and kept."""
         if self._anonymous_id is None:
-            with translated():
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('anonymous_id', ?)", (str(uuid.uuid4()),)
-                )
-                self._anonymous_id = self.get("anonymous_id") or ""
+            kept = self.get("anonymous_id")  # read first: a read-only store has one or none
+            if kept is None and not self.read_only:
+                with translated():
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('anonymous_id', ?)",
+                        (str(uuid.uuid4()),),
+                    )
+                kept = self.get("anonymous_id")
+            self._anonymous_id = kept or ""
         return self._anonymous_id
 
     # Time -------------------------------------------------------------------------------------
@@ -208,14 +194,54 @@ class Outbox:
         return 0
 
     def pending(self, limit: int | None = None) -> list[tuple[int, str]]:
-        """``(row id, message JSON)`` of the messages not yet accepted, oldest first."""
-        query = "SELECT id, body FROM messages ORDER BY id"
-        with translated():
-            if limit is None:
-                rows = self._db.execute(query).fetchall()
-            else:
-                rows = self._db.execute(query + " LIMIT ?", (limit,)).fetchall()
-        return [(int(row[0]), str(row[1])) for row in rows]
+        """``(row id, message JSON)`` of the messages not yet accepted, oldest first.
+
+        A row whose body is not a Segment message (not JSON, or without its type or messageId)
+        is moved to ``quarantine`` on the way: it could never be sent, and left in place it
+        would hold back every message after it.
+        """
+        found: list[tuple[int, str]] = []
+        after = -1
+        while True:
+            wanted = -1 if limit is None else limit - len(found)
+            with translated():
+                rows = self._db.execute(
+                    "SELECT id, body FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, wanted),
+                ).fetchall()
+            bad: list[tuple[int, Any, str]] = []
+            for row_id, body in rows:
+                why = unreadable(body)
+                if why is None:
+                    found.append((int(row_id), str(body)))
+                else:
+                    bad.append((int(row_id), body, why))
+            if bad:
+                self.quarantine("messages", bad)
+            if not bad or len(rows) < wanted or wanted < 0:
+                return found
+            after = rows[-1][0]
+
+    def quarantine(self, table: str, rows: Iterable[tuple[int, Any, str]]) -> None:
+        """Move ``(row id, what it held, why)`` rows of ``table`` to the quarantine table.
+
+        A read-only store cannot move them: they are only left out of what is read.
+        """
+        moved = [(table, self.clock(), why, repr(data)) for _, data, why in rows]
+        ids = [(row_id,) for row_id, _, _ in rows]
+        if self.read_only:
+            return
+        try:
+            with translated(), transaction(self._db):
+                self._db.executemany(
+                    "INSERT INTO quarantine (source, moved, reason, data) VALUES (?, ?, ?, ?)",
+                    moved,
+                )
+                self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", ids)
+                self.add_to(QUARANTINED, len(ids))
+        except OutboxError as exc:
+            if not exc.read_only:
+                raise
 
     def count(self) -> int:
         with translated():
@@ -267,97 +293,41 @@ class Outbox:
 
 
 def open_outbox(path: Path, **options: Any) -> Outbox:
-    """Open (creating) the outbox at ``path``; a corrupt file is moved aside, never deleted.
+    """Open (creating) the outbox at ``path``.
 
-    Raises ``OutboxError`` when it cannot be used; ``error.corrupt`` says the file was moved
-    aside (its new name is in the message) and the next invocation starts a fresh one.
+    A damaged file is moved aside, never deleted, and what can be read of it is kept in a
+    fresh one (``_salvage``); what was done is left in ``meta`` under ``REPAIRED`` for the
+    next recording invocation to say once. Where nothing can be written (a read-only state
+    dir) the outbox is opened read-only: ``outbox.read_only``. Raises ``OutboxError`` when
+    it cannot be used at all.
     """
+    if path.exists() and not writable(path):
+        return Outbox(path, read_only=True, **options)
     try:
         return Outbox(path, **options)
     except OutboxError as exc:
         if not exc.corrupt:
             raise
-        moved = move_aside(path)
-        raise OutboxError(f"{path} is corrupt; moved it to {moved}", corrupt=True) from exc
+        from authfunnel.cli.telemetry import _salvage
+
+        outbox, notice = _salvage.replace(path, None, options)
+        outbox.put(REPAIRED, notice)
+        return outbox
 
 
-def move_aside(path: Path) -> Path:
-    """Rename ``path`` (and its WAL files) to ``<name>.corrupt-<time>`` for inspection."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}-{uuid.uuid4().hex[:6]}")
-    path.rename(target)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            companion.rename(target.with_name(target.name + suffix))
-    return target
-
-
-def _connect(path: Path) -> sqlite3.Connection:
+def unreadable(body: object) -> str | None:
+    """Why ``body`` is not a Segment message this outbox can send, or ``None`` when it is."""
+    if not isinstance(body, str):
+        return "not text"
     try:
-        private_dir(path.parent)
-    except OSError as exc:
-        raise OutboxError(f"cannot create {path.parent}: {exc.strerror}") from exc
-    try:
-        # SQLite gives the -wal and -shm files the database file's mode: made 0600 first, all
-        # three are. Ones an earlier version left readable are tightened too.
-        private_file(path)
-        for suffix in ("-wal", "-shm"):
-            companion = path.with_name(path.name + suffix)
-            if companion.exists():
-                os.chmod(companion, FILE_MODE)
-    except OSError as exc:
-        raise OutboxError(f"cannot create {path}: {exc.strerror}") from exc
-    try:
-        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    except sqlite3.Error as exc:
-        raise OutboxError(f"cannot open {path}: {exc}") from exc
-    try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-        db.execute("SELECT 1 FROM messages LIMIT 1").fetchall()
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        corrupt = not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
-        raise OutboxError(f"cannot use {path}: {exc}", corrupt=corrupt) from exc
-    return db
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock up front, so no upgrade deadlock.
-
-    A nested use joins the transaction already open.
-    """
-    if db.in_transaction:
-        yield
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """A scope in which ``sqlite3.Error`` is raised as ``OutboxError`` (the one boundary)."""
-    try:
-        yield
-    except sqlite3.DatabaseError as exc:
-        corrupt = not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
-        raise OutboxError(f"outbox: {exc}", corrupt=corrupt) from exc
-    except sqlite3.Error as exc:
-        raise OutboxError(f"outbox: {exc}") from exc
+        message = json.loads(body)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(message, dict):
+        return "not a JSON object"
+    if not all(isinstance(message.get(key), str) for key in _MESSAGE_KEYS):
+        return "no type or messageId"
+    return None
 
 
 def _dumps(message: dict[str, Any]) -> str:

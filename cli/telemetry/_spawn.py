@@ -21,6 +21,7 @@ from authfunnel.cli.telemetry._settings import Settings
 
 SENDER_LOG: Final = "sender.log"
 SENDER_MODULE: Final = "authfunnel.cli.telemetry._sender"
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _isolation(variables: Mapping[str, str]) -> str:
@@ -64,7 +65,7 @@ def start_detached(settings: Settings) -> None:
         import subprocess
 
         target = settings.state_dir / SENDER_LOG if settings.debug else Path(os.devnull)
-        mode = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        mode = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW
         log_fd = open_private(target, mode) if settings.debug else os.open(target, mode)
         with open(os.devnull, "wb") as null, os.fdopen(log_fd, "ab") as log:
             subprocess.Popen(
@@ -85,7 +86,13 @@ def start_detached(settings: Settings) -> None:
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
             if log_to_file:
-                os.dup2(open_private(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
+                try:  # a symlink planted as the log is not followed: no log then
+                    log_fd = open_private(
+                        log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW
+                    )
+                except OSError:
+                    log_fd = devnull
+                os.dup2(log_fd, 2)
             elif not keep_stderr:
                 os.dup2(devnull, 2)
             # Nothing else the command inherited (a pipe a caller reads to EOF, say) stays

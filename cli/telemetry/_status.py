@@ -44,6 +44,7 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
         sender_running=_lease.held(outbox),
         last_delivery=last_delivery(outbox),
         retry_at=finite(outbox.get(_sender.RETRY_AT)),
+        read_only=outbox.read_only,
     )
     return facts
 

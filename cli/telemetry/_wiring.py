@@ -4,6 +4,10 @@
 delivered by a detached sender at ``close``) or, when telemetry is off or its outbox unusable,
 the engine's no-op client with one warning line. It never raises: telemetry must not break a
 command. Callers only ever see an ``fsm.TelemetryClient``.
+
+A damaged outbox met while starting (reading the identity, recovering open flows) is replaced
+as the client would replace it (``_salvage``), and the one warning says what was kept; so is
+the notice a read-only command (``telemetry status``) left when it replaced one.
 """
 
 from __future__ import annotations
@@ -98,8 +102,10 @@ def _open(env: Environment) -> TelemetryClient:
     outbox = _open_outbox(env, settings)
     if outbox is None:
         return NoopClient()
-    from authfunnel.cli.telemetry import _flows
+    from authfunnel.cli.telemetry import _flows, _salvage
     from authfunnel.cli.telemetry._client import OutboxClient
+    from authfunnel.cli.telemetry._outbox import REPAIRED, OutboxError
+    from authfunnel.cli.telemetry._store import damaged
 
     may_send = settings.sends and _consented(outbox, env)
 
@@ -115,11 +121,26 @@ def _open(env: Environment) -> TelemetryClient:
             return lambda: _spawn.start_detached(settings)
         return None
 
-    client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)
-    for message in _flows.recover(outbox):
-        if settings.debug:
-            env.stderr.write(f"telemetry: recovered {message['event']} for a killed process\n")
-    return client
+    def start(outbox: Outbox) -> OutboxClient:
+        client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)
+        notice = outbox.get(REPAIRED)
+        if notice:
+            outbox.put(REPAIRED, None)
+            _warn(env, notice)
+        for message in _flows.recover(outbox):
+            if settings.debug:
+                env.stderr.write(f"telemetry: recovered {message['event']} for a killed process\n")
+        return client
+
+    try:
+        return start(outbox)
+    except OutboxError as exc:
+        if not exc.corrupt or not damaged(outbox.db):
+            raise
+        fresh, notice = _salvage.replace(outbox.path, outbox, _salvage.options(outbox))
+        if notice:
+            _warn(env, notice)
+        return start(fresh)
 
 
 def _open_outbox(env: Environment, settings: Settings | None = None) -> Outbox | None:
@@ -135,6 +156,10 @@ def _open_outbox(env: Environment, settings: Settings | None = None) -> Outbox |
         )
     except OutboxError as exc:
         _warn(env, f"telemetry is off for this run: {exc}")
+        return None
+    if outbox.read_only:
+        outbox.close()
+        _warn(env, f"telemetry is off for this run: {settings.state_dir} is read-only")
         return None
     if outbox.get(DISABLED):
         outbox.close()

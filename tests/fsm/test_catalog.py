@@ -41,7 +41,13 @@ def test_enums_hold_the_documented_values() -> None:
         "profile_configure",
     ]
     assert [d.value for d in fsm.Direction] == ["upgrade", "downgrade"]
-    assert [r.value for r in AbortReason] == ["interrupt", "declined", "prompt"]
+    assert [r.value for r in AbortReason] == [
+        "interrupt",
+        "declined",
+        "prompt",
+        "terminated",
+        "hangup",
+    ]
 
 
 CONSTRUCTED = [

@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.devserver._collector import CollectorHandler, CollectorServer, read_messages
+from authfunnel.cli.devserver._collector_messages import prepare
 
 
 @contextmanager
@@ -219,5 +221,6 @@ class RefusesPoisoned(CollectorHandler):
             self.server.store.requests += 1
             self.answer(HTTPStatus.BAD_REQUEST, {"code": "invalid_event", "message": "poison"})
             return
-        self.server.store.add(batch)
+        received = datetime.now(UTC)
+        self.server.store.add([prepare(message, received=received) for message in batch])
         self.answer(HTTPStatus.OK, {"success": True})

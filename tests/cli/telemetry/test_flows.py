@@ -15,7 +15,7 @@ import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.app import Environment
-from authfunnel.cli.telemetry import Outbox, _flows, open_client
+from authfunnel.cli.telemetry import Outbox, _flows, _owner, open_client
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.telemetry.harness import DRIVER, environment
 
@@ -63,8 +63,8 @@ def test_a_reused_pid_does_not_keep_a_dead_flow_open(tmp_path: Path) -> None:
 
 def test_process_alive_knows_this_process_and_a_gone_one() -> None:
     me = os.getpid()
-    assert _flows.process_alive(me, _flows.process_start(me))
-    assert not _flows.process_alive(2**22 + 12345, None)
+    assert _owner.process_alive(me, _owner.process_start(me))
+    assert not _owner.process_alive(2**22 + 12345, None)
 
 
 @pytest.mark.parametrize("mode", ["die-opening", "die-closing"])

@@ -13,6 +13,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,13 +177,21 @@ RECOVERED_ANONYMOUS_BEFORE = (
 def test_crash_recovery_ends_a_flow_with_the_message_it_made_before() -> None:
     started = json.dumps(STARTED, separators=(",", ":"))
     row = ("inv-1", "login", "code_exchange", 1_772_600_767.891, 1_772_600_769.5, started)
-    assert dumps(_flows._failed_message(row)) == RECOVERED_BEFORE
+    assert dumps(recovered_ending(row)) == RECOVERED_BEFORE
 
 
 def test_crash_recovery_of_an_anonymous_flow_killed_at_its_first_step_is_unchanged() -> None:
     started = json.dumps({k: v for k, v in STARTED.items() if k != "userId"})
     row = ("inv-2", "signup", None, 1_772_600_767.0, 1_772_600_767.0004, started)
-    assert dumps(_flows._failed_message(row)) == RECOVERED_ANONYMOUS_BEFORE
+    assert dumps(recovered_ending(row)) == RECOVERED_ANONYMOUS_BEFORE
+
+
+def recovered_ending(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The ending recovery makes for an open flow of a killed process: ``row`` holds what the
+    message depends on (invocation, flow, step, started, seen, started message)."""
+    invocation, flow, step, started, seen, body = row
+    stored = (1, invocation, flow, 1234, None, step, started, seen, body, None, None)
+    return _flows._terminated(_flows._OpenFlow.parse(stored))
 
 
 TRAFFIC_BEFORE = [

@@ -126,18 +126,25 @@ def test_telemetry_off_records_nothing_at_all(tmp_path: Path, variables: dict[st
     assert not (tmp_path / "state").exists()
 
 
-def test_a_corrupt_outbox_gives_one_warning_and_the_noop_client(tmp_path: Path) -> None:
+def test_a_corrupt_outbox_is_moved_aside_with_one_warning_and_recording_goes_on(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "outbox.sqlite3").write_bytes(b"garbage" * 1000)
     env = environment(tmp_path)
     client = open_client(env)
-    assert isinstance(client, fsm.NoopClient)
+    fsm.track_event(client, fsm.command_invoked("status"))
+    client.close(0)
+    assert [m["event"] for m in stored(tmp_path)] == [fsm.COMMAND_INVOKED]
     warning = env.stderr.getvalue()  # type: ignore[attr-defined]
     assert warning.count("\n") == 1
     assert warning.startswith("authfunnel: warning: ")
-    assert "moved it to" in warning
+    assert "was damaged: moved it to outbox.sqlite3.corrupt-" in warning
     (moved,) = (tmp_path / "state").glob("outbox.sqlite3.corrupt-*")
     assert moved.read_bytes() == b"garbage" * 1000
+    later = environment(tmp_path)
+    open_client(later).close(0)
+    assert later.stderr.getvalue() == ""  # type: ignore[attr-defined]  # said once
 
 
 def test_a_malformed_config_does_not_break_the_command(tmp_path: Path) -> None:

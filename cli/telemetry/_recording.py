@@ -1,0 +1,93 @@
+"""What recording one event writes to the outbox, and which of its properties may leave.
+
+A flow's start (``CLI Auth Started``, ``Command Invoked``) and its end are written with their
+open-flow record (``_flows``) in one transaction; a login's start and end also reserve and
+release the file its ending falls back to on a full disk (``_ending``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from authfunnel.cli.telemetry import _ending, _flows, _owner
+from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
+from authfunnel.fsm import (
+    AUTH_ABORTED,
+    AUTH_COMPLETED,
+    AUTH_FAILED,
+    AUTH_STARTED,
+    BASE_PROPERTY_KEYS,
+    COMMAND,
+    COMMAND_COMPLETED,
+    COMMAND_INVOKED,
+    invocation_id,
+)
+
+AUTH_ENDINGS: Final = frozenset({AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED})
+OPENING: Final = frozenset({AUTH_STARTED, COMMAND_INVOKED})
+ENDING: Final = AUTH_ENDINGS | {COMMAND_COMPLETED}
+
+
+def record(outbox: Outbox, name: str, message: dict[str, Any]) -> int:
+    """Append ``message`` (event ``name``); return how many the bounds dropped.
+
+    One transaction with the open-flow record: killed between the two writes, a Started would
+    be left that nothing ends, or a terminal event followed by a recovered one.
+    """
+    if name not in OPENING | ENDING:
+        return outbox.append(message)
+    with translated(), transaction(outbox.db):
+        dropped = outbox.append(message)
+        if name in OPENING:
+            _flows.open_flow(outbox, message, _owner.this_process())
+        else:
+            flow = COMMAND.flow if name == COMMAND_COMPLETED else message["properties"]["flow"]
+            _flows.close_flow(outbox, invocation_id(), str(flow))
+    return dropped
+
+
+def ending_file(state_dir: Path, name: str, properties: dict[str, Any]) -> Path | None:
+    """The file kept for a login's ending, when event ``name`` starts or ends one."""
+    if name != AUTH_STARTED and name not in AUTH_ENDINGS:
+        return None  # a command's ending is recovered as killed: no file per command
+    return _ending.path_for(state_dir, invocation_id(), str(properties.get("flow")))
+
+
+def put(outbox: Outbox, key: str, value: str | None) -> int:
+    outbox.put(key, value)
+    return 0
+
+
+def enter_step(outbox: Outbox, flow: str, step: str) -> int:
+    _flows.record_step(outbox, invocation_id(), flow, step)
+    return 0
+
+
+def catalog_properties(event: str) -> frozenset[str]:
+    """The properties ``event`` may carry off this machine: its tracking plan's, else the base.
+
+    Only catalog properties ever leave: whatever else a call site passes (a path, an email,
+    an exception message) is never stored, so never sent.
+    """
+    global _catalog
+    if _catalog is None:
+        from authfunnel.fsm import tracking_plan
+
+        _catalog = {
+            name: frozenset(schema["properties"]["properties"]["properties"])
+            for name, schema in tracking_plan().items()
+        }
+    return _catalog.get(event, BASE_PROPERTY_KEYS)
+
+
+_catalog: dict[str, frozenset[str]] | None = None
+
+
+def cli_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("authfunnel")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

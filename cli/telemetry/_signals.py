@@ -1,0 +1,65 @@
+"""SIGTERM and SIGHUP end a command's flows at once, as Aborted with their reason.
+
+``kill``, ``docker stop`` and a shutdown send SIGTERM; closing the terminal sends SIGHUP.
+Left to their default action they kill the process, and its open flows are recovered later
+as ``CLI Auth Failed`` / ProcessTerminated: a stop by the person reads as a failure of the
+tool. While a command runs, either signal raises ``Signalled`` (a ``UserCancelled``), so
+every run scope it crosses ends Aborted with reason ``terminated`` or ``hangup``, the command
+lifecycle records its exit status (128 + the signal's number) and the command exits with it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Final
+
+from authfunnel.fsm import AbortReason, UserCancelled
+
+REASONS: Final = {
+    int(getattr(signal, name)): reason
+    for name, reason in (("SIGTERM", AbortReason.TERMINATED), ("SIGHUP", AbortReason.HANGUP))
+    if hasattr(signal, name)  # Windows has no SIGHUP
+}
+
+
+class Signalled(UserCancelled):
+    """The command was stopped by ``signum``; it exits ``128 + signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+        self.reason = REASONS[signum]
+        self.exit_code = 128 + signum
+
+
+@contextmanager
+def ending_flows() -> Iterator[None]:
+    """Within this scope SIGTERM and SIGHUP raise ``Signalled`` (once: the first one counts).
+
+    Only the main thread can set handlers; elsewhere the default stands. A signal that is
+    ignored (``nohup`` ignores SIGHUP) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if fired:  # a second signal while the first is being recorded: let that finish
+            return
+        fired.append(signum)
+        raise Signalled(signum)
+
+    previous = {}
+    for signum in REASONS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
