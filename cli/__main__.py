@@ -101,10 +101,21 @@ def _run(name: str, spec: CommandSpec, rest: list[str], env: Environment) -> int
         options = parser.parse_args(rest)
     except ParserExit as done:
         return done.status
+    from authfunnel.cli.app import Paths, config_error
     from authfunnel.cli.telemetry import run_command
 
+    lifecycle_events = spec.lifecycle_events
+    broken = config_error(Paths.from_env(env))
+    if broken is not None:
+        # Said once, here, rather than as a telemetry warning and again by the command. A
+        # command that needs nothing from the file (opting out) runs, with telemetry off:
+        # the file may say it is off, and nobody can tell.
+        tolerates = getattr(module, "runs_with_a_broken_config", None)
+        if tolerates is None or not tolerates(options):
+            raise broken
+        lifecycle_events = False
     return run_command(
-        name, lambda: module.run(options, env), env, lifecycle_events=spec.lifecycle_events
+        name, lambda: module.run(options, env), env, lifecycle_events=lifecycle_events
     )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from authfunnel.cli.app._config import load_config, section
+    from authfunnel.cli.app._config import config_error, load_config, section
     from authfunnel.cli.app._console import make_console
     from authfunnel.cli.app._env import Environment, isatty
     from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
@@ -48,6 +48,7 @@ _HOMES = {
     "Terminal": "_terminal",
     "UsageError": "_exit",
     "binding": "_targets",
+    "config_error": "_config",
     "extra_providing": "_registry",
     "flow_names": "_funnels",
     "funnel_named": "_funnels",
@@ -78,6 +79,7 @@ __all__ = [
     "Terminal",
     "UsageError",
     "binding",
+    "config_error",
     "extra_providing",
     "flow_names",
     "funnel_named",

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from authfunnel.cli.app import CliError, Environment, ExitStatus
@@ -23,6 +24,7 @@ from authfunnel.cli.telemetry import (
     OutboxError,
     Settings,
     load_settings,
+    local_store,
     open_outbox,
     status_facts,
 )
@@ -49,14 +51,21 @@ def _seconds(text: str) -> float:
     return value
 
 
+def runs_with_a_broken_config(args: argparse.Namespace) -> bool:
+    """Opting out must always work: ``disable`` needs nothing from the config file."""
+    return bool(args.action == "disable")
+
+
 def run(args: argparse.Namespace, env: Environment) -> int:
-    settings = load_settings(env)
     action: str = args.action
+    if action == "disable":
+        return _disable(env)
+    settings = load_settings(env)
     if action == "status":
         return _status(settings, env, as_json=args.json)
     if action == "show":
         return _show(settings, env, as_json=args.json)
-    with _outbox(settings) as outbox:
+    with _outbox(settings.outbox_path) as outbox:
         if action == "enable":
             outbox.put(DISABLED, None)
             outbox.put(NOTICE_SHOWN, "1")  # enabling it is the consent the notice asks for
@@ -64,17 +73,30 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             if not settings.enabled:
                 env.stdout.write(f"  but still off for now: {settings.reason}\n")
             return ExitStatus.OK
-        if action == "disable":
-            outbox.put(DISABLED, "1")
-            dropped = outbox.discard_all()
-            env.stdout.write(f"Telemetry disabled; discarded {dropped} unsent events.\n")
-            return ExitStatus.OK
         return _flush(outbox, settings, env, args.timeout)
+
+
+def _disable(env: Environment) -> int:
+    """Record the opt-out in the state dir, which wins over the config file: this needs no
+    settings, so a config file that cannot be read never blocks it."""
+    from authfunnel.cli.app import Paths, config_error
+
+    with _outbox(local_store(env)) as outbox:
+        outbox.put(DISABLED, "1")
+        dropped = outbox.discard_all()
+    env.stdout.write(f"Telemetry disabled; discarded {dropped} unsent events.\n")
+    broken = config_error(Paths.from_env(env))
+    if broken is not None:
+        env.stdout.write(
+            f"  Recorded in {local_store(env)}, which holds whatever the config file says; "
+            f"{broken.message}: fix it or move it aside.\n"
+        )
+    return ExitStatus.OK
 
 
 def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     if settings.outbox_path.exists():
-        with _outbox(settings) as outbox:
+        with _outbox(settings.outbox_path) as outbox:
             facts = status_facts(settings, outbox)
     else:
         facts = status_facts(settings, None)
@@ -108,7 +130,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
 def _show(settings: Settings, env: Environment, *, as_json: bool) -> int:
     pending: list[dict[str, Any]] = []
     if settings.outbox_path.exists():
-        with _outbox(settings) as outbox:
+        with _outbox(settings.outbox_path) as outbox:
             pending = [json.loads(body) for _, body in outbox.pending()]
     if as_json:
         for message in pending:
@@ -191,10 +213,10 @@ def _progress_bar(env: Environment, *, total: int) -> Iterator[Callable[[int, in
 
 
 @contextmanager
-def _outbox(settings: Settings) -> Iterator[Outbox]:
+def _outbox(path: Path) -> Iterator[Outbox]:
     """The outbox for a command; its errors become one clear ``CliError``."""
     try:
-        outbox = open_outbox(settings.outbox_path)
+        outbox = open_outbox(path)
     except OutboxError as exc:
         raise CliError(
             f"cannot use the telemetry outbox: {exc}", hint="check the state dir's permissions"
