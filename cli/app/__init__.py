@@ -29,14 +29,16 @@ if TYPE_CHECKING:
         extra_providing,
         missing_extra,
     )
+    from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
     from authfunnel.cli.app._targets import binding, resolve
-    from authfunnel.cli.app._terminal import Terminal, printable
+    from authfunnel.cli.app._terminal import Terminal, plural, printable
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
 _HOMES = {
     "COMMANDS": "_registry",
     "EXTRAS": "_registry",
     "FILE_MODE": "_private_files",
+    "MAX_LINE_BYTES": "_source_files",
     "CliError": "_exit",
     "CommandSpec": "_registry",
     "Environment": "_env",
@@ -48,6 +50,7 @@ _HOMES = {
     "Terminal": "_terminal",
     "UsageError": "_exit",
     "binding": "_targets",
+    "bounded_lines": "_source_files",
     "config_error": "_config",
     "extra_providing": "_registry",
     "flow_names": "_funnels",
@@ -57,6 +60,8 @@ _HOMES = {
     "make_console": "_console",
     "missing_extra": "_registry",
     "open_private": "_private_files",
+    "open_regular": "_source_files",
+    "plural": "_terminal",
     "printable": "_terminal",
     "private_dir": "_private_files",
     "private_file": "_private_files",
@@ -68,6 +73,7 @@ __all__ = [
     "COMMANDS",
     "EXTRAS",
     "FILE_MODE",
+    "MAX_LINE_BYTES",
     "CliError",
     "CommandSpec",
     "Environment",
@@ -79,6 +85,7 @@ __all__ = [
     "Terminal",
     "UsageError",
     "binding",
+    "bounded_lines",
     "config_error",
     "extra_providing",
     "flow_names",
@@ -89,6 +96,8 @@ __all__ = [
     "make_console",
     "missing_extra",
     "open_private",
+    "open_regular",
+    "plural",
     "printable",
     "private_dir",
     "private_file",

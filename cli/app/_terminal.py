@@ -97,3 +97,9 @@ def printable(text: str) -> str:
     """``text`` without control characters (tabs and newlines kept), safe for a terminal."""
     # Markup off is not enough: rich passes ESC through, so every control character goes.
     return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` and ``noun``, agreeing: "1 funnel", "2 funnels", "1,234 lines" (``nouns`` for
+    a plural that is not ``noun`` + "s")."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
