@@ -168,9 +168,12 @@ def _discard_output(env: Environment) -> None:
 
 
 def _report(stream: TextIO, error: CliError) -> None:
-    stream.write(f"{PROG}: error: {error.message}\n")
+    from authfunnel.cli.app import printable
+
+    # Messages carry data (a path, a property name, a line of a file): shown as text only.
+    stream.write(f"{PROG}: error: {printable(error.message)}\n")
     if error.hint:
-        stream.write(f"  hint: {error.hint}\n")
+        stream.write(f"  hint: {printable(error.hint)}\n")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     )
     from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
     from authfunnel.cli.app._targets import binding, resolve
-    from authfunnel.cli.app._terminal import Terminal, plural, printable
+    from authfunnel.cli.app._terminal import Terminal, literal, plural, printable
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
 _HOMES = {
@@ -56,6 +56,7 @@ _HOMES = {
     "flow_names": "_funnels",
     "funnel_named": "_funnels",
     "isatty": "_env",
+    "literal": "_terminal",
     "load_config": "_config",
     "make_console": "_console",
     "missing_extra": "_registry",
@@ -92,6 +93,7 @@ __all__ = [
     "funnel_named",
     "isatty",
     "lazy_face",
+    "literal",
     "load_config",
     "make_console",
     "missing_extra",

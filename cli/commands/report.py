@@ -12,7 +12,15 @@ import json
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli.app import CliError, Environment, ExitStatus, flow_names, funnel_named
+from authfunnel.cli.app import (
+    CliError,
+    Environment,
+    ExitStatus,
+    flow_names,
+    funnel_named,
+    plural,
+    printable,
+)
 from authfunnel.cli.report import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
@@ -43,7 +51,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     until = parse_when(args.until, option="--until") if args.until else None
     report = build_report(source, funnels, by=args.by, since=since, until=until)
     if not report.loaded.rows:
-        env.stdout.write(f"No events in {source}: it is empty.\n")
+        env.stdout.write(printable(f"No events in {source}: it is empty.") + "\n")
         if not args.source:
             env.stdout.write(
                 "Events are recorded as commands run (telemetry on); "
@@ -51,9 +59,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             )
         return ExitStatus.OK
     if report.loaded.malformed:
+        skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
-            f"authfunnel: warning: skipped {report.loaded.malformed:,} malformed lines "
-            f"of {report.loaded.rows:,} in {source}\n"
+            printable(
+                f"authfunnel: warning: skipped {skipped} of {report.loaded.rows:,} in {source}"
+            )
+            + "\n"
         )
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"
