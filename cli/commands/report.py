@@ -16,6 +16,7 @@ from authfunnel.cli.app import (
     CliError,
     Environment,
     ExitStatus,
+    UsageError,
     flow_names,
     funnel_named,
     plural,
@@ -49,6 +50,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
     since = parse_when(args.since, option="--since") if args.since else None
     until = parse_when(args.until, option="--until") if args.until else None
+    if since is not None and until is not None and since >= until:
+        raise UsageError(
+            f"--since {args.since} is not before --until {args.until}: no flow can match",
+            hint="flows started at or after --since and before --until are counted; swap them?",
+        )
     report = build_report(source, funnels, by=args.by, since=since, until=until)
     if not report.loaded.rows:
         env.stdout.write(printable(f"No events in {source}: it is empty.") + "\n")

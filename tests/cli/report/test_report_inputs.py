@@ -152,3 +152,24 @@ def test_by_a_property_some_events_carry_still_reports(tmp_path: Path) -> None:
     status, out, _ = run_cli("report", "--source", str(source), "--by", "os")
     assert status == 0
     assert "login by os" in out
+
+
+@pytest.mark.parametrize("age", ["99999999999d", "999999999w", "9999999999999999999999s"])
+def test_an_age_too_far_back_is_a_usage_error_not_an_internal_one(tmp_path: Path, age: str) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"\n".join(login_lines("a")) + b"\n")
+    status, _, err = run_cli("report", "--source", str(source), "--since", age)
+    assert status == 2
+    assert err.startswith(f"authfunnel: error: --since {age} is too far back")
+
+
+def test_an_inverted_window_is_refused_not_reported_empty(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"\n".join(login_lines("a")) + b"\n")
+    status, out, err = run_cli(
+        "report", "--source", str(source), "--since", "2026-02-04", "--until", "2026-02-01"
+    )
+    assert (status, out) == (2, "")
+    assert err.startswith(
+        "authfunnel: error: --since 2026-02-04 is not before --until 2026-02-01: no flow can match"
+    )
