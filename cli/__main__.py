@@ -134,6 +134,10 @@ def _help() -> str:
         "  -V, --version  show the version and exit",
         "  --debug        show tracebacks and each telemetry event (or set DEBUG=1)",
         "",
+        "environment:",
+        "  AUTHFUNNEL_HOME   keep config and state under this directory, not the user dirs",
+        "  DO_NOT_TRACK=1    record and send no telemetry (or 'authfunnel telemetry disable')",
+        "",
         f"Run '{PROG} <command> --help' for a command's options.",
     ]
     return "\n".join(lines) + "\n"
