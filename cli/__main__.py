@@ -101,10 +101,21 @@ def _run(name: str, spec: CommandSpec, rest: list[str], env: Environment) -> int
         options = parser.parse_args(rest)
     except ParserExit as done:
         return done.status
+    from authfunnel.cli.app import Paths, config_error
     from authfunnel.cli.telemetry import run_command
 
+    lifecycle_events = spec.lifecycle_events
+    broken = config_error(Paths.from_env(env))
+    if broken is not None:
+        # Said once, here, rather than as a telemetry warning and again by the command. A
+        # command that needs nothing from the file (opting out) runs, with telemetry off:
+        # the file may say it is off, and nobody can tell.
+        tolerates = getattr(module, "runs_with_a_broken_config", None)
+        if tolerates is None or not tolerates(options):
+            raise broken
+        lifecycle_events = False
     return run_command(
-        name, lambda: module.run(options, env), env, lifecycle_events=spec.lifecycle_events
+        name, lambda: module.run(options, env), env, lifecycle_events=lifecycle_events
     )
 
 
@@ -122,6 +133,10 @@ def _help() -> str:
         "  -h, --help     show this help and exit",
         "  -V, --version  show the version and exit",
         "  --debug        show tracebacks and each telemetry event (or set DEBUG=1)",
+        "",
+        "environment:",
+        "  AUTHFUNNEL_HOME   keep config and state under this directory, not the user dirs",
+        "  DO_NOT_TRACK=1    record and send no telemetry (or 'authfunnel telemetry disable')",
         "",
         f"Run '{PROG} <command> --help' for a command's options.",
     ]
@@ -157,9 +172,12 @@ def _discard_output(env: Environment) -> None:
 
 
 def _report(stream: TextIO, error: CliError) -> None:
-    stream.write(f"{PROG}: error: {error.message}\n")
+    from authfunnel.cli.app import printable
+
+    # Messages carry data (a path, a property name, a line of a file): shown as text only.
+    stream.write(f"{PROG}: error: {printable(error.message)}\n")
     if error.hint:
-        stream.write(f"  hint: {error.hint}\n")
+        stream.write(f"  hint: {printable(error.hint)}\n")
 
 
 if __name__ == "__main__":

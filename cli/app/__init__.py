@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from authfunnel.cli.app._config import load_config, section
+    from authfunnel.cli.app._config import config_error, load_config, section
     from authfunnel.cli.app._console import make_console
     from authfunnel.cli.app._env import Environment, isatty
     from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
@@ -29,14 +29,16 @@ if TYPE_CHECKING:
         extra_providing,
         missing_extra,
     )
+    from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
     from authfunnel.cli.app._targets import binding, resolve
-    from authfunnel.cli.app._terminal import Terminal, printable
+    from authfunnel.cli.app._terminal import Terminal, literal, plural, printable
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
 _HOMES = {
     "COMMANDS": "_registry",
     "EXTRAS": "_registry",
     "FILE_MODE": "_private_files",
+    "MAX_LINE_BYTES": "_source_files",
     "CliError": "_exit",
     "CommandSpec": "_registry",
     "Environment": "_env",
@@ -48,14 +50,19 @@ _HOMES = {
     "Terminal": "_terminal",
     "UsageError": "_exit",
     "binding": "_targets",
+    "bounded_lines": "_source_files",
+    "config_error": "_config",
     "extra_providing": "_registry",
     "flow_names": "_funnels",
     "funnel_named": "_funnels",
     "isatty": "_env",
+    "literal": "_terminal",
     "load_config": "_config",
     "make_console": "_console",
     "missing_extra": "_registry",
     "open_private": "_private_files",
+    "open_regular": "_source_files",
+    "plural": "_terminal",
     "printable": "_terminal",
     "private_dir": "_private_files",
     "private_file": "_private_files",
@@ -67,6 +74,7 @@ __all__ = [
     "COMMANDS",
     "EXTRAS",
     "FILE_MODE",
+    "MAX_LINE_BYTES",
     "CliError",
     "CommandSpec",
     "Environment",
@@ -78,15 +86,20 @@ __all__ = [
     "Terminal",
     "UsageError",
     "binding",
+    "bounded_lines",
+    "config_error",
     "extra_providing",
     "flow_names",
     "funnel_named",
     "isatty",
     "lazy_face",
+    "literal",
     "load_config",
     "make_console",
     "missing_extra",
     "open_private",
+    "open_regular",
+    "plural",
     "printable",
     "private_dir",
     "private_file",

@@ -18,6 +18,12 @@ def load_config(paths: Paths) -> dict[str, Any]:
             return tomllib.load(file)
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"the config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start})",
+            hint="save it as UTF-8, or move it aside; authfunnel recreates what it needs",
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise CliError(
             f"the config file {path} is not valid TOML ({exc})",
@@ -28,6 +34,15 @@ def load_config(paths: Paths) -> dict[str, Any]:
             f"cannot read the config file {path}: {exc.strerror}",
             hint="check the file's permissions, or set AUTHFUNNEL_HOME to another directory",
         ) from exc
+
+
+def config_error(paths: Paths) -> CliError | None:
+    """Why the config file cannot be used (unreadable, not UTF-8, not TOML), or ``None``."""
+    try:
+        load_config(paths)
+    except CliError as exc:
+        return exc
+    return None
 
 
 def section(config: dict[str, Any], name: str) -> dict[str, Any]:

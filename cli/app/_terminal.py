@@ -16,6 +16,7 @@ from authfunnel.cli.app._env import Environment, isatty
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 MAX_ATTEMPTS = 3
 
@@ -37,7 +38,7 @@ class Terminal:
 
     def warn(self, text: str) -> None:
         """One line on stderr, so it never mixes with data on stdout."""
-        self.env.stderr.write(f"warning: {text}\n")
+        self.env.stderr.write(f"warning: {printable(text)}\n")
         self.env.stderr.flush()
 
     def wait(self, done: threading.Event, timeout: float, label: str) -> bool:
@@ -94,6 +95,23 @@ class Terminal:
 
 
 def printable(text: str) -> str:
-    """``text`` without control characters (tabs and newlines kept), safe for a terminal."""
+    """``text`` without control characters (tabs and newlines kept), safe for a terminal.
+
+    The one filter every terminal writer puts data through (event properties, paths, names
+    from the network): an ``ESC[2J`` in an ``os`` property must not clear the screen."""
     # Markup off is not enough: rich passes ESC through, so every control character goes.
     return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+
+
+def literal(text: str) -> Text:
+    """``text`` for a rich table cell or ``print``: control characters gone (``printable``) and
+    any ``[markup]`` in it shown as written, never interpreted."""
+    from rich.text import Text
+
+    return Text(printable(text))
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` and ``noun``, agreeing: "1 funnel", "2 funnels", "1,234 lines" (``nouns`` for
+    a plural that is not ``noun`` + "s")."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"

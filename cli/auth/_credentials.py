@@ -123,6 +123,8 @@ class Credentials:
         try:
             self.profile_file.unlink(missing_ok=True)
             self.token_file.unlink(missing_ok=True)
+        except PermissionError as exc:
+            raise _not_yours(self.paths.config_dir, "cannot remove the login from") from exc
         except OSError as exc:
             raise CredentialsError(
                 f"cannot remove the login from {self.paths.config_dir}: {exc.strerror or exc}",
@@ -174,6 +176,9 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except PermissionError as exc:
+        # Not corrupt: someone else's (left root-owned by a 'sudo authfunnel login').
+        raise _not_yours(path, "cannot read") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise _corrupt(path) from exc
 
@@ -183,6 +188,13 @@ def _read_quietly(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def _not_yours(path: Path, doing: str) -> CredentialsError:
+    return CredentialsError(
+        f"{doing} {path}: permission denied",
+        hint=f'fix ownership (was it made with sudo?): sudo chown -R "$USER" {path.parent}',
+    )
 
 
 def _corrupt(path: Path | None) -> CredentialsError:

@@ -18,6 +18,7 @@ from authfunnel.cli.app import (
     UsageError,
     binding,
     flow_names,
+    plural,
     resolve,
 )
 
@@ -91,7 +92,7 @@ def _render(env: Environment, reports: list[CheckReport], bindings: list[str]) -
         _render_failure(console, report, funnel_binding)
     passed = sum(report.ok for report in reports)
     seeds = ", ".join(f"{r.flow}={r.seed}" for r in reports)
-    console.print(f"{passed} of {len(reports)} funnels passed (seeds: {seeds})")
+    console.print(f"{passed} of {plural(len(reports), 'funnel')} passed (seeds: {seeds})")
 
 
 def _phase_cells(phase: PhaseResult) -> list[str]:

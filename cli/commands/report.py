@@ -12,7 +12,16 @@ import json
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli.app import CliError, Environment, ExitStatus, flow_names, funnel_named
+from authfunnel.cli.app import (
+    CliError,
+    Environment,
+    ExitStatus,
+    UsageError,
+    flow_names,
+    funnel_named,
+    plural,
+    printable,
+)
 from authfunnel.cli.report import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
@@ -41,9 +50,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
     since = parse_when(args.since, option="--since") if args.since else None
     until = parse_when(args.until, option="--until") if args.until else None
+    if since is not None and until is not None and since >= until:
+        raise UsageError(
+            f"--since {args.since} is not before --until {args.until}: no flow can match",
+            hint="flows started at or after --since and before --until are counted; swap them?",
+        )
     report = build_report(source, funnels, by=args.by, since=since, until=until)
     if not report.loaded.rows:
-        env.stdout.write(f"No events in {source}: it is empty.\n")
+        env.stdout.write(printable(f"No events in {source}: it is empty.") + "\n")
         if not args.source:
             env.stdout.write(
                 "Events are recorded as commands run (telemetry on); "
@@ -51,9 +65,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             )
         return ExitStatus.OK
     if report.loaded.malformed:
+        skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
-            f"authfunnel: warning: skipped {report.loaded.malformed:,} malformed lines "
-            f"of {report.loaded.rows:,} in {source}\n"
+            printable(
+                f"authfunnel: warning: skipped {skipped} of {report.loaded.rows:,} in {source}"
+            )
+            + "\n"
         )
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"

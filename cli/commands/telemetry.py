@@ -14,9 +14,10 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from authfunnel.cli.app import CliError, Environment, ExitStatus
+from authfunnel.cli.app import CliError, Environment, ExitStatus, plural
 from authfunnel.cli.telemetry import (
     DISABLED,
     NOTICE_SHOWN,
@@ -25,6 +26,7 @@ from authfunnel.cli.telemetry import (
     Settings,
     discard_unsent,
     load_settings,
+    local_store,
     open_outbox,
     refused_messages,
     status_facts,
@@ -57,14 +59,21 @@ def _seconds(text: str) -> float:
     return value
 
 
+def runs_with_a_broken_config(args: argparse.Namespace) -> bool:
+    """Opting out must always work: ``disable`` needs nothing from the config file."""
+    return bool(args.action == "disable")
+
+
 def run(args: argparse.Namespace, env: Environment) -> int:
-    settings = load_settings(env)
     action: str = args.action
+    if action == "disable":
+        return _disable(env)
+    settings = load_settings(env)
     if action == "status":
         return _status(settings, env, as_json=args.json)
     if action == "show":
         return _show(settings, env, as_json=args.json, refused=args.refused)
-    with _outbox(settings) as outbox:
+    with _outbox(settings.outbox_path) as outbox:
         if action == "enable":
             outbox.put(DISABLED, None)
             outbox.put(NOTICE_SHOWN, "1")  # enabling it is the consent the notice asks for
@@ -72,23 +81,36 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             if not settings.enabled:
                 env.stdout.write(f"  but still off for now: {settings.reason}\n")
             return ExitStatus.OK
-        if action == "disable":
-            outbox.put(DISABLED, "1")
-            left = discard_unsent(outbox)
-            said = f"Telemetry disabled; discarded {_events(left.discarded, 'unsent')}"
-            if left.in_flight:
-                said += (
-                    f"; {_events(left.in_flight)} already being sent are left to finish"
-                    " (kept in the archive if the endpoint accepts them, else discarded)"
-                )
-            env.stdout.write(said + ".\n")
-            return ExitStatus.OK
         return _flush(outbox, settings, env, args.timeout)
+
+
+def _disable(env: Environment) -> int:
+    """Record the opt-out in the state dir, which wins over the config file: this needs no
+    settings, so a config file that cannot be read never blocks it."""
+    from authfunnel.cli.app import Paths, config_error
+
+    with _outbox(local_store(env)) as outbox:
+        outbox.put(DISABLED, "1")
+        left = discard_unsent(outbox)
+    said = f"Telemetry disabled; discarded {plural(left.discarded, 'unsent event')}"
+    if left.in_flight:
+        said += (
+            f"; {plural(left.in_flight, 'event')} already being sent are left to finish"
+            " (kept in the archive if the endpoint accepts them, else discarded)"
+        )
+    env.stdout.write(said + ".\n")
+    broken = config_error(Paths.from_env(env))
+    if broken is not None:
+        env.stdout.write(
+            f"  Recorded in {local_store(env)}, which holds whatever the config file says; "
+            f"{broken.message}: fix it or move it aside.\n"
+        )
+    return ExitStatus.OK
 
 
 def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
     if settings.outbox_path.exists():
-        with _outbox(settings) as outbox:
+        with _outbox(settings.outbox_path) as outbox:
             facts = status_facts(settings, outbox)
     else:
         facts = status_facts(settings, None)
@@ -108,11 +130,12 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
         lines.append(f"Dropped by the bounds: {dropped['count']} (count), {dropped['age']} (age)")
         if facts["refused"]:
             lines.append(
-                f"Refused by the endpoint: {_events(facts['refused'])}, kept in {facts['outbox']}"
+                f"Refused by the endpoint: {plural(facts['refused'], 'event')}, "
+                f"kept in {facts['outbox']}"
                 " (reports count them; 'authfunnel telemetry show --refused' lists them)"
             )
         if facts["rejected"]:
-            earlier = _events(facts["rejected"])
+            earlier = plural(facts["rejected"], "event")
             lines.append(f"Rejected and dropped by an earlier version: {earlier}")
         last = facts["last_delivery"]
         if last:
@@ -129,7 +152,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
 def _show(settings: Settings, env: Environment, *, as_json: bool, refused: bool) -> int:
     shown: list[dict[str, Any]] = []
     if settings.outbox_path.exists():
-        with _outbox(settings) as outbox:
+        with _outbox(settings.outbox_path) as outbox:
             if refused:
                 shown = [json.loads(message.body) for message in refused_messages(outbox)]
             else:
@@ -141,12 +164,6 @@ def _show(settings: Settings, env: Environment, *, as_json: bool, refused: bool)
     what = "refused by the endpoint, kept here" if refused else "pending"
     env.stdout.write(_table(shown, what))
     return ExitStatus.OK
-
-
-def _events(count: int, kind: str = "") -> str:
-    """``count`` with "event" agreeing: "1 event", "3 unsent events"."""
-    noun = "event" if count == 1 else "events"
-    return f"{count} {kind} {noun}" if kind else f"{count} {noun}"
 
 
 def _table(pending: list[dict[str, Any]], what: str) -> str:
@@ -163,7 +180,7 @@ def _table(pending: list[dict[str, Any]], what: str) -> str:
         for message in pending
     ]
     widths = [*(max(len(row[column]) for row in rows) for column in range(3)), 0]
-    lines = [f"{_events(len(pending))} {what}"]
+    lines = [f"{plural(len(pending), 'event')} {what}"]
     lines += [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -209,13 +226,15 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
     if (report.sent, report.remaining, report.rejected) == (0, 0, 0):  # a sender was faster
         env.stdout.write(
             "Nothing to send: the background sender already delivered "
-            f"the {_events(pending)} that were pending.\n"
+            f"the {plural(pending, 'event')} that were pending.\n"
         )
         return ExitStatus.OK
-    env.stdout.write(f"Sent {_events(report.sent)}; {report.remaining} left ({report.outcome}).\n")
+    env.stdout.write(
+        f"Sent {plural(report.sent, 'event')}; {report.remaining} left ({report.outcome}).\n"
+    )
     if report.rejected:
         env.stdout.write(
-            f"The endpoint refused {_events(report.rejected)} again and again: kept in "
+            f"The endpoint refused {plural(report.rejected, 'event')} again and again: kept in "
             f"{settings.outbox_path} ('authfunnel telemetry show --refused' lists them).\n"
         )
     return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
@@ -227,7 +246,7 @@ def _nothing_pending(last: dict[str, Any] | None) -> str:
         return "Nothing to send: no events are pending.\n"
     said = "Nothing to send: the background sender already delivered every recorded event."
     if last["sent"]:
-        said += f" Its last run sent {_events(last['sent'])} at {_when(last['at'])}."
+        said += f" Its last run sent {plural(last['sent'], 'event')} at {_when(last['at'])}."
     return said + "\n"
 
 
@@ -246,10 +265,10 @@ def _progress_bar(env: Environment, *, total: int) -> Iterator[Callable[[int, in
 
 
 @contextmanager
-def _outbox(settings: Settings) -> Iterator[Outbox]:
+def _outbox(path: Path) -> Iterator[Outbox]:
     """The outbox for a command; its errors become one clear ``CliError``."""
     try:
-        outbox = open_outbox(settings.outbox_path)
+        outbox = open_outbox(path)
     except OutboxError as exc:
         raise CliError(
             f"cannot use the telemetry outbox: {exc}", hint="check the state dir's permissions"

@@ -1,11 +1,12 @@
 """Funnel reports from recorded events, on DuckDB.
 
-The pipeline, in the order its modules run: ``_events`` loads a source (JSON lines, Parquet,
-an outbox store) into DuckDB; ``_invocation_check`` finds the invocations that counting alone
-would get wrong; ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all,
-exactly); ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that
-``_tally`` folds; ``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``;
-``_view`` renders it. ``_stages`` reads the step order from each flow's declaration.
+The pipeline, in the order its modules run: ``_events`` loads a source (JSON lines, checked
+and bounded by ``_lines``; Parquet; an outbox store, by ``_store_source``) into DuckDB;
+``_invocation_check`` finds the invocations that counting alone would get wrong;
+``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
+``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
+``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it.
+``_stages`` reads the step order from each flow's declaration.
 
 ``_reference`` computes the same figures in plain Python, pairing each start with its ending
 per invocation by sequence: it states what both SQL paths compute, and property tests hold

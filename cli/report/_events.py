@@ -15,13 +15,14 @@ which the loader, the report's queries and ``simulate``'s Parquet writer all run
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.app import CliError
+from authfunnel.cli.app import MAX_LINE_BYTES, CliError, open_regular
+from authfunnel.cli.report._lines import readable_lines
 
 if TYPE_CHECKING:
     import duckdb
@@ -57,6 +58,9 @@ class Loaded:
 
     rows: int
     malformed: int
+    # With --by, when no event carries its property: the properties events do carry (so the
+    # report can refuse, naming them, rather than print one "(none)" row).
+    by_absent: tuple[str, ...] | None = None
 
 
 # A report holds one hash-table entry per flow; past this DuckDB spills to disk rather than
@@ -111,26 +115,21 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
     """Create the view ``events`` over ``source``; raise ``CliError`` if it cannot be read."""
     if by is not None and not _PROPERTY_NAME.fullmatch(by):
         raise CliError(f"--by {by!r} is not a property name", hint="for example: --by os")
-    if not source.exists():
-        raise CliError(
-            f"no events file at {source}",
-            hint="pass --source PATH, or create one with 'authfunnel simulate --out PATH'",
-        )
-    if source.is_dir():
-        raise CliError(f"{source} is a directory", hint="pass a .jsonl or .parquet file")
+    head = _head(source)
     with duckdb_errors(f"cannot read {source}"):
-        head = _head(source)
         if head.startswith(SQLITE_HEADER):
-            return _load_store(con, source, by)
+            from authfunnel.cli.report._store_source import load_store
+
+            return load_store(con, source, by)
         if source.name.endswith(".parquet"):
             return _load_parquet(con, source, by)
         if source.name.endswith(_JSON_SUFFIXES):
-            return _load_json_lines(con, source, by)
+            return load_json_lines(con, source, by)
         # Any other name (a collector's --store may have any): judged by the content.
         if head.startswith(_PARQUET_MAGIC):
             return _load_parquet(con, source, by)
         if head.lstrip().startswith(b"{"):
-            return _load_json_lines(con, source, by)
+            return load_json_lines(con, source, by)
     raise CliError(
         f"cannot tell the format of {source.name}",
         hint="name it .jsonl (Segment messages, one per line) or .parquet, or pass an outbox store",
@@ -138,67 +137,25 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
 
 
 def _head(source: Path) -> bytes:
-    """The first bytes of ``source``: enough to tell a store, Parquet or JSON lines apart."""
+    """The first bytes of ``source``: enough to tell a store, Parquet or JSON lines apart.
+    A source that is not a regular file (a named pipe, ``/dev/zero``) is refused here."""
     try:
-        with source.open("rb") as file:
+        with open_regular(source) as file:
             return file.read(64)
+    except FileNotFoundError as exc:
+        raise CliError(
+            f"no events file at {source}",
+            hint="pass --source PATH, or create one with 'authfunnel simulate --out PATH'",
+        ) from exc
     except OSError as exc:
         raise CliError(f"cannot read {source}: {exc.strerror}") from exc
 
 
-def _load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
-    # The store is bounded (the outbox's count bound, 10,000 by default): its messages are
-    # staged as JSON lines and read exactly as a collector's store is, counting and all.
-    import tempfile
-
-    from authfunnel.cli.telemetry import OutboxError, read_recorded
-
-    try:
-        bodies = read_recorded(source)
-    except OutboxError as exc:
-        raise CliError(
-            f"cannot read the event store {source}: {exc}",
-            hint="it is left as it is; pass another --source",
-        ) from exc
-    running = _running_command(bodies)
-    with tempfile.TemporaryDirectory(prefix="authfunnel-report-") as staging:
-        lines = Path(staging) / "store.jsonl"
-        lines.write_text(
-            "".join(body.replace("\n", " ") + "\n" for body in bodies if body not in running)
-        )
-        return _load_json_lines(con, lines, by)
-
-
-def _running_command(bodies: list[str]) -> set[str]:
-    """The ``Command Invoked`` of the command running now (this report, say), if recorded:
-    left out, since it describes a command that has not ended yet by construction."""
-    import json
-
-    from authfunnel.fsm import COMMAND_INVOKED, invocation_id
-
-    me = invocation_id()
-    running = set()
-    for body in bodies:
-        if me in body and COMMAND_INVOKED in body:
-            try:
-                message = json.loads(body)
-            except ValueError:
-                continue  # counted as malformed by the loader
-            properties = message.get("properties") or {}
-            if message.get("event") == COMMAND_INVOKED and properties.get("invocation_id") == me:
-                running.add(body)
-    return running
-
-
-def _load_json_lines(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
-    # Read raw lines first, so malformed ones are counted rather than silently skipped. Valid
-    # JSON never holds a raw control character, so \x1f can never split a valid line.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE lines AS SELECT line FROM read_csv(?, columns={'line': "
-        "'VARCHAR'}, header=false, delim='\x1f', quote='', escape='', auto_detect=false, "
-        "ignore_errors=true) WHERE trim(line) <> ''",
-        [str(source)],
-    )
+def load_json_lines(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
+    # Each non-blank line becomes one row, NULL when it is no JSON object, so malformed lines
+    # are counted rather than silently skipped; one pass, with no table of raw lines held
+    # beside the messages. Valid JSON never holds a raw control character, so \x1f never
+    # splits a valid line; lines DuckDB could not read are left out first, and counted (_lines).
     fields = dict(PROPERTIES)
     if by is not None:
         fields.setdefault(by, "VARCHAR")
@@ -207,21 +164,55 @@ def _load_json_lines(con: duckdb.DuckDBPyConnection, source: Path, by: str | Non
         + ", ".join(f'"{name}": "{kind}"' for name, kind in fields.items())
         + "}}"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE messages AS SELECT json_transform(line, ?) AS m "
-        "FROM lines WHERE json_valid(line) AND json_type(line) = 'OBJECT'",
-        [spec],
+    raw = (
+        "read_csv(?, columns={'line': 'VARCHAR'}, header=false, delim='\x1f', quote='', "
+        f"escape='', auto_detect=false, max_line_size={2 * MAX_LINE_BYTES}, ignore_errors=true)"
     )
     by_column = f'CAST(m.properties."{by}" AS VARCHAR)' if by else "NULL"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW events AS SELECT
-            m.type AS type, m.event AS event,
-            {", ".join(f'm.properties."{name}" AS "{name}"' for name in PROPERTIES)},
-            TRY_CAST(m.timestamp AS TIMESTAMPTZ) AS ts,
-            {by_column} AS by_value
-        FROM messages"""
-    )
-    return _counted(con, "SELECT count(*) FROM lines")
+    with readable_lines(source) as (lines, unreadable):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE messages AS SELECT CASE WHEN json_valid(line) AND "
+            f"json_type(line) = 'OBJECT' THEN json_transform(line, ?) END AS m FROM {raw} "
+            "WHERE trim(line) <> ''",
+            [spec, str(lines)],
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW events AS SELECT
+                m.type AS type, m.event AS event,
+                {", ".join(f'm.properties."{name}" AS "{name}"' for name in PROPERTIES)},
+                TRY_CAST(m.timestamp AS TIMESTAMPTZ) AS ts,
+                {by_column} AS by_value
+            FROM messages WHERE m IS NOT NULL"""
+        )
+        by_absent = None
+        if by is not None:
+            by_absent = _absent_property(
+                con,
+                lambda: _column(
+                    con,
+                    "SELECT DISTINCT unnest(json_keys(line, '$.properties')) FROM "
+                    f"{raw} WHERE json_type(try(json(line)), '$.properties') = 'OBJECT'",
+                    [str(lines)],
+                ),
+            )
+    read = _counted(con, "SELECT count(*) FROM messages")
+    return Loaded(read.rows + unreadable, read.malformed + unreadable, by_absent)
+
+
+def _absent_property(
+    con: duckdb.DuckDBPyConnection, names: Callable[[], list[str]]
+) -> tuple[str, ...] | None:
+    """``None`` when some event carries ``--by``'s property (or none was read); otherwise the
+    properties events do carry (``names``, asked for only then)."""
+    if _count(con, "SELECT count(*) FROM events WHERE by_value IS NOT NULL"):
+        return None
+    if not _count(con, "SELECT count(*) FROM events"):
+        return None  # nothing read: the report says the source is empty
+    return tuple(sorted(set(names())))
+
+
+def _column(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[str]) -> list[str]:
+    return [str(row[0]) for row in con.execute(sql, parameters).fetchall() if row[0] is not None]
 
 
 def quote(value: str) -> str:
@@ -271,7 +262,16 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) 
             {by_column} AS by_value
         FROM raw"""
     )
-    return Loaded(rows=_count(con, "SELECT count(*) FROM raw"), malformed=0)
+    by_absent = None
+    if by is not None:
+        by_absent = _absent_property(
+            con,
+            lambda: (
+                sorted(present)
+                or _column(con, "SELECT DISTINCT unnest(map_keys(properties)) FROM raw", [])
+            ),
+        )
+    return Loaded(_count(con, "SELECT count(*) FROM raw"), 0, by_absent)
 
 
 def _counted(con: duckdb.DuckDBPyConnection, total_sql: str) -> Loaded:

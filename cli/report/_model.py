@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from authfunnel.cli.app import CliError
 from authfunnel.cli.report._events import Loaded, connect, duckdb_errors, load_events
@@ -14,6 +14,8 @@ from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.fsm import Funnel
+
+SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 
 
 @dataclass
@@ -54,11 +56,23 @@ def build_report(
                 f"no readable events in {source}: all {loaded.rows:,} lines are malformed",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
+        if by is not None and loaded.by_absent is not None:
+            raise _no_such_property(by, loaded.by_absent)
         with duckdb_errors(f"cannot compute the report from {source}"):
             result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
     finally:
         con.close()
     return assemble_report(str(source), funnels, by, loaded, result)
+
+
+def _no_such_property(by: str, found: tuple[str, ...]) -> CliError:
+    listed = ", ".join(found[:SHOWN_PROPERTIES]) + (
+        ", ..." if len(found) > SHOWN_PROPERTIES else ""
+    )
+    return CliError(
+        f"no event carries the property {by!r}",
+        hint=f"properties found: {listed}" if found else "no event carries any property",
+    )
 
 
 def assemble_report(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.app import Environment
+from authfunnel.cli.app import Environment, literal, plural, printable
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
 
@@ -16,12 +16,14 @@ TOP_ERRORS: Final = 5
 
 
 def print_report(console: Console, report: Report) -> None:
-    """Print every flow of ``report`` to ``console``."""
+    """Print every flow of ``report`` to ``console``: whatever comes from the events (property
+    values, error classes, the path) goes through ``literal``, so no escape sequence or rich
+    markup in them reaches the terminal."""
     from rich.text import Text
 
     shown = [flow for flow in report.flows if flow.figures.started]
     if not shown:
-        console.print(Text(f"No flows in {report.source} match (nothing started)."))
+        console.print(literal(f"No flows in {report.source} match (nothing started)."))
     for flow in shown:
         if not flow.figures.records_endings:
             console.print(
@@ -34,34 +36,31 @@ def print_report(console: Console, report: Report) -> None:
             continue
         console.print(_funnel_table(flow.figures))
         for line in _outcome_lines(flow.figures):
-            console.print(line)
+            console.print(literal(line))
         if report.by:
             console.print(_breakdown_table(flow.figures.flow, report.by, flow.breakdown))
         console.print()
     for note in notes(report):
-        console.print(Text(note, style="dim"))
+        console.print(Text(printable(note), style="dim"))
 
 
 def notes(report: Report) -> list[str]:
     """What was read but not counted, said out loud."""
     found = []
     if report.loaded.malformed:
-        found.append(f"{_counted(report.loaded.malformed, 'malformed line')} skipped")
+        found.append(f"{plural(report.loaded.malformed, 'malformed line')} skipped")
     if report.unknown_events:
-        other = _counted(report.unknown_events, "other message")
-        found.append(f"{other} (unknown events, identify, ...) ignored")
+        found.append(
+            f"{plural(report.unknown_events, 'other message')} (unknown events, identify, ...) "
+            "ignored"
+        )
     if report.orphan_terminals:
-        endings = _counted(report.orphan_terminals, "flow ending")
+        endings = plural(report.orphan_terminals, "flow ending")
         found.append(f"{endings} without a start event ignored")
     unknown = sum(flow.figures.unknown_step for flow in report.flows)
     if unknown:
-        found.append(f"{_counted(unknown, 'flow')} ended at a step the funnel does not declare")
+        found.append(f"{plural(unknown, 'flow')} ended at a step the funnel does not declare")
     return found
-
-
-def _counted(count: int, noun: str) -> str:
-    """``count`` and ``noun`` in agreement: "1 flow ending", "2 flow endings"."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _funnel_table(f: Figures) -> RenderableType:
@@ -139,7 +138,7 @@ def _breakdown_table(flow: str, by: str, breakdown: dict[str, Figures]) -> Rende
     table.add_column("p90", justify="right")
     for value, f in breakdown.items():
         table.add_row(
-            value,
+            literal(value),
             f"{f.started:,}",
             f"{f.completed:,}",
             _pct(f.conversion()),
@@ -189,7 +188,7 @@ def render(report: Report, fmt: str, env: Environment) -> str:
     )
     print_report(console, report)
     if fmt == "svg":
-        return console.export_svg(title=f"authfunnel report: {report.source}")
+        return console.export_svg(title=printable(f"authfunnel report: {report.source}"))
     if fmt == "html":
         return console.export_html()
     return buffer.getvalue()

@@ -17,7 +17,13 @@ def parse_when(text: str, *, option: str, now: datetime | None = None) -> dateti
     age = _AGE.match(text.strip())
     if age:
         amount, unit = age.groups()
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
+        try:
+            return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:  # before the year 1: no calendar (nor DuckDB) goes there
+            raise UsageError(
+                f"{option} {text} is too far back",
+                hint=f"give an age within a few thousand years, or a date: {option} 2020-01-01",
+            ) from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -86,7 +86,7 @@ def test_a_users_funnel_is_checked_by_module_and_attribute(user_module: str) -> 
     status, out, err = run_cli("check", f"{user_module}:DEPLOY", "--examples", "10")
 
     assert (status, err) == (0, "")
-    assert "1 of 1 funnels passed" in out
+    assert "1 of 1 funnel passed" in out
 
 
 def test_a_broken_user_funnel_fails_with_a_replayable_counterexample(user_module: str) -> None:
@@ -172,7 +172,7 @@ def test_the_installed_command_checks_a_flow_end_to_end() -> None:
     )
 
     assert done.returncode == 0, done.stderr
-    assert "1 of 1 funnels passed" in done.stdout
+    assert "1 of 1 funnel passed" in done.stdout
 
 
 def test_the_same_seed_gives_the_same_report() -> None:

@@ -93,3 +93,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     assert first.startswith(b"{")
     assert errors == ""
     assert status == 0
+
+
+def test_help_documents_the_environment_variables_that_move_or_silence_it() -> None:
+    status, out, _ = run_cli("--help")
+    assert status == 0
+    assert "AUTHFUNNEL_HOME" in out
+    assert "DO_NOT_TRACK" in out

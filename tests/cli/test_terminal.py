@@ -29,3 +29,25 @@ def test_choices_from_the_network_are_shown_without_escape_sequences() -> None:
 
     assert shown.choose("Which app?", ["good", "evil\x1b[31m"]) == 0
     assert "\x1b" not in out.getvalue()
+
+
+def test_literal_text_shows_markup_as_written_and_drops_control_characters() -> None:
+    from authfunnel.cli.app import literal
+
+    out = io.StringIO()
+    env = Environment(stdout=out, variables={})
+    env.console(out, width=200).print(literal("[bold]os[/] \x1b[2J\x9b31m done"))
+    assert out.getvalue() == "[bold]os[/]  [2J 31m done\n"
+
+
+def test_counts_agree_with_their_noun() -> None:
+    from authfunnel.cli.app import plural
+
+    assert [plural(n, "funnel") for n in (0, 1, 2, 1234)] == [
+        "0 funnels",
+        "1 funnel",
+        "2 funnels",
+        "1,234 funnels",
+    ]
+    assert plural(1, "property", "properties") == "1 property"
+    assert plural(3, "property", "properties") == "3 properties"

@@ -32,7 +32,10 @@ def needs_dot() -> None:
     if not HAS_DOT:
         if IN_CI:
             pytest.fail("Graphviz's 'dot' is missing in CI: .ci/run must install graphviz")
-        pytest.skip("Graphviz's 'dot' is not installed")
+        pytest.skip(
+            "Graphviz's 'dot' is not installed: apt-get install graphviz (Debian, Ubuntu) or "
+            "brew install graphviz (macOS)"
+        )
 
 
 def test_mermaid_has_every_transition_of_the_machine() -> None:

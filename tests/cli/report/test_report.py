@@ -156,7 +156,7 @@ def test_json_output_carries_the_figures(fixture_source: Path) -> None:
     data = json.loads(out)
     assert data["flows"]["login"]["completed"] == 2
     assert data["malformed"] == 1
-    assert "1 malformed lines" in err
+    assert "skipped 1 malformed line of 12" in err
 
 
 def test_table_shows_bars_stages_and_notes(fixture_source: Path) -> None:

@@ -1,0 +1,123 @@
+"""JSON lines made safe for DuckDB's reader: checked first, so no line is dropped unsaid.
+
+DuckDB's CSV reader (one column, no quoting) is the fast way in, but with ``ignore_errors``
+it drops lines it cannot read without counting them (one over its line size, one that is
+not UTF-8), and a carriage return can stop it. So a source is scanned first, in chunks
+at C speed (a UTF-8 decoder, one regular expression, ``find``): a clean one, the usual case
+(a collector's store, a Segment export), is read by DuckDB as it is; otherwise its readable
+lines are staged to a temporary file and the others counted, to be reported as malformed.
+Either way no line is ever held whole: see ``app.bounded_lines``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from authfunnel.cli.app import MAX_LINE_BYTES, CliError, bounded_lines, open_regular
+
+# No chunk is longer than the limit, so a line within one never exceeds it: only a line that
+# spans chunks is measured.
+CHUNK: Final = MAX_LINE_BYTES
+# Control characters valid JSON never holds raw but as whitespace (tab is kept: DuckDB reads
+# it). A carriage return goes too, even before a line feed: DuckDB's reader stops on a file
+# whose lines end both ways, so such a file is staged with plain line feeds.
+_UNSAFE: Final = bytes([*range(0x00, 0x09), *range(0x0B, 0x20)])
+# What ``bytes.translate`` deletes to leave only unsafe bytes: 15 times faster than a
+# regular expression's character class (0.08 s against 1.2 s over 200 MB).
+_SAFE: Final = bytes(byte for byte in range(256) if byte not in _UNSAFE)
+
+
+@contextmanager
+def readable_lines(source: Path) -> Iterator[tuple[Path, int]]:
+    """A file of ``source``'s lines that DuckDB reads whole (``source`` itself when it is
+    clean), and how many lines were left out of it as unreadable."""
+    if _is_clean(source):
+        yield source, 0
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="authfunnel-report-") as staging:
+        staged = Path(staging) / "lines.jsonl"
+        yield staged, _stage(source, staged)
+
+
+def _is_clean(source: Path) -> bool:
+    """Whether every line of ``source`` is UTF-8, within the limit and free of control
+    characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    since_newline = 0
+    with _opened(source) as file:
+        while chunk := file.read(CHUNK):
+            if not _safe(chunk):
+                return False
+            try:
+                # ASCII is UTF-8, unless it follows the start of a character cut by the chunk.
+                if not chunk.isascii() or decoder.getstate()[0]:
+                    decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+            last = chunk.rfind(b"\n")
+            if last < 0:
+                since_newline += len(chunk)
+            else:
+                if since_newline + chunk.find(b"\n") > MAX_LINE_BYTES:
+                    return False
+                since_newline = len(chunk) - last - 1
+            if since_newline > MAX_LINE_BYTES:
+                return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _stage(source: Path, staged: Path) -> int:
+    """Copy the readable lines of ``source`` to ``staged``; how many were not."""
+    unreadable = 0
+    with _opened(source) as file, staged.open("wb") as out:
+        for line in bounded_lines(file):
+            if line is None or not _safe(line) or not _utf8(line):
+                unreadable += 1
+                continue
+            out.write(line + b"\n")
+    return unreadable
+
+
+def _safe(data: bytes) -> bool:
+    return not data.translate(None, _SAFE)
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@contextmanager
+def _opened(source: Path) -> Iterator[BinaryIO]:
+    """``source`` as bytes, decompressed when its name ends in ``.gz`` (as DuckDB reads it)."""
+    file = open_regular(source)
+    try:
+        if not source.name.endswith(".gz"):
+            yield file
+            return
+        import gzip
+        import zlib
+
+        with gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
+            try:
+                yield unzipped  # type: ignore[misc]
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                raise CliError(
+                    f"cannot read {source}: it is not complete gzip data ({exc})",
+                    hint="decompress it to check it, or pass the uncompressed file",
+                ) from exc
+    finally:
+        file.close()
