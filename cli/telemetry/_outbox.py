@@ -258,11 +258,6 @@ class Outbox:
         with translated(), transaction(self._db):
             self._db.executemany("DELETE FROM messages WHERE id = ?", ids)
 
-    def discard_all(self) -> int:
-        """Remove every pending message (telemetry disabled before they were sent)."""
-        with translated():
-            return self._db.execute("DELETE FROM messages").rowcount
-
     def enforce_bounds(self) -> int:
         """Drop messages older than the age bound, then the oldest beyond the count bound."""
         with translated(), transaction(self._db):
@@ -288,13 +283,6 @@ class Outbox:
             max_age_s=self.max_age_days * 86_400,
             max_rows=self.max_events,
         )
-
-    def dropped(self) -> dict[str, int]:
-        """How many messages the bounds have dropped since the outbox was created."""
-        return {
-            "age": int(self.get("dropped_age") or 0),
-            "count": int(self.get("dropped_count") or 0),
-        }
 
 
 def open_outbox(path: Path, **options: Any) -> Outbox:
