@@ -112,6 +112,23 @@ def test_a_live_login_of_this_namespace_is_left_open(
     assert names(tmp_path).count(fsm.AUTH_FAILED) == 1
 
 
+def test_a_live_command_is_never_recovered_by_the_commands_run_beside_it(tmp_path: Path) -> None:
+    # A long-running command (a server, a login waiting for its browser) in this namespace:
+    # every other command recovers what is gone, and must leave it be.
+    process = start([str(COMMAND_DRIVER), "probe", "login-wait"], tmp_path)
+    try:
+        for _ in range(3):
+            next_invocation(tmp_path)
+        assert fsm.COMMAND_COMPLETED not in names(tmp_path)
+        assert fsm.AUTH_FAILED not in names(tmp_path)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    next_invocation(tmp_path)
+    assert names(tmp_path).count(fsm.COMMAND_COMPLETED) == 1  # its own, at the signal
+    assert fsm.AUTH_FAILED not in names(tmp_path)
+
+
 def test_a_killed_command_is_completed_once_as_process_terminated(tmp_path: Path) -> None:
     process = start([str(COMMAND_DRIVER), "probe", "login-wait"], tmp_path)
     process.kill()
