@@ -172,6 +172,23 @@ def test_a_signal_during_a_login_aborts_it_at_once_with_its_reason(
     assert fsm.AUTH_FAILED not in names(tmp_path)  # nothing left open to recover
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_a_command_whose_loop_outlives_any_error(
+    tmp_path: Path, signum: int
+) -> None:
+    # A server's request loop (socketserver's) catches every Exception so that one request
+    # cannot stop it: a signal must still stop the command, at the first signal.
+    process = start([str(COMMAND_DRIVER), "probe", "serve"], tmp_path)
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=60)  # a guard against a hang, not a timing
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signum, err
+    completed = [m for m in events(tmp_path) if m.get("event") == fsm.COMMAND_COMPLETED]
+    assert [m["properties"]["exit_code"] for m in completed] == [128 + signum]
+
+
 def test_recovery_records_the_ending_a_full_disk_made_the_process_keep(tmp_path: Path) -> None:
     from authfunnel.cli.telemetry import _ending
 
