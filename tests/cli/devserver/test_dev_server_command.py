@@ -66,10 +66,15 @@ def test_dev_server_stops_on_sigterm_as_on_ctrl_c_and_its_command_ends_once(
         text=True,
     )
     assert proc.stdout is not None
-    base_url = proc.stdout.readline().strip()
-    assert httpx.get(f"{base_url}/.well-known/oauth-authorization-server").status_code == 200
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)  # a guard against a hang, not a timing
+    try:
+        base_url = proc.stdout.readline().strip()
+        assert httpx.get(f"{base_url}/.well-known/oauth-authorization-server").status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)  # a guard against a hang, not a timing
+    finally:
+        if proc.poll() is None:  # it hung: end it, and close its pipes
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, err  # stopped as on Ctrl-C: a server's normal end
     assert "Traceback" not in err
     db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")

@@ -183,7 +183,9 @@ def test_a_signal_stops_a_command_whose_loop_outlives_any_error(
     try:
         _, err = process.communicate(timeout=60)  # a guard against a hang, not a timing
     finally:
-        process.kill()
+        if process.poll() is None:  # it hung: end it, and close its pipes
+            process.kill()
+            process.communicate()
     assert process.returncode == 128 + signum, err
     completed = [m for m in events(tmp_path) if m.get("event") == fsm.COMMAND_COMPLETED]
     assert [m["properties"]["exit_code"] for m in completed] == [128 + signum]
