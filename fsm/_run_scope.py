@@ -11,10 +11,10 @@ from authfunnel.fsm._tracker import FlowTracker
 class FlowRun:
     """A run scope: ``with funnel.run(client) as tracker:`` ends in exactly one terminal event.
 
-    The body returning at a completing step completes the run; KeyboardInterrupt and
-    ``UserCancelled`` abort it with their reason; any other exception fails it with its
-    ``error_class``; returning early fails it with ``fsm.IncompleteFlow``. Exceptions always
-    propagate: the scope records, it never swallows.
+    The body returning at a completing step completes the run; KeyboardInterrupt (with the
+    ``reason`` it may carry) and ``UserCancelled`` abort it with their reason; any other
+    exception fails it with its ``error_class``; returning early fails it with
+    ``fsm.IncompleteFlow``. Exceptions always propagate: the scope records, it never swallows.
     """
 
     __slots__ = ("tracker",)
@@ -42,7 +42,10 @@ class FlowRun:
             else:
                 tracker.fail(IncompleteFlow())
         elif isinstance(exc, KeyboardInterrupt):
-            tracker.abort(AbortReason.INTERRUPT)
+            # A stop by signal is raised as a KeyboardInterrupt carrying its reason (cli's
+            # Signalled): no ``except Exception`` on its way may swallow it.
+            reason = getattr(exc, "reason", None)
+            tracker.abort(reason if isinstance(reason, AbortReason) else AbortReason.INTERRUPT)
         elif isinstance(exc, UserCancelled):
             tracker.abort(exc.reason)
         else:

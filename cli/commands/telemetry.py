@@ -172,7 +172,7 @@ def _table(pending: list[dict[str, Any]], what: str) -> str:
     header = ("timestamp", "event", "messageId", "properties")
     rows = [header] + [
         (
-            str(message["timestamp"]),
+            str(message.get("timestamp", "")),  # optional in Segment's API: it fills it in
             str(message.get("event") or message["type"]),
             str(message["messageId"]),
             json.dumps(message.get("properties") or message.get("traits") or {}, sort_keys=True),

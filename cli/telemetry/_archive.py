@@ -26,15 +26,29 @@ from authfunnel.cli.telemetry._store import connect_read_only
 
 def archive(outbox: Outbox, row_ids: Iterable[int]) -> None:
     """Move accepted messages from the outbox to the archive (one transaction), trimmed."""
-    ids = [(row_id,) for row_id in row_ids]
+    _move(outbox, "id = ?", [(row_id,) for row_id in row_ids])
+
+
+def archive_sent(outbox: Outbox, sent: Iterable[tuple[int, str]]) -> None:
+    """Move the messages of an accepted batch, ``(row id, messageId)`` each, to the archive.
+
+    A row id alone is not enough once the lease may have changed hands: a flush that took
+    over from a stalled sender may have delivered the batch and emptied the outbox, and the
+    next messages then reuse those row ids; the stalled post, accepted late, must not archive
+    them (they would never be sent). Only a row still holding the message posted moves.
+    """
+    _move(outbox, "id = ? AND message_id = ?", [(row_id, str(mid)) for row_id, mid in sent])
+
+
+def _move(outbox: Outbox, which: str, keys: list[tuple[object, ...]]) -> None:
     db = outbox.db
     with translated(), transaction(db):
         db.executemany(
             "INSERT INTO archive (message_id, created, body) "
-            "SELECT message_id, created, body FROM messages WHERE id = ?",
-            ids,
+            f"SELECT message_id, created, body FROM messages WHERE {which}",
+            keys,
         )
-        db.executemany("DELETE FROM messages WHERE id = ?", ids)
+        db.executemany(f"DELETE FROM messages WHERE {which}", keys)
         # A COUNT per accepted batch costs little: the sender runs off the critical path.
         outbox.bound("archive")
 

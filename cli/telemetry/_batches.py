@@ -111,7 +111,6 @@ class Batches:
     def _post(self, batch: list[policy.Row], seconds: float) -> policy.Verdict:
         from segment.analytics.request import APIError, parse_retry_after, post
 
-        row_ids = [row_id for row_id, _ in batch]
         try:
             call = functools.partial(
                 post,
@@ -121,7 +120,7 @@ class Batches:
                 batch=[json.loads(body) for _, body in batch],
             )
             response = self.keeper.run_within(
-                call, seconds, functools.partial(_archive_if_accepted, row_ids)
+                call, seconds, functools.partial(_archive_if_accepted, _sent(batch))
             )
         except LateAnswer:
             self._outcome("retry-later", "the endpoint answers too slowly")
@@ -169,7 +168,7 @@ class Batches:
         return True
 
     def _accepted(self, batch: list[policy.Row]) -> None:
-        _archive.archive(self.outbox, (row_id for row_id, _ in batch))  # kept for reports
+        _archive.archive_sent(self.outbox, _sent(batch))  # kept for reports
         self.report.sent += len(batch)
         self.probe.accepted(self.outbox)  # so the messages refused alone were at fault
         self._outcome("delivered", "")  # an earlier failure was overcome
@@ -241,7 +240,13 @@ def _answer(response: Any) -> policy.Answer:
     return policy.Answer(int(response.status_code))
 
 
-def _archive_if_accepted(row_ids: list[int], outbox: Outbox, response: Any) -> None:
-    """Settle a post that answered after the sender stopped waiting for it."""
+def _sent(batch: list[policy.Row]) -> list[tuple[int, str]]:
+    """``(row id, messageId)`` of each message of ``batch``: what archiving it must match."""
+    return [(row_id, str(json.loads(body)["messageId"])) for row_id, body in batch]
+
+
+def _archive_if_accepted(sent: list[tuple[int, str]], outbox: Outbox, response: Any) -> None:
+    """Settle a post that answered after the sender stopped waiting for it (perhaps after a
+    flush took its lease over, delivered the batch and the outbox filled again)."""
     if response is not None and policy.accepted(_answer(response)):
-        _archive.archive(outbox, row_ids)  # accepted after all: never send it again
+        _archive.archive_sent(outbox, sent)  # accepted after all: never send it again

@@ -128,7 +128,12 @@ class Discarded:
 
 def discard_unsent(outbox: Outbox) -> Discarded:
     """Remove every pending message but the batch a live sender is posting (one transaction):
-    that one ends as its post does, archived if accepted."""
+    that one ends as its post does, archived if accepted.
+
+    A row that is no message (a torn body) is first moved to the quarantine, as reading the
+    pending messages does: it is no event to count as discarded, and is kept for inspection.
+    """
+    outbox.pending()
     with translated(), transaction(outbox.db):
         row = outbox.db.execute(
             "SELECT holder, expires FROM lease WHERE name = ?", (SENDER,)

@@ -225,20 +225,25 @@ class Outbox:
     def quarantine(self, table: str, rows: Iterable[tuple[int, Any, str]]) -> None:
         """Move ``(row id, what it held, why)`` rows of ``table`` to the quarantine table.
 
-        A read-only store cannot move them: they are only left out of what is read.
+        A read-only store cannot move them: they are only left out of what is read. Another
+        process may have read the same rows and moved them first: only the rows this one
+        still finds are moved (and counted), so a row is quarantined once.
         """
-        moved = [(table, self.clock(), why, repr(data)) for _, data, why in rows]
-        ids = [(row_id,) for row_id, _, _ in rows]
         if self.read_only:
             return
         try:
             with translated(), transaction(self._db):
+                moved = [
+                    (table, self.clock(), why, repr(data))
+                    for row_id, data, why in rows
+                    if self._db.execute(f"DELETE FROM {table} WHERE rowid = ?", (row_id,)).rowcount
+                ]
                 self._db.executemany(
                     "INSERT INTO quarantine (source, moved, reason, data) VALUES (?, ?, ?, ?)",
                     moved,
                 )
-                self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", ids)
-                self.add_to(QUARANTINED, len(ids))
+                if moved:
+                    self.add_to(QUARANTINED, len(moved))
         except OutboxError as exc:
             if not exc.read_only:
                 raise
@@ -252,11 +257,6 @@ class Outbox:
         ids = [(row_id,) for row_id in row_ids]
         with translated(), transaction(self._db):
             self._db.executemany("DELETE FROM messages WHERE id = ?", ids)
-
-    def discard_all(self) -> int:
-        """Remove every pending message (telemetry disabled before they were sent)."""
-        with translated():
-            return self._db.execute("DELETE FROM messages").rowcount
 
     def enforce_bounds(self) -> int:
         """Drop messages older than the age bound, then the oldest beyond the count bound."""
@@ -283,13 +283,6 @@ class Outbox:
             max_age_s=self.max_age_days * 86_400,
             max_rows=self.max_events,
         )
-
-    def dropped(self) -> dict[str, int]:
-        """How many messages the bounds have dropped since the outbox was created."""
-        return {
-            "age": int(self.get("dropped_age") or 0),
-            "count": int(self.get("dropped_count") or 0),
-        }
 
 
 def open_outbox(path: Path, **options: Any) -> Outbox:

@@ -4,7 +4,12 @@
 for inspection, opens a fresh outbox in its place and copies into it every row that can still
 be read: pending messages (not yet delivered: the ones that matter most), the archive, the
 ``meta`` settings (the anonymousId, a ``disabled`` opt-out) and the open flows, with any table
-a later version adds. Leases are not copied: they belonged to the old file.
+a later version adds. Leases and the batch a sender claimed are not copied: they belonged to
+the old file.
+
+The fresh file is in place before the rows are copied, and other processes record into it
+meanwhile: rows keyed by a row id are appended after what it holds (the ids are the old
+file's, and copied as they were they would overwrite what was recorded since).
 
 Rows are read in rowid order; where a read fails (a damaged page), reading goes on past it by
 jumps that double, so a damaged leaf costs its own rows and at most as many again, not the
@@ -29,7 +34,7 @@ from typing import Any, Final
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError
 from authfunnel.cli.telemetry._store import COMPANIONS, transaction
 
-NOT_COPIED: Final = frozenset({"lease", "sqlite_sequence"})
+NOT_COPIED: Final = frozenset({"lease", "in_flight", "sqlite_sequence"})
 MAX_JUMPS: Final = 64  # doubling from 1, enough to pass any rowid
 
 
@@ -137,11 +142,17 @@ def _past_damage(db: sqlite3.Connection, table: str, after: int) -> int | None:
 
 
 def _shared_columns(source: sqlite3.Connection, fresh: sqlite3.Connection, table: str) -> list[str]:
+    """The columns of ``table`` both files have, but a row id (``INTEGER PRIMARY KEY``): the
+    fresh file gives the copied rows ids after its own."""
     try:
         old = {row[1] for row in source.execute(f"PRAGMA table_info({table})")}
     except sqlite3.Error:
         return []
-    return [row[1] for row in fresh.execute(f"PRAGMA table_info({table})") if row[1] in old]
+    # PRAGMA table_info: (cid, name, type, notnull, default, pk)
+    info = fresh.execute(f"PRAGMA table_info({table})").fetchall()
+    keys = [row for row in info if row[5]]
+    row_id = keys[0][1] if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER" else None
+    return [row[1] for row in info if row[1] in old and row[1] != row_id]
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -83,6 +83,20 @@ def test_ctrl_c_completes_as_user_cancelled_with_130(tmp_path: Path) -> None:
     assert completed.properties["exit_code"] == 130
 
 
+@pytest.mark.parametrize("outcome", ["ok", "error", "interrupt"])
+def test_the_signal_handlers_a_command_sets_are_its_own_and_restored_after(
+    tmp_path: Path, outcome: str
+) -> None:
+    # SIGTERM/SIGHUP end the flows only while a command runs: whatever embeds main (a test
+    # runner, a server) gets its own handlers back, whatever the command's outcome.
+    import signal
+
+    watched = [signal.SIGTERM, signal.SIGHUP]
+    before = [signal.getsignal(signum) for signum in watched]
+    run(tmp_path, "probe", outcome)
+    assert [signal.getsignal(signum) for signum in watched] == before
+
+
 def test_a_failed_login_precondition_emits_no_command_events(tmp_path: Path) -> None:
     assert run(tmp_path, "probe", "login") == 4
     assert events(tmp_path) == []

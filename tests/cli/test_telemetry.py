@@ -70,6 +70,20 @@ def test_show_prints_a_table_of_pending_events(tmp_path: Path) -> None:
     assert "Command Invoked" in out
 
 
+def test_show_lists_a_pending_message_without_a_timestamp(tmp_path: Path) -> None:
+    # Segment fills a missing timestamp in; another tool (or an older version) may leave it out.
+    from authfunnel.cli.telemetry import Outbox
+
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    outbox.append({"type": "track", "event": "No Time", "messageId": "m-1", "properties": {}})
+    outbox.close()
+    status, out, err = run(tmp_path, "telemetry", "show", DO_NOT_TRACK="1")
+    assert (status, err) == (0, "")
+    assert out.startswith("1 event pending\n")
+    assert "No Time" in out
+    assert "m-1" in out
+
+
 def test_disable_then_enable(tmp_path: Path) -> None:
     record(tmp_path, fsm.command_invoked("x"))
     status, out, _ = run(tmp_path, "telemetry", "disable")

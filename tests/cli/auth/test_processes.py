@@ -51,6 +51,31 @@ def test_ctrl_c_while_waiting_for_the_browser_aborts_at_browser_wait(
     assert (aborted["step"], aborted["reason"]) == ("browser_wait", "interrupt")
 
 
+@pytest.mark.parametrize(("signum", "reason"), [(15, "terminated"), (1, "hangup")])
+def test_sigterm_or_sighup_while_waiting_for_the_browser_aborts_with_its_reason(
+    process_env: dict[str, str], tmp_path: Path, signum: int, reason: str
+) -> None:
+    # kill / docker stop / a closed terminal: not a choice the person made in the browser.
+    process = Process(process_env, tmp_path / "events.json", "login")
+    process.read_until(URL_PATTERN.pattern)
+
+    process.proc.send_signal(signum)
+    status, _, err = process.finish()
+
+    assert status == 128 + signum, err
+    assert "Traceback" not in err
+    assert "declined" not in err
+    assert "no choice was made" not in err
+    assert [e["name"] for e in process.events()] == [
+        "Command Invoked",
+        "CLI Auth Started",
+        "CLI Auth Aborted",
+        "Command Completed",
+    ]
+    aborted = process.funnel_events()[-1]
+    assert (aborted["step"], aborted["reason"]) == ("browser_wait", reason)
+
+
 def test_ctrl_c_at_the_app_prompt_aborts_at_app_select(
     process_env: dict[str, str], tmp_path: Path, provider: DevServer
 ) -> None:

@@ -42,6 +42,55 @@ def test_dev_server_prints_its_url_first_with_a_collector_and_stops_on_ctrl_c(
     assert (tmp_path / "state" / "dev-provider.sqlite3").exists()
 
 
+def test_dev_server_stops_on_sigterm_as_on_ctrl_c_and_its_command_ends_once(
+    tmp_path: Path,
+) -> None:
+    # The command lifecycle turns SIGTERM into an ending of the command: the server must still
+    # stop at once (docker stop, kill), even mid-request, leaving nothing open to recover.
+    import sqlite3
+
+    env = {**os.environ, "AUTHFUNNEL_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    enabled = subprocess.run(
+        [sys.executable, "-m", "authfunnel.cli", "telemetry", "enable"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert enabled.returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "authfunnel.cli", "dev-server"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        base_url = proc.stdout.readline().strip()
+        assert httpx.get(f"{base_url}/.well-known/oauth-authorization-server").status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)  # a guard against a hang, not a timing
+    finally:
+        if proc.poll() is None:  # it hung: end it, and close its pipes
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err  # stopped as on Ctrl-C: a server's normal end
+    assert "Traceback" not in err
+    db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
+    try:
+        rows = db.execute("SELECT body FROM messages ORDER BY id").fetchall()
+        still_open = db.execute("SELECT COUNT(*) FROM open_flows").fetchone()[0]
+    finally:
+        db.close()
+    import json
+
+    served = [json.loads(body)["properties"] for (body,) in rows]
+    served = [each for each in served if each.get("command") == "dev-server"]
+    assert [each.get("exit_code") for each in served] == [None, 0]
+    assert still_open == 0
+
+
 def test_dev_server_refuses_an_impossible_port(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "authfunnel.cli", "dev-server", "--port", "70000"],

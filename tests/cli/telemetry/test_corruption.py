@@ -133,3 +133,16 @@ def test_a_message_body_that_is_not_json_is_quarantined_and_the_rest_delivered(
     assert outbox.db.execute("SELECT source, data FROM quarantine").fetchall() == [
         ("messages", "'{truncated'")
     ]
+
+
+def test_a_bad_row_two_processes_read_at_once_is_quarantined_once(tmp_path: Path) -> None:
+    # A sender and 'telemetry show' both read the bad row before either moved it: each then
+    # moves what it read. The row is one row, counted once.
+    path = tmp_path / "state" / "outbox.sqlite3"
+    first, second = Outbox(path), Outbox(path)
+    first.db.execute("INSERT INTO messages (message_id, created, body) VALUES ('x', 0, '{bad')")
+    read_by_first = first.db.execute("SELECT id, body FROM messages").fetchall()
+    assert second.pending() == []  # the second moved it
+    first.quarantine("messages", [(row_id, body, "not JSON") for row_id, body in read_by_first])
+    assert first.db.execute("SELECT COUNT(*) FROM quarantine").fetchone() == (1,)
+    assert first.get("quarantined") == "1"

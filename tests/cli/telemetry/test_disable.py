@@ -59,3 +59,19 @@ def test_disable_with_no_sender_running_discards_everything(tmp_path: Path) -> N
     assert status == 0
     assert out == "Telemetry disabled; discarded 2 unsent events.\n"
     assert recorded_commands(path) == []
+
+
+def test_disable_counts_events_only_and_keeps_a_row_that_is_no_event_for_inspection(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state" / "outbox.sqlite3"
+    record(tmp_path, fsm.command_invoked("a"), fsm.command_invoked("b"))
+    box = Outbox(path)
+    box.db.execute("INSERT INTO messages (message_id, created, body) VALUES ('x', 0, '{torn')")
+    box.close()
+    status, out, _ = run(tmp_path, "telemetry", "disable")
+    assert status == 0
+    assert out == "Telemetry disabled; discarded 2 unsent events.\n"
+    box = Outbox(path)
+    assert box.count() == 0
+    assert box.db.execute("SELECT data FROM quarantine").fetchall() == [("'{torn'",)]

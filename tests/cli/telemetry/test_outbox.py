@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from authfunnel.cli.telemetry import Outbox, OutboxError, open_outbox
+from authfunnel.cli.telemetry._status import counter
 
 
 def message(n: int = 0) -> dict[str, object]:
@@ -46,7 +47,7 @@ def test_beyond_the_count_bound_the_oldest_are_dropped_and_counted(tmp_path: Pat
         outbox.append(each)
     kept = [json.loads(body)["messageId"] for _, body in outbox.pending()]
     assert kept == [each["messageId"] for each in sent[3:]]
-    assert outbox.dropped() == {"age": 0, "count": 3}
+    assert dropped(outbox) == {"age": 0, "count": 3}
 
 
 def test_deleted_messages_leave_and_the_others_stay(tmp_path: Path) -> None:
@@ -75,3 +76,8 @@ def test_an_unwritable_state_dir_is_an_outbox_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutboxError, match="cannot create"):
         open_outbox(blocker / "state" / "o.sqlite3")
+
+
+def dropped(box: Outbox) -> dict[str, int]:
+    """What the bounds dropped, as ``telemetry status`` reports it."""
+    return {"age": counter(box, "dropped_age"), "count": counter(box, "dropped_count")}

@@ -112,6 +112,23 @@ def test_a_live_login_of_this_namespace_is_left_open(
     assert names(tmp_path).count(fsm.AUTH_FAILED) == 1
 
 
+def test_a_live_command_is_never_recovered_by_the_commands_run_beside_it(tmp_path: Path) -> None:
+    # A long-running command (a server, a login waiting for its browser) in this namespace:
+    # every other command recovers what is gone, and must leave it be.
+    process = start([str(COMMAND_DRIVER), "probe", "login-wait"], tmp_path)
+    try:
+        for _ in range(3):
+            next_invocation(tmp_path)
+        assert fsm.COMMAND_COMPLETED not in names(tmp_path)
+        assert fsm.AUTH_FAILED not in names(tmp_path)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    next_invocation(tmp_path)
+    assert names(tmp_path).count(fsm.COMMAND_COMPLETED) == 1  # its own, at the signal
+    assert fsm.AUTH_FAILED not in names(tmp_path)
+
+
 def test_a_killed_command_is_completed_once_as_process_terminated(tmp_path: Path) -> None:
     process = start([str(COMMAND_DRIVER), "probe", "login-wait"], tmp_path)
     process.kill()
@@ -153,6 +170,25 @@ def test_a_signal_during_a_login_aborts_it_at_once_with_its_reason(
     assert_valid(fsm.Event(fsm.COMMAND_COMPLETED, completed))
     next_invocation(tmp_path)
     assert fsm.AUTH_FAILED not in names(tmp_path)  # nothing left open to recover
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_a_command_whose_loop_outlives_any_error(
+    tmp_path: Path, signum: int
+) -> None:
+    # A server's request loop (socketserver's) catches every Exception so that one request
+    # cannot stop it: a signal must still stop the command, at the first signal.
+    process = start([str(COMMAND_DRIVER), "probe", "serve"], tmp_path)
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=60)  # a guard against a hang, not a timing
+    finally:
+        if process.poll() is None:  # it hung: end it, and close its pipes
+            process.kill()
+            process.communicate()
+    assert process.returncode == 128 + signum, err
+    completed = [m for m in events(tmp_path) if m.get("event") == fsm.COMMAND_COMPLETED]
+    assert [m["properties"]["exit_code"] for m in completed] == [128 + signum]
 
 
 def test_recovery_records_the_ending_a_full_disk_made_the_process_keep(tmp_path: Path) -> None:

@@ -119,3 +119,36 @@ def test_the_only_message_left_refused_alone_is_kept_and_not_counted(tmp_path: P
         outbox.put(RETRY_AT, None)
     assert pending_ids(outbox) == [bad]
     assert refused_ids(path) == []
+
+
+def test_a_row_torn_while_the_sender_splits_a_batch_is_quarantined_and_costs_nothing_else(
+    tmp_path: Path,
+) -> None:
+    # While the sender looks for the refused message, a row of the outbox turns out not to be
+    # a message (another process meets it, or it was written torn): it leaves the queue once,
+    # and the splitting, the claims and the counts go on as without it.
+    path = tmp_path / "o.sqlite3"
+    outbox, before = filled(path, 6)
+    bad = poison(outbox)
+    _, after = filled(path, 5)
+    torn: list[int] = []
+
+    class TornMidRun(RefusesPoisoned):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            if not torn:  # at the first post: the batch is refused, the split begins
+                other = Outbox(path)
+                row = other.db.execute(
+                    "INSERT INTO messages (message_id, created, body) VALUES ('t', 0, '{torn')"
+                )
+                torn.append(int(row.lastrowid or 0))
+                other.close()
+            super().do_POST()
+
+    store = tmp_path / "store.jsonl"
+    with collector(store, handler=TornMidRun) as server:
+        report = deliver(outbox, settings(tmp_path, server.url), budget=60)
+    assert sorted(stored_ids(store)) == sorted(before + after)
+    assert pending_ids(outbox) == [bad]
+    assert (report.sent, report.remaining, report.rejected) == (11, 1, 0)
+    assert outbox.db.execute("SELECT data FROM quarantine").fetchall() == [("'{torn'",)]
+    assert outbox.db.execute("SELECT COUNT(*) FROM in_flight").fetchone() == (0,)
