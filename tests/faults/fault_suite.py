@@ -192,6 +192,7 @@ class Accounting:
     runs: int = 0
     recorded: set[str] = field(default_factory=set)
     killed: int = 0
+    killed_helpers: int = 0  # senders or flushes SIGKILLed while they worked
     stored: int = 0
     missing: int = 0
     duplicates: int = 0
@@ -292,7 +293,7 @@ def run_scenario(scenario: Scenario, root: Path, seed: int) -> Accounting:
         stop_killing = threading.Event()
         killer = threading.Thread(
             target=_keep_killing,
-            args=(scenario.kill, home, variables, rng, stop_killing, account.recorded),
+            args=(scenario.kill, home, variables, rng, stop_killing, account),
         )
         killer.start()
         lock = threading.Lock()
@@ -325,13 +326,14 @@ def _keep_killing(
     variables: dict[str, str],
     rng: random.Random,
     stop: threading.Event,
-    recorded: set[str],
+    account: Accounting,
 ) -> None:
     while not stop.wait(rng.uniform(0.05, 0.4)):
         if kill == "sender":
             for pid in senders_of(home):
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+                    account.killed_helpers += 1
         elif kill == "flush":
             flush = subprocess.Popen(
                 [sys.executable, "-m", "authfunnel.cli", "telemetry", "flush", "--timeout", "5"],
@@ -343,7 +345,8 @@ def _keep_killing(
             time.sleep(rng.uniform(0.1, 1.0))
             flush.kill()
             _, stderr = flush.communicate()
-            recorded.update(recorded_ids(stderr))  # what it said it recorded before it died
+            account.killed_helpers += flush.returncode == -signal.SIGKILL
+            account.recorded.update(recorded_ids(stderr))  # what it said it recorded before it died
 
 
 def _heal(home: Path, variables: dict[str, str]) -> set[str]:
@@ -406,7 +409,8 @@ def main() -> int:
     if not args.quick:
         scenarios += [Scenario("ok", "none", 40), Scenario("5xx", "sender", 40)]
     print(
-        f"{'fault':<16} {'kill':<7} {'c':>3} {'runs':>5} {'killed':>6} {'recorded':>8} "
+        f"{'fault':<16} {'kill':<7} {'c':>3} {'runs':>5} {'killed':>6} {'k.help':>6} "
+        f"{'recorded':>8} "
         f"{'stored':>6} {'missing':>7} {'dup':>4} {'recov':>5} {'extra':>5} {'open':>4} "
         f"{'2x':>3} {'pend':>4} {'s':>5}"
     )
@@ -419,6 +423,7 @@ def main() -> int:
         for name in (
             "runs",
             "killed",
+            "killed_helpers",
             "stored",
             "missing",
             "duplicates",
@@ -432,7 +437,8 @@ def main() -> int:
             setattr(totals, name, getattr(totals, name) + getattr(account, name))
         totals.recorded |= {f"{index}:{i}" for i in account.recorded}
         print(
-            f"{scenario} {account.runs:>5} {account.killed:>6} {len(account.recorded):>8} "
+            f"{scenario} {account.runs:>5} {account.killed:>6} {account.killed_helpers:>6} "
+            f"{len(account.recorded):>8} "
             f"{account.stored:>6} {account.missing:>7} {account.duplicates:>4} "
             f"{account.recovered:>5} {account.extra:>5} {account.open_flows:>4} "
             f"{account.double_terminals:>3} {account.pending:>4} {account.seconds:>5.0f}"
@@ -446,6 +452,7 @@ def main() -> int:
                 "failed": failed,
                 "runs": totals.runs,
                 "killed_runs": totals.killed,
+                "killed_senders_and_flushes": totals.killed_helpers,
                 "recorded": len(totals.recorded),
                 "stored": totals.stored,
                 "missing": totals.missing,
