@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         terminal.say(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}", style="dim")
         telemetry, durable = _telemetry_for(demo_env)
         try:
-            _log_in_and_out(demo_env, terminal, telemetry, use_browser=not args.no_browser)
+            _log_in_and_out(demo_env, terminal, telemetry, no_browser=args.no_browser)
         finally:
             telemetry.close(0.0)
         events = _recorded(demo_env) if durable else _in_memory(telemetry)
@@ -113,17 +113,16 @@ def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:
 
 
 def _log_in_and_out(
-    env: Environment, terminal: Terminal, telemetry: fsm.TelemetryClient, *, use_browser: bool
+    env: Environment, terminal: Terminal, telemetry: fsm.TelemetryClient, *, no_browser: bool
 ) -> None:
     import threading
-    import webbrowser
 
-    from authfunnel.cli.auth import AuthContext, can_open_browser, log_in, log_out, login_status
+    from authfunnel.cli.auth import AuthContext, Fallback, log_in, log_out, login_status
     from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, complete_browser_step
 
-    ctx = AuthContext.create(env, telemetry)
+    # The browser where one opens (a display, not CI); where none does, the autopilot.
+    ctx = AuthContext.create(env, telemetry, no_browser=no_browser)
     ctx.timeout = DEMO_TIMEOUT_SECONDS
-    real_browser = use_browser and can_open_browser(env)
 
     def autopilot(url: str) -> None:
         try:
@@ -131,17 +130,12 @@ def _log_in_and_out(
         except Exception as exc:  # shown, and the wait then times out cleanly
             terminal.warn(f"the automatic browser step failed: {exc}")
 
-    def without_browser(url: str) -> None:
-        terminal.say("No browser here: the demo signs in and approves by itself, over HTTP.")
-        threading.Thread(target=autopilot, args=(url,), daemon=True).start()
-
-    def browser_or_autopilot(url: str) -> None:
-        # A display is no promise of a browser: when none opens, nobody would finish the step.
-        if not webbrowser.open(url):
-            without_browser(url)
-
-    ctx.opener = browser_or_autopilot if real_browser else without_browser
-    with fsm.LOGIN.run(telemetry, no_browser=not real_browser) as tracker:
+    why = "With --no-browser" if no_browser else "No browser here"
+    ctx.fallback = Fallback(
+        says=f"{why}: the demo signs in as {DEMO_EMAIL} and approves by itself, over HTTP, at:",
+        run=lambda url: threading.Thread(target=autopilot, args=(url,), daemon=True).start(),
+    )
+    with fsm.LOGIN.run(telemetry, no_browser=ctx.opener is None) as tracker:
         log_in(ctx, tracker)
     status = login_status(env)
     for line in status.lines() if status else ["Not logged in."]:
