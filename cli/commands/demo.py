@@ -1,6 +1,7 @@
 """``authfunnel demo``: a real login and logout against the embedded provider, then the events.
 
-Everything is real and local: the dev provider on 127.0.0.1, a throwaway AUTHFUNNEL_HOME, the
+Everything is real and local: the dev provider on 127.0.0.1, a throwaway AUTHFUNNEL_HOME
+(removed when the demo ends, even by a signal; the next demo sweeps one a SIGKILL left), the
 login command's own code and terminal UI. With a display, your browser opens (sign in with the
 demo account shown); without one, the demo completes the browser step itself with real HTTP
 requests to the sign-in and consent pages. The events are recorded in the throwaway outbox
@@ -18,6 +19,7 @@ from authfunnel import fsm
 from authfunnel.cli.app import Environment, ExitStatus, Terminal
 
 DEMO_TIMEOUT_SECONDS = 120.0
+DEMO_HOME_PREFIX = "authfunnel-demo-"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    import tempfile
-
+    from authfunnel.cli.app import throwaway_dir
     from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, DevServer
 
     terminal = Terminal(env)
-    with tempfile.TemporaryDirectory(prefix="authfunnel-demo-") as home, DevServer() as server:
+    # Removed however the demo ends (a signal included); one a SIGKILL left, at the next start.
+    with throwaway_dir(DEMO_HOME_PREFIX) as home_dir, DevServer() as server:
+        home = str(home_dir)
         demo_env = _throwaway_env(env, home, server.base_url)
         terminal.say(f"Dev provider on {server.base_url}; throwaway home {home}", style="dim")
         terminal.say(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}", style="dim")

@@ -18,7 +18,8 @@ status``), else as a warning when the command ends.
 
 A command declared with ``lifecycle_events=False`` (the demo, whose telemetry all goes to its
 throwaway home) runs outside the lifecycle: no events, and this invocation's outbox is never
-opened, so nothing of it lands in the person's state.
+opened, so nothing of it lands in the person's state. SIGTERM and SIGHUP raise there too, so
+its own cleanup (the demo's throwaway home) runs before it exits 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def run_command(
     from authfunnel.cli.telemetry._wiring import open_client
 
     if not lifecycle_events:
-        return _outside_the_lifecycle(command, env)
+        try:
+            with ending_flows():  # SIGTERM/SIGHUP raise here too: the command's cleanup runs
+                return _outside_the_lifecycle(command, env)
+        except Signalled as stopped:
+            return stopped.exit_code
     given = env.telemetry
     opened, unsaid = (given, None) if given is not None else _client_for(env, open_client)
     client = _Lifecycle(opened)
