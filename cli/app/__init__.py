@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
     from authfunnel.cli.app._targets import binding, resolve
     from authfunnel.cli.app._terminal import Terminal, literal, plural, printable
+    from authfunnel.cli.app._throwaway import throwaway_dir
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
 _HOMES = {
@@ -68,6 +69,7 @@ _HOMES = {
     "private_file": "_private_files",
     "resolve": "_targets",
     "section": "_config",
+    "throwaway_dir": "_throwaway",
 }
 
 __all__ = [
@@ -105,6 +107,7 @@ __all__ = [
     "private_file",
     "resolve",
     "section",
+    "throwaway_dir",
 ]
 
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.auth._errors import ApiUnauthorized, CredentialsError
     from authfunnel.cli.auth._login import AuthContext, can_open_browser, declined, log_in
     from authfunnel.cli.auth._logout import log_out
+    from authfunnel.cli.auth._oauth import Fallback
     from authfunnel.cli.auth._session import renew, require_login
     from authfunnel.cli.auth._status import LoginStatus, login_status
 
@@ -28,6 +29,7 @@ _HOMES = {
     "AuthContext": "_login",
     "Credentials": "_credentials",
     "CredentialsError": "_errors",
+    "Fallback": "_oauth",
     "LoginStatus": "_status",
     "Profile": "_credentials",
     "ProviderApi": "_api",
@@ -47,6 +49,7 @@ __all__ = [
     "AuthContext",
     "Credentials",
     "CredentialsError",
+    "Fallback",
     "LoginStatus",
     "Profile",
     "ProviderApi",

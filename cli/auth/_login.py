@@ -16,7 +16,7 @@ from authfunnel.cli.app import CliError, Environment, Paths, Terminal
 from authfunnel.cli.auth._api import App, ProviderApi
 from authfunnel.cli.auth._credentials import Credentials, Profile
 from authfunnel.cli.auth._errors import ApiError
-from authfunnel.cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Opener, authorize
+from authfunnel.cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Fallback, Opener, authorize
 from authfunnel.cli.auth._provider import Provider
 from authfunnel.cli.auth._token import Token
 from authfunnel.fsm import ConsentDeclined, FlowTracker, Step, TelemetryClient, UserCancelled
@@ -32,6 +32,7 @@ class AuthContext:
     terminal: Terminal
     credentials: Credentials
     opener: Opener | None = None
+    fallback: Fallback | None = None  # where no browser opened: the demo's autopilot
     timeout: float = DEFAULT_TIMEOUT_SECONDS
 
     @classmethod
@@ -92,6 +93,7 @@ def log_in(
         ctx.terminal,
         tracker,
         opener=ctx.opener,
+        fallback=ctx.fallback,
         timeout=ctx.timeout,
         signup=signup,
     )

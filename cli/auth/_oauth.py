@@ -1,8 +1,9 @@
 """The browser round trip and the token endpoint, on Authlib's httpx OAuth 2 client.
 
 One attempt: a loopback receiver on a fresh port, a fresh ``state`` and S256 PKCE verifier,
-the authorization URL printed (and opened in a browser when there is one), a wait with a
-countdown, the state checked, then the code exchanged with the verifier. The tracker is at
+the authorization URL opened in a browser when one opens, then printed with one line that says
+which happened (never "opening" and then "no browser"), a wait with a countdown, the state
+checked, then the code exchanged with the verifier. The tracker is at
 ``browser_wait`` while the person is in the browser and moves to ``code_exchange`` here.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from authfunnel.cli.auth._errors import (
@@ -31,7 +33,16 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 HTTP_TIMEOUT_SECONDS = 15.0
-Opener = Callable[[str], object]
+# Shows a URL in a browser; False when none opened (``webbrowser.open``'s contract).
+Opener = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What finishes the browser step where no browser opened (the demo's autopilot)."""
+
+    says: str  # the line shown above the URL, in place of "open this URL in a browser"
+    run: Callable[[str], None]  # started with the URL once it is shown; must not block
 
 
 def authorize(
@@ -40,10 +51,14 @@ def authorize(
     tracker: FlowTracker,
     *,
     opener: Opener | None,
+    fallback: Fallback | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     signup: bool = False,
 ) -> Token:
-    """Run one browser authorization and return the token it yields."""
+    """Run one browser authorization and return the token it yields.
+
+    ``opener``: ``None`` when no browser is to be tried (``--no-browser``, no display).
+    """
     # http.server loads here, not with the package: `login --help` and `status` never pay it.
     from authfunnel.cli.auth._loopback import CallbackServer
 
@@ -53,13 +68,7 @@ def authorize(
         url, _ = client.create_authorization_url(
             provider.authorize_url, state=callback.state, code_verifier=verifier, **extra
         )
-        screen = "create your account" if signup else "sign in"
-        if opener is not None:
-            terminal.say(f"Opening your browser to {screen}. If it does not open, visit:")
-            opener(url)
-        else:
-            terminal.say(f"Open this URL in a browser to {screen}:")
-        terminal.say(url, style="bold")
+        _show(url, "create your account" if signup else "sign in", terminal, opener, fallback)
         if not terminal.wait(callback.done, timeout, "Waiting for the browser"):
             raise LoginTimeout(
                 f"nobody finished the browser step within {_duration(timeout)}"
@@ -78,6 +87,25 @@ def authorize(
             ),
             TokenExchangeError,
         )
+
+
+def _show(
+    url: str, screen: str, terminal: Terminal, opener: Opener | None, fallback: Fallback | None
+) -> None:
+    """Open ``url`` in a browser if one opens, then say the one thing that happened."""
+    # Tried first, said after: a display or a BROWSER setting is no promise that one opens.
+    opened = opener is not None and opener(url)
+    if opened:
+        terminal.say(f"Opening your browser to {screen}. If it does not open, visit:")
+    elif fallback is not None:
+        terminal.say(fallback.says)
+    elif opener is not None:
+        terminal.say(f"No browser here: open this URL in a browser to {screen}:")
+    else:
+        terminal.say(f"Open this URL in a browser to {screen}:")
+    terminal.say(url, style="bold")
+    if not opened and fallback is not None:
+        fallback.run(url)
 
 
 def refresh(provider: Provider, refresh_token: str) -> Token:
@@ -158,7 +186,8 @@ def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeErr
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+    value, unit = (seconds / 60, "minute") if seconds >= 60 else (seconds, "second")
+    return f"{value:g} {unit}" + ("" if value == 1 else "s")
 
 
 def _ignored_note(ignored: int) -> str:

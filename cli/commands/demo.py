@@ -1,6 +1,7 @@
 """``authfunnel demo``: a real login and logout against the embedded provider, then the events.
 
-Everything is real and local: the dev provider on 127.0.0.1, a throwaway AUTHFUNNEL_HOME, the
+Everything is real and local: the dev provider on 127.0.0.1, a throwaway AUTHFUNNEL_HOME
+(removed when the demo ends, even by a signal; the next demo sweeps one a SIGKILL left), the
 login command's own code and terminal UI. With a display, your browser opens (sign in with the
 demo account shown); without one, the demo completes the browser step itself with real HTTP
 requests to the sign-in and consent pages. The events are recorded in the throwaway outbox
@@ -18,6 +19,7 @@ from authfunnel import fsm
 from authfunnel.cli.app import Environment, ExitStatus, Terminal
 
 DEMO_TIMEOUT_SECONDS = 120.0
+DEMO_HOME_PREFIX = "authfunnel-demo-"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,18 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    import tempfile
-
+    from authfunnel.cli.app import throwaway_dir
     from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, DevServer
 
     terminal = Terminal(env)
-    with tempfile.TemporaryDirectory(prefix="authfunnel-demo-") as home, DevServer() as server:
+    # Removed however the demo ends (a signal included); one a SIGKILL left, at the next start.
+    with throwaway_dir(DEMO_HOME_PREFIX) as home_dir, DevServer() as server:
+        home = str(home_dir)
         demo_env = _throwaway_env(env, home, server.base_url)
         terminal.say(f"Dev provider on {server.base_url}; throwaway home {home}", style="dim")
         terminal.say(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}", style="dim")
         telemetry, durable = _telemetry_for(demo_env)
         try:
-            _log_in_and_out(demo_env, terminal, telemetry, use_browser=not args.no_browser)
+            _log_in_and_out(demo_env, terminal, telemetry, no_browser=args.no_browser)
         finally:
             telemetry.close(0.0)
         events = _recorded(demo_env) if durable else _in_memory(telemetry)
@@ -113,17 +116,16 @@ def _telemetry_for(env: Environment) -> tuple[fsm.TelemetryClient, bool]:
 
 
 def _log_in_and_out(
-    env: Environment, terminal: Terminal, telemetry: fsm.TelemetryClient, *, use_browser: bool
+    env: Environment, terminal: Terminal, telemetry: fsm.TelemetryClient, *, no_browser: bool
 ) -> None:
     import threading
-    import webbrowser
 
-    from authfunnel.cli.auth import AuthContext, can_open_browser, log_in, log_out, login_status
+    from authfunnel.cli.auth import AuthContext, Fallback, log_in, log_out, login_status
     from authfunnel.cli.devserver import DEMO_EMAIL, DEMO_PASSWORD, complete_browser_step
 
-    ctx = AuthContext.create(env, telemetry)
+    # The browser where one opens (a display, not CI); where none does, the autopilot.
+    ctx = AuthContext.create(env, telemetry, no_browser=no_browser)
     ctx.timeout = DEMO_TIMEOUT_SECONDS
-    real_browser = use_browser and can_open_browser(env)
 
     def autopilot(url: str) -> None:
         try:
@@ -131,17 +133,12 @@ def _log_in_and_out(
         except Exception as exc:  # shown, and the wait then times out cleanly
             terminal.warn(f"the automatic browser step failed: {exc}")
 
-    def without_browser(url: str) -> None:
-        terminal.say("No browser here: the demo signs in and approves by itself, over HTTP.")
-        threading.Thread(target=autopilot, args=(url,), daemon=True).start()
-
-    def browser_or_autopilot(url: str) -> None:
-        # A display is no promise of a browser: when none opens, nobody would finish the step.
-        if not webbrowser.open(url):
-            without_browser(url)
-
-    ctx.opener = browser_or_autopilot if real_browser else without_browser
-    with fsm.LOGIN.run(telemetry, no_browser=not real_browser) as tracker:
+    why = "With --no-browser" if no_browser else "No browser here"
+    ctx.fallback = Fallback(
+        says=f"{why}: the demo signs in as {DEMO_EMAIL} and approves by itself, over HTTP, at:",
+        run=lambda url: threading.Thread(target=autopilot, args=(url,), daemon=True).start(),
+    )
+    with fsm.LOGIN.run(telemetry, no_browser=ctx.opener is None) as tracker:
         log_in(ctx, tracker)
     status = login_status(env)
     for line in status.lines() if status else ["Not logged in."]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from authfunnel.cli.app import CliError, Environment, ExitStatus, UsageError
+from authfunnel.cli.app import CliError, Environment, ExitStatus, UsageError, plural
 
 STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
@@ -48,11 +48,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             max_events=settings.max_events,
             max_age_days=settings.max_age_days,
         )
-        env.stdout.write(f"stored {count:,} events of {args.flows:,} invocations in {out}\n")
+        env.stdout.write(f"stored {_of(count, args.flows)} in {out}\n")
         if dropped:
+            older = plural(dropped, "older one") + (" was" if dropped == 1 else " were")
             env.stdout.write(
-                f"the store keeps the newest {settings.max_events:,} events: {dropped:,} older "
-                "ones were dropped (use --out FILE.parquet for larger populations)\n"
+                f"the store keeps the newest {plural(settings.max_events, 'event')}: {older} "
+                "dropped (use --out FILE.parquet for larger populations)\n"
             )
         return ExitStatus.OK
     if not out.name.endswith((".jsonl", ".parquet")):
@@ -60,8 +61,13 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             f"cannot tell the format of {out.name}", hint="use .jsonl, .parquet or .sqlite3"
         )
     count = write_simulation(out, flows=args.flows, seed=args.seed)
-    env.stdout.write(f"wrote {count:,} events of {args.flows:,} invocations to {out}\n")
+    env.stdout.write(f"wrote {_of(count, args.flows)} to {out}\n")
     return ExitStatus.OK
+
+
+def _of(events: int, invocations: int) -> str:
+    """Both counts with their nouns agreeing: "12 events of 1 invocation"."""
+    return f"{plural(events, 'event')} of {plural(invocations, 'invocation')}"
 
 
 def write_to_store(

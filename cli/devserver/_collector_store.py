@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from authfunnel.cli.app import open_private
+from authfunnel.cli.app import open_private, plural
 
 # A stored line is a message (at most 32 KB as sent) plus what the collector adds: any
 # longer line was not written by a collector, and is skipped unread rather than held whole.
@@ -195,7 +195,7 @@ class Store:
             self._file.sync()
             self.torn += 1
             sys.stderr.write(
-                f"authfunnel collector: cut a torn last line ({len(fragment)} bytes) off "
+                f"authfunnel collector: cut a torn last line ({plural(len(fragment), 'byte')}) off "
                 f"{self.path}; it is kept in {self._torn_path()}\n"
             )
         else:

@@ -53,7 +53,9 @@ def build_report(
         loaded = load_events(con, source, by)
         if loaded.rows and loaded.rows == loaded.malformed:
             raise CliError(
-                f"no readable events in {source}: all {loaded.rows:,} lines are malformed",
+                f"no readable events in {source}: "
+                + ("its one line is" if loaded.rows == 1 else f"all {loaded.rows:,} lines are")
+                + " malformed",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
         if by is not None and loaded.by_absent is not None:

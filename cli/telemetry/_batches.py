@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from authfunnel.cli.app import plural
 from authfunnel.cli.telemetry import _archive, _refused
 from authfunnel.cli.telemetry import _send_policy as policy
 from authfunnel.cli.telemetry._lease_keeper import LateAnswer, LeaseKeeper
@@ -174,7 +175,7 @@ class Batches:
         self._outcome("delivered", "")  # an earlier failure was overcome
         self.outbox.put(FAILURES, None)
         self.outbox.put(RETRY_AT, None)
-        self.run.log(f"delivery accepted: {len(batch)} messages by {self.run.target}")
+        self.run.log(f"delivery accepted: {plural(len(batch), 'message')} by {self.run.target}")
         if self.run.progress is not None:
             self.run.progress(self.report.sent + self.probe.dead, self.total)
 

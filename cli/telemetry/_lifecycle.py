@@ -12,9 +12,14 @@ is never an orphan ``Completed``. Once written, ``Command Invoked`` opens a flow
 SIGTERM and SIGHUP stop the command as Aborted with their reason, and it exits 128 + the
 signal's number (``_signals``).
 
+A bad value in the config file's ``[telemetry]`` table turns telemetry off for the run, said
+once: as the command's own error when it reads the settings and fails on them (``telemetry
+status``), else as a warning when the command ends.
+
 A command declared with ``lifecycle_events=False`` (the demo, whose telemetry all goes to its
 throwaway home) runs outside the lifecycle: no events, and this invocation's outbox is never
-opened, so nothing of it lands in the person's state.
+opened, so nothing of it lands in the person's state. SIGTERM and SIGHUP raise there too, so
+its own cleanup (the demo's throwaway home) runs before it exits 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from authfunnel.cli.app import Environment, ExitStatus, LoginRequired, UsageError
+from authfunnel.cli.app import CliError, Environment, ExitStatus, LoginRequired, UsageError
 from authfunnel.fsm import (
     COMMAND,
     COMMAND_COMPLETED,
@@ -45,9 +50,14 @@ def run_command(
     from authfunnel.cli.telemetry._wiring import open_client
 
     if not lifecycle_events:
-        return _outside_the_lifecycle(command, env)
+        try:
+            with ending_flows():  # SIGTERM/SIGHUP raise here too: the command's cleanup runs
+                return _outside_the_lifecycle(command, env)
+        except Signalled as stopped:
+            return stopped.exit_code
     given = env.telemetry
-    client = _Lifecycle(given if given is not None else open_client(env))
+    opened, unsaid = (given, None) if given is not None else _client_for(env, open_client)
+    client = _Lifecycle(opened)
     env.telemetry = client
     try:
         with ending_flows(), COMMAND.run(client, properties={"command": name}) as run:
@@ -61,12 +71,38 @@ def run_command(
         return status
     except Signalled as stopped:
         return stopped.exit_code
+    except CliError as failed:
+        if unsaid is not None and failed.message == unsaid.message:
+            unsaid = None  # the command's own error says it: not a second time
+        raise
     finally:
         env.telemetry = given
         if given is None:
             client.close(0.0)  # starts the detached sender; never waits on the network
         else:
             client.release()  # the environment's client is its owner's to close
+        if unsaid is not None:
+            hint = f"\n  hint: {unsaid.hint}" if unsaid.hint else ""
+            env.stderr.write(
+                f"authfunnel: warning: telemetry is off for this run: {unsaid}{hint}\n"
+            )
+
+
+def _client_for(
+    env: Environment, open_client: Callable[[Environment], TelemetryClient]
+) -> tuple[TelemetryClient, CliError | None]:
+    """The invocation's client, or none and the bad ``[telemetry]`` setting that stopped it.
+
+    That error is held back, not warned at once: a command that reads the settings itself
+    (``telemetry status``) ends with the same error, and one message is enough.
+    """
+    from authfunnel.cli.telemetry._settings import load_settings
+
+    try:
+        load_settings(env)
+    except CliError as bad:
+        return NoopClient(), bad
+    return open_client(env), None
 
 
 def _outside_the_lifecycle(command: Callable[[], int], env: Environment) -> int:

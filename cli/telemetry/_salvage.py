@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from authfunnel.cli.app import plural
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError
 from authfunnel.cli.telemetry._store import COMPANIONS, transaction
 
@@ -64,8 +65,8 @@ def replace(path: Path, damaged: Outbox | None, options: dict[str, Any]) -> tupl
         fresh = Outbox(path, **options)
         kept = salvage(moved, fresh)
     return fresh, (
-        f"the telemetry store {path} was damaged: moved it to {moved.name} and kept the "
-        f"{kept} records that could be read"
+        f"the telemetry store {path} was damaged: moved it to {moved.name} and kept "
+        f"{plural(kept, 'record')} that could be read"
     )
 
 

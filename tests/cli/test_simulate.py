@@ -7,6 +7,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import Environment
 from authfunnel.cli.simulate import simulate
@@ -81,3 +83,52 @@ def test_unknown_output_format_is_a_usage_error(tmp_path: Path) -> None:
     status, _, err = run_cli("simulate", "--out", str(tmp_path / "events.csv"))
     assert status == 2
     assert ".parquet" in err
+
+
+def home_with(tmp_path: Path, config: str = "") -> dict[str, str]:
+    (tmp_path / "config").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text(config)
+    return {"AUTHFUNNEL_HOME": str(tmp_path)}
+
+
+def simulate_in(variables: dict[str, str], *argv: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["simulate", *argv], Environment(stdout=out, stderr=err, variables=variables))
+    assert err.getvalue() == ""
+    return status, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("flows", "invocations"), [(1, "1 invocation"), (2, "2 invocations"), (0, "0 invocations")]
+)
+@pytest.mark.parametrize("where", ["jsonl", "store"])
+def test_what_simulate_wrote_is_said_with_each_count_agreeing_with_its_noun(
+    tmp_path: Path, flows: int, invocations: str, where: str
+) -> None:
+    events = len(list(simulate(flows, seed=3)))
+    written = "1 event" if events == 1 else f"{events:,} events"
+    out = tmp_path / ("events.jsonl" if where == "jsonl" else "store.sqlite3")
+
+    status, said = simulate_in(
+        home_with(tmp_path), "--flows", str(flows), "--seed", "3", "--out", str(out)
+    )
+
+    assert status == 0
+    verb, preposition = ("wrote", "to") if where == "jsonl" else ("stored", "in")
+    assert said == f"{verb} {written} of {invocations} {preposition} {out}\n"
+
+
+@pytest.mark.parametrize(("over", "dropped"), [(1, "1 older one was"), (2, "2 older ones were")])
+def test_what_the_store_bound_dropped_is_said_with_the_count_agreeing(
+    tmp_path: Path, over: int, dropped: str
+) -> None:
+    events = len(list(simulate(1, seed=3)))
+    kept = events - over
+    variables = home_with(tmp_path, f"[telemetry]\nmax_events = {kept}\n")
+    out = tmp_path / "store.sqlite3"
+
+    status, said = simulate_in(variables, "--flows", "1", "--seed", "3", "--out", str(out))
+
+    assert status == 0
+    newest = "1 event" if kept == 1 else f"{kept:,} events"
+    assert f"the store keeps the newest {newest}: {dropped} dropped (" in said

@@ -65,3 +65,42 @@ def test_an_unreadable_switch_is_a_config_error_not_telemetry_left_on(
 ) -> None:
     with pytest.raises(CliError, match=r"\[telemetry\] enabled must be true or false"):
         load_settings(environment(tmp_path, f"enabled = {value}"))
+
+
+BAD_SWITCH = "[telemetry] enabled must be true or false, not 'maybe'"
+
+
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [
+        (("telemetry", "status"), 1),  # its own error says it: the lifecycle keeps quiet
+        (("telemetry", "show"), 1),
+        (("simulate", "--flows", "1"), 1),  # it needs the store's bounds: its error says it
+        (("report",), 1),  # no store yet; the lifecycle's warning says the bad setting
+        (("status",), 4),  # not logged in: that error, and the warning, each once
+    ],
+)
+def test_a_bad_telemetry_setting_is_said_once(
+    tmp_path: Path, command: tuple[str, ...], status: int
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    environment(tmp_path, 'enabled = "maybe"')
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("AUTHFUNNEL_")}
+    variables["AUTHFUNNEL_HOME"] = str(tmp_path)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "authfunnel.cli", *command],
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == status, result.stderr
+    assert result.stderr.count(BAD_SWITCH) == 1, result.stderr
+    assert "CliError" not in result.stderr
+    assert "Traceback" not in result.stderr
