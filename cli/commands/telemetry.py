@@ -94,10 +94,7 @@ def _disable(env: Environment) -> int:
         left = discard_unsent(outbox)
     said = f"Telemetry disabled; discarded {plural(left.discarded, 'unsent event')}"
     if left.in_flight:
-        said += (
-            f"; {plural(left.in_flight, 'event')} already being sent are left to finish"
-            " (kept in the archive if the endpoint accepts them, else discarded)"
-        )
+        said += "; " + in_flight_note(left.in_flight)
     env.stdout.write(said + ".\n")
     broken = config_error(Paths.from_env(env))
     if broken is not None:
@@ -106,6 +103,25 @@ def _disable(env: Environment) -> int:
             f"{broken.message}: fix it or move it aside.\n"
         )
     return ExitStatus.OK
+
+
+def in_flight_note(count: int) -> str:
+    """What ``disable`` says of a batch a live sender is posting, the verb agreeing."""
+    were = "is" if count == 1 else "are"
+    return (
+        f"{plural(count, 'event')} already being sent {were} left to finish"
+        f" (kept in the archive if the endpoint accepts {'it' if count == 1 else 'them'},"
+        " else discarded)"
+    )
+
+
+def already_delivered_note(count: int) -> str:
+    """What ``flush`` says when the background sender delivered everything meanwhile."""
+    were = "was" if count == 1 else "were"
+    return (
+        "Nothing to send: the background sender already delivered "
+        f"the {plural(count, 'event')} that {were} pending."
+    )
 
 
 def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
@@ -224,10 +240,7 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
                 break
             time.sleep(0.2)
     if (report.sent, report.remaining, report.rejected) == (0, 0, 0):  # a sender was faster
-        env.stdout.write(
-            "Nothing to send: the background sender already delivered "
-            f"the {plural(pending, 'event')} that were pending.\n"
-        )
+        env.stdout.write(already_delivered_note(pending) + "\n")
         return ExitStatus.OK
     env.stdout.write(
         f"Sent {plural(report.sent, 'event')}; {report.remaining} left ({report.outcome}).\n"

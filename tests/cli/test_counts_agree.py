@@ -14,6 +14,7 @@ import pytest
 
 from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import Environment
+from authfunnel.cli.commands.telemetry import already_delivered_note, in_flight_note
 from authfunnel.cli.telemetry import Outbox
 from authfunnel.cli.telemetry._salvage import replace
 from authfunnel.cli.telemetry._sender import deliver
@@ -70,3 +71,29 @@ def test_a_torn_last_line_of_one_byte_is_called_one_byte(
         assert post_batch(server.url, [track(1)])[0] == 200
 
     assert "cut a torn last line (1 byte) off" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (
+            1,
+            "1 event already being sent is left to finish (kept in the archive if the endpoint "
+            "accepts it, else discarded)",
+        ),
+        (
+            3,
+            "3 events already being sent are left to finish (kept in the archive if the "
+            "endpoint accepts them, else discarded)",
+        ),
+    ],
+)
+def test_disable_says_what_is_left_to_finish_with_the_verb_agreeing(count: int, said: str) -> None:
+    assert in_flight_note(count) == said
+
+
+@pytest.mark.parametrize(("count", "verb"), [(1, "1 event that was"), (2, "2 events that were")])
+def test_a_flush_the_background_sender_beat_says_what_was_pending_agreeing(
+    count: int, verb: str
+) -> None:
+    assert already_delivered_note(count).endswith(f"the {verb} pending.")
