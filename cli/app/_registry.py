@@ -35,7 +35,7 @@ class CommandSpec:
 # to pyproject.toml.
 _CLI: Final = frozenset({"rich", "httpx", "authlib", "keyring"})
 _REPORT: Final = frozenset({"duckdb", "rich"})
-_DEVSERVER: Final = frozenset({"flask", "werkzeug", "authlib"})
+_DEVSERVER: Final = frozenset({"flask", "flask_wtf", "werkzeug", "authlib"})
 EXTRAS: Final[dict[str, frozenset[str]]] = {
     "cli": _CLI,
     "report": _REPORT,

@@ -110,12 +110,13 @@ def test_every_telemetry_subcommand_works_in_the_core_install(
         }
         assert all(run.returncode == 0 for run in runs.values()), runs
         assert "Telemetry enabled." in runs["enable"].stdout
-        assert "pending events" in runs["show"].stdout
+        assert "events pending" in runs["show"].stdout
         assert "Command Invoked" in runs["show"].stdout
         assert "Telemetry: enabled" in runs["status"].stdout
         flush = authfunnel(core_python, tmp_path, "telemetry", "flush", DEBUG="1", **send)
         assert flush.returncode == 0, flush.stderr
-        assert " 0 left " in flush.stdout
+        # The sender the status run started at exit may have delivered everything first.
+        assert " 0 left " in flush.stdout or "already delivered" in flush.stdout, flush.stdout
         recorded = {i for run in runs.values() for i in recorded_ids(run.stderr)}
         assert recorded
         assert recorded <= set(stored_ids(store))
