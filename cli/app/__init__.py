@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         extra_providing,
         missing_extra,
     )
+    from authfunnel.cli.app._signal_scope import signals_handled
     from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
     from authfunnel.cli.app._targets import binding, resolve
     from authfunnel.cli.app._terminal import Terminal, literal, plural, printable
@@ -69,6 +70,7 @@ _HOMES = {
     "private_file": "_private_files",
     "resolve": "_targets",
     "section": "_config",
+    "signals_handled": "_signal_scope",
     "throwaway_dir": "_throwaway",
 }
 
@@ -107,6 +109,7 @@ __all__ = [
     "private_file",
     "resolve",
     "section",
+    "signals_handled",
     "throwaway_dir",
 ]
 

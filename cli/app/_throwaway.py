@@ -21,12 +21,13 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Final
+
+from authfunnel.cli.app._signal_scope import signals_handled
 
 MARKER: Final = ".authfunnel-throwaway"
 _NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
@@ -149,23 +150,15 @@ def _signals_deferred() -> Iterator[None]:
     the handler in place would have (a Python handler runs between any two bytecodes, so a
     signal mask would not do: another thread may take the signal and the main thread run the
     handler all the same)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     caught: list[int] = []
 
     def note(signum: int, frame: FrameType | None) -> None:
         caught.append(signum)
 
-    previous = {}
-    for signum in _DEFERRED:
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, note)
     try:
-        yield
+        with signals_handled(_DEFERRED, note):
+            yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         if caught:
             with suppress(OSError):
                 signal.raise_signal(caught[0])

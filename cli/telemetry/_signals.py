@@ -17,12 +17,12 @@ A long-running command that stops on Ctrl-C (a server) stops the same way on SIG
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Final
 
+from authfunnel.cli.app import signals_handled
 from authfunnel.fsm import AbortReason
 
 REASONS: Final = {
@@ -50,9 +50,6 @@ def ending_flows() -> Iterator[None]:
     Only the main thread can set handlers; elsewhere the default stands. A signal that is
     ignored (``nohup`` ignores SIGHUP) stays ignored.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     fired: list[int] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -61,12 +58,5 @@ def ending_flows() -> Iterator[None]:
         fired.append(signum)
         raise Signalled(signum)
 
-    previous = {}
-    for signum in REASONS:
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, stop)
-    try:
+    with signals_handled(REASONS, stop):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
