@@ -37,9 +37,15 @@ class Owner:
 
 
 def this_process() -> Owner:
-    """This process as the owner of the flows it opens."""
+    """This process as the owner of the flows it opens (read once per process: a forked
+    child, with its own pid and start time, reads its own)."""
     pid = os.getpid()
-    return Owner(pid, process_start(pid), pid_namespace(), _clock.uptime()[0])
+    if not _this or _this[0].pid != pid:
+        _this[:] = [Owner(pid, process_start(pid), pid_namespace(), _clock.uptime()[0])]
+    return _this[0]
+
+
+_this: list[Owner] = []  # this process, once read
 
 
 def gone(owner: Owner, *, quiet_for: float, stale_after: float, alive: Alive) -> bool:

@@ -35,16 +35,33 @@ def record(outbox: Outbox, name: str, message: dict[str, Any]) -> int:
     One transaction with the open-flow record: killed between the two writes, a Started would
     be left that nothing ends, or a terminal event followed by a recovered one.
     """
-    if name not in OPENING | ENDING:
+    flow = _flow_named(name, message)
+    if flow is None:
         return outbox.append(message)
+    invocation, flow_name = flow
     with translated(), transaction(outbox.db):
         dropped = outbox.append(message)
         if name in OPENING:
             _flows.open_flow(outbox, message, _owner.this_process())
         else:
-            flow = COMMAND.flow if name == COMMAND_COMPLETED else message["properties"]["flow"]
-            _flows.close_flow(outbox, invocation_id(), str(flow))
+            _flows.close_flow(outbox, invocation, flow_name)
     return dropped
+
+
+def _flow_named(name: str, message: dict[str, Any]) -> tuple[str, str] | None:
+    """The (invocation, flow) that event ``name`` opens or closes; None for any other event,
+    or one tracked without the properties that name its flow (a caller's bare catalog event:
+    nothing could recover or close it, and recording it must not fail)."""
+    if name not in OPENING | ENDING:
+        return None
+    properties = message.get("properties")
+    if not isinstance(properties, dict):
+        return None
+    invocation = properties.get("invocation_id")
+    flow = COMMAND.flow if name in (COMMAND_INVOKED, COMMAND_COMPLETED) else properties.get("flow")
+    if not isinstance(invocation, str) or not isinstance(flow, str):
+        return None
+    return invocation, flow
 
 
 def ending_file(state_dir: Path, name: str, properties: dict[str, Any]) -> Path | None:

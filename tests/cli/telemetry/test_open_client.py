@@ -236,3 +236,24 @@ def test_a_logout_while_telemetry_is_disabled_still_forgets_the_user(tmp_path: P
 def test_forgetting_the_user_with_telemetry_off_creates_no_outbox(tmp_path: Path) -> None:
     forget_user(environment(tmp_path, DO_NOT_TRACK="1"))
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        fsm.Event(fsm.COMMAND_INVOKED, {"command": "deploy"}),  # no base properties yet
+        fsm.Event(fsm.AUTH_STARTED, {}),  # no flow, no invocation
+        fsm.Event(fsm.AUTH_COMPLETED, {"duration_ms": 1}),
+        fsm.Event(fsm.COMMAND_COMPLETED, {"exit_code": 0}),
+    ],
+    ids=lambda event: event.name,
+)
+def test_tracking_a_start_or_end_without_its_flow_properties_never_raises(
+    tmp_path: Path, event: fsm.Event
+) -> None:
+    # A caller tracking bare catalog events (a benchmark, a CLI of its own) must not have its
+    # command broken by the open-flow bookkeeping: the event is stored all the same.
+    client = open_client(environment(tmp_path))
+    client.track(event)
+    client.close(0)
+    assert [message["event"] for message in stored(tmp_path)] == [event.name]
