@@ -32,7 +32,13 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._signal_scope import signals_handled
     from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
     from authfunnel.cli.app._targets import binding, resolve
-    from authfunnel.cli.app._terminal import Terminal, literal, plural, printable
+    from authfunnel.cli.app._terminal import (
+        Terminal,
+        literal,
+        plural,
+        printable,
+        terminal_width,
+    )
     from authfunnel.cli.app._throwaway import throwaway_dir
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
@@ -66,6 +72,7 @@ _HOMES = {
     "open_regular": "_source_files",
     "plural": "_terminal",
     "printable": "_terminal",
+    "terminal_width": "_terminal",
     "private_dir": "_private_files",
     "private_file": "_private_files",
     "resolve": "_targets",
@@ -110,6 +117,7 @@ __all__ = [
     "resolve",
     "section",
     "signals_handled",
+    "terminal_width",
     "throwaway_dir",
 ]
 

@@ -7,10 +7,11 @@ lines from the environment's stdin: end of input or an empty answer declines the
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, TextIO
 
 from authfunnel.cli.app._env import Environment, isatty
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 MAX_ATTEMPTS = 3
+# Where no terminal says otherwise (a pipe, a file): the width every terminal opens at.
+PIPE_WIDTH: Final = 80
+NARROWEST: Final = 40
 
 
 class Terminal:
@@ -115,3 +119,21 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``count`` and ``noun``, agreeing: "1 funnel", "2 funnels", "1,234 lines" (``nouns`` for
     a plural that is not ``noun`` + "s")."""
     return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def terminal_width(env: Environment, stream: TextIO | None = None) -> int:
+    """Columns to draw ``stream`` (default: stdout) in, as ``shutil.get_terminal_size`` finds
+    them but from ``env``: ``$COLUMNS`` when set, else the terminal's own size when ``stream``
+    is one, else ``PIPE_WIDTH``; never under ``NARROWEST``.
+
+    bash does not export ``$COLUMNS``, so in a terminal the width is usually the terminal's:
+    asked of the stream's descriptor, which is the window's width as it is now."""
+    stream = env.stdout if stream is None else stream
+    columns = env.variables.get("COLUMNS", "")
+    width = int(columns) if columns.strip().isdigit() else 0
+    if not width and isatty(stream):
+        try:
+            width = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            width = 0  # a terminal that cannot say (a serial line): as in a pipe
+    return max(NARROWEST, width or PIPE_WIDTH)

@@ -18,6 +18,7 @@ from authfunnel.cli.app import (
     UsageError,
     flow_names,
     funnel_named,
+    terminal_width,
 )
 from authfunnel.cli.diagram import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
 from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                 env.stdout.write(f"wrote {directory / name}\n")
         return ExitStatus.OK
     funnel = funnels[0]
-    data = draw(env, funnel, args.format, traffic.get(str(funnel.flow)), width=_width(env))
+    data = draw(env, funnel, args.format, traffic.get(str(funnel.flow)), width=terminal_width(env))
     if args.output:
         _write(Path(args.output), data)
     elif args.format == "png":
@@ -118,13 +119,6 @@ def _traffic(source: str, funnels: list[Funnel], env: Environment) -> dict[str, 
     from authfunnel.cli.report import source_path
 
     return traffic_by_flow(source_path(source or None, env), funnels)
-
-
-def _width(env: Environment) -> int:
-    try:
-        return max(40, int(env.variables.get("COLUMNS", "100")))
-    except ValueError:
-        return 100
 
 
 def _make_dir(directory: Path) -> None:

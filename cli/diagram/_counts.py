@@ -3,7 +3,8 @@
 Terminal states and the abort / fail edges of each step are exact: every terminal event names
 its step. Step entries are exact where a stage has one step; for alternatives sharing a stage
 (``app_create`` / ``app_select``) the events do not say which was taken on the way to
-completion, so those nodes and edges are left unlabelled rather than guessed.
+completion, so their nodes and edges carry what is known without a guess: at least the flows
+that ended at the step, of the flows through either alternative (see ``Volume``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from authfunnel.cli.diagram._graph import Traffic
+from authfunnel.cli.diagram._graph import Traffic, Volume
 from authfunnel.cli.report import Figures, build_report, stage_of
 from authfunnel.fsm import Funnel
 
@@ -34,20 +35,33 @@ def traffic_by_flow(source: Path, funnels: Sequence[Funnel]) -> dict[str, Traffi
 def traffic(funnel: Funnel, f: Figures) -> Traffic:
     """Node and edge volumes of ``funnel``'s machine implied by its figures."""
     where = stage_of(funnel)
-    sole = {step for step in funnel.step_names if len(f.stages[where[step]].steps) == 1}
     idle = str(funnel.machine.initial)
-    states: dict[str, int] = {idle: f.started, COMPLETED: f.completed}
-    states.update({ABORTED: f.aborted, FAILED: f.failed})
-    edges: dict[tuple[str, str], int] = {(idle, funnel.initial_step): f.started}
+    states = {idle: Volume(f.started), COMPLETED: Volume(f.completed)}
+    states.update({ABORTED: Volume(f.aborted), FAILED: Volume(f.failed)})
+    edges = {(idle, funnel.initial_step): Volume(f.started)}
     for step in funnel.step_names:
-        if step in sole:
-            states[step] = f.stages[where[step]].reached
-            predecessors = [a for a, b in funnel.edges() if b == step]
-            if len(predecessors) == 1:
-                edges[predecessors[0], step] = states[step]
+        stage = f.stages[where[step]]
         ended: Mapping[str, int] = f.ended_by_step.get(step) or {}
-        edges[step, ABORTED] = ended.get("aborted", 0)
-        edges[step, FAILED] = ended.get("failed", 0)
-    if len(funnel.completing_steps) == 1:
-        edges[funnel.completing_steps[0], COMPLETED] = f.completed
+        alternatives = len(stage.steps) > 1
+        states[step] = (
+            Volume(sum(ended.values()), stage.reached) if alternatives else Volume(stage.reached)
+        )
+        edges[step, ABORTED] = Volume(ended.get("aborted", 0))
+        edges[step, FAILED] = Volume(ended.get("failed", 0))
+    for source, dest in funnel.edges():
+        edges[source, dest] = _into(states[dest], len(_predecessors(funnel, dest)))
+    completing = funnel.completing_steps
+    edges.update(
+        {(step, COMPLETED): _into(states[COMPLETED], len(completing)) for step in completing}
+    )
     return Traffic(states=states, edges=edges)
+
+
+def _into(dest: Volume, predecessors: int) -> Volume:
+    """The flows on an edge into ``dest``: all of them when it is the only way in, else an
+    unknown part of them (the events name no step a flow went on from)."""
+    return dest if predecessors == 1 else Volume(0, dest.shared or dest.flows)
+
+
+def _predecessors(funnel: Funnel, step: str) -> list[str]:
+    return [source for source, dest in funnel.edges() if dest == step]

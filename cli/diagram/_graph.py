@@ -4,7 +4,8 @@ The states and transitions are read off ``funnel.machine`` (the machine that run
 so a diagram cannot drift from the runtime. ``transitions``' ``GraphMachine`` renders them:
 its ``mermaid`` engine needs no binaries; its ``graphviz`` engine writes DOT, which Graphviz's
 ``dot`` turns into SVG or PNG. Optional traffic counts become node and edge labels, and edge
-widths by volume.
+widths by volume. In Graphviz drawings abort and fail edges are dashed and dotted, in their
+own colours, and a legend says so; the layout runs top to bottom so a funnel fits a page.
 """
 
 from __future__ import annotations
@@ -21,15 +22,49 @@ Engine = Literal["mermaid", "graphviz"]
 MERMAID: Final = "mermaid"
 GRAPHVIZ: Final = "graphviz"
 _TERMINAL_STYLE: Final = "terminal"
-_MAX_PENWIDTH: Final = 8.0
+_MAX_PENWIDTH: Final = 6.0
+_LABEL_GAP: Final = "   "  # wider than half the widest edge
+# How an edge into each final state is drawn (Graphviz): an ending that is not a success
+# must not look like one, in colour or without it.
+_ENDINGS: Final[Mapping[str, Mapping[str, str]]] = {
+    "aborted": {"color": "darkorange3", "fontcolor": "darkorange3", "style": "dashed"},
+    "failed": {"color": "red3", "fontcolor": "red3", "style": "dotted", "arrowhead": "tee"},
+}
+_GOES_ON: Final[Mapping[str, str]] = {"color": "black", "fontcolor": "black", "style": "solid"}
+# Laid out top to bottom and no wider than this (points): the login funnel drawn left to
+# right was 2043 pt wide.
+MAX_WIDTH_PT: Final = 1000
+_LAYOUT: Final = {"rankdir": "TB", "ranksep": "0.35", "nodesep": "0.3", "size": "13.8,40"}
+
+
+@dataclass(frozen=True)
+class Volume:
+    """Flows through a state or an edge: exactly ``flows``; or, where steps are alternatives
+    (``app_create`` / ``app_select``), at least ``flows`` of the ``shared`` flows that took
+    one alternative or the other, since the events do not say which one a flow that went on
+    took."""
+
+    flows: int
+    shared: int | None = None
+
+    def __str__(self) -> str:
+        if self.shared is None:
+            return f"{self.flows:,}"
+        return f"≥ {self.flows:,} of {self.shared:,}"
 
 
 @dataclass(frozen=True)
 class Traffic:
     """Recorded traffic to draw on a diagram: flows per state and per edge (source, dest)."""
 
-    states: Mapping[str, int] = field(default_factory=dict)
-    edges: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    states: Mapping[str, Volume] = field(default_factory=dict)
+    edges: Mapping[tuple[str, str], Volume] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> bool:
+        """Whether some count is a share of alternatives (the legend then explains '≥')."""
+        volumes = [*self.states.values(), *self.edges.values()]
+        return any(volume.shared is not None for volume in volumes)
 
 
 @dataclass(frozen=True)
@@ -92,7 +127,9 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
     from transitions.extensions import GraphMachine
 
     shape = machine_shape(funnel)
-    labels = _edge_labels(shape, traffic)
+    # Graphviz: the count on a line of its own (DOT's escape); Mermaid: one line.
+    apart = "\\n" if engine == GRAPHVIZ else " "
+    labels = _edge_labels(shape, traffic, engine)
     machine = GraphMachine(
         states=[name for name, _ in shape.states],
         transitions=[
@@ -105,7 +142,7 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
         graph_engine=engine,
     )
     for state in machine.states.values():
-        setattr(state, "label", _state_label(state.name, traffic))  # noqa: B010 (read by markup)
+        setattr(state, "label", _state_label(state.name, traffic, apart))  # noqa: B010 (read by markup)
     machine._needs_update = True  # markup re-reads the states, now labelled
     # Class-level defaults are shared by every GraphMachine: change a copy.
     styles: Any = copy.deepcopy(machine.style_attributes)
@@ -117,36 +154,77 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
     for name, final in shape.states:
         if final:
             graph.set_node_style(name, _TERMINAL_STYLE)
-    if traffic is not None:
-        _style_traffic(machine, graph, shape, traffic)
-    return graph.get_graph(title=f"{funnel.flow} funnel")
+    if engine == GRAPHVIZ or traffic is not None:
+        _style_edges(machine, graph, shape, traffic, kinds=engine == GRAPHVIZ)
+    drawn: Any = graph.get_graph(title=f"{funnel.flow} funnel")
+    if engine == GRAPHVIZ:
+        drawn.graph_attr.update(_LAYOUT)
+        _add_legend(drawn, traffic)
+    return drawn
 
 
-def _edge_labels(shape: MachineShape, traffic: Traffic | None) -> dict[tuple[str, str], str]:
+def _edge_labels(
+    shape: MachineShape, traffic: Traffic | None, engine: Engine
+) -> dict[tuple[str, str], str]:
+    """Each edge's trigger and count. In DOT each line is left-justified after a gap: dot sets
+    a label just beside its edge, where a wide edge would run over the text."""
     labels: dict[tuple[str, str], str] = {}
     for trigger, source, dest in shape.transitions:
-        label = trigger
+        lines = [trigger]
         if traffic is not None and (source, dest) in traffic.edges:
-            label = f"{trigger} ({traffic.edges[source, dest]:,})"
-        labels[source, dest] = label
+            lines.append(f"({traffic.edges[source, dest]})")
+        if engine == GRAPHVIZ:
+            labels[source, dest] = "".join(f"{_LABEL_GAP}{line}\\l" for line in lines)
+        else:
+            labels[source, dest] = " ".join(lines)
     return labels
 
 
-def _state_label(name: str, traffic: Traffic | None) -> str:
+def _state_label(name: str, traffic: Traffic | None, apart: str) -> str:
     if traffic is None or name not in traffic.states:
         return name
-    return f"{name} ({traffic.states[name]:,})"
+    return f"{name}{apart}({traffic.states[name]})"
 
 
-def _style_traffic(machine: Any, graph: Any, shape: MachineShape, traffic: Traffic) -> None:
-    """Edge widths in proportion to the busiest edge."""
-    busiest = max(traffic.edges.values(), default=0)
+def _style_edges(
+    machine: Any, graph: Any, shape: MachineShape, traffic: Traffic | None, *, kinds: bool
+) -> None:
+    """Each edge drawn as what it is (with ``kinds``: goes on, aborts, fails) and as wide as
+    its traffic, in proportion to the busiest edge."""
+    busiest = max(
+        (volume.flows for volume in (traffic.edges if traffic else {}).values()), default=0
+    )
+    styles: Any = machine.style_attributes
     for _, source, dest in shape.transitions:
-        volume = traffic.edges.get((source, dest))
-        if not volume or not busiest:
-            continue
-        width = 1.0 + (_MAX_PENWIDTH - 1.0) * volume / busiest
-        style = f"volume_{width:.1f}".replace(".", "_")
-        styles: Any = machine.style_attributes
-        styles["edge"][style] = {"penwidth": f"{width:.1f}"}
-        graph.custom_styles["edge"][source][dest] = style
+        volume = traffic.edges.get((source, dest)) if traffic is not None else None
+        attributes = dict(_ENDINGS.get(dest, _GOES_ON)) if kinds else {}
+        name = f"{dest if dest in _ENDINGS else 'on'}" if kinds else "plain"
+        if volume is not None and volume.flows and busiest:
+            width = 1.0 + (_MAX_PENWIDTH - 1.0) * volume.flows / busiest
+            attributes["penwidth"] = f"{width:.1f}"
+            name += f"_volume_{width:.1f}".replace(".", "_")
+        if attributes:
+            styles["edge"][name] = attributes
+            graph.custom_styles["edge"][source][dest] = name
+
+
+def _add_legend(drawn: Any, traffic: Traffic | None) -> None:
+    """A box beside the funnel: one sample edge per kind, and what the counts mean."""
+    samples = {"goes on": _GOES_ON, "aborted": _ENDINGS["aborted"], "failed": _ENDINGS["failed"]}
+    with drawn.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", fontsize="10", color="gray60", style="rounded")
+        legend.attr("node", shape="point", width="0.05", style="invis")
+        for index, (kind, attributes) in enumerate(samples.items()):
+            legend.edge(f"_legend_{index}a", f"_legend_{index}b", label=kind, **attributes)
+        if traffic is not None:
+            notes = ["counts: flows recorded", "width: in proportion to the flows"]
+            if traffic.shared:
+                notes.append("≥ n of m: at least n of the m flows through either alternative")
+                notes.append("(the events do not say which one a flow that went on took)")
+            legend.node(
+                "_legend_notes",
+                "\\l".join(notes) + "\\l",
+                shape="plaintext",
+                style="",
+                fontsize="10",
+            )

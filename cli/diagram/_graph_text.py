@@ -28,7 +28,7 @@ def machine_tree(funnel: Funnel, traffic: Traffic | None = None) -> Tree:
     def label(state: str) -> str:
         text = f"[bold]{state}[/]" if state not in final else f"[italic]({state})[/]"
         if traffic is not None and state in traffic.states:
-            text += f" [cyan]{traffic.states[state]:,}[/]"
+            text += f" [cyan]{traffic.states[state]}[/]"
         return text
 
     root = Tree(f"{label(shape.initial)}  [dim]{funnel.flow} funnel[/]")
@@ -38,7 +38,7 @@ def machine_tree(funnel: Funnel, traffic: Traffic | None = None) -> Tree:
         node, state = pending.pop(0)
         for trigger, dest in outgoing[state]:
             volume = traffic.edges.get((state, dest)) if traffic is not None else None
-            via = f"[dim]─{trigger}{f' ({volume:,})' if volume else ''}→[/] "
+            via = f"[dim]─{trigger}{f' ({volume})' if volume is not None else ''}→[/] "
             if dest in drawn and dest not in final:
                 node.add(f"{via}[dim]{dest} (above)[/]")
                 continue

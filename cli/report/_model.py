@@ -144,10 +144,10 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         "recovered": f.recovered,
         "in_flight": f.in_flight,
         "abandoned": f.abandoned,
-        "conversion": f.conversion(),
+        "conversion": _rate(f.conversion()),
         "no_browser": f.no_browser,
-        "median_ms": f.median_ms,
-        "p90_ms": f.p90_ms,
+        "median_ms": _whole_ms(f.median_ms),
+        "p90_ms": _whole_ms(f.p90_ms),
         "unknown_step": f.unknown_step,
         "aborted_by_reason": dict(f.aborted_by_reason.most_common()),
         "failed_by_error_class": dict(f.failed_by_class.most_common()),
@@ -165,3 +165,16 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         ],
         "ended_by_step": {step: dict(kinds) for step, kinds in f.ended_by_step.items()},
     }
+
+
+# Figures as a reader uses them, not as floating point leaves them (p90 90505.00000000001 ms).
+RATE_DECIMALS: Final = 4  # 0.7253: a hundredth of a percent
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, RATE_DECIMALS)
+
+
+def _whole_ms(value: float | None) -> int | None:
+    """A duration in whole milliseconds: the events record whole ones."""
+    return None if value is None else round(value)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TypeAlias
 
-from authfunnel.cli.app import Environment, literal, plural, printable
+from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
+Cell: TypeAlias = "str | Text"
 BAR_WIDTH: Final = 24
+UNBOUNDED: Final = 10_000
+MIN_BAR: Final = 8  # shorter bars tell nothing the percentages do not
 TOP_ERRORS: Final = 5
 
 
@@ -34,11 +40,15 @@ def print_report(console: Console, report: Report) -> None:
             )
             console.print()
             continue
-        console.print(_funnel_table(flow.figures))
+        console.print(*_fitted(console, _funnel_grid(flow.figures)))
+        console.print(Text(FUNNEL_LEGEND, style="dim"))
         for line in _outcome_lines(flow.figures):
             console.print(literal(line))
         if report.by:
-            console.print(_breakdown_table(flow.figures.flow, report.by, flow.breakdown))
+            console.print()
+            console.print(
+                *_fitted(console, _breakdown_grid(flow.figures.flow, report.by, flow.breakdown))
+            )
         console.print()
     for note in notes(report):
         console.print(Text(printable(note), style="dim"))
@@ -63,49 +73,48 @@ def notes(report: Report) -> list[str]:
     return found
 
 
-def _funnel_table(f: Figures) -> RenderableType:
-    from rich.table import Table
-
+def _funnel_grid(f: Figures) -> Grid:
     title = f"{f.flow} funnel: {f.started:,} started, {_pct(f.conversion())} completed"
     if f.median_ms is not None:
         title += f", median {_seconds(f.median_ms)}, p90 {_seconds(f.p90_ms)}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("stage", no_wrap=True)
-    table.add_column("reached", justify="right")
-    table.add_column("", min_width=BAR_WIDTH + 1, no_wrap=True)
-    for header in ("went on", "step conv.", "overall", "aborted"):
-        table.add_column(header, justify="right")
-    table.add_column("failed", justify="right")
-    # Only when there are some: the usual table keeps its width (it fits 120 columns).
-    recovered = bool(f.recovered)
-    if recovered:
-        table.add_column("recovered", justify="right")
-    table.add_column("open", justify="right")
-    previous = f.started
+    recovered = bool(f.recovered)  # a column only when there are some
+    headers = ("stage", "reached", "% of\nstart", "% of\nprev.", "dropped\nhere")
+    ends = ("aborted", "failed", *(["recovered"] if recovered else []), "open")
+    rows: list[tuple[Cell, ...]] = []
+    previous: int | None = None  # the first stage has no stage above it
     for stage in f.stages:
-        table.add_row(
-            " | ".join(stage.steps),
-            f"{stage.reached:,}",
-            _bar(stage.reached, f.started),
-            f"{stage.went_on:,}",
-            _pct(stage.reached / previous if previous else None),
-            _pct(stage.reached / f.started if f.started else None),
-            f"{stage.aborted:,}",
-            f"{stage.failed:,}",
-            *([f"{stage.recovered:,}"] if recovered else []),
-            f"{stage.open:,}",
+        rows.append(
+            (
+                " or\n".join(stage.steps),  # alternatives: one stage
+                f"{stage.reached:,}",
+                _pct(_share(stage.reached, f.started)),
+                _pct(_share(stage.reached, previous)),
+                f"{stage.ended:,}",
+                f"{stage.aborted:,}",
+                f"{stage.failed:,}",
+                *([f"{stage.recovered:,}"] if recovered else []),
+                f"{stage.open:,}",
+            )
         )
         previous = stage.reached
-    table.add_row(
-        "completed",
-        f"{f.completed:,}",
-        _bar(f.completed, f.started),
-        "",
-        _pct(f.completed / previous if previous else None),
-        _pct(f.conversion()),
-        *[""] * (4 if recovered else 3),
+    rows.append(
+        (
+            "completed",
+            f"{f.completed:,}",
+            _pct(f.conversion()),
+            _pct(_share(f.completed, previous)),
+            *[""] * (1 + len(ends)),
+        )
     )
-    return table
+    shares = [_share(stage.reached, f.started) for stage in f.stages] + [f.conversion()]
+    return Grid(title, headers + ends, rows, shares, first_table_columns=len(headers))
+
+
+FUNNEL_LEGEND: Final = (
+    "reached: flows that got to the stage; % of start / % of prev.: reached as a share of the "
+    "flows started / of those that reached the stage above; dropped here: flows that ended at "
+    "the stage without completing (aborted + failed + open, that is in flight or abandoned)."
+)
 
 
 def _outcome_lines(f: Figures) -> list[str]:
@@ -127,40 +136,106 @@ def _outcome_lines(f: Figures) -> list[str]:
     return lines
 
 
-def _breakdown_table(flow: str, by: str, breakdown: dict[str, Figures]) -> RenderableType:
-    from rich.table import Table
-
-    table = Table(title=f"{flow} by {by}", title_justify="left")
-    table.add_column(by)
-    for header in ("started", "completed", "conversion", "", "aborted", "failed", "open"):
-        table.add_column(header, justify="left" if not header else "right")
-    table.add_column("median", justify="right")
-    table.add_column("p90", justify="right")
-    for value, f in breakdown.items():
-        table.add_row(
+def _breakdown_grid(flow: str, by: str, breakdown: dict[str, Figures]) -> Grid:
+    headers = (by, "started", "completed", "conversion")
+    rows = [
+        (
             literal(value),
             f"{f.started:,}",
             f"{f.completed:,}",
             _pct(f.conversion()),
-            _bar(f.completed, f.started),
             f"{f.aborted:,}",
             f"{f.failed:,}",
             f"{f.in_flight + f.abandoned:,}",
             _seconds(f.median_ms),
             _seconds(f.p90_ms),
         )
+        for value, f in breakdown.items()
+    ]
+    return Grid(
+        f"{flow} by {by}",
+        (*headers, "aborted", "failed", "open", "median", "p90"),
+        rows,
+        [f.conversion() for f in breakdown.values()],
+        first_table_columns=len(headers),
+    )
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table before it is drawn: its rows (the first cell names the row), each row's share
+    drawn as a bar after the first ``first_table_columns`` columns, which are also what the
+    first of two tables shows when one does not fit."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[Cell, ...]]
+    shares: list[float | None]
+    first_table_columns: int
+
+
+def _fitted(console: Console, grid: Grid) -> list[RenderableType]:
+    """``grid`` as one table as wide as ``console`` allows (the bars shortened, then dropped),
+    or, when even that is too wide, as two tables one above the other: the row names with the
+    first columns and the bars, then the row names with the rest. Never a cell cut short."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(UNBOUNDED)  # measured as wide as they would be
+
+    def width(columns: Sequence[int], bar_width: int) -> int:
+        table = _table(grid, columns, bar_width=bar_width)
+        return Measurement.get(console, unbounded, table).maximum
+
+    def room_for_bar(columns: Sequence[int]) -> int:
+        spare = console.width - width(columns, 1) + 1
+        return min(BAR_WIDTH, spare) if spare >= MIN_BAR else 0
+
+    every = range(len(grid.headers))
+    if width(every, 0) <= console.width:
+        return [_table(grid, every, bar_width=room_for_bar(every))]
+    split = range(grid.first_table_columns)
+    bar = room_for_bar(split)
+    rest = _table(grid, [0, *every[len(split) :]], bar_width=0, title="")
+    return [_table(grid, split, bar_width=bar), rest]
+
+
+def _table(
+    grid: Grid, columns: Iterable[int], *, bar_width: int, title: str | None = None
+) -> RenderableType:
+    from rich import box
+    from rich.table import Table
+
+    shown = list(columns)
+    table = Table(
+        title=grid.title if title is None else title or None,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for index in shown:
+        table.add_column(grid.headers[index], justify="left" if index == 0 else "right")
+        if bar_width and index == grid.first_table_columns - 1:
+            table.add_column("", width=bar_width, no_wrap=True)
+    for row, share in zip(grid.rows, grid.shares, strict=True):
+        cells = []
+        for index in shown:
+            cells.append(row[index])
+            if bar_width and index == grid.first_table_columns - 1:
+                cells.append(_bar(share, bar_width))
+        table.add_row(*cells)
     return table
 
 
-def _bar(part: int, whole: int) -> str:
-    if not whole:
+def _bar(share: float | None, width: int) -> str:
+    if share is None:
         return ""
-    eighths = round(BAR_WIDTH * 8 * part / whole)
+    eighths = round(width * 8 * share)
     full, rest = divmod(eighths, 8)
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]
 
 
-def _share(part: int, whole: int) -> float | None:
+def _share(part: int, whole: int | None) -> float | None:
     return part / whole if whole else None
 
 
@@ -181,21 +256,17 @@ def render(report: Report, fmt: str, env: Environment) -> str:
     buffer = io.StringIO()
     console = env.console(
         buffer,
-        width=120 if exporting else _width(env),
+        width=120 if exporting else terminal_width(env),
         record=exporting,
         terminal=env.stdout_isatty and not exporting,
         color=exporting or None,
     )
     print_report(console, report)
+    if fmt == "table" and not env.stdout_isatty:
+        # Plain text for a file or the next program: no padding after the last word.
+        return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
     if fmt == "svg":
         return console.export_svg(title=printable(f"authfunnel report: {report.source}"))
     if fmt == "html":
         return console.export_html()
     return buffer.getvalue()
-
-
-def _width(env: Environment) -> int:
-    try:
-        return max(60, int(env.variables.get("COLUMNS", "120")))
-    except ValueError:
-        return 120
