@@ -39,12 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
     parser.add_argument("--until", metavar="T", help="flows started before T")
     parser.add_argument("--by", metavar="PROPERTY", help="break down by an event property")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), json, html (a page to share: charts, offline), or svg",
+    )
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE, not stdout")
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.report import as_json, build_report, render, source_path
+    from authfunnel.cli.report import as_json, build_report, export, render, source_path
 
     source = source_path(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
@@ -74,6 +79,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         )
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"
+    elif args.format in ("html", "svg"):
+        text = export(report, args.format, env)
     else:
         text = render(report, args.format, env)
     if args.output:

@@ -5,7 +5,8 @@ and bounded by ``_lines``; Parquet; an outbox store, by ``_store_source``) into 
 ``_invocation_check`` finds the invocations that counting alone would get wrong;
 ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
-``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it.
+``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it;
+``_export`` writes it to share: an HTML page (``_html``, charts by ``_html_charts``) or SVG.
 ``_stages`` reads the step order from each flow's declaration.
 
 ``_reference`` computes the same figures in plain Python, pairing each start with its ending
@@ -21,6 +22,7 @@ from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
     from authfunnel.cli.report._events import SQLITE_HEADER, duckdb_errors
+    from authfunnel.cli.report._export import export
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._model import Report, as_json, build_report
     from authfunnel.cli.report._source import source_path
@@ -36,6 +38,7 @@ _HOMES = {
     "as_json": "_model",
     "build_report": "_model",
     "duckdb_errors": "_events",
+    "export": "_export",
     "parse_when": "_when",
     "print_report": "_view",
     "render": "_view",
@@ -51,6 +54,7 @@ __all__ = [
     "as_json",
     "build_report",
     "duckdb_errors",
+    "export",
     "parse_when",
     "print_report",
     "render",

@@ -63,6 +63,7 @@ class Figures:
     aborted_by_reason: Counter[str] = field(default_factory=Counter)
     failed_by_class: Counter[str] = field(default_factory=Counter)
     ended_by_step: dict[str, Counter[str]] = field(default_factory=dict)
+    failed_by_step: dict[str, Counter[str]] = field(default_factory=dict)  # step: error class
     median_ms: float | None = None
     p90_ms: float | None = None
     records_endings: bool = True  # logout reports only its start: its flows never end
@@ -120,6 +121,8 @@ def figures(
                 if row.error_class == PROCESS_TERMINATED:
                     stage.recovered += row.flows
                 result.failed_by_class[row.error_class or "unknown"] += row.flows
+                failed_here = result.failed_by_step.setdefault(step or "(unknown)", Counter())
+                failed_here[row.error_class or "unknown"] += row.flows
             else:
                 stage.open += row.flows
                 if row.abandoned:

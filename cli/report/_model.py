@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from authfunnel.cli.app import CliError
-from authfunnel.cli.report._events import Loaded, connect, duckdb_errors, load_events
+from authfunnel.cli.report._events import (
+    WELL_FORMED,
+    Loaded,
+    connect,
+    duckdb_errors,
+    load_events,
+)
 from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
@@ -36,6 +42,12 @@ class Report:
     unknown_events: int
     orphan_terminals: int
     flows: list[FlowReport]
+    # The analysed range: the window asked for (flows started at or after ``since``, before
+    # ``until``), and the first and last timestamps among the source's well-formed messages.
+    since: datetime | None = None
+    until: datetime | None = None
+    first_event: datetime | None = None
+    last_event: datetime | None = None
 
 
 def build_report(
@@ -62,9 +74,14 @@ def build_report(
             raise _no_such_property(by, loaded.by_absent)
         with duckdb_errors(f"cannot compute the report from {source}"):
             result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
+            first, last = con.execute(
+                f"SELECT min(ts), max(ts) FROM events WHERE {WELL_FORMED}"
+            ).fetchall()[0]
     finally:
         con.close()
-    return assemble_report(str(source), funnels, by, loaded, result)
+    report = assemble_report(str(source), funnels, by, loaded, result)
+    report.since, report.until, report.first_event, report.last_event = since, until, first, last
+    return report
 
 
 def _no_such_property(by: str, found: tuple[str, ...]) -> CliError:
@@ -164,6 +181,9 @@ def _figures_json(f: Figures) -> dict[str, Any]:
             for stage in f.stages
         ],
         "ended_by_step": {step: dict(kinds) for step, kinds in f.ended_by_step.items()},
+        "failed_by_step": {
+            step: dict(classes.most_common()) for step, classes in f.failed_by_step.items()
+        },
     }
 
 

@@ -1,0 +1,261 @@
+"""The report as one self-contained HTML page a person would share (``--format html``).
+
+Everything is inline: the style sheet, and the charts as SVG drawn server-side
+(``_html_charts``). The page holds no script and names no external resource, so it opens
+offline and fetches nothing. It draws the ``Report`` the terminal view draws, recomputing
+no figure. Every string from the events goes through ``printable`` then ``html.escape``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from html import escape
+from typing import Final
+
+from authfunnel.cli.app import plural, printable
+from authfunnel.cli.report._figures import Figures
+from authfunnel.cli.report._html_charts import (
+    aborts_chart,
+    conversion_chart,
+    failed_steps,
+    failures_chart,
+    funnel_chart,
+)
+from authfunnel.cli.report._model import Report
+from authfunnel.cli.report._view import notes
+
+MAX_BREAKDOWN_ROWS: Final = 500  # a --by with thousands of values stays a page, not a dump
+
+STYLE: Final = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+  "Noto Sans", "Liberation Sans", sans-serif; color: #2b2f36; background: #fff;
+  margin: 0 auto; max-width: 64rem; padding: 2rem 1.5rem 4rem; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.3rem; margin: 2.5rem 0 .25rem; padding-top: 1rem; border-top: 1px solid #d9dde3; }
+h3 { font-size: 1.05rem; margin: 1.75rem 0 .5rem; }
+.meta { color: #5b6270; margin: 0; display: grid; grid-template-columns: max-content 1fr;
+  gap: .15rem 1.25rem; }
+.meta dt { font-weight: 600; }
+.meta dd { margin: 0; overflow-wrap: anywhere; }
+.headline { font-size: 1.1rem; margin: .25rem 0 1rem; }
+.headline strong { font-size: 1.3rem; }
+figure.chart { margin: .5rem 0 1rem; }
+figure.chart svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
+th, td { padding: .3rem .7rem; border-bottom: 1px solid #e6e9ee; text-align: right; }
+th { background: #f4f6f9; font-weight: 600; }
+th:first-child, td:first-child { text-align: left; }
+td.drop { color: #b03a3a; }
+tr.total td { font-weight: 600; }
+.note { color: #5b6270; font-size: .92rem; }
+ul.notes { color: #5b6270; }
+"""
+
+
+def render_html(report: Report, *, generated: datetime | None = None) -> str:
+    """``report`` as one HTML document (``generated``: the time stamped on it, default now)."""
+    flows = [flow for flow in report.flows if flow.figures.started]
+    names = ", ".join(flow.figures.flow for flow in report.flows)
+    title = f"authfunnel report: {names}"
+    body = [
+        f"<header><h1>{_text(title)}</h1>",
+        _meta(report, generated or datetime.now(UTC)),
+        "</header>",
+    ]
+    if not flows:
+        body.append(f"<p>No flows in {_text(report.source)} match (nothing started).</p>")
+    for flow in flows:
+        body.extend(_flow_section(flow.figures))
+        if report.by:
+            body.extend(_breakdown_section(flow.figures.flow, report.by, flow.breakdown))
+    found = notes(report)
+    if found:
+        body.append("<h2>Read but not counted</h2><ul class=notes>")
+        body.extend(f"<li>{_text(note)}</li>" for note in found)
+        body.append("</ul>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_text(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def _meta(report: Report, generated: datetime) -> str:
+    window = (
+        f"flows started {_when(report.since) if report.since else 'at any time'}"
+        f" {'until ' + _when(report.until) if report.until else 'until the last event'}"
+        if report.since or report.until
+        else "every flow in the source (no --since or --until)"
+    )
+    events = (
+        f"{_when(report.first_event)} to {_when(report.last_event)}"
+        if report.first_event and report.last_event
+        else "no timestamps"
+    )
+    lines = f"{plural(report.loaded.rows, 'line')}"
+    if report.loaded.malformed:
+        lines += f", {plural(report.loaded.malformed, 'malformed line')} skipped"
+    rows = [
+        ("Analysed", window),
+        ("Events from", events),
+        ("Source", f"{report.source} ({lines})"),
+        ("Generated", _when(generated)),
+    ]
+    if report.by:
+        rows.insert(2, ("Broken down by", report.by))
+    items = "".join(f"<dt>{_text(k)}</dt><dd>{_text(v)}</dd>" for k, v in rows)
+    return f"<dl class=meta>{items}</dl>"
+
+
+def _flow_section(f: Figures) -> Iterable[str]:
+    yield f"<section><h2>{_text(f.flow)}</h2>"
+    if not f.records_endings:
+        yield (
+            f"<p>{f.started:,} started. This flow records only its start, so it has no "
+            "funnel.</p></section>"
+        )
+        return
+    headline = (
+        f"<strong>{_pct(f.conversion())}</strong> of {f.started:,} started flows completed"
+        f" ({f.completed:,})"
+    )
+    yield f"<p class=headline>{headline}</p>"
+    yield "<h3>Funnel</h3>"
+    yield f"<figure class=chart>{funnel_chart(f)}</figure>"
+    yield _funnel_table(f)
+    yield "<h3>Time to convert</h3>"
+    if f.median_ms is None:
+        yield "<p>No completed flow carries a duration.</p>"
+    else:
+        yield (
+            f"<p>Completed flows took <strong>{_seconds(f.median_ms)}</strong> at the median"
+            f" and <strong>{_seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
+        )
+    yield f"<h3>Failures by step and error class ({f.failed:,})</h3>"
+    chart = failures_chart(f)
+    if chart is None:
+        yield "<p>No flow failed.</p>"
+    else:
+        yield f"<figure class=chart>{chart}</figure>"
+        rows = [
+            (step, name, count)
+            for step in failed_steps(f)
+            for name, count in f.failed_by_step[step].most_common()
+        ]
+        yield _table(
+            ("step", "error class", "flows", "share of failed"),
+            [(s, n, f"{c:,}", _pct(c / f.failed)) for s, n, c in rows],
+        )
+    yield f"<h3>Aborts by reason ({f.aborted:,})</h3>"
+    chart = aborts_chart(f)
+    if chart is None:
+        yield "<p>No flow was aborted.</p>"
+    else:
+        yield f"<figure class=chart>{chart}</figure>"
+        yield _table(
+            ("reason", "flows", "share of aborted"),
+            [(r, f"{c:,}", _pct(c / f.aborted)) for r, c in f.aborted_by_reason.most_common()],
+        )
+    yield (
+        f"<p class=note>Started without a browser (no_browser): {f.no_browser:,}. Still in "
+        f"flight: {f.in_flight:,}. Abandoned (no ending within a day of the last event): "
+        f"{f.abandoned:,}.</p></section>"
+    )
+
+
+def _funnel_table(f: Figures) -> str:
+    rows: list[tuple[str, ...]] = []
+    for stage in f.stages:
+        rows.append(
+            (
+                " | ".join(stage.steps),
+                f"{stage.reached:,}",
+                _pct(stage.reached / f.started),
+                f"{stage.ended:,}",
+                _pct(stage.ended / stage.reached if stage.reached else None),
+                f"{stage.aborted:,}",
+                f"{stage.failed:,}",
+                f"{stage.open:,}",
+            )
+        )
+    rows.append(("completed", f"{f.completed:,}", _pct(f.conversion()), "", "", "", "", ""))
+    return _table(
+        (
+            "step",
+            "reached",
+            "of started",
+            "dropped here",
+            "drop-off",
+            "aborted",
+            "failed",
+            "still open",
+        ),
+        rows,
+        drop_columns=(3, 4),
+    )
+
+
+def _breakdown_section(flow: str, by: str, breakdown: dict[str, Figures]) -> Iterable[str]:
+    yield f"<section><h3>{_text(flow)} by {_text(by)}</h3>"
+    chart = conversion_chart(by, breakdown)
+    if chart is not None:
+        yield f"<figure class=chart>{chart}</figure>"
+    ordered = sorted(breakdown.items(), key=lambda item: (-item[1].started, item[0]))
+    rows = [
+        (
+            value,
+            f"{f.started:,}",
+            f"{f.completed:,}",
+            _pct(f.conversion()),
+            f"{f.aborted:,}",
+            f"{f.failed:,}",
+            f"{f.in_flight + f.abandoned:,}",
+            _seconds(f.median_ms),
+            _seconds(f.p90_ms),
+        )
+        for value, f in ordered[:MAX_BREAKDOWN_ROWS]
+    ]
+    yield _table(
+        (by, "started", "completed", "conversion", "aborted", "failed", "open", "median", "p90"),
+        rows,
+    )
+    hidden = len(ordered) - MAX_BREAKDOWN_ROWS
+    if hidden > 0:
+        yield f"<p class=note>{plural(hidden, 'more value')} with fewer flows not shown.</p>"
+    yield "</section>"
+
+
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], drop_columns: Sequence[int] = ()
+) -> str:
+    head = "".join(f"<th>{_text(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{' class=drop' if i in drop_columns else ''}>{_text(cell)}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _text(value: str) -> str:
+    return escape(printable(value))
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _seconds(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f} s"
