@@ -248,25 +248,16 @@ def _seconds(ms: float | None) -> str:
 
 
 def render(report: Report, fmt: str, env: Environment) -> str:
-    """``report`` as text: ``table`` for the terminal (its width, its colours), or an ``svg`` /
-    ``html`` export of the same drawing at 120 columns."""
+    """``report`` as a terminal table, at the terminal's width and in its colours (``fmt`` is
+    "table"; the ``html`` and ``svg`` exports are ``export``'s)."""
     import io
 
-    exporting = fmt != "table"
+    if fmt != "table":
+        raise ValueError(f"render draws tables; {fmt!r} is an export")
     buffer = io.StringIO()
-    console = env.console(
-        buffer,
-        width=120 if exporting else terminal_width(env),
-        record=exporting,
-        terminal=env.stdout_isatty and not exporting,
-        color=exporting or None,
-    )
+    console = env.console(buffer, width=terminal_width(env), terminal=env.stdout_isatty)
     print_report(console, report)
-    if fmt == "table" and not env.stdout_isatty:
+    if not env.stdout_isatty:
         # Plain text for a file or the next program: no padding after the last word.
         return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
-    if fmt == "svg":
-        return console.export_svg(title=printable(f"authfunnel report: {report.source}"))
-    if fmt == "html":
-        return console.export_html()
     return buffer.getvalue()
