@@ -1,7 +1,9 @@
 """Funnel reports from recorded events, on DuckDB.
 
-The pipeline, in the order its modules run: ``_events`` loads a source (JSON lines, checked
-and bounded by ``_lines``; Parquet; an outbox store, by ``_store_source``) into DuckDB;
+The pipeline, in the order its modules run: ``_source`` names the files of a source (a file,
+a directory, a glob) and tells their format; ``_events`` loads them (JSON lines, checked and
+bounded by ``_lines``, by ``_json_lines``; Parquet, by ``_parquet_source``; an outbox store,
+by ``_store_source``) into DuckDB;
 ``_invocation_check`` finds the invocations that counting alone would get wrong;
 ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;

@@ -68,10 +68,11 @@ def test_a_device_is_refused_without_reading_it(path: str) -> None:
     assert err.startswith(f"authfunnel: error: {path} is a character device, not a file")
 
 
-def test_a_directory_is_refused_saying_so(tmp_path: Path) -> None:
+def test_an_empty_directory_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ".hidden.jsonl").write_bytes(b"\n".join(login_lines("a")) + b"\n")
     status, _, err = run_cli("report", "--source", str(tmp_path))
     assert status == 1
-    assert err.startswith(f"authfunnel: error: {tmp_path} is a directory, not a file")
+    assert err.startswith(f"authfunnel: error: no files in the directory {tmp_path}\n")
 
 
 def test_a_line_over_the_limit_is_counted_as_malformed(tmp_path: Path) -> None:
