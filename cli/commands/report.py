@@ -48,7 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.report import as_json, build_report, render, source_path
+    from authfunnel.cli.report import (
+        approximate_note,
+        as_json,
+        build_report,
+        malformed_reasons,
+        render,
+        source_path,
+    )
 
     source = source_path(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
@@ -82,10 +89,13 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
             printable(
-                f"authfunnel: warning: skipped {skipped} of {report.loaded.rows:,} in {source}"
+                f"authfunnel: warning: skipped {skipped} of {report.loaded.rows:,} in {source} "
+                f"({malformed_reasons(report.loaded)})"
             )
             + "\n"
         )
+    if report.loaded.approximate:
+        env.stderr.write(printable(f"authfunnel: {approximate_note(report.loaded)}") + "\n")
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"
     else:

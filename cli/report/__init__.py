@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
-    from authfunnel.cli.report._events import SQLITE_HEADER, duckdb_errors
+    from authfunnel.cli.report._events import (
+        SQLITE_HEADER,
+        approximate_note,
+        duckdb_errors,
+        malformed_reasons,
+    )
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._model import Report, as_json, build_report
     from authfunnel.cli.report._source import source_path
@@ -35,9 +40,11 @@ _HOMES = {
     "SQLITE_HEADER": "_events",
     "Figures": "_figures",
     "Report": "_model",
+    "approximate_note": "_events",
     "as_json": "_model",
     "build_report": "_model",
     "duckdb_errors": "_events",
+    "malformed_reasons": "_events",
     "parse_when": "_when",
     "print_report": "_view",
     "render": "_view",
@@ -50,9 +57,11 @@ __all__ = [
     "SQLITE_HEADER",
     "Figures",
     "Report",
+    "approximate_note",
     "as_json",
     "build_report",
     "duckdb_errors",
+    "malformed_reasons",
     "parse_when",
     "print_report",
     "render",

@@ -84,6 +84,21 @@ class Loaded:
     ignored: tuple[str, ...] = ()
 
 
+def malformed_reasons(loaded: Loaded) -> str:
+    """``loaded``'s malformed lines by reason, in words: ``3 not JSON, 1 longer than 1 MiB``."""
+    return ", ".join(f"{lines:,} {reason}" for reason, lines in loaded.malformed_reasons)
+
+
+def approximate_note(loaded: Loaded) -> str:
+    """What the report says when some messages were placed by time (``placed``)."""
+    from authfunnel.cli.app import plural
+
+    return (
+        f"approximate: {plural(loaded.approximate, 'message')} without invocation_id / "
+        "sequence (another Segment client) ordered by timestamp within anonymousId"
+    )
+
+
 def reasons(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
     """``counts`` as ``Loaded.malformed_reasons``: most frequent first, then by name."""
     return tuple(sorted(((r, n) for r, n in counts.items() if n), key=lambda p: (-p[1], p[0])))
