@@ -162,18 +162,28 @@ def test_parquet_and_json_lines_in_one_directory_is_a_clear_error(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_a_literal_name_with_glob_characters_is_that_file_never_a_pattern(
-    tmp_path: Path,
+    tmp_path: Path, suffix: str
 ) -> None:
-    write_simulation(tmp_path / "c[1].parquet", flows=3, seed=1)
-    write_simulation(tmp_path / "c1.parquet", flows=70, seed=2)
-    literal = report_of(tmp_path / "c[1].parquet")
-    pattern_target = report_of(tmp_path / "c1.parquet")
+    write_simulation(tmp_path / f"c[1]{suffix}", flows=3, seed=1)
+    write_simulation(tmp_path / f"c1{suffix}", flows=70, seed=2)
+    literal = report_of(tmp_path / f"c[1]{suffix}")
+    pattern_target = report_of(tmp_path / f"c1{suffix}")
     assert literal["lines"] != pattern_target["lines"]
     only = tmp_path / "only"
     only.mkdir()
-    write_simulation(only / "c[1].parquet", flows=3, seed=1)
-    assert literal["lines"] == report_of(only / "c[1].parquet")["lines"]
+    write_simulation(only / f"c[1]{suffix}", flows=3, seed=1)
+    assert literal["lines"] == report_of(only / f"c[1]{suffix}")["lines"]
+
+
+def test_a_directory_with_no_events_in_any_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing here\n")
+    (tmp_path / "data.csv").write_text("event,timestamp\n")
+    status, _, err = run_cli("report", "--source", str(tmp_path))
+    assert status == 1
+    assert err.startswith(f"authfunnel: error: no events in {tmp_path}: none of its files")
+    assert "Traceback" not in err
 
 
 def test_a_name_that_does_not_exist_is_a_glob_when_it_has_glob_characters(
