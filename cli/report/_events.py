@@ -56,8 +56,8 @@ USABLE: Final = "invocation_id IS NOT NULL AND sequence IS NOT NULL"
 # and ignored by the report.
 WELL_FORMED: Final = f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL AND {USABLE}))"
 # Why a well-read row is malformed, as the report's notes say it.
-NO_EVENT: Final = "a track message without an event name"
-UNPLACED: Final = "no invocation_id and sequence, nor anonymousId or userId with a timestamp"
+NO_EVENT: Final = "a track message with no event name"
+UNPLACED: Final = "with neither invocation_id and sequence nor a sender and timestamp"
 NOT_JSON: Final = "not JSON"
 NOT_OBJECT: Final = "JSON but not an object"
 SQLITE_HEADER: Final = b"SQLite format 3\x00"

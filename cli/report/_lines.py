@@ -26,7 +26,7 @@ GZIP_MAGIC: Final = b"\x1f\x8b"
 # Why a line was left out, as the report's notes say it.
 TOO_LONG: Final = "longer than 1 MiB"
 NOT_UTF8: Final = "not UTF-8"
-CONTROL: Final = "a raw control character"
+CONTROL: Final = "with a raw control character"
 # No chunk is longer than the limit, so a line within one never exceeds it: only a line that
 # spans chunks is measured.
 CHUNK: Final = MAX_LINE_BYTES
