@@ -26,14 +26,18 @@ from authfunnel.cli.report import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
+SHOWN_FILES: Final = 5  # files named when a directory's or glob's are not read
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         metavar="PATH",
-        help="Segment messages as .jsonl (a collector's store, a Segment export), .parquet, "
-        "or an outbox store (default: this install's local store)",
+        help="Segment messages: a file (JSON lines, plain or gzip, as a collector's store or a "
+        "Segment S3 export object; .parquet; an outbox store), a directory (every file under "
+        "it, recursively, hidden ones left out) or a quoted glob of shards ('exports/*.gz'). "
+        "A path that exists is read as named, never as a glob: only a name that does not "
+        "exist is expanded (default: this install's local store)",
     )
     parser.add_argument("--flow", help=f"one flow: {', '.join(flow_names())} (default: all)")
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
@@ -49,7 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.report import as_json, build_report, export, render, source_path
+    from authfunnel.cli.report import (
+        approximate_note,
+        as_json,
+        build_report,
+        export,
+        malformed_reasons,
+        render,
+        source_path,
+    )
 
     source = source_path(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
@@ -69,14 +81,27 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                 "'authfunnel simulate' stores simulated ones.\n"
             )
         return ExitStatus.OK
+    if report.loaded.ignored:
+        ignored = report.loaded.ignored
+        listed = ", ".join(ignored[:SHOWN_FILES]) + (", ..." if len(ignored) > SHOWN_FILES else "")
+        env.stderr.write(
+            printable(
+                f"authfunnel: warning: {plural(len(ignored), 'file')} not read "
+                f"(neither JSON lines, Parquet nor a store): {listed}"
+            )
+            + "\n"
+        )
     if report.loaded.malformed:
         skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
             printable(
-                f"authfunnel: warning: skipped {skipped} of {report.loaded.rows:,} in {source}"
+                f"authfunnel: warning: skipped {skipped} of {report.loaded.rows:,} in {source} "
+                f"({malformed_reasons(report.loaded)})"
             )
             + "\n"
         )
+    if report.loaded.approximate:
+        env.stderr.write(printable(f"authfunnel: {approximate_note(report.loaded)}") + "\n")
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"
     elif args.format in ("html", "svg"):

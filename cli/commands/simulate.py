@@ -11,14 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from authfunnel.cli.app import CliError, Environment, ExitStatus, UsageError, plural
 
 STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
+
+# UUID in a DuckDB type (a column's, or a struct field's): never part of a longer word.
+_UUID_TYPE: Final = re.compile(r"\bUUID\b")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,10 +161,16 @@ def _to_parquet(lines: Path, out: Path) -> None:
     try:
         staged = out.with_name(f".{out.name}.tmp")
         with duckdb_errors(f"cannot write Parquet {out}"):
+            # DuckDB infers UUID for id strings and writes Parquet's UUID logical type, which
+            # Spark and other engines cannot read: the inferred columns, UUIDs as strings.
+            inferred = con.execute(
+                "DESCRIBE SELECT * FROM read_json(?, format='newline_delimited')", [str(lines)]
+            ).fetchall()
+            columns = {str(row[0]): _UUID_TYPE.sub("VARCHAR", str(row[1])) for row in inferred}
             con.execute(
-                "COPY (SELECT * FROM read_json(?, format='newline_delimited')) TO ? "
+                "COPY (SELECT * FROM read_json(?, format='newline_delimited', columns=?)) TO ? "
                 "(FORMAT parquet)",
-                [str(lines), str(staged)],
+                [str(lines), columns, str(staged)],
             )
         staged.replace(out)
     finally:

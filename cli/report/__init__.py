@@ -1,7 +1,9 @@
 """Funnel reports from recorded events, on DuckDB.
 
-The pipeline, in the order its modules run: ``_events`` loads a source (JSON lines, checked
-and bounded by ``_lines``; Parquet; an outbox store, by ``_store_source``) into DuckDB;
+The pipeline, in the order its modules run: ``_source`` names the files of a source (a file,
+a directory, a glob) and tells their format; ``_events`` loads them (JSON lines, checked and
+bounded by ``_lines``, by ``_json_lines``; Parquet, by ``_parquet_source``; an outbox store,
+by ``_store_source``) into DuckDB;
 ``_invocation_check`` finds the invocations that counting alone would get wrong;
 ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
@@ -21,7 +23,12 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
-    from authfunnel.cli.report._events import SQLITE_HEADER, duckdb_errors
+    from authfunnel.cli.report._events import (
+        SQLITE_HEADER,
+        approximate_note,
+        duckdb_errors,
+        malformed_reasons,
+    )
     from authfunnel.cli.report._export import export
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._model import Report, as_json, build_report
@@ -35,10 +42,12 @@ _HOMES = {
     "SQLITE_HEADER": "_events",
     "Figures": "_figures",
     "Report": "_model",
+    "approximate_note": "_events",
     "as_json": "_model",
     "build_report": "_model",
     "duckdb_errors": "_events",
     "export": "_export",
+    "malformed_reasons": "_events",
     "parse_when": "_when",
     "print_report": "_view",
     "render": "_view",
@@ -51,10 +60,12 @@ __all__ = [
     "SQLITE_HEADER",
     "Figures",
     "Report",
+    "approximate_note",
     "as_json",
     "build_report",
     "duckdb_errors",
     "export",
+    "malformed_reasons",
     "parse_when",
     "print_report",
     "render",

@@ -1,12 +1,20 @@
-"""Recorded events as one DuckDB relation, whatever file they come from.
+"""Recorded events as one DuckDB relation, whatever files they come from.
 
 Sources are Segment ``track`` messages (``{"type": "track", "event": ..., "properties":
-{...}, "timestamp": ...}``) as JSON lines (``.jsonl``, ``.ndjson``, ``.json``, optionally
-``.gz``: a collector's store, a Segment export), Parquet with the same columns, or the local
-store: the SQLite outbox of an install (its pending and its archived messages, recognised by
-its header whatever its name). ``load_events`` creates the temporary view
-``events`` (event, invocation_id, sequence, ts and the properties a report reads, plus the
-``--by`` property as ``by_value``) and says how many lines were malformed or unreadable.
+{...}, "timestamp": ...}``) as JSON lines, plain or gzip (a collector's store, Segment's S3
+export objects ``<timestamp>.<uuid>.gz``), Parquet with the same columns, or the local store:
+the SQLite outbox of an install (its pending and its archived messages). Each file is told by
+its content (SQLite's header, Parquet's ``PAR1``, gzip's magic then JSON lines), its name
+only when the content says nothing. ``--source`` may name a directory or a glob of shards
+(``_source``): they are read as one source with DuckDB's multi-file readers.
+``load_events`` creates the temporary view ``events`` (event, invocation_id, sequence, ts and
+the properties a report reads, plus the ``--by`` property as ``by_value``) and says how many
+lines were malformed, and why.
+
+A message from our client names its invocation and its ``sequence``; one from any other
+Segment client does not, and is placed by time instead (``placed``): its group is its
+``anonymousId`` (else its ``userId``), its order its timestamp, in microseconds. The figures
+it enters are approximate, and the report says so.
 
 This module is the one place where ``duckdb.Error`` becomes a ``CliError``: ``duckdb_errors``,
 which the loader, the report's queries and ``simulate``'s Parquet writer all run inside.
@@ -15,14 +23,14 @@ which the loader, the report's queries and ``simulate``'s Parquet writer all run
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.app import MAX_LINE_BYTES, CliError, open_regular
-from authfunnel.cli.report._lines import readable_lines
+from authfunnel.cli.app import CliError
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,24 +51,73 @@ PROPERTIES: Final = {
 # A message a funnel can place: it names its invocation and its place in it.
 USABLE: Final = "invocation_id IS NOT NULL AND sequence IS NOT NULL"
 # A row is malformed if it is a track message (Segment's default type) without the event
-# name, invocation id or sequence a funnel needs; other message types (identify, page) are
-# well formed, and ignored by the report.
+# name a funnel needs, or that can be placed neither by its invocation and sequence nor by
+# its sender and time (``placed``); other message types (identify, page) are well formed,
+# and ignored by the report.
 WELL_FORMED: Final = f"(coalesce(type, 'track') <> 'track' OR (event IS NOT NULL AND {USABLE}))"
-_JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+# Why a well-read row is malformed, as the report's notes say it.
+NO_EVENT: Final = "a track message with no event name"
+UNPLACED: Final = "with neither invocation_id and sequence nor a sender and timestamp"
+NOT_JSON: Final = "not JSON"
+NOT_OBJECT: Final = "JSON but not an object"
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
-_PARQUET_MAGIC: Final = b"PAR1"
+_FORMATS: Final = "Segment messages as JSON lines (.jsonl, plain or gzip), .parquet, or a store"
 _PROPERTY_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """What reading a source found: lines (or rows) read, and how many were malformed."""
+    """What reading a source found: lines (or rows) read, how many were malformed and why."""
 
     rows: int
     malformed: int
     # With --by, when no event carries its property: the properties events do carry (so the
     # report can refuse, naming them, rather than print one "(none)" row).
     by_absent: tuple[str, ...] | None = None
+    # (reason, lines) for every malformed line, most frequent first: they add up to malformed.
+    malformed_reasons: tuple[tuple[str, int], ...] = ()
+    # Track messages with no invocation_id / sequence, placed by sender and time: the
+    # figures they enter are approximate.
+    approximate: int = 0
+    # Files of a directory or glob that hold no events (neither JSON lines, Parquet nor a
+    # store), left out.
+    ignored: tuple[str, ...] = ()
+
+
+def malformed_reasons(loaded: Loaded) -> str:
+    """``loaded``'s malformed lines by reason, in words: ``3 not JSON, 1 longer than 1 MiB``."""
+    return ", ".join(f"{lines:,} {reason}" for reason, lines in loaded.malformed_reasons)
+
+
+def approximate_note(loaded: Loaded) -> str:
+    """What the report says when some messages were placed by time (``placed``)."""
+    from authfunnel.cli.app import plural
+
+    return (
+        f"approximate: {plural(loaded.approximate, 'message')} without invocation_id / "
+        "sequence (another Segment client) ordered by timestamp within anonymousId"
+    )
+
+
+def reasons(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    """``counts`` as ``Loaded.malformed_reasons``: most frequent first, then by name."""
+    return tuple(sorted(((r, n) for r, n in counts.items() if n), key=lambda p: (-p[1], p[0])))
+
+
+def placed(
+    invocation: str, sequence: str, anonymous: str, user: str, ts: str
+) -> tuple[str, str, str]:
+    """SQL for a message's group, its order in it, and whether it was placed by time: its
+    invocation and sequence when it carries both, else its sender (``anonymousId``, else
+    ``userId``) and its time in microseconds when it has one (NULL otherwise: unplaced)."""
+    exact = f"({invocation} IS NOT NULL AND {sequence} IS NOT NULL)"
+    sender = f"coalesce('anonymous:' || {anonymous}, 'user:' || {user})"
+    return (
+        f"CASE WHEN {exact} THEN CAST({invocation} AS VARCHAR) "
+        f"WHEN {ts} IS NOT NULL THEN {sender} END",
+        f"CASE WHEN {exact} THEN {sequence} WHEN {sender} IS NOT NULL THEN epoch_us({ts}) END",
+        f"(NOT {exact} AND {sender} IS NOT NULL AND {ts} IS NOT NULL)",
+    )
 
 
 # A report holds one hash-table entry per flow; past this DuckDB spills to disk rather than
@@ -112,106 +169,66 @@ def _cores() -> int:
 
 
 def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = None) -> Loaded:
-    """Create the view ``events`` over ``source``; raise ``CliError`` if it cannot be read."""
+    """Create the view ``events`` over ``source`` (a file, a directory or a glob: see
+    ``_source``); raise ``CliError`` if it cannot be read."""
     if by is not None and not _PROPERTY_NAME.fullmatch(by):
         raise CliError(f"--by {by!r} is not a property name", hint="for example: --by os")
-    head = _head(source)
+    from authfunnel.cli.report._source import JSON_LINES, PARQUET, STORE, file_format, source_files
+
+    named = source_files(source)
+    formats = {path: file_format(path) for path in named.files}
+    ignored = tuple(str(path) for path, kind in formats.items() if kind is None)
+    if ignored and not named.named_as_set:
+        raise CliError(
+            f"cannot tell the format of {source.name}",
+            hint=_FORMATS,
+        )
+    files = [path for path, kind in formats.items() if kind is not None]
+    if not files:
+        raise CliError(
+            f"no events in {source}: none of its files is JSON lines, Parquet or a store",
+            hint=_FORMATS,
+        )
+    kinds = {formats[path] for path in files}
     with duckdb_errors(f"cannot read {source}"):
-        if head.startswith(SQLITE_HEADER):
+        if STORE in kinds:
+            if len(files) > 1:
+                raise CliError(
+                    f"{source} holds an outbox store among other files",
+                    hint="pass the store alone: --source PATH/TO/STORE",
+                )
             from authfunnel.cli.report._store_source import load_store
 
-            return load_store(con, source, by)
-        if source.name.endswith(".parquet"):
-            return _load_parquet(con, source, by)
-        if source.name.endswith(_JSON_SUFFIXES):
-            return load_json_lines(con, source, by)
-        # Any other name (a collector's --store may have any): judged by the content.
-        if head.startswith(_PARQUET_MAGIC):
-            return _load_parquet(con, source, by)
-        if head.lstrip().startswith(b"{"):
-            return load_json_lines(con, source, by)
-    raise CliError(
-        f"cannot tell the format of {source.name}",
-        hint="name it .jsonl (Segment messages, one per line) or .parquet, or pass an outbox store",
-    )
+            loaded = load_store(con, files[0], by)
+        elif kinds == {PARQUET}:
+            from authfunnel.cli.report._parquet_source import load_parquet
 
+            loaded = load_parquet(con, files, by)
+        elif kinds == {JSON_LINES}:
+            from authfunnel.cli.report._json_lines import load_json_lines
 
-def _head(source: Path) -> bytes:
-    """The first bytes of ``source``: enough to tell a store, Parquet or JSON lines apart.
-    A source that is not a regular file (a named pipe, ``/dev/zero``) is refused here."""
-    try:
-        with open_regular(source) as file:
-            return file.read(64)
-    except FileNotFoundError as exc:
-        raise CliError(
-            f"no events file at {source}",
-            hint="pass --source PATH, or create one with 'authfunnel simulate --out PATH'",
-        ) from exc
-    except OSError as exc:
-        raise CliError(f"cannot read {source}: {exc.strerror}") from exc
-
-
-def load_json_lines(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
-    # Each non-blank line becomes one row, NULL when it is no JSON object, so malformed lines
-    # are counted rather than silently skipped; one pass, with no table of raw lines held
-    # beside the messages. Valid JSON never holds a raw control character, so \x1f never
-    # splits a valid line; lines DuckDB could not read are left out first, and counted (_lines).
-    fields = dict(PROPERTIES)
-    if by is not None:
-        fields.setdefault(by, "VARCHAR")
-    spec = (
-        '{"type": "VARCHAR", "event": "VARCHAR", "timestamp": "VARCHAR", "properties": {'
-        + ", ".join(f'"{name}": "{kind}"' for name, kind in fields.items())
-        + "}}"
-    )
-    raw = (
-        "read_csv(?, columns={'line': 'VARCHAR'}, header=false, delim='\x1f', quote='', "
-        f"escape='', auto_detect=false, max_line_size={2 * MAX_LINE_BYTES}, ignore_errors=true)"
-    )
-    by_column = f'CAST(m.properties."{by}" AS VARCHAR)' if by else "NULL"
-    with readable_lines(source) as (lines, unreadable):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE messages AS SELECT CASE WHEN json_valid(line) AND "
-            f"json_type(line) = 'OBJECT' THEN json_transform(line, ?) END AS m FROM {raw} "
-            "WHERE trim(line) <> ''",
-            [spec, str(lines)],
-        )
-        con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW events AS SELECT
-                m.type AS type, m.event AS event,
-                {", ".join(f'm.properties."{name}" AS "{name}"' for name in PROPERTIES)},
-                TRY_CAST(m.timestamp AS TIMESTAMPTZ) AS ts,
-                {by_column} AS by_value
-            FROM messages WHERE m IS NOT NULL"""
-        )
-        by_absent = None
-        if by is not None:
-            by_absent = _absent_property(
-                con,
-                lambda: _column(
-                    con,
-                    "SELECT DISTINCT unnest(json_keys(line, '$.properties')) FROM "
-                    f"{raw} WHERE json_type(try(json(line)), '$.properties') = 'OBJECT'",
-                    [str(lines)],
-                ),
+            loaded = load_json_lines(con, files, by)
+        else:
+            raise CliError(
+                f"{source} mixes Parquet and JSON lines",
+                hint="read one kind at a time: a glob such as 'exports/*.gz' picks them",
             )
-    read = _counted(con, "SELECT count(*) FROM messages")
-    return Loaded(read.rows + unreadable, read.malformed + unreadable, by_absent)
+    return replace(loaded, ignored=ignored)
 
 
-def _absent_property(
+def absent_property(
     con: duckdb.DuckDBPyConnection, names: Callable[[], list[str]]
 ) -> tuple[str, ...] | None:
     """``None`` when some event carries ``--by``'s property (or none was read); otherwise the
     properties events do carry (``names``, asked for only then)."""
-    if _count(con, "SELECT count(*) FROM events WHERE by_value IS NOT NULL"):
+    if count(con, "SELECT count(*) FROM events WHERE by_value IS NOT NULL"):
         return None
-    if not _count(con, "SELECT count(*) FROM events"):
+    if not count(con, "SELECT count(*) FROM events"):
         return None  # nothing read: the report says the source is empty
     return tuple(sorted(set(names())))
 
 
-def _column(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[str]) -> list[str]:
+def column(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[str]) -> list[str]:
     return [str(row[0]) for row in con.execute(sql, parameters).fetchall() if row[0] is not None]
 
 
@@ -220,67 +237,32 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _load_parquet(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> Loaded:
-    # A view cannot take parameters: quote the path as a SQL string literal.
-    path = quote(str(source))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_parquet({path})")
-    types = {str(row[0]): str(row[1]) for row in con.execute("DESCRIBE raw").fetchall()}
-    columns = set(types)
-    missing = {"event", "properties", "timestamp"} - columns
-    if missing:
-        raise CliError(
-            f"{source.name} has no column {', '.join(sorted(missing))}",
-            hint="Parquet sources hold Segment messages: event, properties (a struct), timestamp",
-        )
-    stored = types["properties"]
-    if stored.startswith("STRUCT("):  # its fields, from the schema alone
-        present = {d[0] for d in con.execute("SELECT properties.* FROM raw LIMIT 0").description}
-    elif stored.startswith("MAP(VARCHAR,"):  # keys vary by row: look each one up
-        present = set()
-    else:
-        raise CliError(
-            f"{source.name}: its properties column is {stored}, not a struct",
-            hint="Parquet sources hold Segment messages: event, properties (a struct), timestamp",
-        )
-
-    def field(name: str, kind: str) -> str:
-        if name == "invocation_id" and name in present:
-            return "properties.invocation_id"  # grouped on as stored: a UUID groups fastest
-        if name in present:
-            return f'CAST(properties."{name}" AS {kind})'
-        if stored.startswith("MAP("):
-            return f"TRY_CAST(properties[{quote(name)}] AS {kind})"
-        return f"CAST(NULL AS {kind})"
-
-    by_column = field(by, "VARCHAR") if by else "NULL"
-    type_column = "type" if "type" in columns else "'track'"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW events AS SELECT
-            {type_column} AS type, event,
-            {", ".join(f'{field(name, kind)} AS "{name}"' for name, kind in PROPERTIES.items())},
-            CAST(timestamp AS TIMESTAMPTZ) AS ts,
-            {by_column} AS by_value
-        FROM raw"""
+def counted(
+    con: duckdb.DuckDBPyConnection,
+    total_sql: str,
+    *,
+    left_out: Mapping[str, int] | None = None,
+    unread: Mapping[str, int] | None = None,
+) -> Loaded:
+    """What was read into the view ``events``: ``total_sql`` counts the rows DuckDB read,
+    ``left_out`` the lines it was never given (unreadable), ``unread`` the rows it read that
+    are no message (not JSON): each by reason. The view's malformed rows add theirs."""
+    why: Counter[str] = Counter(left_out or {})
+    why.update(unread or {})
+    for no_event, lines in con.execute(
+        f"SELECT event IS NULL, count(*) FROM events WHERE NOT {WELL_FORMED} GROUP BY ALL"
+    ).fetchall():
+        why[NO_EVENT if no_event else UNPLACED] += int(lines)
+    approximate = count(
+        con,
+        f"SELECT count(*) FROM events WHERE {WELL_FORMED} AND approximate "
+        "AND coalesce(type, 'track') = 'track'",
     )
-    by_absent = None
-    if by is not None:
-        by_absent = _absent_property(
-            con,
-            lambda: (
-                sorted(present)
-                or _column(con, "SELECT DISTINCT unnest(map_keys(properties)) FROM raw", [])
-            ),
-        )
-    return Loaded(_count(con, "SELECT count(*) FROM raw"), 0, by_absent)
+    rows = count(con, total_sql) + sum((left_out or {}).values())
+    return Loaded(rows, sum(why.values()), None, reasons(why), approximate)
 
 
-def _counted(con: duckdb.DuckDBPyConnection, total_sql: str) -> Loaded:
-    rows = _count(con, total_sql)
-    usable = _count(con, f"SELECT count(*) FROM events WHERE {WELL_FORMED}")
-    return Loaded(rows=rows, malformed=rows - usable)
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+def count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     rows = con.execute(sql).fetchall()
     return int(rows[0][0]) if rows else 0
 

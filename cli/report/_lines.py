@@ -5,13 +5,16 @@ it drops lines it cannot read without counting them (one over its line size, one
 not UTF-8), and a carriage return can stop it. So a source is scanned first, in chunks
 at C speed (a UTF-8 decoder, one regular expression, ``find``): a clean one, the usual case
 (a collector's store, a Segment export), is read by DuckDB as it is; otherwise its readable
-lines are staged to a temporary file and the others counted, to be reported as malformed.
-Either way no line is ever held whole: see ``app.bounded_lines``.
+lines are staged to a temporary file and the others counted by reason, to be reported as
+malformed. Either way no line is ever held whole: see ``app.bounded_lines``. A gzip source is
+told by its content (gzip's magic bytes), whatever its name: Segment's S3 export objects are
+named ``<timestamp>.<uuid>.gz``.
 """
 
 from __future__ import annotations
 
 import codecs
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +22,11 @@ from typing import BinaryIO, Final
 
 from authfunnel.cli.app import MAX_LINE_BYTES, CliError, bounded_lines, open_regular
 
+GZIP_MAGIC: Final = b"\x1f\x8b"
+# Why a line was left out, as the report's notes say it.
+TOO_LONG: Final = "longer than 1 MiB"
+NOT_UTF8: Final = "not UTF-8"
+CONTROL: Final = "with a raw control character"
 # No chunk is longer than the limit, so a line within one never exceeds it: only a line that
 # spans chunks is measured.
 CHUNK: Final = MAX_LINE_BYTES
@@ -32,17 +40,23 @@ _SAFE: Final = bytes(byte for byte in range(256) if byte not in _UNSAFE)
 
 
 @contextmanager
-def readable_lines(source: Path) -> Iterator[tuple[Path, int]]:
+def readable_lines(source: Path) -> Iterator[tuple[Path, bool, Counter[str]]]:
     """A file of ``source``'s lines that DuckDB reads whole (``source`` itself when it is
-    clean), and how many lines were left out of it as unreadable."""
+    clean), whether that file is gzip, and the lines left out of it as unreadable, by reason."""
     if _is_clean(source):
-        yield source, 0
+        yield source, is_gzip(source), Counter()
         return
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="authfunnel-report-") as staging:
         staged = Path(staging) / "lines.jsonl"
-        yield staged, _stage(source, staged)
+        yield staged, False, _stage(source, staged)
+
+
+def is_gzip(source: Path) -> bool:
+    """Whether ``source`` starts with gzip's magic bytes."""
+    with open_regular(source) as file:
+        return file.read(len(GZIP_MAGIC)) == GZIP_MAGIC
 
 
 def _is_clean(source: Path) -> bool:
@@ -76,16 +90,26 @@ def _is_clean(source: Path) -> bool:
     return True
 
 
-def _stage(source: Path, staged: Path) -> int:
-    """Copy the readable lines of ``source`` to ``staged``; how many were not."""
-    unreadable = 0
+def _stage(source: Path, staged: Path) -> Counter[str]:
+    """Copy the readable lines of ``source`` to ``staged``; the others counted by reason."""
+    unreadable: Counter[str] = Counter()
     with _opened(source) as file, staged.open("wb") as out:
         for line in bounded_lines(file):
-            if line is None or not _safe(line) or not _utf8(line):
-                unreadable += 1
-                continue
-            out.write(line + b"\n")
+            reason = TOO_LONG if line is None else _unreadable(line)
+            if reason is not None:
+                unreadable[reason] += 1
+            elif line is not None:
+                out.write(line + b"\n")
     return unreadable
+
+
+def _unreadable(line: bytes) -> str | None:
+    """Why DuckDB could not read ``line`` whole, or ``None`` when it can."""
+    if not _utf8(line):
+        return NOT_UTF8
+    if not _safe(line):
+        return CONTROL
+    return None
 
 
 def _safe(data: bytes) -> bool:
@@ -102,10 +126,12 @@ def _utf8(line: bytes) -> bool:
 
 @contextmanager
 def _opened(source: Path) -> Iterator[BinaryIO]:
-    """``source`` as bytes, decompressed when its name ends in ``.gz`` (as DuckDB reads it)."""
+    """``source`` as bytes, decompressed when it is gzip (by its content, not its name)."""
     file = open_regular(source)
     try:
-        if not source.name.endswith(".gz"):
+        magic = file.read(len(GZIP_MAGIC))
+        file.seek(0)
+        if magic != GZIP_MAGIC:
             yield file
             return
         import gzip

@@ -134,6 +134,11 @@ def as_json(report: Report) -> dict[str, Any]:
         "by": report.by,
         "lines": report.loaded.rows,
         "malformed": report.loaded.malformed,
+        "malformed_by_reason": dict(report.loaded.malformed_reasons),
+        # Messages without invocation_id / sequence (other Segment clients), placed by sender
+        # and time: the figures they enter are approximate.
+        "approximate": report.loaded.approximate > 0,
+        "placed_by_time": report.loaded.approximate,
         "unknown_events": report.unknown_events,
         "terminal_events_without_start": report.orphan_terminals,
         "quantiles": "exact",  # from a histogram of durations, at any size

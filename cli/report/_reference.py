@@ -7,15 +7,20 @@ to it on generated populations. It reads the messages as parsed JSON and returns
 ``QueryResult`` the queries return, so both become a ``Report`` the same way. The rules:
 
 1. **Read.** A message is a funnel's when it is a track message (``type`` absent or
-   ``track``), its event is one the funnels emit, it names its invocation and its
-   ``sequence``, and its flow is a funnel's: the command's for ``Command Invoked`` /
+   ``track``), its event is one the funnels emit, it is placed, and its flow is a funnel's.
+   Placed: by its invocation and ``sequence`` when it names both; else (any other Segment
+   client's message) by its sender, ``anonymousId`` else ``userId``, as its group and its
+   time in microseconds as its sequence, when it has a sender and a time: approximate. Its
+   flow: the command's for ``Command Invoked`` /
    ``Completed``, else its ``flow`` property. ``Started``, ``Logout`` and ``Invoked`` start
    a flow; the other events end one, with an outcome (``Command Completed``: completed if it
    ``succeeded``, aborted with reason ``interrupt`` if ``user_cancelled``, else failed).
    Step, reason, error class and duration are read from endings only (a command's ending
    with no step ends at its only step), ``no_browser`` from starts only.
-2. **Bookkeeping.** Malformed: track messages without an event, invocation id or sequence.
-   Unknown: the other well-formed messages that are not track messages of a known event.
+2. **Bookkeeping.** Malformed: track messages without an event (``NO_EVENT``), or that are
+   not placed (``UNPLACED``). Approximate: the other track messages placed by sender and
+   time. Unknown: the other well-formed messages that are not track messages of a known
+   event.
 3. **Order.** Each (invocation, flow) group's events by sequence; on a tie starts first,
    then by time, outcome, step, reason, error class, duration, ``no_browser`` and ``--by``
    value, missing values last: one total order, so the file's line order never decides.
@@ -37,13 +42,14 @@ to it on generated populations. It reads the messages as parsed JSON and returns
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from authfunnel.cli.report._events import Loaded
+from authfunnel.cli.report._events import NO_EVENT, UNPLACED, Loaded, reasons
 from authfunnel.cli.report._funnel_query import (
     ABANDONED_AFTER_HOURS,
     COMMAND_EVENTS,
@@ -64,6 +70,7 @@ from authfunnel.fsm import (
 )
 
 Message = Mapping[str, Any]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OUTCOMES = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
 
 
@@ -107,7 +114,10 @@ def reference_result(
 ) -> tuple[Loaded, QueryResult]:
     """What ``load_events`` and ``run_query`` find in ``messages``, computed plainly."""
     messages = list(messages)
-    malformed = sum(not _well_formed(m) for m in messages)
+    why = Counter(
+        NO_EVENT if m.get("event") is None else UNPLACED for m in messages if not _well_formed(m)
+    )
+    approximate = sum(_well_formed(m) and _is_track(m) and not _exact(m) for m in messages)
     unknown = sum(_well_formed(m) and not _known(m) for m in messages)
     times = [t for t in (_time(m) for m in messages) if t is not None]
     cutoff = max(times) - timedelta(hours=ABANDONED_AFTER_HOURS) if times else None
@@ -133,7 +143,13 @@ def reference_result(
     counted = [i for i in instances if in_window(i)]
     outcomes = [_outcome(i, cutoff) for i in counted]
     result = QueryResult(outcomes, _durations(counted), unknown, orphans)
-    return Loaded(rows=len(messages), malformed=malformed), result
+    loaded = Loaded(
+        rows=len(messages),
+        malformed=sum(why.values()),
+        malformed_reasons=reasons(why),
+        approximate=approximate,
+    )
+    return loaded, result
 
 
 def _pair(ordered: list[Event]) -> tuple[list[Instance], list[Event]]:
@@ -206,10 +222,10 @@ def _read(message: Message, funnels: Sequence[Funnel], by: str | None) -> Event 
         _is_track(message)
         and name in read_names(funnels)
         and flow in {str(f.flow) for f in funnels}
-        and properties.get("invocation_id") is not None
-        and properties.get("sequence") is not None
+        and (place := _place(message)) is not None
     ):
         return None
+    group, sequence = place
     outcome = _OUTCOMES.get(name)
     reason = properties.get("reason")
     if name == COMMAND_COMPLETED:
@@ -223,9 +239,9 @@ def _read(message: Message, funnels: Sequence[Funnel], by: str | None) -> Event 
         step = only[0] if only else None
     ending = name not in STARTS
     return Event(
-        invocation_id=str(properties["invocation_id"]),
+        invocation_id=group,
         flow=str(flow),
-        sequence=int(properties["sequence"]),
+        sequence=sequence,
         ts=_time(message),
         is_start=not ending,
         outcome=outcome,
@@ -267,12 +283,34 @@ def _is_track(message: Message) -> bool:
 
 
 def _well_formed(message: Message) -> bool:
-    properties = _properties(message)
-    return not _is_track(message) or None not in (
-        message.get("event"),
-        properties.get("invocation_id"),
-        properties.get("sequence"),
+    return not _is_track(message) or (
+        message.get("event") is not None and _place(message) is not None
     )
+
+
+def _exact(message: Message) -> bool:
+    properties = _properties(message)
+    return None not in (properties.get("invocation_id"), properties.get("sequence"))
+
+
+def _place(message: Message) -> tuple[str, int] | None:
+    """Rule 1's place: (group, sequence) by invocation, else by sender and time; or None."""
+    properties = _properties(message)
+    if _exact(message):
+        return str(properties["invocation_id"]), int(properties["sequence"])
+    moment = _time(message)
+    sender = _sender(message)
+    if sender is None or moment is None:
+        return None
+    return sender, (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _sender(message: Message) -> str | None:
+    if message.get("anonymousId") is not None:
+        return f"anonymous:{message['anonymousId']}"
+    if message.get("userId") is not None:
+        return f"user:{message['userId']}"
+    return None
 
 
 def _known(message: Message) -> bool:

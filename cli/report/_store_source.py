@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from authfunnel.cli.app import CliError
-from authfunnel.cli.report._events import Loaded, load_json_lines
+from authfunnel.cli.report._events import Loaded
+from authfunnel.cli.report._json_lines import load_json_lines
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,7 +33,7 @@ def load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> 
         lines.write_text(
             "".join(body.replace("\n", " ") + "\n" for body in bodies if body not in running)
         )
-        return load_json_lines(con, lines, by)
+        return load_json_lines(con, [lines], by)
 
 
 def _running_command(bodies: list[str]) -> set[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
+from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
 
@@ -58,7 +59,10 @@ def notes(report: Report) -> list[str]:
     """What was read but not counted, said out loud."""
     found = []
     if report.loaded.malformed:
-        found.append(f"{plural(report.loaded.malformed, 'malformed line')} skipped")
+        skipped = plural(report.loaded.malformed, "malformed line")
+        found.append(f"{skipped} skipped: {malformed_reasons(report.loaded)}")
+    if report.loaded.approximate:
+        found.append(approximate_note(report.loaded))
     if report.unknown_events:
         found.append(
             f"{plural(report.unknown_events, 'other message')} (unknown events, identify, ...) "

@@ -79,6 +79,26 @@ def test_writes_parquet(tmp_path: Path) -> None:
     assert out.read_bytes()[:4] == b"PAR1"
 
 
+def test_parquet_stores_ids_as_utf8_strings_not_uuid_logical_type(tmp_path: Path) -> None:
+    # Spark (and other engines) cannot read Parquet's UUID logical type: ids are plain strings.
+    import duckdb
+
+    out = tmp_path / "events.parquet"
+    status, _, _ = run_cli("simulate", "--flows", "20", "--out", str(out))
+    assert status == 0
+    con = duckdb.connect(":memory:")
+    schema = con.execute(
+        "SELECT name, type, logical_type, converted_type FROM parquet_schema(?)", [str(out)]
+    ).fetchall()
+    ids = {row[0]: row[1:] for row in schema if row[0] in {"messageId", "invocation_id"}}
+    assert set(ids) == {"messageId", "invocation_id"}
+    for name, (physical, logical, converted) in ids.items():
+        assert (physical, converted) == ("BYTE_ARRAY", "UTF8"), name
+        assert "UUID" not in str(logical), name
+    described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(out)]).fetchall()
+    assert "UUID" not in str(described)
+
+
 def test_unknown_output_format_is_a_usage_error(tmp_path: Path) -> None:
     status, _, err = run_cli("simulate", "--out", str(tmp_path / "events.csv"))
     assert status == 2

@@ -68,10 +68,11 @@ def test_a_device_is_refused_without_reading_it(path: str) -> None:
     assert err.startswith(f"authfunnel: error: {path} is a character device, not a file")
 
 
-def test_a_directory_is_refused_saying_so(tmp_path: Path) -> None:
+def test_an_empty_directory_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ".hidden.jsonl").write_bytes(b"\n".join(login_lines("a")) + b"\n")
     status, _, err = run_cli("report", "--source", str(tmp_path))
     assert status == 1
-    assert err.startswith(f"authfunnel: error: {tmp_path} is a directory, not a file")
+    assert err.startswith(f"authfunnel: error: no files in the directory {tmp_path}\n")
 
 
 def test_a_line_over_the_limit_is_counted_as_malformed(tmp_path: Path) -> None:
@@ -172,4 +173,62 @@ def test_an_inverted_window_is_refused_not_reported_empty(tmp_path: Path) -> Non
     assert (status, out) == (2, "")
     assert err.startswith(
         "authfunnel: error: --since 2026-02-04 is not before --until 2026-02-01: no flow can match"
+    )
+
+
+def test_every_malformed_line_is_counted_with_its_reason(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    too_long = b'{"type": "track", "pad": "' + b"x" * (2 * MAX_LINE_BYTES) + b'"}'
+    bad = [
+        b"not json at all",
+        b"{torn",
+        b"[1, 2]",
+        b"\xff\xfe not utf-8",
+        b'{"event": "x\x1fy"}',
+        too_long,
+        json.dumps({"type": "track", "properties": {"invocation_id": "q", "sequence": 1}}).encode(),
+        json.dumps({"type": "track", "event": "CLI Auth Started", "properties": {}}).encode(),
+    ]
+    source.write_bytes(b"\n".join([*login_lines("a"), *bad]) + b"\n")
+    status, out, err = run_cli("report", "--format", "json", "--source", str(source))
+    assert status == 0, err
+    found = json.loads(out)
+    assert found["malformed"] == len(bad)
+    assert found["malformed_by_reason"] == {
+        "not JSON": 2,
+        "JSON but not an object": 1,
+        "not UTF-8": 1,
+        "with a raw control character": 1,
+        "longer than 1 MiB": 1,
+        "a track message with no event name": 1,
+        "with neither invocation_id and sequence nor a sender and timestamp": 1,
+    }
+    assert "skipped 8 malformed lines of 10" in err
+    assert "(2 not JSON, 1 JSON but not an object, " in err  # most frequent first
+    assert ", 1 longer than 1 MiB, " in err
+    status, table, _ = run_cli("report", "--source", str(source))
+    assert status == 0
+    assert "8 malformed lines skipped: 2 not JSON, 1 JSON but not an object" in table
+
+
+def test_malformed_lines_of_a_parquet_source_are_counted_with_their_reason(
+    tmp_path: Path,
+) -> None:
+    import duckdb
+
+    lines = tmp_path / "events.jsonl"
+    orphan = {"type": "track", "event": "CLI Auth Started", "timestamp": "2026-02-03T10:00:00Z"}
+    lines.write_bytes(
+        b"\n".join(
+            [*login_lines("a"), json.dumps({**orphan, "properties": {"flow": "login"}}).encode()]
+        )
+        + b"\n"
+    )
+    source = tmp_path / "events.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM read_json(?)) TO ? (FORMAT parquet)", [str(lines), str(source)]
+    )
+    report = build_report(source, [LOGIN])
+    assert report.loaded.malformed_reasons == (
+        ("with neither invocation_id and sequence nor a sender and timestamp", 1),
     )

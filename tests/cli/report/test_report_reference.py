@@ -4,9 +4,10 @@ Populations are generated per invocation as runs of flows (S a start, E an endin
 by sequence and placed on a coarse timeline, then damaged: interleaved runs, retries, orphan
 and repeated endings, endings numbered before their starts, tied sequences and times,
 sequences past the check's lanes or near the integer limits, missing times, ``--by`` values
-that differ between a start and its ending, and messages no funnel reads. The timeline's
-instants are 12 hours apart, so ``--since``, ``--until`` and the abandoned cutoff (the newest
-time less 24 hours) fall exactly on event times, and flows span each of them.
+that differ between a start and its ending, and messages no funnel reads; and messages from
+other Segment clients (no invocation_id / sequence), placed by sender and time. The
+timeline's instants are 12 hours apart, so ``--since``, ``--until`` and the abandoned cutoff
+(the newest time less 24 hours) fall exactly on event times, and flows span each of them.
 """
 
 from __future__ import annotations
@@ -99,6 +100,35 @@ def invocation(draw: st.DrawFn, number: int) -> list[dict[str, Any]]:
     return messages
 
 
+@st.composite
+def other_client(draw: st.DrawFn, number: int) -> list[dict[str, Any]]:
+    """One sender's messages from another Segment client: no invocation_id / sequence, so
+    placed by sender (anonymousId, else userId) and time, which often tie; one in six has no
+    time (unplaced: malformed), one in six an invocation_id but no sequence."""
+    sender = draw(
+        st.sampled_from(
+            [{"anonymousId": f"anon-{number}"}, {"userId": f"user-{number}"}, {"anonymousId": "a"}]
+        )
+    )
+    flow = draw(st.sampled_from(AUTH_FLOWS))
+    moment = draw(st.integers(0, len(INSTANTS) - 1))
+    messages = []
+    for token in draw(st.text(alphabet="SE", min_size=1, max_size=4)):
+        moment = min(moment + draw(st.sampled_from([0, 1])), len(INSTANTS) - 1)
+        if token == "S":
+            event = "CLI Auth Logout" if flow == "logout" else "CLI Auth Started"
+        else:
+            event = draw(st.sampled_from(AUTH_ENDINGS))
+        properties = {"flow": flow, **draw(PROPERTIES)}
+        if not draw(st.integers(0, 5)):
+            properties["invocation_id"] = f"half-{number}"
+        message = {"type": "track", "event": event, "properties": properties, **sender}
+        if draw(st.integers(0, 5)):
+            message["timestamp"] = stamp(INSTANTS[moment])
+        messages.append(message)
+    return messages
+
+
 # Messages no funnel reads: counted as unknown or malformed, and each moves the cutoff.
 OTHERS = st.sampled_from(
     [
@@ -115,6 +145,8 @@ OTHERS = st.sampled_from(
 def population(draw: st.DrawFn) -> list[dict[str, Any]]:
     count = draw(st.integers(1, 6))
     messages = [m for number in range(count) for m in draw(invocation(number))]
+    for number in range(draw(st.integers(0, 2))):  # senders using another Segment client
+        messages += draw(other_client(number))
     for other in draw(st.lists(OTHERS, max_size=2)):
         moment = draw(st.sampled_from(INSTANTS))
         messages.append({**other, "timestamp": stamp(moment)})
