@@ -220,8 +220,9 @@ def _table(
     for index in shown:
         # Folded, never cut: a cell too wide for the column wraps onto more lines, where an
         # ellipsis would hide a figure or make two --by values that differ at the end alike.
-        justify = "left" if index == 0 else "right"
-        table.add_column(grid.headers[index], justify=justify, overflow="fold")
+        table.add_column(
+            grid.headers[index], justify="left" if index == 0 else "right", overflow="fold"
+        )
         if bar_width and index == grid.first_table_columns - 1:
             table.add_column("", width=bar_width, no_wrap=True)
     for row, share in zip(grid.rows, grid.shares, strict=True):
