@@ -142,6 +142,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET temp_directory = ?", [str(spill)])
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")
+    # A timestamp written without an offset is UTC (as the reference reads it), not the
+    # machine's zone: otherwise the same file is ordered and windowed differently by TZ.
+    con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {max(MIN_THREADS, _cores())}")
     return con
 

@@ -53,7 +53,9 @@ def load_parquet(con: duckdb.DuckDBPyConnection, sources: Sequence[Path], by: st
         if name == "invocation_id" and name in present:
             return "properties.invocation_id"  # grouped on as stored: a UUID groups fastest
         if name in present:
-            return f'CAST(properties."{name}" AS {kind})'
+            # TRY_CAST, as JSON lines are read: one value that is not a number (a sequence
+            # exported as text) leaves that row unplaced, counted, not the report failed.
+            return f'TRY_CAST(properties."{name}" AS {kind})'
         if stored.startswith("MAP("):
             return f"TRY_CAST(properties[{quote(name)}] AS {kind})"
         return f"CAST(NULL AS {kind})"
@@ -70,7 +72,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, sources: Sequence[Path], by: st
             selected["sequence"],
             sender["anonymousId"],
             sender["userId"],
-            "CAST(timestamp AS TIMESTAMPTZ)",
+            "TRY_CAST(timestamp AS TIMESTAMPTZ)",
         )
         selected |= {"invocation_id": group, "sequence": order}
     by_column = field(by, "VARCHAR") if by else "NULL"
@@ -79,7 +81,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, sources: Sequence[Path], by: st
         f"""CREATE OR REPLACE TEMP VIEW events AS SELECT
             {type_column} AS type, event,
             {", ".join(f'{sql} AS "{name}"' for name, sql in selected.items())},
-            CAST(timestamp AS TIMESTAMPTZ) AS ts,
+            TRY_CAST(timestamp AS TIMESTAMPTZ) AS ts,
             {by_column} AS by_value,
             {approximate} AS approximate
         FROM raw"""

@@ -218,7 +218,11 @@ def _table(
         collapse_padding=True,
     )
     for index in shown:
-        table.add_column(grid.headers[index], justify="left" if index == 0 else "right")
+        # Folded, never cut: a cell too wide for the column wraps onto more lines, where an
+        # ellipsis would hide a figure or make two --by values that differ at the end alike.
+        table.add_column(
+            grid.headers[index], justify="left" if index == 0 else "right", overflow="fold"
+        )
         if bar_width and index == grid.first_table_columns - 1:
             table.add_column("", width=bar_width, no_wrap=True)
     for row, share in zip(grid.rows, grid.shares, strict=True):

@@ -232,3 +232,40 @@ def test_malformed_lines_of_a_parquet_source_are_counted_with_their_reason(
     assert report.loaded.malformed_reasons == (
         ("with neither invocation_id and sequence nor a sender and timestamp", 1),
     )
+
+
+def test_a_parquet_row_with_an_unreadable_sequence_or_time_is_counted_like_its_json_line(
+    tmp_path: Path,
+) -> None:
+    # Parquet exported from JSON keeps strings: one bad value must not fail the whole report
+    # where the same JSON line is read (a bad time) or counted as malformed (a bad sequence).
+    import duckdb
+
+    bad = {
+        "type": "track",
+        "event": "CLI Auth Started",
+        "timestamp": "yesterday",
+        "properties": {"invocation_id": "c", "sequence": "one", "flow": "login"},
+    }
+    odd_time = json.loads(login_lines("b")[0])
+    odd_time["timestamp"] = "soon"
+    lines = [*login_lines("a"), json.dumps(bad).encode(), json.dumps(odd_time).encode()]
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    parquet = tmp_path / "events.parquet"
+    columns = (
+        "{'type': 'VARCHAR', 'event': 'VARCHAR', 'timestamp': 'VARCHAR', 'properties': "
+        "'STRUCT(invocation_id VARCHAR, sequence VARCHAR, flow VARCHAR, duration_ms BIGINT)'}"
+    )
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * FROM read_json('{source}', columns={columns})) "
+            f"TO '{parquet}' (FORMAT parquet)"
+        )
+
+    from_json = build_report(source, [LOGIN])
+    from_parquet = build_report(parquet, [LOGIN])
+    assert (from_json.loaded.rows, from_json.loaded.malformed) == (4, 1)
+    assert (from_parquet.loaded.rows, from_parquet.loaded.malformed) == (4, 1)
+    for report in (from_json, from_parquet):
+        assert (report.flows[0].figures.started, report.flows[0].figures.completed) == (2, 1)

@@ -220,3 +220,27 @@ def test_json_figures_are_rounded_durations_to_whole_ms_rates_to_four_decimals(
     exact = build_report(simulated, list(BUILTIN_FUNNELS)).flows[0].figures
     assert login["conversion"] == pytest.approx(exact.conversion(), abs=5e-5)
     assert login["p90_ms"] == pytest.approx(exact.p90_ms, abs=0.5)
+
+
+def test_no_cell_is_cut_short_at_the_narrowest_width_or_with_long_breakdown_values(
+    simulated: Path, tmp_path: Path
+) -> None:
+    # At 40 columns (the narrowest the terminal is drawn in) the stacked tables still do not
+    # fit; and --by values can be longer than any terminal. A cell too wide wraps onto more
+    # lines: an ellipsis would hide figures, and make values that differ only at the end
+    # (versions, long ids) look the same.
+    narrow = report_at(40, "--source", str(simulated), "--flow", "login", "--by", "os")
+    assert_fits(narrow, 40)
+
+    lines = simulated.read_text().splitlines()
+    long_values = []
+    for number, line in enumerate(lines):
+        message = json.loads(line)
+        message["properties"]["os"] = "linux-" + "x" * 70 + f"-build{number % 3}"
+        long_values.append(json.dumps(message))
+    source = tmp_path / "long.jsonl"
+    source.write_text("\n".join(long_values) + "\n")
+    out = report_at(80, "--source", str(source), "--flow", "login", "--by", "os")
+    assert_fits(out, 80)
+    for build in range(3):
+        assert f"-build{build}" in out

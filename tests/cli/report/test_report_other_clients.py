@@ -8,10 +8,15 @@ The messages go through the real segment-analytics-python client to the real col
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from authfunnel.cli.report._reference import reference_result
+from authfunnel.fsm import BUILTIN_FUNNELS
+from tests.cli.report.test_report_layout import child_variables
 from tests.cli.report.test_report_sources import run_cli
 from tests.cli.telemetry.servers import collector
 
@@ -92,3 +97,47 @@ def test_a_report_of_our_own_messages_is_not_labelled_approximate(tmp_path: Path
     found = json.loads(out)
     assert (found["approximate"], found["placed_by_time"]) == (False, 0)
     assert "approximate" not in err
+
+
+def test_a_timestamp_without_an_offset_is_utc_whatever_the_machines_time_zone(
+    tmp_path: Path,
+) -> None:
+    # Written without an offset, 10:00 is 10:00 UTC, as the reference reads it: 5 hours after
+    # the failure stamped 05:00Z, so the failure comes first and ends no flow. Read in the
+    # machine's zone instead, Tokyo's 10:00 (01:00Z) would come before it and fail the flow.
+    sender = {"anonymousId": "anna"}
+    messages = [
+        {
+            **sender,
+            "type": "track",
+            "event": "CLI Auth Started",
+            "timestamp": "2026-02-03T10:00:00",
+            "properties": {"flow": "login"},
+        },
+        {
+            **sender,
+            "type": "track",
+            "event": "CLI Auth Failed",
+            "timestamp": "2026-02-03T05:00:00Z",
+            "properties": {"flow": "login", "step": "browser_wait", "error_class": "OSError"},
+        },
+    ]
+    source = tmp_path / "other-client.jsonl"
+    source.write_text("".join(json.dumps(message) + "\n" for message in messages))
+    _, expected = reference_result(messages, list(BUILTIN_FUNNELS))
+    assert expected.orphan_terminals == 1  # the oracle's reading, checked before it is used
+    argv = ["report", "--format", "json", "--flow", "login", "--source", str(source)]
+    done = subprocess.run(
+        [sys.executable, "-m", "authfunnel.cli", *argv],
+        env=child_variables(tmp_path, TZ="Asia/Tokyo"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["terminal_events_without_start"] == 1
+    assert found["flows"]["login"]["failed"] == 0
+    assert found["flows"]["login"]["in_flight"] == 1
