@@ -14,6 +14,7 @@ from html import escape
 from typing import Final
 
 from authfunnel.cli.app import plural, printable
+from authfunnel.cli.report._cells import BREAKDOWN_COLUMNS, breakdown_cells, percent, seconds
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._html_charts import (
     aborts_chart,
@@ -120,7 +121,7 @@ def _flow_section(f: Figures) -> Iterable[str]:
         )
         return
     headline = (
-        f"<strong>{_pct(f.conversion())}</strong> of {f.started:,} started flows completed"
+        f"<strong>{percent(f.conversion())}</strong> of {f.started:,} started flows completed"
         f" ({f.completed:,})"
     )
     yield f"<p class=headline>{headline}</p>"
@@ -132,8 +133,8 @@ def _flow_section(f: Figures) -> Iterable[str]:
         yield "<p>No completed flow carries a duration.</p>"
     else:
         yield (
-            f"<p>Completed flows took <strong>{_seconds(f.median_ms)}</strong> at the median"
-            f" and <strong>{_seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
+            f"<p>Completed flows took <strong>{seconds(f.median_ms)}</strong> at the median"
+            f" and <strong>{seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
         )
     yield f"<h3>Failures by step and error class ({f.failed:,})</h3>"
     chart = failures_chart(f)
@@ -148,7 +149,7 @@ def _flow_section(f: Figures) -> Iterable[str]:
         ]
         yield _table(
             ("step", "error class", "flows", "share of failed"),
-            [(s, n, f"{c:,}", _pct(c / f.failed)) for s, n, c in rows],
+            [(s, n, f"{c:,}", percent(c / f.failed)) for s, n, c in rows],
         )
     yield f"<h3>Aborts by reason ({f.aborted:,})</h3>"
     chart = aborts_chart(f)
@@ -158,7 +159,7 @@ def _flow_section(f: Figures) -> Iterable[str]:
         yield f"<figure class=chart>{chart}</figure>"
         yield _table(
             ("reason", "flows", "share of aborted"),
-            [(r, f"{c:,}", _pct(c / f.aborted)) for r, c in f.aborted_by_reason.most_common()],
+            [(r, f"{c:,}", percent(c / f.aborted)) for r, c in f.aborted_by_reason.most_common()],
         )
     yield (
         f"<p class=note>Started without a browser (no_browser): {f.no_browser:,}. Still in "
@@ -174,15 +175,15 @@ def _funnel_table(f: Figures) -> str:
             (
                 " | ".join(stage.steps),
                 f"{stage.reached:,}",
-                _pct(stage.reached / f.started),
+                percent(stage.reached / f.started),
                 f"{stage.ended:,}",
-                _pct(stage.ended / stage.reached if stage.reached else None),
+                percent(stage.ended / stage.reached if stage.reached else None),
                 f"{stage.aborted:,}",
                 f"{stage.failed:,}",
                 f"{stage.open:,}",
             )
         )
-    rows.append(("completed", f"{f.completed:,}", _pct(f.conversion()), "", "", "", "", ""))
+    rows.append(("completed", f"{f.completed:,}", percent(f.conversion()), "", "", "", "", ""))
     return _table(
         (
             "step",
@@ -205,22 +206,9 @@ def _breakdown_section(flow: str, by: str, breakdown: dict[str, Figures]) -> Ite
     if chart is not None:
         yield f"<figure class=chart>{chart}</figure>"
     ordered = sorted(breakdown.items(), key=lambda item: (-item[1].started, item[0]))
-    rows = [
-        (
-            value,
-            f"{f.started:,}",
-            f"{f.completed:,}",
-            _pct(f.conversion()),
-            f"{f.aborted:,}",
-            f"{f.failed:,}",
-            f"{f.in_flight + f.abandoned:,}",
-            _seconds(f.median_ms),
-            _seconds(f.p90_ms),
-        )
-        for value, f in ordered[:MAX_BREAKDOWN_ROWS]
-    ]
+    rows = [(value, *breakdown_cells(f)) for value, f in ordered[:MAX_BREAKDOWN_ROWS]]
     yield _table(
-        (by, "started", "completed", "conversion", "aborted", "failed", "open", "median", "p90"),
+        (by, *BREAKDOWN_COLUMNS),
         rows,
     )
     hidden = len(ordered) - MAX_BREAKDOWN_ROWS
@@ -251,11 +239,3 @@ def _text(value: str) -> str:
 
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def _seconds(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms / 1000:.1f} s"

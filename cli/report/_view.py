@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
+from authfunnel.cli.report._cells import BREAKDOWN_COLUMNS, breakdown_cells, percent, seconds
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
@@ -78,9 +79,9 @@ def notes(report: Report) -> list[str]:
 
 
 def _funnel_grid(f: Figures) -> Grid:
-    title = f"{f.flow} funnel: {f.started:,} started, {_pct(f.conversion())} completed"
+    title = f"{f.flow} funnel: {f.started:,} started, {percent(f.conversion())} completed"
     if f.median_ms is not None:
-        title += f", median {_seconds(f.median_ms)}, p90 {_seconds(f.p90_ms)}"
+        title += f", median {seconds(f.median_ms)}, p90 {seconds(f.p90_ms)}"
     recovered = bool(f.recovered)  # a column only when there are some
     headers = ("stage", "reached", "% of\nstart", "% of\nprev.", "dropped\nhere")
     ends = ("aborted", "failed", *(["recovered"] if recovered else []), "open")
@@ -91,8 +92,8 @@ def _funnel_grid(f: Figures) -> Grid:
             (
                 " or\n".join(stage.steps),  # alternatives: one stage
                 f"{stage.reached:,}",
-                _pct(_share(stage.reached, f.started)),
-                _pct(_share(stage.reached, previous)),
+                percent(_share(stage.reached, f.started)),
+                percent(_share(stage.reached, previous)),
                 f"{stage.ended:,}",
                 f"{stage.aborted:,}",
                 f"{stage.failed:,}",
@@ -105,8 +106,8 @@ def _funnel_grid(f: Figures) -> Grid:
         (
             "completed",
             f"{f.completed:,}",
-            _pct(f.conversion()),
-            _pct(_share(f.completed, previous)),
+            percent(f.conversion()),
+            percent(_share(f.completed, previous)),
             *[""] * (1 + len(ends)),
         )
     )
@@ -123,7 +124,8 @@ FUNNEL_LEGEND: Final = (
 
 def _outcome_lines(f: Figures) -> list[str]:
     lines = [
-        f"no_browser: {f.no_browser:,} of {f.started:,} ({_pct(_share(f.no_browser, f.started))})"
+        f"no_browser: {f.no_browser:,} of {f.started:,}"
+        f" ({percent(_share(f.no_browser, f.started))})"
         f" · in flight: {f.in_flight:,} · abandoned: {f.abandoned:,}"
     ]
     if f.aborted_by_reason:
@@ -141,27 +143,13 @@ def _outcome_lines(f: Figures) -> list[str]:
 
 
 def _breakdown_grid(flow: str, by: str, breakdown: dict[str, Figures]) -> Grid:
-    headers = (by, "started", "completed", "conversion")
-    rows = [
-        (
-            literal(value),
-            f"{f.started:,}",
-            f"{f.completed:,}",
-            _pct(f.conversion()),
-            f"{f.aborted:,}",
-            f"{f.failed:,}",
-            f"{f.in_flight + f.abandoned:,}",
-            _seconds(f.median_ms),
-            _seconds(f.p90_ms),
-        )
-        for value, f in breakdown.items()
-    ]
+    first = 4  # the value, started, completed, conversion: the first table when stacked
     return Grid(
         f"{flow} by {by}",
-        (*headers, "aborted", "failed", "open", "median", "p90"),
-        rows,
+        (by, *BREAKDOWN_COLUMNS),
+        [(literal(value), *breakdown_cells(f)) for value, f in breakdown.items()],
         [f.conversion() for f in breakdown.values()],
-        first_table_columns=len(headers),
+        first_table_columns=first,
     )
 
 
@@ -245,14 +233,6 @@ def _bar(share: float | None, width: int) -> str:
 
 def _share(part: int, whole: int | None) -> float | None:
     return part / whole if whole else None
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def _seconds(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms / 1000:.1f} s"
 
 
 def render(report: Report, fmt: str, env: Environment) -> str:
