@@ -38,6 +38,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from authfunnel import fsm
 from authfunnel.cli.devserver import read_messages
 from tests.cli.telemetry.harness import (
     DRIVER,
@@ -53,7 +54,7 @@ from tests.cli.telemetry.servers import collector
 
 FAULTS = ("ok", "refused", "hang", "5xx", "429", "store-then-close", "partial-200", "drip")
 KILLS = ("none", "cli", "sender", "flush")
-TERMINALS = ("CLI Auth Completed", "CLI Auth Aborted", "CLI Auth Failed")
+TERMINALS = (fsm.AUTH_COMPLETED, fsm.AUTH_ABORTED, fsm.AUTH_FAILED)
 
 
 class FaultyProxy:
@@ -385,7 +386,7 @@ def _account(account: Accounting, store: Path, home: Path) -> None:
     ends: Counter[str] = Counter()
     for message in messages:
         invocation = str((message.get("properties") or {}).get("invocation_id"))
-        if message.get("event") == "CLI Auth Started":
+        if message.get("event") == fsm.AUTH_STARTED:
             starts[invocation] += 1
         elif message.get("event") in TERMINALS:
             ends[invocation] += 1
