@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import MAX_LINE_BYTES, Environment
+from tests.cli.report.test_report_inputs import on_a_named_pipe
 
 
 def run(home: Path, *argv: str) -> tuple[int, str, str]:
@@ -78,17 +76,7 @@ def test_a_device_is_refused_without_reading_it(tmp_path: Path, path: str) -> No
 
 
 def test_a_named_pipe_is_refused_at_once_even_with_no_writer(tmp_path: Path) -> None:
-    fifo = tmp_path / "store.jsonl"
-    os.mkfifo(fifo)
-    # In a child process: a FIFO open that blocked would hang this test, not fail it.
-    result = subprocess.run(
-        [sys.executable, "-m", "authfunnel.cli", "events", "--source", str(fifo)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "AUTHFUNNEL_HOME": str(tmp_path), "DO_NOT_TRACK": "1"},
-        check=False,
-    )
+    fifo, result = on_a_named_pipe(tmp_path, "events")
     assert result.returncode == 1
     assert f"{fifo} is a named pipe (FIFO), not a file" in result.stderr
 

@@ -45,18 +45,24 @@ def login_lines(invocation: str = "a", **properties: Any) -> list[bytes]:
     return lines
 
 
-def test_a_named_pipe_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+def on_a_named_pipe(tmp_path: Path, command: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``command --source`` a FIFO no one writes to, in a child process: an open that blocked
+    on the FIFO would hang the test, not fail it."""
     fifo = tmp_path / "events.jsonl"
     os.mkfifo(fifo)
-    # In a child process: an open that blocked on the FIFO would hang this test, not fail it.
     result = subprocess.run(
-        [sys.executable, "-m", "authfunnel.cli", "report", "--source", str(fifo)],
+        [sys.executable, "-m", "authfunnel.cli", command, "--source", str(fifo)],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "AUTHFUNNEL_HOME": str(tmp_path), "DO_NOT_TRACK": "1"},
         check=False,
     )
+    return fifo, result
+
+
+def test_a_named_pipe_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    fifo, result = on_a_named_pipe(tmp_path, "report")
     assert result.returncode == 1
     assert f"error: {fifo} is a named pipe (FIFO), not a file" in result.stderr
 
