@@ -203,3 +203,45 @@ def test_report_help_states_the_literal_name_rule() -> None:
     assert "directory" in text
     assert "glob" in text
     assert "A path that exists is read as named, never as a glob" in text
+
+
+def cut_in_the_middle(data: bytes) -> tuple[bytes, int]:
+    """``data`` gzip-compressed and cut in the middle, as an interrupted upload leaves it, and
+    how many whole lines the cut object still holds (what a decompressor gets back before the
+    cut)."""
+    compressed = gzip.compress(data)
+    cut = compressed[: len(compressed) // 2]
+    import zlib
+
+    recovered = zlib.decompressobj(wbits=31).decompress(cut)
+    assert 0 < recovered.count(b"\n") < data.count(b"\n")  # a real cut, after some lines
+    return cut, recovered.count(b"\n")
+
+
+def test_a_truncated_shard_in_a_directory_costs_only_what_follows_its_cut(
+    tmp_path: Path, simulated: list[bytes]
+) -> None:
+    pieces = shards(simulated, 3)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for number, shard in enumerate(pieces):
+        (exports / f"{number}.{EXPORT_NAME}").write_bytes(gzip.compress(shard))
+    cut, whole_lines = cut_in_the_middle(pieces[1])
+    truncated = exports / f"1.{EXPORT_NAME}"
+    truncated.write_bytes(cut)
+
+    status, out, err = run_cli("report", "--format", "json", "--source", str(exports))
+
+    assert status == 0, err
+    found = json.loads(out)
+    others = pieces[0].count(b"\n") + pieces[2].count(b"\n")
+    # Every line of the other shards, the truncated one's up to its cut, and the cut itself.
+    assert found["lines"] == others + whole_lines + 1
+    assert found["malformed"] == 1
+    [(reason, lines)] = found["malformed_by_reason"].items()
+    assert lines == 1
+    assert str(truncated) in reason
+    assert "cut short" in reason
+    # Said out loud: the shard is named on stderr.
+    assert f"cut short: the gzip file {truncated} ends early" in err
+    assert "Traceback" not in err
