@@ -26,7 +26,6 @@ from authfunnel.cli.report import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
-SHOWN_FILES: Final = 5  # files named when a directory's or glob's are not read
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +58,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         build_report,
         export,
         malformed_reasons,
+        not_read_warning,
         render,
         source_path,
     )
@@ -82,15 +82,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             )
         return ExitStatus.OK
     if report.loaded.ignored:
-        ignored = report.loaded.ignored
-        listed = ", ".join(ignored[:SHOWN_FILES]) + (", ..." if len(ignored) > SHOWN_FILES else "")
-        env.stderr.write(
-            printable(
-                f"authfunnel: warning: {plural(len(ignored), 'file')} not read "
-                f"(neither JSON lines, Parquet nor a store): {listed}"
-            )
-            + "\n"
-        )
+        env.stderr.write(not_read_warning(report.loaded.ignored) + "\n")
     if report.loaded.malformed:
         skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
