@@ -83,7 +83,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return ExitStatus.OK
     if report.loaded.ignored:
         env.stderr.write(not_read_warning(report.loaded.ignored) + "\n")
-    if report.loaded.malformed:
+    # On a terminal the table's notes say these, read by the same person: said once there.
+    # Anywhere else (piped, a file, JSON) stderr says them, for whoever reads stdout is a script.
+    in_the_table = args.format == "table" and not args.output and env.stdout_isatty
+    if report.loaded.malformed and not in_the_table:
         skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
             printable(
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             )
             + "\n"
         )
-    if report.loaded.approximate:
+    if report.loaded.approximate and not in_the_table:
         env.stderr.write(printable(f"authfunnel: {approximate_note(report.loaded)}") + "\n")
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"

@@ -151,6 +151,13 @@ def test_in_a_pipe_the_report_is_plain_text_of_a_sensible_width(
 
 def run_in_terminal(argv: list[str], columns: int, variables: dict[str, str]) -> str:
     """What ``argv`` draws in a real terminal (a pseudo-terminal) ``columns`` wide."""
+    return run_in_terminal_with_stderr(argv, columns, variables)[0]
+
+
+def run_in_terminal_with_stderr(
+    argv: list[str], columns: int, variables: dict[str, str]
+) -> tuple[str, str]:
+    """What ``argv`` draws in a real terminal ``columns`` wide, and what it says on stderr."""
     import fcntl
     import termios
 
@@ -170,8 +177,10 @@ def run_in_terminal(argv: list[str], columns: int, variables: dict[str, str]) ->
                 break
             drawn += chunk
         assert child.wait(timeout=120) == 0
+        assert child.stderr is not None
+        err = child.stderr.read().decode()
     os.close(controller)
-    return ESCAPE.sub("", drawn.decode()).replace("\r\n", "\n")
+    return ESCAPE.sub("", drawn.decode()).replace("\r\n", "\n"), err
 
 
 @pytest.mark.parametrize("columns", [72, 132])
