@@ -21,7 +21,12 @@ from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import MAX_LINE_BYTES, Environment
 from authfunnel.cli.commands.simulate import write_simulation
 from tests.cli.report.test_report_inputs import on_a_named_pipe
-from tests.cli.report.test_report_shards import EXPORT_NAME, cut_in_the_middle, shards
+from tests.cli.report.test_report_shards import (
+    EXPORT_NAME,
+    a_name_with_glob_characters,
+    exports_with_a_cut_shard,
+    shards,
+)
 
 
 def run(home: Path, *argv: str) -> tuple[int, str, str]:
@@ -220,10 +225,9 @@ def test_a_quoted_glob_reads_only_the_shards_it_matches(
 def test_a_literal_name_with_glob_characters_is_that_file_never_a_pattern(
     tmp_path: Path, suffix: str
 ) -> None:
-    write_simulation(tmp_path / f"c[1]{suffix}", flows=3, seed=1)
-    write_simulation(tmp_path / f"c1{suffix}", flows=70, seed=2)
-    literal, _ = printed(tmp_path, tmp_path / f"c[1]{suffix}")
-    other, _ = printed(tmp_path, tmp_path / f"c1{suffix}")
+    literal_name, pattern_target = a_name_with_glob_characters(tmp_path, suffix)
+    literal, _ = printed(tmp_path, literal_name)
+    other, _ = printed(tmp_path, pattern_target)
     assert literal
     assert not set(by_id(literal)) & set(by_id(other))
 
@@ -250,17 +254,10 @@ def test_every_unreadable_line_is_counted_with_its_reason_once(tmp_path: Path) -
 def test_a_truncated_shard_in_a_directory_costs_only_what_follows_its_cut(
     tmp_path: Path, simulated: list[dict[str, Any]]
 ) -> None:
-    pieces = shards(jsonl(simulated).splitlines(), 3)
     exports = tmp_path / "exports"
-    exports.mkdir()
-    for number, shard in enumerate(pieces):
-        (exports / f"{number}.{EXPORT_NAME}").write_bytes(gzip.compress(shard))
-    cut, whole_lines = cut_in_the_middle(pieces[1])
-    truncated = exports / f"1.{EXPORT_NAME}"
-    truncated.write_bytes(cut)
+    truncated, whole_lines = exports_with_a_cut_shard(exports, jsonl(simulated).splitlines())
     messages, err = printed(tmp_path, exports)
-    others = pieces[0].count(b"\n") + pieces[2].count(b"\n")
-    assert len(messages) == others + whole_lines
+    assert len(messages) == whole_lines
     assert by_id(messages).items() <= by_id(simulated).items()
     assert err == (
         f"authfunnel: warning: skipped 1 line of {exports} that is not a JSON message "
@@ -302,12 +299,12 @@ def test_memory_stays_flat_whatever_the_size_of_the_source(
     small.write_bytes(line * 10)
     with big.open("wb") as file:
         chunk = line * 1000
-        for _ in range(160):  # 160,000 messages, about 70 MB
+        for _ in range(100):  # 100,000 messages, about 45 MB
             file.write(chunk)
     if compressed:
         for path in (small, big):
             path.write_bytes(gzip.compress(path.read_bytes(), compresslevel=1))
-    size_mib = len(line) * 160_000 / 2**20
+    size_mib = len(line) * 100_000 / 2**20
     grown = peak_rss_mib(tmp_path, big) - peak_rss_mib(tmp_path, small)
     assert grown < size_mib / 4, f"peak grew {grown:.0f} MiB on a {size_mib:.0f} MiB source"
 

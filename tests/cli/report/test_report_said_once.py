@@ -6,14 +6,17 @@ JSON, stderr still says them (a script reading stdout must learn of them)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from authfunnel.cli.commands.simulate import write_simulation
-from tests.cli.report.test_report_layout import child_variables, run_in_terminal_with_stderr
+from tests.cli.report.test_report_layout import (
+    child_variables,
+    run_in_a_pipe,
+    run_in_terminal_with_stderr,
+)
 
 APPROXIMATE = "approximate: 2 messages without invocation_id / sequence"
 MALFORMED = "1 not JSON"
@@ -41,7 +44,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return source
 
 
-def report(source: Path, home: Path, *argv: str) -> list[str]:
+def report(source: Path, *argv: str) -> list[str]:
     return [sys.executable, "-m", "authfunnel.cli", "report", "--source", str(source), *argv]
 
 
@@ -50,7 +53,7 @@ def test_on_a_terminal_each_note_is_said_once_in_the_report_not_again_on_stderr(
 ) -> None:
     variables = child_variables(tmp_path, TERM="xterm-256color")
 
-    drawn, err = run_in_terminal_with_stderr(report(mixed, tmp_path), 100, variables)
+    drawn, err = run_in_terminal_with_stderr(report(mixed), 100, variables)
 
     assert drawn.count(APPROXIMATE) == 1
     assert drawn.count(MALFORMED) == 1
@@ -62,14 +65,7 @@ def test_on_a_terminal_each_note_is_said_once_in_the_report_not_again_on_stderr(
 def test_when_stdout_is_piped_stderr_still_says_each_note(
     mixed: Path, tmp_path: Path, argv: tuple[str, ...]
 ) -> None:
-    done = subprocess.run(
-        report(mixed, tmp_path, *argv),
-        env=child_variables(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in_a_pipe(report(mixed, *argv), tmp_path)
 
     assert done.returncode == 0, done.stderr
     assert done.stderr.count(APPROXIMATE) == 1
@@ -83,7 +79,7 @@ def test_on_a_terminal_a_report_written_to_a_file_is_said_on_stderr(
     variables = child_variables(tmp_path, TERM="xterm-256color")
 
     drawn, err = run_in_terminal_with_stderr(
-        report(mixed, tmp_path, "--format", "html", "--output", str(page)), 100, variables
+        report(mixed, "--format", "html", "--output", str(page)), 100, variables
     )
 
     assert page.exists()

@@ -162,14 +162,21 @@ def test_parquet_and_json_lines_in_one_directory_is_a_clear_error(
     assert "Traceback" not in err
 
 
+def a_name_with_glob_characters(folder: Path, suffix: str) -> tuple[Path, Path]:
+    """A file named ``c[1]`` + ``suffix`` and the file its name matches as a pattern (``c1``),
+    simulated traffic of different sizes."""
+    write_simulation(folder / f"c[1]{suffix}", flows=3, seed=1)
+    write_simulation(folder / f"c1{suffix}", flows=70, seed=2)
+    return folder / f"c[1]{suffix}", folder / f"c1{suffix}"
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_a_literal_name_with_glob_characters_is_that_file_never_a_pattern(
     tmp_path: Path, suffix: str
 ) -> None:
-    write_simulation(tmp_path / f"c[1]{suffix}", flows=3, seed=1)
-    write_simulation(tmp_path / f"c1{suffix}", flows=70, seed=2)
-    literal = report_of(tmp_path / f"c[1]{suffix}")
-    pattern_target = report_of(tmp_path / f"c1{suffix}")
+    literal_name, pattern_target_name = a_name_with_glob_characters(tmp_path, suffix)
+    literal = report_of(literal_name)
+    pattern_target = report_of(pattern_target_name)
     assert literal["lines"] != pattern_target["lines"]
     only = tmp_path / "only"
     only.mkdir()
@@ -218,25 +225,31 @@ def cut_in_the_middle(data: bytes) -> tuple[bytes, int]:
     return cut, recovered.count(b"\n")
 
 
+def exports_with_a_cut_shard(folder: Path, lines: list[bytes]) -> tuple[Path, int]:
+    """``lines`` as three gzip export objects in ``folder``, the middle one cut short; the cut
+    one, and how many whole lines all three still hold."""
+    pieces = shards(lines, 3)
+    folder.mkdir()
+    for number, shard in enumerate(pieces):
+        (folder / f"{number}.{EXPORT_NAME}").write_bytes(gzip.compress(shard))
+    cut, whole_lines = cut_in_the_middle(pieces[1])
+    truncated = folder / f"1.{EXPORT_NAME}"
+    truncated.write_bytes(cut)
+    return truncated, pieces[0].count(b"\n") + whole_lines + pieces[2].count(b"\n")
+
+
 def test_a_truncated_shard_in_a_directory_costs_only_what_follows_its_cut(
     tmp_path: Path, simulated: list[bytes]
 ) -> None:
-    pieces = shards(simulated, 3)
     exports = tmp_path / "exports"
-    exports.mkdir()
-    for number, shard in enumerate(pieces):
-        (exports / f"{number}.{EXPORT_NAME}").write_bytes(gzip.compress(shard))
-    cut, whole_lines = cut_in_the_middle(pieces[1])
-    truncated = exports / f"1.{EXPORT_NAME}"
-    truncated.write_bytes(cut)
+    truncated, whole_lines = exports_with_a_cut_shard(exports, simulated)
 
     status, out, err = run_cli("report", "--format", "json", "--source", str(exports))
 
     assert status == 0, err
     found = json.loads(out)
-    others = pieces[0].count(b"\n") + pieces[2].count(b"\n")
     # Every line of the other shards, the truncated one's up to its cut, and the cut itself.
-    assert found["lines"] == others + whole_lines + 1
+    assert found["lines"] == whole_lines + 1
     assert found["malformed"] == 1
     [(reason, lines)] = found["malformed_by_reason"].items()
     assert lines == 1
