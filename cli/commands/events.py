@@ -1,7 +1,10 @@
-"""``authfunnel events``: print the messages a collector stored, one JSON object a line.
+"""``authfunnel events``: print the messages of a source, one JSON object a line.
 
-The store is streamed, a bounded line at a time, so memory stays flat whatever its size; a
-line that is no message (torn, not JSON, too long) is skipped and counted, never silently.
+It reads every source the report reads, through the same code (``report.read_messages``): a
+collector's store or Segment export objects (JSON lines, plain or gzip, told by content), Parquet,
+an outbox store, a directory or a quoted glob of shards. Messages are streamed, a bounded line at
+a time, so memory stays flat whatever the size; a line that is no message (torn, not JSON, too
+long, not UTF-8) is skipped and counted by reason, said once on stderr, never silently.
 """
 
 from __future__ import annotations
@@ -15,56 +18,50 @@ from authfunnel.cli.app import CliError, Environment, ExitStatus
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--source", type=Path, required=True, help="a collector's store file (JSON lines)"
+        "--source",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="Segment messages: a file (JSON lines, plain or gzip, as a collector's store or a "
+        "Segment S3 export object; .parquet; an outbox store), a directory (every file under "
+        "it, recursively, hidden ones left out) or a quoted glob of shards ('exports/*.gz'). "
+        "A path that exists is read as named, never as a glob: only a name that does not "
+        "exist is expanded",
     )
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    from authfunnel.cli.app import bounded_lines, open_regular, plural
+    from authfunnel.cli.app import plural, printable
+    from authfunnel.cli.report import malformed_reasons, not_read_warning, read_messages
 
     source: Path = args.source
+    messages = read_messages(source)
+    if messages.ignored:
+        env.stderr.write(not_read_warning(messages.ignored) + "\n")
     try:
-        file = open_regular(source)
-    except FileNotFoundError as exc:
+        for message in messages:
+            env.stdout.write(json.dumps(message, sort_keys=True) + "\n")
+    except BrokenPipeError:
+        raise  # the reader went away: the dispatcher ends quietly
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror}") from exc
+    loaded = messages.loaded
+    why = malformed_reasons(loaded)
+    if loaded.malformed and not messages.read:
         raise CliError(
-            f"no such store: {source}", hint="pass the --store path the collector printed"
-        ) from exc
-    printed = skipped = 0
-    with file:
-        try:
-            for line in bounded_lines(file):
-                message = _message(line)
-                if message is None:
-                    skipped += bool(line is None or line.strip())  # blank lines are no loss
-                    continue
-                env.stdout.write(json.dumps(message, sort_keys=True) + "\n")
-                printed += 1
-        except BrokenPipeError:
-            raise  # the reader went away: the dispatcher ends quietly
-        except OSError as exc:
-            raise CliError(f"cannot read {source}: {exc.strerror}") from exc
-    if skipped and not printed:
-        raise CliError(
-            f"no events in {source}: none of its {plural(skipped, 'line')} is a JSON message",
+            f"no events in {source}: none of its {plural(loaded.malformed, 'line')} is a JSON "
+            f"message ({why})",
             hint="pass a collector's store: the --store file 'authfunnel collector' printed",
         )
-    if skipped:
+    if loaded.malformed:
+        are = "is" if loaded.malformed == 1 else "are"
         env.stderr.write(
-            f"authfunnel: warning: skipped {plural(skipped, 'line')} of {source} that "
-            f"{'is' if skipped == 1 else 'are'} not a JSON message (torn, not JSON or too long)\n"
+            printable(
+                f"authfunnel: warning: skipped {plural(loaded.malformed, 'line')} of {source} "
+                f"that {are} not a JSON message ({why})"
+            )
+            + "\n"
         )
-    elif not printed:
-        env.stderr.write(f"authfunnel: no events in {source}: it is empty\n")
+    elif not messages.read:
+        env.stderr.write(printable(f"authfunnel: no events in {source}: it is empty") + "\n")
     return ExitStatus.OK
-
-
-def _message(line: bytes | None) -> dict[str, object] | None:
-    """The JSON object ``line`` holds, or ``None``: too long (``None``), not UTF-8, not JSON,
-    not an object."""
-    if line is None:
-        return None
-    try:
-        message = json.loads(line)
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    return message if isinstance(message, dict) else None

@@ -26,7 +26,6 @@ from authfunnel.cli.report import parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
-SHOWN_FILES: Final = 5  # files named when a directory's or glob's are not read
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +58,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         build_report,
         export,
         malformed_reasons,
+        not_read_warning,
         render,
         source_path,
     )
@@ -82,16 +82,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             )
         return ExitStatus.OK
     if report.loaded.ignored:
-        ignored = report.loaded.ignored
-        listed = ", ".join(ignored[:SHOWN_FILES]) + (", ..." if len(ignored) > SHOWN_FILES else "")
-        env.stderr.write(
-            printable(
-                f"authfunnel: warning: {plural(len(ignored), 'file')} not read "
-                f"(neither JSON lines, Parquet nor a store): {listed}"
-            )
-            + "\n"
-        )
-    if report.loaded.malformed:
+        env.stderr.write(not_read_warning(report.loaded.ignored) + "\n")
+    # On a terminal the table's notes say these, read by the same person: said once there.
+    # Anywhere else (piped, a file, JSON) stderr says them, for whoever reads stdout is a script.
+    in_the_table = args.format == "table" and not args.output and env.stdout_isatty
+    if report.loaded.malformed and not in_the_table:
         skipped = plural(report.loaded.malformed, "malformed line")
         env.stderr.write(
             printable(
@@ -100,7 +95,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             )
             + "\n"
         )
-    if report.loaded.approximate:
+    if report.loaded.approximate and not in_the_table:
         env.stderr.write(printable(f"authfunnel: {approximate_note(report.loaded)}") + "\n")
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"

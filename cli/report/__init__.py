@@ -9,7 +9,8 @@ by ``_store_source``) into DuckDB;
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
 ``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it;
 ``_export`` writes it to share: an HTML page (``_html``, charts by ``_html_charts``) or SVG.
-``_stages`` reads the step order from each flow's declaration.
+``_stages`` reads the step order from each flow's declaration. ``_messages`` reads a source's
+messages one at a time, through the same files and lines, for ``authfunnel events``.
 
 ``_reference`` computes the same figures in plain Python, pairing each start with its ending
 per invocation by sequence: it states what both SQL paths compute, and property tests hold
@@ -31,8 +32,9 @@ if TYPE_CHECKING:
     )
     from authfunnel.cli.report._export import export
     from authfunnel.cli.report._figures import Figures
+    from authfunnel.cli.report._messages import Messages, read_messages
     from authfunnel.cli.report._model import Report, as_json, build_report
-    from authfunnel.cli.report._source import source_path
+    from authfunnel.cli.report._source import not_read_warning, source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
     from authfunnel.cli.report._when import parse_when
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "SQLITE_HEADER": "_events",
     "Figures": "_figures",
+    "Messages": "_messages",
     "Report": "_model",
     "approximate_note": "_events",
     "as_json": "_model",
@@ -48,8 +51,10 @@ _HOMES = {
     "duckdb_errors": "_events",
     "export": "_export",
     "malformed_reasons": "_events",
+    "not_read_warning": "_source",
     "parse_when": "_when",
     "print_report": "_view",
+    "read_messages": "_messages",
     "render": "_view",
     "source_path": "_source",
     "stage_of": "_stages",
@@ -59,6 +64,7 @@ _HOMES = {
 __all__ = [
     "SQLITE_HEADER",
     "Figures",
+    "Messages",
     "Report",
     "approximate_note",
     "as_json",
@@ -66,8 +72,10 @@ __all__ = [
     "duckdb_errors",
     "export",
     "malformed_reasons",
+    "not_read_warning",
     "parse_when",
     "print_report",
+    "read_messages",
     "render",
     "source_path",
     "stage_of",

@@ -61,7 +61,6 @@ UNPLACED: Final = "with neither invocation_id and sequence nor a sender and time
 NOT_JSON: Final = "not JSON"
 NOT_OBJECT: Final = "JSON but not an object"
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
-_FORMATS: Final = "Segment messages as JSON lines (.jsonl, plain or gzip), .parquet, or a store"
 _PROPERTY_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # used with fullmatch
 
 
@@ -176,23 +175,11 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
     ``_source``); raise ``CliError`` if it cannot be read."""
     if by is not None and not _PROPERTY_NAME.fullmatch(by):
         raise CliError(f"--by {by!r} is not a property name", hint="for example: --by os")
-    from authfunnel.cli.report._source import JSON_LINES, PARQUET, STORE, file_format, source_files
+    from authfunnel.cli.report._source import JSON_LINES, PARQUET, STORE, readable_files
 
-    named = source_files(source)
-    formats = {path: file_format(path) for path in named.files}
-    ignored = tuple(str(path) for path, kind in formats.items() if kind is None)
-    if ignored and not named.named_as_set:
-        raise CliError(
-            f"cannot tell the format of {source.name}",
-            hint=_FORMATS,
-        )
-    files = [path for path, kind in formats.items() if kind is not None]
-    if not files:
-        raise CliError(
-            f"no events in {source}: none of its files is JSON lines, Parquet or a store",
-            hint=_FORMATS,
-        )
-    kinds = {formats[path] for path in files}
+    readable = readable_files(source)
+    files = list(readable.formats)
+    kinds = set(readable.formats.values())
     with duckdb_errors(f"cannot read {source}"):
         if STORE in kinds:
             if len(files) > 1:
@@ -216,7 +203,7 @@ def load_events(con: duckdb.DuckDBPyConnection, source: Path, by: str | None = N
                 f"{source} mixes Parquet and JSON lines",
                 hint="read one kind at a time: a glob such as 'exports/*.gz' picks them",
             )
-    return replace(loaded, ignored=ignored)
+    return replace(loaded, ignored=readable.ignored)
 
 
 def absent_property(

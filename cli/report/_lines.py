@@ -9,6 +9,11 @@ lines are staged to a temporary file and the others counted by reason, to be rep
 malformed. Either way no line is ever held whole: see ``app.bounded_lines``. A gzip source is
 told by its content (gzip's magic bytes), whatever its name: Segment's S3 export objects are
 named ``<timestamp>.<uuid>.gz``.
+
+A gzip file cut short (an upload interrupted: one shard among a thousand) is read up to its cut,
+and the cut counted as one malformed line whose reason names the file: the analyst gets the
+report of everything that can be read, with a loud note, rather than nothing. ``authfunnel
+events`` reads lines the same way (``readable``), so both say the same of the same file.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from authfunnel.cli.app import MAX_LINE_BYTES, CliError, bounded_lines, open_regular
+from authfunnel.cli.app import MAX_LINE_BYTES, bounded_lines, open_regular
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 # Why a line was left out, as the report's notes say it.
 TOO_LONG: Final = "longer than 1 MiB"
 NOT_UTF8: Final = "not UTF-8"
 CONTROL: Final = "with a raw control character"
+# The reason a gzip file cut short is counted under: its own, so the note names the file.
+CUT_SHORT: Final = "cut short: the gzip file {path} ends early, what followed is lost"
 # No chunk is longer than the limit, so a line within one never exceeds it: only a line that
 # spans chunks is measured.
 CHUNK: Final = MAX_LINE_BYTES
@@ -61,28 +68,38 @@ def is_gzip(source: Path) -> bool:
 
 def _is_clean(source: Path) -> bool:
     """Whether every line of ``source`` is UTF-8, within the limit and free of control
-    characters."""
+    characters, and a gzip ``source`` whole (one cut short is staged up to its cut)."""
+    import gzip
+    import zlib
+
+    try:
+        with _opened(source) as file:
+            return _clean_lines(file)
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        return False
+
+
+def _clean_lines(file: BinaryIO) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     since_newline = 0
-    with _opened(source) as file:
-        while chunk := file.read(CHUNK):
-            if not _safe(chunk):
+    while chunk := file.read(CHUNK):
+        if not _safe(chunk):
+            return False
+        try:
+            # ASCII is UTF-8, unless it follows the start of a character cut by the chunk.
+            if not chunk.isascii() or decoder.getstate()[0]:
+                decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return False
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            since_newline += len(chunk)
+        else:
+            if since_newline + chunk.find(b"\n") > MAX_LINE_BYTES:
                 return False
-            try:
-                # ASCII is UTF-8, unless it follows the start of a character cut by the chunk.
-                if not chunk.isascii() or decoder.getstate()[0]:
-                    decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return False
-            last = chunk.rfind(b"\n")
-            if last < 0:
-                since_newline += len(chunk)
-            else:
-                if since_newline + chunk.find(b"\n") > MAX_LINE_BYTES:
-                    return False
-                since_newline = len(chunk) - last - 1
-            if since_newline > MAX_LINE_BYTES:
-                return False
+            since_newline = len(chunk) - last - 1
+        if since_newline > MAX_LINE_BYTES:
+            return False
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -93,14 +110,29 @@ def _is_clean(source: Path) -> bool:
 def _stage(source: Path, staged: Path) -> Counter[str]:
     """Copy the readable lines of ``source`` to ``staged``; the others counted by reason."""
     unreadable: Counter[str] = Counter()
-    with _opened(source) as file, staged.open("wb") as out:
-        for line in bounded_lines(file):
-            reason = TOO_LONG if line is None else _unreadable(line)
-            if reason is not None:
-                unreadable[reason] += 1
-            elif line is not None:
-                out.write(line + b"\n")
+    with staged.open("wb") as out:
+        for line in readable(source, unreadable):
+            out.write(line + b"\n")
     return unreadable
+
+
+def readable(source: Path, unreadable: Counter[str]) -> Iterator[bytes]:
+    """Each line of ``source`` (decompressed when it is gzip) that DuckDB can read whole,
+    without its line ending; the others added to ``unreadable`` by reason, and a gzip file cut
+    short read up to its cut, the cut added as one line (``CUT_SHORT``)."""
+    import gzip
+    import zlib
+
+    with _opened(source) as file:
+        try:
+            for line in bounded_lines(file):
+                reason = TOO_LONG if line is None else _unreadable(line)
+                if reason is not None:
+                    unreadable[reason] += 1
+                elif line is not None:
+                    yield line
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            unreadable[CUT_SHORT.format(path=source)] += 1
 
 
 def _unreadable(line: bytes) -> str | None:
@@ -135,15 +167,8 @@ def _opened(source: Path) -> Iterator[BinaryIO]:
             yield file
             return
         import gzip
-        import zlib
 
         with gzip.GzipFile(fileobj=file, mode="rb") as unzipped:
-            try:
-                yield unzipped  # type: ignore[misc]
-            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-                raise CliError(
-                    f"cannot read {source}: it is not complete gzip data ({exc})",
-                    hint="decompress it to check it, or pass the uncompressed file",
-                ) from exc
+            yield unzipped  # type: ignore[misc]
     finally:
         file.close()

@@ -15,6 +15,7 @@ from authfunnel.cli.report._events import (
     connect,
     duckdb_errors,
     load_events,
+    malformed_reasons,
 )
 from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_query import QueryResult
@@ -67,7 +68,7 @@ def build_report(
             raise CliError(
                 f"no readable events in {source}: "
                 + ("its one line is" if loaded.rows == 1 else f"all {loaded.rows:,} lines are")
-                + " malformed",
+                + f" malformed ({malformed_reasons(loaded)})",
                 hint="a source holds Segment track messages, one JSON object per line",
             )
         if by is not None and loaded.by_absent is not None:

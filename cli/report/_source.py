@@ -24,6 +24,8 @@ from authfunnel.cli.report._lines import GZIP_MAGIC
 _GLOB_CHARACTERS: Final = frozenset("*?[")
 PARQUET_MAGIC: Final = b"PAR1"
 _JSON_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+FORMATS: Final = "Segment messages as JSON lines (.jsonl, plain or gzip), .parquet, or a store"
+SHOWN_FILES: Final = 5  # files named when a directory's or glob's are not read
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,44 @@ def source_files(source: Path) -> SourceFiles:
             "a name that exists is read as it is, never as a pattern",
         )
     return SourceFiles(tuple(files), named_as_set=True)
+
+
+@dataclass(frozen=True)
+class Readable:
+    """The files of a source that hold events, each with its format (``file_format``), and
+    those of a directory or glob that hold none, left out (not read, but said)."""
+
+    formats: dict[Path, str]
+    ignored: tuple[str, ...]
+
+
+def readable_files(source: Path) -> Readable:
+    """The files ``source`` names (``source_files``) and what each holds, the one rule the
+    report and ``events`` share: a file named alone whose format cannot be told is refused; in
+    a set such files are left out; a source with no file that holds events is refused."""
+    named = source_files(source)
+    formats = {path: file_format(path) for path in named.files}
+    ignored = tuple(str(path) for path, kind in formats.items() if kind is None)
+    if ignored and not named.named_as_set:
+        raise CliError(f"cannot tell the format of {source.name}", hint=FORMATS)
+    readable = {path: kind for path, kind in formats.items() if kind is not None}
+    if not readable:
+        raise CliError(
+            f"no events in {source}: none of its files is JSON lines, Parquet or a store",
+            hint=FORMATS,
+        )
+    return Readable(readable, ignored)
+
+
+def not_read_warning(ignored: Sequence[str]) -> str:
+    """The warning naming the files of a set that were left out (the first few of them)."""
+    from authfunnel.cli.app import plural, printable
+
+    listed = ", ".join(ignored[:SHOWN_FILES]) + (", ..." if len(ignored) > SHOWN_FILES else "")
+    return printable(
+        f"authfunnel: warning: {plural(len(ignored), 'file')} not read "
+        f"(neither JSON lines, Parquet nor a store): {listed}"
+    )
 
 
 def literal_paths(con: object, paths: Sequence[Path]) -> list[Path]:

@@ -18,15 +18,7 @@ def load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> 
     # staged as JSON lines and read exactly as a collector's store is, counting and all.
     import tempfile
 
-    from authfunnel.cli.telemetry import OutboxError, read_recorded
-
-    try:
-        bodies = read_recorded(source)
-    except OutboxError as exc:
-        raise CliError(
-            f"cannot read the event store {source}: {exc}",
-            hint="it is left as it is; pass another --source",
-        ) from exc
+    bodies = recorded_bodies(source)
     running = _running_command(bodies)
     with tempfile.TemporaryDirectory(prefix="authfunnel-report-") as staging:
         lines = Path(staging) / "store.jsonl"
@@ -34,6 +26,20 @@ def load_store(con: duckdb.DuckDBPyConnection, source: Path, by: str | None) -> 
             "".join(body.replace("\n", " ") + "\n" for body in bodies if body not in running)
         )
         return load_json_lines(con, [lines], by)
+
+
+def recorded_bodies(source: Path) -> list[str]:
+    """The message JSON of every event the store ``source`` keeps (bounded: see
+    ``load_store``); a ``CliError`` when it cannot be read."""
+    from authfunnel.cli.telemetry import OutboxError, read_recorded
+
+    try:
+        return read_recorded(source)
+    except OutboxError as exc:
+        raise CliError(
+            f"cannot read the event store {source}: {exc}",
+            hint="it is left as it is; pass another --source",
+        ) from exc
 
 
 def _running_command(bodies: list[str]) -> set[str]:

@@ -124,12 +124,34 @@ def test_a_compressed_source_with_a_bad_line_is_counted_too(tmp_path: Path) -> N
     assert (report.loaded.rows, report.loaded.malformed) == (3, 1)
 
 
-def test_a_truncated_compressed_source_is_one_clear_error(tmp_path: Path) -> None:
+def test_a_truncated_compressed_source_is_read_up_to_its_cut_and_the_cut_counted(
+    tmp_path: Path,
+) -> None:
+    lines = [line for invocation in "abcdefgh" for line in login_lines(invocation)]
+    compressed = gzip.compress(b"\n".join(lines) + b"\n")
     source = tmp_path / "events.jsonl.gz"
-    source.write_bytes(gzip.compress(b"\n".join(login_lines("a")) * 200)[:200])
-    status, _, err = run_cli("report", "--source", str(source))
-    assert status == 1
-    assert "is not complete gzip data" in err
+    source.write_bytes(compressed[: len(compressed) * 3 // 4])
+    import zlib
+
+    whole = zlib.decompressobj(wbits=31).decompress(source.read_bytes()).count(b"\n")
+    assert 0 < whole < len(lines)
+    status, out, err = run_cli("report", "--format", "json", "--source", str(source))
+    assert status == 0, err
+    found = json.loads(out)
+    assert (found["lines"], found["malformed"]) == (whole + 1, 1)
+    assert f"cut short: the gzip file {source} ends early" in err
+    assert "Traceback" not in err
+
+
+def test_a_compressed_source_cut_before_its_first_line_is_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "events.jsonl.gz"
+    source.write_bytes(gzip.compress(b"\n".join(login_lines("a")) + b"\n")[:12])
+    status, out, err = run_cli("report", "--source", str(source))
+    assert (status, out) == (1, "")
+    assert err.startswith(f"authfunnel: error: no readable events in {source}: its one line")
+    assert f"cut short: the gzip file {source} ends early" in err
     assert "Traceback" not in err
 
 

@@ -131,16 +131,23 @@ def test_each_row_says_what_it_adds_and_the_first_row_no_conversion_beside_its_d
     assert reached != rows[names[1]][0]
 
 
-def test_in_a_pipe_the_report_is_plain_text_of_a_sensible_width(
-    simulated: Path, tmp_path: Path
-) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "authfunnel.cli", "report", "--source", str(simulated)],
-        env=child_variables(tmp_path),
+def run_in_a_pipe(argv: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    """``argv`` run with its stdout and stderr piped (to a script, say), its home ``home``."""
+    return subprocess.run(
+        argv,
+        env=child_variables(home),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+    )
+
+
+def test_in_a_pipe_the_report_is_plain_text_of_a_sensible_width(
+    simulated: Path, tmp_path: Path
+) -> None:
+    done = run_in_a_pipe(
+        [sys.executable, "-m", "authfunnel.cli", "report", "--source", str(simulated)], tmp_path
     )
 
     assert done.returncode == 0, done.stderr
@@ -151,6 +158,13 @@ def test_in_a_pipe_the_report_is_plain_text_of_a_sensible_width(
 
 def run_in_terminal(argv: list[str], columns: int, variables: dict[str, str]) -> str:
     """What ``argv`` draws in a real terminal (a pseudo-terminal) ``columns`` wide."""
+    return run_in_terminal_with_stderr(argv, columns, variables)[0]
+
+
+def run_in_terminal_with_stderr(
+    argv: list[str], columns: int, variables: dict[str, str]
+) -> tuple[str, str]:
+    """What ``argv`` draws in a real terminal ``columns`` wide, and what it says on stderr."""
     import fcntl
     import termios
 
@@ -170,8 +184,10 @@ def run_in_terminal(argv: list[str], columns: int, variables: dict[str, str]) ->
                 break
             drawn += chunk
         assert child.wait(timeout=120) == 0
+        assert child.stderr is not None
+        err = child.stderr.read().decode()
     os.close(controller)
-    return ESCAPE.sub("", drawn.decode()).replace("\r\n", "\n")
+    return ESCAPE.sub("", drawn.decode()).replace("\r\n", "\n"), err
 
 
 @pytest.mark.parametrize("columns", [72, 132])

@@ -162,14 +162,21 @@ def test_parquet_and_json_lines_in_one_directory_is_a_clear_error(
     assert "Traceback" not in err
 
 
+def a_name_with_glob_characters(folder: Path, suffix: str) -> tuple[Path, Path]:
+    """A file named ``c[1]`` + ``suffix`` and the file its name matches as a pattern (``c1``),
+    simulated traffic of different sizes."""
+    write_simulation(folder / f"c[1]{suffix}", flows=3, seed=1)
+    write_simulation(folder / f"c1{suffix}", flows=70, seed=2)
+    return folder / f"c[1]{suffix}", folder / f"c1{suffix}"
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_a_literal_name_with_glob_characters_is_that_file_never_a_pattern(
     tmp_path: Path, suffix: str
 ) -> None:
-    write_simulation(tmp_path / f"c[1]{suffix}", flows=3, seed=1)
-    write_simulation(tmp_path / f"c1{suffix}", flows=70, seed=2)
-    literal = report_of(tmp_path / f"c[1]{suffix}")
-    pattern_target = report_of(tmp_path / f"c1{suffix}")
+    literal_name, pattern_target_name = a_name_with_glob_characters(tmp_path, suffix)
+    literal = report_of(literal_name)
+    pattern_target = report_of(pattern_target_name)
     assert literal["lines"] != pattern_target["lines"]
     only = tmp_path / "only"
     only.mkdir()
@@ -203,3 +210,51 @@ def test_report_help_states_the_literal_name_rule() -> None:
     assert "directory" in text
     assert "glob" in text
     assert "A path that exists is read as named, never as a glob" in text
+
+
+def cut_in_the_middle(data: bytes) -> tuple[bytes, int]:
+    """``data`` gzip-compressed and cut in the middle, as an interrupted upload leaves it, and
+    how many whole lines the cut object still holds (what a decompressor gets back before the
+    cut)."""
+    compressed = gzip.compress(data)
+    cut = compressed[: len(compressed) // 2]
+    import zlib
+
+    recovered = zlib.decompressobj(wbits=31).decompress(cut)
+    assert 0 < recovered.count(b"\n") < data.count(b"\n")  # a real cut, after some lines
+    return cut, recovered.count(b"\n")
+
+
+def exports_with_a_cut_shard(folder: Path, lines: list[bytes]) -> tuple[Path, int]:
+    """``lines`` as three gzip export objects in ``folder``, the middle one cut short; the cut
+    one, and how many whole lines all three still hold."""
+    pieces = shards(lines, 3)
+    folder.mkdir()
+    for number, shard in enumerate(pieces):
+        (folder / f"{number}.{EXPORT_NAME}").write_bytes(gzip.compress(shard))
+    cut, whole_lines = cut_in_the_middle(pieces[1])
+    truncated = folder / f"1.{EXPORT_NAME}"
+    truncated.write_bytes(cut)
+    return truncated, pieces[0].count(b"\n") + whole_lines + pieces[2].count(b"\n")
+
+
+def test_a_truncated_shard_in_a_directory_costs_only_what_follows_its_cut(
+    tmp_path: Path, simulated: list[bytes]
+) -> None:
+    exports = tmp_path / "exports"
+    truncated, whole_lines = exports_with_a_cut_shard(exports, simulated)
+
+    status, out, err = run_cli("report", "--format", "json", "--source", str(exports))
+
+    assert status == 0, err
+    found = json.loads(out)
+    # Every line of the other shards, the truncated one's up to its cut, and the cut itself.
+    assert found["lines"] == whole_lines + 1
+    assert found["malformed"] == 1
+    [(reason, lines)] = found["malformed_by_reason"].items()
+    assert lines == 1
+    assert str(truncated) in reason
+    assert "cut short" in reason
+    # Said out loud: the shard is named on stderr.
+    assert f"cut short: the gzip file {truncated} ends early" in err
+    assert "Traceback" not in err
