@@ -77,13 +77,18 @@ def verify_id_token(
 
 def _decode(provider: Provider, id_token: str) -> Jwt:
     from joserfc import jwt
-    from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+    from joserfc.errors import (
+        BadSignatureError,
+        InvalidKeyIdError,
+        JoseError,
+        UnsupportedAlgorithmError,
+    )
     from joserfc.jws import JWSRegistry
 
     assert provider.jwks_uri is not None
-    registry = JWSRegistry(
-        algorithms=list(provider.id_token_algorithms or ("RS256",)), strict_check_header=False
-    )
+    # RS256 is what OpenID Connect requires every provider to support; "none" is never listed.
+    registry_algorithms = [a for a in provider.id_token_algorithms or ("RS256",) if a != "none"]
+    registry = JWSRegistry(algorithms=registry_algorithms, strict_check_header=False)
     cache = ProviderCache(provider.state_dir, provider.url) if provider.state_dir else None
     for refetch in (False, True):
         keys = _key_set(provider.jwks_uri, cache, refetch=refetch)
@@ -102,6 +107,12 @@ def _decode(provider: Provider, id_token: str) -> Jwt:
             raise IdTokenSignatureInvalid(
                 f"the ID token's signature does not match the provider's key "
                 f"{clean(str(_header(id_token).get('kid')), 60)!r} from {provider.jwks_uri}",
+                hint=_HINT,
+            ) from exc
+        except UnsupportedAlgorithmError as exc:
+            raise IdTokenSignatureInvalid(
+                f"the ID token is signed with {clean(str(_header(id_token).get('alg')), 20)!r}, "
+                f"not an algorithm the provider lists ({', '.join(registry_algorithms)})",
                 hint=_HINT,
             ) from exc
         except JoseError as exc:
