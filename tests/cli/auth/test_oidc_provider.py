@@ -16,6 +16,7 @@ import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from authfunnel import fsm
@@ -219,3 +220,61 @@ def test_an_unreachable_issuer_fails_in_seconds_before_any_browser_opens(
     completed = recorder.events[-1]
     assert completed.name == fsm.COMMAND_COMPLETED
     assert completed.properties["error_class"] == "authfunnel.ProviderUnreachable"
+
+
+def expire_saved_token(home: Path) -> dict[str, object]:
+    token_file = home / "config" / "token.json"
+    token: dict[str, object] = json.loads(token_file.read_text())
+    token_file.write_text(json.dumps({**token, "expires_at": time.time() - 60}))
+    return token
+
+
+def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browser = browse(monkeypatch)
+    assert run_cli(variables(home, oidc.issuer), "login").status == 0
+    before = expire_saved_token(home)
+
+    result = run_cli(variables(home, oidc.issuer), "apps", "list")
+
+    assert result.status == 0, result.err
+    assert "first-app" in result.out
+    assert len(browser.urls) == 1  # renewed silently: no second browser login
+    after = json.loads((home / "config" / "token.json").read_text())
+    assert after["access_token"] != before["access_token"]
+    assert after["refresh_token"] != before["refresh_token"]  # rotated on use
+    reused = httpx.post(
+        f"{oidc.issuer}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": before["refresh_token"],
+            "client_id": "authfunnel-cli",
+        },
+    )
+    assert reused.json()["error"] == "invalid_grant"
+
+
+def test_logout_revokes_the_login_at_the_provider(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browse(monkeypatch)
+    assert run_cli(variables(home, oidc.issuer), "login").status == 0
+    token = json.loads((home / "config" / "token.json").read_text())
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert httpx.get(f"{oidc.issuer}/me", headers=bearer).status_code == 200
+
+    result = run_cli(variables(home, oidc.issuer), "logout")
+
+    assert result.status == 0, result.err
+    assert "provider was not told" not in result.err
+    refreshed = httpx.post(
+        f"{oidc.issuer}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": "authfunnel-cli",
+        },
+    )
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert httpx.get(f"{oidc.issuer}/me", headers=bearer).status_code == 401
