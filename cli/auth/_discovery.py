@@ -112,6 +112,31 @@ def _check(issuer: str, found: Discovered, where: str) -> None:
             check_url(field, value, source=where)
 
 
+def probe(authorize_url: str) -> None:
+    """Check a provider configured without an issuer answers at ``authorize_url`` at all.
+
+    Without discovery there is no document to fetch: a bare request to the authorization
+    endpoint tells a live one (any answer but 404: most refuse the request without parameters)
+    from a mistyped URL or a stopped server, before a browser is sent there to wait for minutes.
+    """
+    import httpx
+
+    timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    try:
+        response = httpx.get(authorize_url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ProviderUnreachable(
+            f"cannot reach the provider at {authorize_url}: {_network_failure(exc)}",
+            hint="check the provider is running and [provider] points at it",
+        ) from exc
+    if response.status_code == 404:
+        raise ProviderNotFound(
+            f"the provider's authorization endpoint {authorize_url} answered HTTP 404",
+            hint="check [provider] url / authorize_url; for an OpenID provider, set issuer "
+            "instead (AUTHFUNNEL_ISSUER) and its endpoints are discovered",
+        )
+
+
 def fetch_jwks(uri: str) -> dict[str, Any]:
     """The key set at ``uri``; ``ProviderUnreachable`` / ``ProviderNotFound`` when unusable."""
     document, answer = _get_document(uri, "the provider's keys")

@@ -63,7 +63,11 @@ def authorize(
     ``opener``: ``None`` when no browser is to be tried (``--no-browser``, no display).
     """
     # http.server loads here, not with the package: `login --help` and `status` never pay it.
+    from authfunnel.cli.auth._discovery import probe
     from authfunnel.cli.auth._loopback import CallbackServer
+
+    if provider.issuer is None:
+        probe(provider.authorize_url)  # one found by its issuer was checked by discovery
 
     verifier = secrets.token_urlsafe(64)
     receiver = CallbackServer(issuer=provider.issuer, iss_required=provider.iss_parameter_supported)

@@ -278,3 +278,20 @@ def test_logout_revokes_the_login_at_the_provider(
     )
     assert refreshed.json()["error"] == "invalid_grant"
     assert httpx.get(f"{oidc.issuer}/me", headers=bearer).status_code == 401
+
+
+def test_an_openid_issuer_given_as_a_dev_layout_url_fails_before_the_browser(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    # The measured mistake: the issuer set as url, so the dev provider's paths are derived.
+    browser = browse(monkeypatch)
+    settings = {**variables(home, oidc.issuer), "AUTHFUNNEL_PROVIDER_URL": oidc.issuer}
+    del settings["AUTHFUNNEL_ISSUER"]
+
+    result = run_cli(settings, "login")
+
+    assert result.status == 1
+    assert f"authorization endpoint {oidc.issuer}/authorize answered HTTP 404" in result.err
+    assert "set issuer instead" in result.err
+    assert browser.urls == []
+    assert failed_at(recorder) == ("browser_wait", "authfunnel.ProviderNotFound")

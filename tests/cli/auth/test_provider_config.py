@@ -200,3 +200,25 @@ def test_login_by_the_dev_providers_issuer_goes_through_its_rfc8414_metadata(
     assert "nonce=" not in browser.urls[0]  # no openid asked of an OAuth server: no ID token
     profile = json.loads((tmp_path / "config" / "profile.json").read_text())
     assert profile["provider"] == dev.base_url
+
+
+@pytest.mark.slow
+def test_a_stopped_provider_configured_by_url_fails_before_the_browser(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, recorder: Recorder
+) -> None:
+    with DevServer() as dev:
+        url = dev.base_url
+    browser = Browser(autopilot())
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+    variables = {
+        "AUTHFUNNEL_HOME": str(tmp_path),
+        "AUTHFUNNEL_PROVIDER_URL": url,
+        "DISPLAY": ":9",
+        "AUTHFUNNEL_LOGIN_TIMEOUT": "60",
+    }
+
+    result = run_cli(variables, "login")
+
+    assert result.status == 1
+    assert f"cannot reach the provider at {url}/authorize: connection failed" in result.err
+    assert browser.urls == []
