@@ -119,16 +119,11 @@ def probe(authorize_url: str) -> None:
     endpoint tells a live one (any answer but 404: most refuse the request without parameters)
     from a mistyped URL or a stopped server, before a browser is sent there to wait for minutes.
     """
-    import httpx
-
-    timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
-    try:
-        response = httpx.get(authorize_url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise ProviderUnreachable(
-            f"cannot reach the provider at {authorize_url}: {_network_failure(exc)}",
-            hint="check the provider is running and [provider] points at it",
-        ) from exc
+    response = _get(
+        authorize_url,
+        "the provider",
+        hint="check the provider is running and [provider] points at it",
+    )
     if response.status_code == 404:
         raise ProviderNotFound(
             f"the provider's authorization endpoint {authorize_url} answered HTTP 404",
@@ -150,16 +145,9 @@ def fetch_jwks(uri: str) -> dict[str, Any]:
 
 def _get_document(url: str, what: str) -> tuple[dict[str, Any] | None, str]:
     """(the JSON object at ``url``, "") or (None, what answered instead)."""
-    import httpx
-
-    timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
-    try:
-        response = httpx.get(url, timeout=timeout, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise ProviderUnreachable(
-            f"cannot reach {what} at {url}: {_network_failure(exc)}",
-            hint="check the issuer in [provider] or AUTHFUNNEL_ISSUER, and the network",
-        ) from exc
+    response = _get(
+        url, what, hint="check the issuer in [provider] or AUTHFUNNEL_ISSUER, and the network"
+    )
     if response.status_code != 200:
         return None, f"HTTP {response.status_code}"
     try:
@@ -169,6 +157,19 @@ def _get_document(url: str, what: str) -> tuple[dict[str, Any] | None, str]:
     if not isinstance(document, dict):
         return None, "HTTP 200 with JSON that is not an object"
     return document, ""
+
+
+def _get(url: str, what: str, *, hint: str) -> httpx.Response:
+    """GET ``url`` within seconds; ``ProviderUnreachable`` naming it when nothing answers."""
+    import httpx
+
+    timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    try:
+        return httpx.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise ProviderUnreachable(
+            f"cannot reach {what} at {url}: {_network_failure(exc)}", hint=hint
+        ) from exc
 
 
 def _network_failure(exc: httpx.HTTPError) -> str:

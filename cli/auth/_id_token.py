@@ -86,10 +86,11 @@ def _decode(provider: Provider, id_token: str) -> Jwt:
     from joserfc.jws import JWSRegistry
 
     assert provider.jwks_uri is not None
+    assert provider.issuer is not None
     # RS256 is what OpenID Connect requires every provider to support; "none" is never listed.
     registry_algorithms = [a for a in provider.id_token_algorithms or ("RS256",) if a != "none"]
     registry = JWSRegistry(algorithms=registry_algorithms, strict_check_header=False)
-    cache = ProviderCache(provider.state_dir, provider.url) if provider.state_dir else None
+    cache = ProviderCache(provider.state_dir, provider.issuer) if provider.state_dir else None
     for refetch in (False, True):
         keys = _key_set(provider.jwks_uri, cache, refetch=refetch)
         try:

@@ -99,9 +99,8 @@ class Provider:
         endpoints: dict[str, str | None] = {}
         for key, (variable, path, document_field) in _ENDPOINTS.items():
             value = setting(key, variable)
-            if value is None and found is not None and document_field is not None:
-                listed = found.get(document_field)
-                value = listed if isinstance(listed, str) else None
+            if value is None and document_field is not None:
+                value = _string(found, document_field)
             if value is None and base:
                 value = base + path
             if value is None and key in _REQUIRED:
@@ -123,7 +122,7 @@ class Provider:
             client_id=setting("client_id", "AUTHFUNNEL_CLIENT_ID") or DEFAULT_CLIENT_ID,
             scopes=scopes,
             issuer=issuer,
-            jwks_uri=found.get("jwks_uri") if found is not None else None,
+            jwks_uri=_string(found, "jwks_uri"),
             openid=found is not None and found.openid,
             iss_parameter_supported=found is not None
             and found.get("authorization_response_iss_parameter_supported") is True,
@@ -133,6 +132,11 @@ class Provider:
             authorize_params=_authorize_params(found, scopes),
             state_dir=paths.state_dir,
         )
+
+
+def _string(found: Discovered | None, name: str) -> str | None:
+    value = found.get(name) if found is not None else None
+    return value if isinstance(value, str) else None
 
 
 def _default_scopes(found: Discovered | None, *, apps: bool) -> str:

@@ -229,6 +229,18 @@ def expire_saved_token(home: Path) -> dict[str, object]:
     return token
 
 
+def refresh(oidc: OidcProvider, refresh_token: object) -> httpx.Response:
+    """The provider's answer to ``refresh_token``, presented as the CLI would."""
+    return httpx.post(
+        f"{oidc.issuer}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": str(refresh_token),
+            "client_id": "authfunnel-cli",
+        },
+    )
+
+
 def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
 ) -> None:
@@ -244,15 +256,7 @@ def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     after = json.loads((home / "config" / "token.json").read_text())
     assert after["access_token"] != before["access_token"]
     assert after["refresh_token"] != before["refresh_token"]  # rotated on use
-    reused = httpx.post(
-        f"{oidc.issuer}/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": before["refresh_token"],
-            "client_id": "authfunnel-cli",
-        },
-    )
-    assert reused.json()["error"] == "invalid_grant"
+    assert refresh(oidc, before["refresh_token"]).json()["error"] == "invalid_grant"
 
 
 def test_logout_revokes_the_login_at_the_provider(
@@ -268,15 +272,7 @@ def test_logout_revokes_the_login_at_the_provider(
 
     assert result.status == 0, result.err
     assert "provider was not told" not in result.err
-    refreshed = httpx.post(
-        f"{oidc.issuer}/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": token["refresh_token"],
-            "client_id": "authfunnel-cli",
-        },
-    )
-    assert refreshed.json()["error"] == "invalid_grant"
+    assert refresh(oidc, token["refresh_token"]).json()["error"] == "invalid_grant"
     assert httpx.get(f"{oidc.issuer}/me", headers=bearer).status_code == 401
 
 

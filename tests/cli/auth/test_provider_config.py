@@ -145,16 +145,22 @@ def test_a_discovery_document_is_cached_with_its_fetch_time_and_used_while_young
     assert 0 <= time.time() - cached["discovery"]["fetched_at"] < METADATA_LIFETIME_SECONDS
 
 
-def test_an_issuer_that_answers_404_is_named_with_both_urls_tried(tmp_path: Path) -> None:
-    endpoint = FaultyEndpoint(404, '{"error": "not_found"}')
+def discovery_error(tmp_path: Path, status: int, body: str) -> tuple[str, ProviderNotFound]:
+    """(the issuer, the error) for an issuer whose every URL answers ``status`` and ``body``."""
+    endpoint = FaultyEndpoint(status, body)
     issuer = endpoint.url.removesuffix("/endpoint")
     try:
         with pytest.raises(ProviderNotFound) as caught:
             provider(tmp_path, AUTHFUNNEL_ISSUER=issuer)
     finally:
         endpoint.close()
+    return issuer, caught.value
 
-    assert caught.value.message == (
+
+def test_an_issuer_that_answers_404_is_named_with_both_urls_tried(tmp_path: Path) -> None:
+    issuer, error = discovery_error(tmp_path, 404, '{"error": "not_found"}')
+
+    assert error.message == (
         f"no OpenID or OAuth provider at {issuer}: "
         f"{issuer}/.well-known/openid-configuration answered HTTP 404; "
         f"{issuer}/.well-known/oauth-authorization-server answered HTTP 404"
@@ -162,15 +168,9 @@ def test_an_issuer_that_answers_404_is_named_with_both_urls_tried(tmp_path: Path
 
 
 def test_a_document_for_another_issuer_is_a_wrong_provider(tmp_path: Path) -> None:
-    endpoint = FaultyEndpoint(200, json.dumps({"issuer": "https://other.example"}))
-    issuer = endpoint.url.removesuffix("/endpoint")
-    try:
-        with pytest.raises(ProviderNotFound) as caught:
-            provider(tmp_path, AUTHFUNNEL_ISSUER=issuer)
-    finally:
-        endpoint.close()
+    issuer, error = discovery_error(tmp_path, 200, json.dumps({"issuer": "https://other.example"}))
 
-    assert caught.value.message == (
+    assert error.message == (
         f"{issuer}/.well-known/openid-configuration describes 'https://other.example', "
         f"not the configured issuer {issuer!r}"
     )
