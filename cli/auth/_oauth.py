@@ -116,7 +116,7 @@ def _check_id_token(
         if provider.openid and nonce is not None:
             raise IdTokenMissing(
                 f"the OpenID provider {provider.url} was asked for 'openid' and sent no ID token",
-                hint="check the scopes under [provider]; if they hold openid, the provider",
+                hint="an OpenID provider must send one: ask its operator",
             )
         return
     if not isinstance(id_token, str):

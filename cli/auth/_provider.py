@@ -89,6 +89,11 @@ class Provider:
 
         issuer = setting("issuer", "AUTHFUNNEL_ISSUER")
         base = (setting("url", "AUTHFUNNEL_PROVIDER_URL") or "").rstrip("/")
+        if env.variables.get("AUTHFUNNEL_ISSUER") or env.variables.get("AUTHFUNNEL_PROVIDER_URL"):
+            # A provider named in the environment replaces the file's, not half of it: the
+            # file's issuer must not override the endpoints of AUTHFUNNEL_PROVIDER_URL.
+            issuer = env.variables.get("AUTHFUNNEL_ISSUER") or None
+            base = (env.variables.get("AUTHFUNNEL_PROVIDER_URL") or "").rstrip("/")
         found: Discovered | None = None
         if issuer is not None:
             check_url("issuer", issuer)

@@ -222,3 +222,16 @@ def test_a_stopped_provider_configured_by_url_fails_before_the_browser(
     assert result.status == 1
     assert f"cannot reach the provider at {url}/authorize: connection failed" in result.err
     assert browser.urls == []
+
+
+def test_a_provider_url_in_the_environment_replaces_the_files_issuer(tmp_path: Path) -> None:
+    # The file's issuer would be discovered (and its endpoints would win over the url's).
+    found = provider(
+        tmp_path,
+        '[provider]\nissuer = "https://id.example.com"\nclient_id = "mine"\n',
+        AUTHFUNNEL_PROVIDER_URL="http://127.0.0.1:9",
+    )
+
+    assert found.issuer is None
+    assert found.authorize_url == "http://127.0.0.1:9/authorize"
+    assert found.client_id == "mine"  # the rest of the file still applies
