@@ -14,7 +14,8 @@
     │   ├── IdTokenAudienceMismatch ... ``aud`` does not name this client
     │   ├── IdTokenExpired          ... ``exp`` passed, or ``iat`` in the future (beyond leeway)
     │   ├── IdTokenNonceMismatch    ... ``nonce`` is not the one this attempt sent
-    │   └── IdTokenMalformed        ... not a JWT, or a claim of the wrong type
+    │   ├── IdTokenMalformed        ... not a JWT, or a claim of the wrong type
+    │   └── UserInfoMismatch        ... the userinfo API describes another user (``sub``)
     ├── CallbackError           the browser came back (with this attempt's state) without a code
     ├── AuthorizationError      the provider refused the request (other than access_denied)
     ├── LoginTimeout            nobody finished the browser step in time
@@ -76,6 +77,10 @@ class IdTokenNonceMismatch(IdTokenError):
 
 class IdTokenMalformed(IdTokenError):
     """The ID token is not a JWT, or one of its claims has the wrong type."""
+
+
+class UserInfoMismatch(IdTokenError):
+    """The userinfo API's ``sub`` is not the ID token's (OpenID Connect Core 5.3.2)."""
 
 
 class CallbackError(CliError):

@@ -57,8 +57,9 @@ def authorize(
     fallback: Fallback | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     signup: bool = False,
-) -> Token:
-    """Run one browser authorization and return the token it yields.
+) -> tuple[Token, str | None]:
+    """Run one browser authorization; the token it yields, and the verified ID token's ``sub``
+    (None without an ID token), which the userinfo API must then confirm.
 
     ``opener``: ``None`` when no browser is to be tried (``--no-browser``, no display).
     """
@@ -101,14 +102,14 @@ def authorize(
             TokenExchangeError,
         )
         token = Token.from_response(data)
-        _check_id_token(provider, data, nonce, token.access_token)
-        return token
+        return token, _check_id_token(provider, data, nonce, token.access_token)
 
 
 def _check_id_token(
     provider: Provider, data: dict[str, Any], nonce: str | None, access_token: str
-) -> None:
-    """Verify the ID token that came with the tokens; require one from an OpenID provider."""
+) -> str | None:
+    """Verify the ID token that came with the tokens (its ``sub``, or None where there is none
+    or nothing to verify it with); require one from an OpenID provider."""
     from authfunnel.cli.auth._id_token import verify_id_token
 
     id_token = data.get("id_token")
@@ -118,12 +119,13 @@ def _check_id_token(
                 f"the OpenID provider {provider.url} was asked for 'openid' and sent no ID token",
                 hint="an OpenID provider must send one: ask its operator",
             )
-        return
+        return None
     if not isinstance(id_token, str):
         raise IdTokenMissing("the token endpoint sent an ID token that is not a string")
     if provider.jwks_uri is None:
-        return  # a plain OAuth provider's extra: nothing here reads it, nothing can verify it
-    verify_id_token(provider, id_token, nonce=nonce or "", access_token=access_token)
+        return None  # a plain OAuth provider's extra: nothing here reads it or can verify it
+    claims = verify_id_token(provider, id_token, nonce=nonce or "", access_token=access_token)
+    return str(claims["sub"])
 
 
 def _show(

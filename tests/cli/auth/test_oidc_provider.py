@@ -23,7 +23,7 @@ from authfunnel import fsm
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.oidc_provider import OidcProvider, person
-from tests.cli.auth.support import Browser, run_cli
+from tests.cli.auth.support import Browser, FaultyEndpoint, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -291,3 +291,20 @@ def test_an_openid_issuer_given_as_a_dev_layout_url_fails_before_the_browser(
     assert "set issuer instead" in result.err
     assert browser.urls == []
     assert failed_at(recorder) == ("browser_wait", "authfunnel.ProviderNotFound")
+
+
+def test_a_userinfo_api_describing_another_user_fails_the_login_at_apps_fetch(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browse(monkeypatch)
+    elsewhere = FaultyEndpoint(200, json.dumps({"sub": "mallory", "email": "m@example.com"}))
+    settings = {**variables(home, oidc.issuer), "AUTHFUNNEL_USERINFO_URL": elsewhere.url}
+    try:
+        result = run_cli(settings, "login")
+    finally:
+        elsewhere.close()
+
+    assert result.status == 1
+    assert "describes the user 'mallory', but the ID token was issued for 'alice'" in result.err
+    assert failed_at(recorder) == ("apps_fetch", "authfunnel.UserInfoMismatch")
+    assert not (home / "config" / "profile.json").exists()
