@@ -38,6 +38,7 @@ class Discovered:
 
     document: dict[str, Any]
     openid: bool
+    fetched: bool = True  # False: read from the cache, not fetched by this process
 
     def get(self, name: str) -> Any:
         return self.document.get(name)
@@ -54,7 +55,7 @@ def discover(issuer: str, cache: ProviderCache | None, *, max_age: float) -> Dis
     """The provider at ``issuer``, from ``cache`` when younger than ``max_age`` seconds."""
     cached = cache.metadata(max_age) if cache is not None and max_age > 0 else None
     if cached is not None and isinstance(cached.get("document"), dict):
-        found = Discovered(cached["document"], bool(cached.get("openid")))
+        found = Discovered(cached["document"], bool(cached.get("openid")), fetched=False)
         _check(issuer, found, "the cached discovery document")
         return found
     found = _fetch(issuer)

@@ -88,9 +88,9 @@ def log_in(
     ctx: AuthContext, tracker: FlowTracker, *, app_name: str | None = None, signup: bool = False
 ) -> Profile:
     """Authorize, pick or create the app, save the login; the tracker follows each step."""
-    if ctx.provider.issuer is not None:
+    if ctx.provider.issuer is not None and not ctx.provider.discovered_now:
         # Discovered afresh: the provider is checked before anyone is sent to a browser, and a
-        # moved endpoint or a new key is picked up by the next login at the latest.
+        # moved endpoint is picked up by the next login at the latest.
         ctx.provider = Provider.from_env(ctx.env, fresh=True)
     token, subject = authorize(
         ctx.provider,

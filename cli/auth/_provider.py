@@ -65,6 +65,8 @@ class Provider:
     authorize_params: tuple[tuple[str, str], ...] = ()
     # Where discovery and keys are cached; None: not cached.
     state_dir: Path | None = field(default=None, compare=False)
+    # Its discovery document was fetched by this process (not read from the cache).
+    discovered_now: bool = field(default=False, compare=False)
 
     @classmethod
     def from_env(
@@ -136,6 +138,7 @@ class Provider:
             else (),
             authorize_params=_authorize_params(found, scopes),
             state_dir=paths.state_dir,
+            discovered_now=found is not None and found.fetched,
         )
 
 

@@ -7,7 +7,9 @@ import json
 import time
 import webbrowser
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from authfunnel import fsm
@@ -235,3 +237,34 @@ def test_a_provider_url_in_the_environment_replaces_the_files_issuer(tmp_path: P
     assert found.issuer is None
     assert found.authorize_url == "http://127.0.0.1:9/authorize"
     assert found.client_id == "mine"  # the rest of the file still applies
+
+
+def test_a_login_fetches_the_discovery_document_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, recorder: Recorder
+) -> None:
+    with DevServer() as dev:
+        asked: list[str] = []
+        fetch = httpx.get
+
+        def counted(url: str, **kwargs: Any) -> httpx.Response:
+            asked.append(url)
+            return fetch(url, **kwargs)
+
+        monkeypatch.setattr(httpx, "get", counted)
+        monkeypatch.setattr(webbrowser, "open", Browser(autopilot()).open)
+        variables = {
+            "AUTHFUNNEL_HOME": str(tmp_path),
+            "AUTHFUNNEL_ISSUER": dev.base_url,
+            "AUTHFUNNEL_APPS_URL": f"{dev.base_url}/api/apps",
+            "DISPLAY": ":99",
+            "AUTHFUNNEL_LOGIN_TIMEOUT": "60",
+        }
+
+        assert run_cli(variables, "login").status == 0
+        asked_first = list(asked)
+        asked.clear()
+        assert run_cli(variables, "login").status == 0  # a young cache: still fetched afresh
+
+    oauth = f"{dev.base_url}/.well-known/oauth-authorization-server"
+    assert asked_first.count(oauth) == 1
+    assert asked.count(oauth) == 1
