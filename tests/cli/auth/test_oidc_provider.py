@@ -308,3 +308,25 @@ def test_a_userinfo_api_describing_another_user_fails_the_login_at_apps_fetch(
     assert "describes the user 'mallory', but the ID token was issued for 'alice'" in result.err
     assert failed_at(recorder) == ("apps_fetch", "authfunnel.UserInfoMismatch")
     assert not (home / "config" / "profile.json").exists()
+
+
+def test_at_the_loopback_a_wrong_state_is_ignored_and_a_bad_code_with_the_right_one_fails(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    ignored: list[int] = []
+
+    def forge_then_spoil(url: str) -> str:
+        # First a stray callback (another state, a forged iss): ignored, the login waits on.
+        stray = re.sub(r"state=[^&]+", "state=stray", url).replace("iss=", "iss=x")
+        ignored.append(httpx.get(stray).status_code)
+        # Then the provider's own redirect, its code spoiled on the way.
+        return re.sub(r"code=[^&]+", "code=spoiled", url)
+
+    browse(monkeypatch, rewrite_callback=forge_then_spoil)
+
+    result = run_cli(variables(home, oidc.issuer), "login")
+
+    assert ignored == [400]
+    assert result.status == 1
+    assert "the token exchange was refused: invalid_grant" in result.err
+    assert failed_at(recorder) == ("code_exchange", "authfunnel.TokenExchangeError")
