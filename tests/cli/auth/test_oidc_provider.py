@@ -23,7 +23,7 @@ from authfunnel import fsm
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.oidc_provider import OidcProvider, person
-from tests.cli.auth.support import Browser, FaultyEndpoint, run_cli
+from tests.cli.auth.support import Browser, FaultyEndpoint, Result, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -157,17 +157,25 @@ def test_an_id_token_for_another_nonce_fails_the_login_at_code_exchange(
     assert not (home / "config" / "profile.json").exists()
 
 
-def test_a_provider_restarted_with_a_new_key_id_is_verified_after_one_jwks_refetch(
-    monkeypatch: pytest.MonkeyPatch, recorder: Recorder, home: Path
-) -> None:
-    with OidcProvider(kid="first") as first:
+def log_in_across_a_restart(
+    monkeypatch: pytest.MonkeyPatch, recorder: Recorder, home: Path, kids: tuple[str, str]
+) -> Result:
+    """Alice logs in; the provider restarts on its port with a new key (id ``kids[1]``), whose
+    JWKS the CLI has not fetched; then Bob logs in. Bob's result, with his events alone."""
+    with OidcProvider(kid=kids[0]) as first:
         browse(monkeypatch)
         assert run_cli(variables(home, first.issuer), "login").status == 0
         port = first.port
-    with OidcProvider(port, kid="second") as second:
+    recorder.clear()
+    with OidcProvider(port, kid=kids[1]) as second:
         browse(monkeypatch, login="bob")
+        return run_cli(variables(home, second.issuer), "login")
 
-        result = run_cli(variables(home, second.issuer), "login")
+
+def test_a_provider_restarted_with_a_new_key_id_is_verified_after_one_jwks_refetch(
+    monkeypatch: pytest.MonkeyPatch, recorder: Recorder, home: Path
+) -> None:
+    result = log_in_across_a_restart(monkeypatch, recorder, home, ("first", "second"))
 
     assert result.status == 0, result.err
     assert "Logged in as bob@example.com" in result.out
@@ -178,16 +186,8 @@ def test_a_provider_restarted_with_a_new_key_id_is_verified_after_one_jwks_refet
 def test_an_id_token_signed_by_another_key_under_a_known_key_id_fails_at_code_exchange(
     monkeypatch: pytest.MonkeyPatch, recorder: Recorder, home: Path
 ) -> None:
-    with OidcProvider(kid="same") as first:
-        browse(monkeypatch)
-        assert run_cli(variables(home, first.issuer), "login").status == 0
-        port = first.port
-    recorder.clear()
     # Same key id, another key: the CLI holds the first key under that id.
-    with OidcProvider(port, kid="same") as second:
-        browse(monkeypatch, login="bob")
-
-        result = run_cli(variables(home, second.issuer), "login")
+    result = log_in_across_a_restart(monkeypatch, recorder, home, ("same", "same"))
 
     assert result.status == 1
     assert "signature does not match the provider's key 'same'" in result.err
