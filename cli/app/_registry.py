@@ -33,7 +33,7 @@ class CommandSpec:
 # The top-level modules each extra installs that the commands import (the core's are always
 # there). Distribution names differ from module names, so this is written out; a test holds it
 # to pyproject.toml.
-_CLI: Final = frozenset({"rich", "httpx", "authlib", "keyring"})
+_CLI: Final = frozenset({"rich", "httpx", "authlib", "joserfc", "keyring"})
 _REPORT: Final = frozenset({"duckdb", "rich", "pygal"})
 _DEVSERVER: Final = frozenset({"flask", "flask_wtf", "werkzeug", "authlib"})
 EXTRAS: Final[dict[str, frozenset[str]]] = {

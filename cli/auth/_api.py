@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from authfunnel.cli.auth._errors import ApiError, ApiUnauthorized, ProviderUnreachable, clean
+from authfunnel.cli.auth._errors import (
+    ApiError,
+    ApiUnauthorized,
+    ProviderNotConfigured,
+    ProviderUnreachable,
+    clean,
+)
 from authfunnel.cli.auth._provider import Provider
 
 if TYPE_CHECKING:
@@ -43,14 +49,23 @@ class ProviderApi:
         )
 
     def apps(self) -> list[App]:
-        data = self._call("GET", self.provider.apps_url, "apps")
+        data = self._call("GET", self._apps_url(), "apps")
         items = data.get("apps") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise ApiError("the apps API answered without an 'apps' list")
         return [_app(item) for item in items]
 
     def create_app(self, name: str) -> App:
-        return _app(self._call("POST", self.provider.apps_url, "apps", json={"name": name}))
+        return _app(self._call("POST", self._apps_url(), "apps", json={"name": name}))
+
+    def _apps_url(self) -> str:
+        if self.provider.apps_url is None:
+            raise ProviderNotConfigured(
+                f"no apps API is configured for the provider {self.provider.url}",
+                hint='set apps_url = "..." under [provider] in the config file '
+                "(or AUTHFUNNEL_APPS_URL)",
+            )
+        return self.provider.apps_url
 
     def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         import httpx  # ~60 ms: paid by the commands that call the API, not by `status`

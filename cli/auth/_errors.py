@@ -5,6 +5,17 @@
     CliError (authfunnel.cli.app)
     ├── ProviderNotConfigured   no provider URL in the config file or the environment
     ├── ProviderUnreachable     the provider did not answer (connection refused, timeout)
+    ├── ProviderNotFound        the issuer answered, but with no usable discovery document
+    ├── IssuerMismatch          the redirect's ``iss`` (RFC 9207) is not the configured issuer
+    ├── IdTokenError            the ID token cannot be trusted; one subclass per cause:
+    │   ├── IdTokenMissing          ... none came, though ``openid`` was asked of an OP
+    │   ├── IdTokenSignatureInvalid ... not signed by any key in the provider's JWKS
+    │   ├── IdTokenIssuerMismatch   ... ``iss`` is not the provider's issuer
+    │   ├── IdTokenAudienceMismatch ... ``aud`` does not name this client
+    │   ├── IdTokenExpired          ... ``exp`` passed, or ``iat`` in the future (beyond leeway)
+    │   ├── IdTokenNonceMismatch    ... ``nonce`` is not the one this attempt sent
+    │   ├── IdTokenMalformed        ... not a JWT, or a claim of the wrong type
+    │   └── UserInfoMismatch        ... the userinfo API describes another user (``sub``)
     ├── CallbackError           the browser came back (with this attempt's state) without a code
     ├── AuthorizationError      the provider refused the request (other than access_denied)
     ├── LoginTimeout            nobody finished the browser step in time
@@ -26,6 +37,50 @@ class ProviderNotConfigured(CliError):
 
 class ProviderUnreachable(CliError):
     """The provider could not be reached."""
+
+
+class ProviderNotFound(CliError):
+    """The issuer answered, but not with a discovery document for itself."""
+
+
+class IssuerMismatch(CliError):
+    """The authorization response came back with another issuer's ``iss`` (a mix-up)."""
+
+
+class IdTokenError(CliError):
+    """The ID token failed verification (the subclass says which check)."""
+
+
+class IdTokenMissing(IdTokenError):
+    """An OpenID provider answered a request for ``openid`` without an ID token."""
+
+
+class IdTokenSignatureInvalid(IdTokenError):
+    """No key of the provider's JWKS verifies the ID token's signature."""
+
+
+class IdTokenIssuerMismatch(IdTokenError):
+    """The ID token's ``iss`` is not the configured issuer."""
+
+
+class IdTokenAudienceMismatch(IdTokenError):
+    """The ID token was issued to another client."""
+
+
+class IdTokenExpired(IdTokenError):
+    """The ID token is expired, or issued in the future, beyond the leeway."""
+
+
+class IdTokenNonceMismatch(IdTokenError):
+    """The ID token does not carry the nonce this login attempt sent."""
+
+
+class IdTokenMalformed(IdTokenError):
+    """The ID token is not a JWT, or one of its claims has the wrong type."""
+
+
+class UserInfoMismatch(IdTokenError):
+    """The userinfo API's ``sub`` is not the ID token's (OpenID Connect Core 5.3.2)."""
 
 
 class CallbackError(CliError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from authfunnel.cli.app import CliError, Environment, Paths, Terminal
 from authfunnel.cli.auth._api import App, ProviderApi
 from authfunnel.cli.auth._credentials import Credentials, Profile
-from authfunnel.cli.auth._errors import ApiError
+from authfunnel.cli.auth._errors import ApiError, UserInfoMismatch, clean
 from authfunnel.cli.auth._oauth import DEFAULT_TIMEOUT_SECONDS, Fallback, Opener, authorize
 from authfunnel.cli.auth._provider import Provider
 from authfunnel.cli.auth._token import Token
@@ -88,7 +88,11 @@ def log_in(
     ctx: AuthContext, tracker: FlowTracker, *, app_name: str | None = None, signup: bool = False
 ) -> Profile:
     """Authorize, pick or create the app, save the login; the tracker follows each step."""
-    token = authorize(
+    if ctx.provider.issuer is not None and not ctx.provider.discovered_now:
+        # Discovered afresh: the provider is checked before anyone is sent to a browser, and a
+        # moved endpoint is picked up by the next login at the latest.
+        ctx.provider = Provider.from_env(ctx.env, fresh=True)
+    token, subject = authorize(
         ctx.provider,
         ctx.terminal,
         tracker,
@@ -100,6 +104,13 @@ def log_in(
     tracker.advance(Step.APPS_FETCH)
     api = ProviderApi(ctx.provider, token.access_token)
     user = api.userinfo()
+    if subject is not None and user.id != subject:
+        # OpenID Connect Core 5.3.2: another user's profile must not be saved as this login's.
+        raise UserInfoMismatch(
+            f"the userinfo API describes the user {clean(user.id, 100)!r}, but the ID token "
+            f"was issued for {clean(subject, 100)!r}",
+            hint="check userinfo_url under [provider]: it must be this provider's",
+        )
     apps = api.apps()
     app = _choose_app(ctx, tracker, api, apps, app_name)
     tracker.advance(Step.PROFILE_CONFIGURE)

@@ -6,6 +6,10 @@ gets its code or error looked at, and is answered 400 and ignored, because any l
 can send one; the receiver keeps waiting for the provider's until the login times out. The
 first callback with the right state decides the attempt, error or code; later ones are told the
 attempt is over and change nothing. Every value from the query is HTML-escaped in the page.
+
+With the right state, ``iss`` is checked next (RFC 9207): a response naming another issuer than
+the configured one, or none from a provider that promises it, came from a mix-up and fails the
+attempt, whether it carries a code or an error.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from authfunnel.cli.auth._errors import AuthorizationError, CallbackError, clean
+from authfunnel.cli.auth._errors import AuthorizationError, CallbackError, IssuerMismatch, clean
 from authfunnel.fsm import ConsentDeclined
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -38,8 +42,12 @@ class Outcome:
 class CallbackServer:
     """Receives the provider's redirect for one login attempt with ``state``."""
 
-    def __init__(self, state: str | None = None) -> None:
+    def __init__(
+        self, state: str | None = None, *, issuer: str | None = None, iss_required: bool = False
+    ) -> None:
         self.state = state or secrets.token_urlsafe(24)
+        self.issuer = issuer
+        self.iss_required = iss_required
         self._outcome: Outcome | None = None
         self._ignored = 0
         self._lock = threading.Lock()
@@ -84,7 +92,12 @@ class CallbackServer:
         with self._lock:
             if self._outcome is not None:
                 return 409, "Already done", "This login attempt is over: return to the terminal."
-            outcome = judge(parse_qs(query, keep_blank_values=True), self.state)
+            outcome = judge(
+                parse_qs(query, keep_blank_values=True),
+                self.state,
+                issuer=self.issuer,
+                iss_required=self.iss_required,
+            )
             if outcome is None:
                 self._ignored += 1
                 return (
@@ -102,10 +115,18 @@ class CallbackServer:
         return 400, "Login failed", html.escape(str(outcome.error))
 
 
-def judge(params: dict[str, list[str]], expected_state: str) -> Outcome | None:
+def judge(
+    params: dict[str, list[str]],
+    expected_state: str,
+    *,
+    issuer: str | None = None,
+    iss_required: bool = False,
+) -> Outcome | None:
     """The outcome of a callback with ``params``; None when its ``state`` is not this attempt's.
 
     ``state`` is checked first: without the exact one, nothing else in the callback is read.
+    Then ``iss`` against ``issuer`` (when known): present and different, or absent though
+    ``iss_required``, fails the attempt.
     """
 
     def one(name: str) -> str | None:
@@ -115,6 +136,9 @@ def judge(params: dict[str, list[str]], expected_state: str) -> Outcome | None:
     state = one("state")
     if state is None or not secrets.compare_digest(state.encode(), expected_state.encode()):
         return None
+    mismatch = _issuer_mismatch(params, issuer, iss_required)
+    if mismatch is not None:
+        return Outcome(error=mismatch)
     error = one("error")
     if error is not None:
         if error == "access_denied":
@@ -135,6 +159,28 @@ def judge(params: dict[str, list[str]], expected_state: str) -> Outcome | None:
             )
         )
     return Outcome(code=code)
+
+
+def _issuer_mismatch(
+    params: dict[str, list[str]], issuer: str | None, iss_required: bool
+) -> IssuerMismatch | None:
+    if issuer is None:
+        return None  # configured by endpoints: no issuer to compare with
+    values = params.get("iss")
+    hint = "check the issuer in [provider]; if it is right, someone tampered with the redirect"
+    if values is None:
+        if not iss_required:
+            return None
+        return IssuerMismatch(
+            f"the provider {issuer} promises an 'iss' on its redirect, and this one has none",
+            hint=hint,
+        )
+    if len(values) != 1 or values[0] != issuer:
+        shown = ", ".join(repr(clean(value, 100)) for value in values)
+        return IssuerMismatch(
+            f"the redirect names the issuer {shown}, not the configured {issuer!r}", hint=hint
+        )
+    return None
 
 
 def _handler_for(server: CallbackServer) -> type[BaseHTTPRequestHandler]:

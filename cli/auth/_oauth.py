@@ -3,8 +3,10 @@
 One attempt: a loopback receiver on a fresh port, a fresh ``state`` and S256 PKCE verifier,
 the authorization URL opened in a browser when one opens, then printed with one line that says
 which happened (never "opening" and then "no browser"), a wait with a countdown, the state
-checked, then the code exchanged with the verifier. The tracker is at
-``browser_wait`` while the person is in the browser and moves to ``code_exchange`` here.
+checked (and ``iss``, RFC 9207), then the code exchanged with the verifier, and the ID token an
+OpenID provider returns verified (``_id_token``) against the nonce this attempt sent. The
+tracker is at ``browser_wait`` while the person is in the browser and moves to
+``code_exchange`` here: a failed check fails the flow at the step it belongs to.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from authfunnel.cli.auth._errors import (
+    IdTokenMissing,
     LoginTimeout,
     ProviderUnreachable,
     RefreshFailed,
@@ -54,17 +57,28 @@ def authorize(
     fallback: Fallback | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     signup: bool = False,
-) -> Token:
-    """Run one browser authorization and return the token it yields.
+) -> tuple[Token, str | None]:
+    """Run one browser authorization; the token it yields, and the verified ID token's ``sub``
+    (None without an ID token), which the userinfo API must then confirm.
 
     ``opener``: ``None`` when no browser is to be tried (``--no-browser``, no display).
     """
     # http.server loads here, not with the package: `login --help` and `status` never pay it.
+    from authfunnel.cli.auth._discovery import probe
     from authfunnel.cli.auth._loopback import CallbackServer
 
+    if provider.issuer is None:
+        probe(provider.authorize_url)  # one found by its issuer was checked by discovery
+
     verifier = secrets.token_urlsafe(64)
-    with CallbackServer() as callback, _client(provider, callback.redirect_uri) as client:
-        extra = {"prompt": "create"} if signup else {}
+    receiver = CallbackServer(issuer=provider.issuer, iss_required=provider.iss_parameter_supported)
+    with receiver as callback, _client(provider, callback.redirect_uri) as client:
+        extra = dict(provider.authorize_params)
+        if signup:
+            extra["prompt"] = "create"
+        nonce = secrets.token_urlsafe(24) if "openid" in provider.scopes.split() else None
+        if nonce is not None:
+            extra["nonce"] = nonce
         url, _ = client.create_authorization_url(
             provider.authorize_url, state=callback.state, code_verifier=verifier, **extra
         )
@@ -80,13 +94,38 @@ def authorize(
         if outcome.error is not None:
             raise outcome.error
         tracker.advance(Step.CODE_EXCHANGE)
-        return _token_call(
+        data = _token_response(
             "the token exchange",
             lambda: client.fetch_token(
                 provider.token_url, code=outcome.code, code_verifier=verifier
             ),
             TokenExchangeError,
         )
+        token = Token.from_response(data)
+        return token, _check_id_token(provider, data, nonce, token.access_token)
+
+
+def _check_id_token(
+    provider: Provider, data: dict[str, Any], nonce: str | None, access_token: str
+) -> str | None:
+    """Verify the ID token that came with the tokens (its ``sub``, or None where there is none
+    or nothing to verify it with); require one from an OpenID provider."""
+    from authfunnel.cli.auth._id_token import verify_id_token
+
+    id_token = data.get("id_token")
+    if id_token is None:
+        if provider.openid and nonce is not None:
+            raise IdTokenMissing(
+                f"the OpenID provider {provider.url} was asked for 'openid' and sent no ID token",
+                hint="an OpenID provider must send one: ask its operator",
+            )
+        return None
+    if not isinstance(id_token, str):
+        raise IdTokenMissing("the token endpoint sent an ID token that is not a string")
+    if provider.jwks_uri is None:
+        return None  # a plain OAuth provider's extra: nothing here reads it or can verify it
+    claims = verify_id_token(provider, id_token, nonce=nonce or "", access_token=access_token)
+    return str(claims["sub"])
 
 
 def _show(
@@ -121,6 +160,9 @@ def refresh(provider: Provider, refresh_token: str) -> Token:
 def revoke(provider: Provider, token: str, hint: str) -> None:
     """Revoke ``token`` at the provider (RFC 7009); ``ProviderUnreachable`` if it cannot."""
     import httpx
+
+    if provider.revocation_url is None:
+        raise ProviderUnreachable("the provider lists no revocation endpoint")
 
     with _client(provider, None) as client:
         try:
@@ -158,6 +200,12 @@ def _client(provider: Provider, redirect_uri: str | None) -> OAuth2Client:
 
 
 def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeError]) -> Token:
+    return Token.from_response(_token_response(what, call, error))
+
+
+def _token_response(
+    what: str, call: Callable[[], Any], error: type[TokenExchangeError]
+) -> dict[str, Any]:
     import httpx
     from authlib.integrations.base_client import OAuthError
 
@@ -182,7 +230,7 @@ def _token_call(what: str, call: Callable[[], Any], error: type[TokenExchangeErr
         raise error(f"{what} got an answer that is not a JSON object", hint=hint) from exc
     except OverflowError as exc:  # Authlib's int() of an infinite expires_in
         raise error(f"{what} got an unusable expiry (expires_in)", hint=hint) from exc
-    return Token.from_response(dict(data))
+    return dict(data)
 
 
 def _duration(seconds: float) -> str:

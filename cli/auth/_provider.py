@@ -1,47 +1,84 @@
 """Where the provider is: the config file's ``[provider]`` table, overridden by the environment.
 
-Only a base URL is needed for a provider laid out like the dev provider (``/authorize``,
-``/token``, ``/revoke``, ``/userinfo``, ``/api/apps``); each endpoint can be set on its own.
+Three ways to say it, from the most to the least automatic:
+
+- ``issuer`` (``AUTHFUNNEL_ISSUER``): an OpenID Connect or RFC 8414 provider, found by discovery
+  (``_discovery``), its document cached in the state dir (``_provider_cache``);
+- ``url`` (``AUTHFUNNEL_PROVIDER_URL``): a provider laid out like the dev provider
+  (``/authorize``, ``/token``, ``/revoke``, ``/userinfo``, ``/api/apps``);
+- each endpoint on its own (``authorize_url``, …), for a plain OAuth 2.0 provider; an endpoint
+  set this way overrides what discovery or ``url`` would give.
+
+Scopes default to what an OpenID provider expects (``openid profile email``, those it lists),
+plus ``offline_access`` with ``prompt=consent`` where it lists that scope (a refresh token is
+issued only with consent), plus ``apps`` where it lists it and an apps API is configured. A
+provider configured without an issuer keeps the dev provider's ``profile email apps``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
 
 from authfunnel.cli.app import Environment, Paths, load_config, section
+from authfunnel.cli.auth._discovery import Discovered, discover
 from authfunnel.cli.auth._errors import ProviderNotConfigured
+from authfunnel.cli.auth._provider_cache import METADATA_LIFETIME_SECONDS, ProviderCache
+from authfunnel.cli.auth._urls import check_url
 
 DEFAULT_CLIENT_ID: Final = "authfunnel-cli"
 DEFAULT_SCOPES: Final = "profile email apps"
-# config key -> (environment variable, path under the base URL)
+OPENID_SCOPES: Final = ("openid", "profile", "email")
+# config key -> (environment variable, path under the base URL, discovery document field)
 _ENDPOINTS: Final = {
-    "authorize_url": ("AUTHFUNNEL_AUTHORIZE_URL", "/authorize"),
-    "token_url": ("AUTHFUNNEL_TOKEN_URL", "/token"),
-    "revocation_url": ("AUTHFUNNEL_REVOCATION_URL", "/revoke"),
-    "userinfo_url": ("AUTHFUNNEL_USERINFO_URL", "/userinfo"),
-    "apps_url": ("AUTHFUNNEL_APPS_URL", "/api/apps"),
+    "authorize_url": ("AUTHFUNNEL_AUTHORIZE_URL", "/authorize", "authorization_endpoint"),
+    "token_url": ("AUTHFUNNEL_TOKEN_URL", "/token", "token_endpoint"),
+    "revocation_url": ("AUTHFUNNEL_REVOCATION_URL", "/revoke", "revocation_endpoint"),
+    "userinfo_url": ("AUTHFUNNEL_USERINFO_URL", "/userinfo", "userinfo_endpoint"),
+    "apps_url": ("AUTHFUNNEL_APPS_URL", "/api/apps", None),
 }
+# Endpoints a login cannot do without; the others are used when present.
+_REQUIRED: Final = ("authorize_url", "token_url", "userinfo_url")
 
 
 @dataclass(frozen=True)
 class Provider:
-    """An OAuth provider's endpoints and this CLI's registration there."""
+    """An OAuth provider's endpoints, what it promises, and this CLI's registration there."""
 
-    url: str
+    url: str  # who issued the saved login: the issuer, the base URL, or the authorize URL
     authorize_url: str
     token_url: str
-    revocation_url: str
+    revocation_url: str | None
     userinfo_url: str
-    apps_url: str
+    apps_url: str | None
     client_id: str = DEFAULT_CLIENT_ID
     scopes: str = DEFAULT_SCOPES
+    issuer: str | None = None
+    jwks_uri: str | None = None
+    # Found by OpenID discovery: asked for ``openid``, it must return an ID token.
+    openid: bool = False
+    # RFC 9207: the provider promises ``iss`` on every authorization response.
+    iss_parameter_supported: bool = False
+    id_token_algorithms: tuple[str, ...] = ()
+    # Extra authorization parameters (``prompt=consent`` where offline access needs it).
+    authorize_params: tuple[tuple[str, str], ...] = ()
+    # Where discovery and keys are cached; None: not cached.
+    state_dir: Path | None = field(default=None, compare=False)
+    # Its discovery document was fetched by this process (not read from the cache).
+    discovered_now: bool = field(default=False, compare=False)
 
     @classmethod
-    def from_env(cls, env: Environment, paths: Paths | None = None) -> Provider:
-        """The configured provider; ``ProviderNotConfigured`` when there is none."""
-        file = section(load_config(paths or Paths.from_env(env)), "provider")
+    def from_env(
+        cls, env: Environment, paths: Paths | None = None, *, fresh: bool = False
+    ) -> Provider:
+        """The configured provider; ``ProviderNotConfigured`` when there is none.
+
+        ``fresh``: fetch the discovery document even when a cached one is young enough (a login
+        does, to check the provider before anyone is sent to a browser).
+        """
+        paths = paths or Paths.from_env(env)
+        file = section(load_config(paths), "provider")
 
         def setting(key: str, variable: str) -> str | None:
             value = env.variables.get(variable) or file.get(key)
@@ -52,35 +89,97 @@ class Provider:
                 )
             return value or None
 
+        issuer = setting("issuer", "AUTHFUNNEL_ISSUER")
         base = (setting("url", "AUTHFUNNEL_PROVIDER_URL") or "").rstrip("/")
-        endpoints: dict[str, str] = {}
-        for key, (variable, path) in _ENDPOINTS.items():
-            value = setting(key, variable) or (base + path if base else None)
-            if value is None:
-                raise ProviderNotConfigured(
-                    "no OAuth provider is configured",
-                    hint="set AUTHFUNNEL_PROVIDER_URL (try 'authfunnel dev-server'), add "
-                    "url = \"...\" under [provider] in the config file, or run 'authfunnel demo'",
-                )
-            _check_url(key, value)
+        if env.variables.get("AUTHFUNNEL_ISSUER") or env.variables.get("AUTHFUNNEL_PROVIDER_URL"):
+            # A provider named in the environment replaces the file's, not half of it: the
+            # file's issuer must not override the endpoints of AUTHFUNNEL_PROVIDER_URL.
+            issuer = env.variables.get("AUTHFUNNEL_ISSUER") or None
+            base = (env.variables.get("AUTHFUNNEL_PROVIDER_URL") or "").rstrip("/")
+        found: Discovered | None = None
+        if issuer is not None:
+            check_url("issuer", issuer)
+            cache = ProviderCache(paths.state_dir, issuer)
+            found = discover(issuer, cache, max_age=0 if fresh else METADATA_LIFETIME_SECONDS)
+        elif base:
+            check_url("url", base)
+        endpoints: dict[str, str | None] = {}
+        for key, (variable, path, document_field) in _ENDPOINTS.items():
+            value = setting(key, variable)
+            if value is None and document_field is not None:
+                value = _string(found, document_field)
+            if value is None and base:
+                value = base + path
+            if value is None and key in _REQUIRED:
+                raise _missing(key, issuer)
+            if value is not None:
+                check_url(key, value)
             endpoints[key] = value
+        authorize_url, token_url, userinfo_url = (endpoints[key] or "" for key in _REQUIRED)
+        scopes = setting("scopes", "AUTHFUNNEL_SCOPES") or _default_scopes(
+            found, apps=endpoints["apps_url"] is not None
+        )
         return cls(
-            url=base or endpoints["authorize_url"],
+            url=issuer or base or authorize_url,
+            authorize_url=authorize_url,
+            token_url=token_url,
+            revocation_url=endpoints["revocation_url"],
+            userinfo_url=userinfo_url,
+            apps_url=endpoints["apps_url"],
             client_id=setting("client_id", "AUTHFUNNEL_CLIENT_ID") or DEFAULT_CLIENT_ID,
-            scopes=setting("scopes", "AUTHFUNNEL_SCOPES") or DEFAULT_SCOPES,
-            **endpoints,
+            scopes=scopes,
+            issuer=issuer,
+            jwks_uri=_string(found, "jwks_uri"),
+            openid=found is not None and found.openid,
+            iss_parameter_supported=found is not None
+            and found.get("authorization_response_iss_parameter_supported") is True,
+            id_token_algorithms=found.strings("id_token_signing_alg_values_supported")
+            if found is not None
+            else (),
+            authorize_params=_authorize_params(found, scopes),
+            state_dir=paths.state_dir,
+            discovered_now=found is not None and found.fetched,
         )
 
 
-def _check_url(key: str, value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ProviderNotConfigured(
-            f"the provider's {key} {value!r} is not an http(s) URL",
-            hint="fix [provider] in the config file or the AUTHFUNNEL_* variable",
+def _string(found: Discovered | None, name: str) -> str | None:
+    value = found.get(name) if found is not None else None
+    return value if isinstance(value, str) else None
+
+
+def _default_scopes(found: Discovered | None, *, apps: bool) -> str:
+    if found is None:
+        return DEFAULT_SCOPES
+    listed = found.strings("scopes_supported")
+    wanted = [s for s in OPENID_SCOPES if found.openid or s != "openid"]
+    if listed:
+        wanted = [s for s in wanted if s in listed]
+        wanted += [s for s in ("offline_access",) if s in listed]
+        wanted += [s for s in ("apps",) if apps and s in listed]
+    return " ".join(wanted)
+
+
+def _authorize_params(found: Discovered | None, scopes: str) -> tuple[tuple[str, str], ...]:
+    # OpenID Connect Core 11: a provider may issue a refresh token for offline_access only
+    # when the request asked for consent (oidc-provider, among others, insists on it).
+    if (
+        found is not None
+        and "offline_access" in scopes.split()
+        and "offline_access" in found.strings("scopes_supported")
+    ):
+        return (("prompt", "consent"),)
+    return ()
+
+
+def _missing(key: str, issuer: str | None) -> ProviderNotConfigured:
+    if issuer is not None:
+        return ProviderNotConfigured(
+            f"the provider at {issuer} lists no {key.replace('_url', '')} endpoint",
+            hint=f'set {key} = "..." under [provider] in the config file',
         )
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ProviderNotConfigured(
-            f"the provider's {key} {value!r} uses plain http off this machine",
-            hint="use https for a remote provider (http is for a loopback dev provider)",
-        )
+    return ProviderNotConfigured(
+        "no OAuth provider is configured",
+        hint="set AUTHFUNNEL_ISSUER to an OpenID provider, or AUTHFUNNEL_PROVIDER_URL (try "
+        "'authfunnel dev-server'); or add issuer = \"...\" under [provider] in the config "
+        "file; or run 'authfunnel demo'",
+    )

@@ -21,7 +21,7 @@ from flask import Flask, Response, jsonify, redirect, render_template_string, re
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from authfunnel.cli.devserver import _pages
-from authfunnel.cli.devserver._oauth import build
+from authfunnel.cli.devserver._oauth import SCOPES, build
 from authfunnel.cli.devserver._store import AppNameTaken, EmailTaken, Store, User
 
 MAX_APP_NAME = 64
@@ -110,6 +110,8 @@ def create_app(store: Store) -> Flask:
             grant_types_supported=["authorization_code", "refresh_token"],
             code_challenge_methods_supported=["S256"],
             token_endpoint_auth_methods_supported=["none"],
+            # A client configured by this issuer asks for what it lists (apps, for the API).
+            scopes_supported=list(SCOPES),
         )
 
     @app.route("/authorize", methods=["GET", "POST"])

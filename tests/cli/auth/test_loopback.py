@@ -6,7 +6,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from authfunnel.cli.auth._errors import AuthorizationError, CallbackError
+from authfunnel.cli.auth._errors import AuthorizationError, CallbackError, IssuerMismatch
 from authfunnel.cli.auth._loopback import CallbackServer, judge
 from authfunnel.fsm import ConsentDeclined
 
@@ -96,3 +96,54 @@ def test_no_callback_without_the_exact_state_decides_anything(
         assert outcome is None
     else:
         assert outcome is not None
+
+
+ISSUER = "https://id.example.com"
+
+
+def test_a_wrong_iss_is_ignored_without_the_right_state_and_fails_the_attempt_with_it() -> None:
+    with CallbackServer(state="s", issuer=ISSUER, iss_required=True) as server:
+        stray = httpx.get(server.redirect_uri, params={"state": "x", "code": "c", "iss": "evil"})
+        waiting = not server.done.is_set()
+        forged = httpx.get(
+            server.redirect_uri, params={"state": "s", "code": "c", "iss": "https://evil.example"}
+        )
+        outcome = server.outcome
+
+    assert stray.status_code == 400
+    assert "was ignored" in stray.text
+    assert waiting
+    assert forged.status_code == 400
+    assert "Login failed" in forged.text
+    assert outcome is not None
+    assert outcome.code is None
+    assert isinstance(outcome.error, IssuerMismatch)
+    assert "'https://evil.example', not the configured 'https://id.example.com'" in str(
+        outcome.error
+    )
+
+
+def test_a_forged_iss_fails_the_attempt_even_on_an_error_response() -> None:
+    # access_denied from another issuer is a mix-up too: it must not read as the person's no.
+    outcome = judge(
+        {"state": ["s"], "error": ["access_denied"], "iss": ["https://evil.example"]},
+        "s",
+        issuer=ISSUER,
+    )
+
+    assert outcome is not None
+    assert isinstance(outcome.error, IssuerMismatch)
+
+
+def test_a_missing_iss_fails_only_where_the_provider_promises_one() -> None:
+    promised = judge({"state": ["s"], "code": ["c"]}, "s", issuer=ISSUER, iss_required=True)
+    optional = judge({"state": ["s"], "code": ["c"]}, "s", issuer=ISSUER)
+    by_endpoints = judge({"state": ["s"], "code": ["c"], "iss": ["any"]}, "s")
+    right = judge({"state": ["s"], "code": ["c"], "iss": [ISSUER]}, "s", issuer=ISSUER)
+
+    assert promised is not None
+    assert isinstance(promised.error, IssuerMismatch)
+    assert "has none" in str(promised.error)
+    for accepted in (optional, by_endpoints, right):
+        assert accepted is not None
+        assert accepted.code == "c"

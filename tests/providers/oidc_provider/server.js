@@ -1,0 +1,109 @@
+// A certified OpenID provider (panva/oidc-provider 8.x) for authfunnel's login tests.
+//
+//   node server.js [PORT]        PORT 0 (default): any free port on 127.0.0.1
+//
+// Prints one line, "listening on http://127.0.0.1:PORT", once it accepts connections; that URL
+// is the issuer. Each start signs with a fresh RSA key; its key id is AUTHFUNNEL_TEST_KID when
+// set (a restart with the same id and another key: tokens the CLI cannot verify with the keys it
+// cached), else a fresh one. Logins use the provider's own development pages (any login, any
+// password); the client is authfunnel's public native client, PKCE S256, loopback on any port.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const port = Number(process.argv[2] || 0);
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwk = {
+  ...privateKey.export({ format: 'jwk' }),
+  kid: process.env.AUTHFUNNEL_TEST_KID || randomUUID(),
+  use: 'sig',
+  alg: 'RS256',
+};
+
+function configuration() {
+  return {
+    clients: [{
+      client_id: 'authfunnel-cli',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback'],
+    }],
+    jwks: { keys: [jwk] },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+    async findAccount(ctx, sub) {
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, name: `Test ${sub}`, email: `${sub}@example.com`, email_verified: true };
+        },
+      };
+    },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+    },
+    // Refresh tokens are issued only to a request with prompt=consent (the provider's default
+    // policy), and rotate on every use by a public client.
+    pkce: { required: () => true, methods: ['S256'] },
+    cookies: { keys: [randomUUID()] },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      Grant: 86400,
+      IdToken: 3600,
+      Interaction: 600,
+      RefreshToken: 86400,
+      Session: 600,
+    },
+  };
+}
+
+// authfunnel's apps API, as a resource server beside the provider: it accepts the provider's
+// access tokens (looked up in the provider itself), and keeps each account's apps in memory.
+// Every account starts with one app, so a login needs no prompt.
+function appsApi(provider) {
+  const apps = new Map();
+  return async (ctx, next) => {
+    if (ctx.path !== '/api/apps') return next();
+    const bearer = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
+    const token = bearer && await provider.AccessToken.find(bearer);
+    if (!token) {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_token' };
+      return undefined;
+    }
+    const own = apps.get(token.accountId) ?? [{ id: 'app-1', name: 'first-app' }];
+    apps.set(token.accountId, own);
+    if (ctx.method === 'POST') {
+      let raw = '';
+      for await (const chunk of ctx.req) raw += chunk;
+      const name = String(JSON.parse(raw || '{}').name ?? '');
+      const app = { id: `app-${own.length + 1}`, name };
+      own.push(app);
+      ctx.status = 201;
+      ctx.body = app;
+      return undefined;
+    }
+    ctx.body = { apps: own };
+    return undefined;
+  };
+}
+
+// Bound first, so the issuer can carry the port the system chose.
+const server = createServer();
+server.listen(port, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = new Provider(issuer, configuration());
+  provider.use(appsApi(provider));
+  server.on('request', provider.callback());
+  process.stdout.write(`listening on ${issuer}\n`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
