@@ -35,7 +35,12 @@ def require_node() -> str:
             pytest.fail("node is missing: the oidc-provider tests need Node 20 (apt-get nodejs)")
         pytest.skip("needs Node (node on PATH) to run the third-party OpenID provider")
     if not (BED / "node_modules" / "oidc-provider").is_dir():
-        pytest.fail(f"oidc-provider is not installed: run 'npm ci' in {BED} (.ci/run does)")
+        # The README's one test command runs on a machine that never ran .ci/run: there the
+        # provider is a skip that says how to install it; in CI its absence is a failure.
+        missing = f"oidc-provider is not installed: run 'npm ci' in {BED} (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
     return node
 
 
