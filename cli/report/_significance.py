@@ -23,9 +23,9 @@ ALPHA: Final = 0.05
 MIN_FLOWS: Final = 30
 MIN_EXPECTED: Final = 5
 TEST_LEGEND: Final = (
-    f"two-proportion z-test, pooled, Holm-Bonferroni over a column's tests, alpha {ALPHA}; "
-    f"too few flows: under {MIN_FLOWS} flows, or {MIN_EXPECTED} expected completions or "
-    "non-completions, on a side"
+    f"two-proportion z-test, pooled, Holm-Bonferroni, alpha {ALPHA}; too few: too few flows "
+    f"to test, under {MIN_FLOWS} flows or {MIN_EXPECTED} expected completions or "
+    "non-completions on a side"
 )
 
 

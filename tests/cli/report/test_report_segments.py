@@ -1,0 +1,326 @@
+"""``report --by``: which values a table shows and in which order, which differ significantly,
+and, by version, what each release changed, on hand-counted populations (``populations``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from fractions import Fraction
+from math import erfc, sqrt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from authfunnel.cli.report._figures import Figures, Stage
+from authfunnel.cli.report._segments import (
+    NONE_LABEL,
+    breakdown,
+    natural_key,
+    ordered,
+    read_as_versions,
+)
+from authfunnel.cli.report._significance import holm
+from tests.cli.report.populations import Population, write_flows
+from tests.cli.report.test_report import run_cli
+from tests.cli.report.test_report_html import table_headed
+from tests.cli.report.test_report_layout import assert_fits, report_at
+
+
+def textbook_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    """The two-sided p-value of Pearson's chi-square (no continuity correction) of the 2x2
+    table, from integers: N (ad - bc)^2 / (row and column totals)."""
+    n, k = n1 + n2, k1 + k2
+    chi = Fraction(n * (k1 * (n2 - k2) - k2 * (n1 - k1)) ** 2, n1 * n2 * k * (n - k))
+    return erfc(sqrt(float(chi) / 2))
+
+
+RELEASES: list[Population] = [
+    ("1.10.0", 50, 20, 3),  # the release that broke login: 40% against 80%
+    ("1.9.0", 50, 40, 2),
+    ("1.2.0", 10, 10, 1),
+    ("zeta-build", 4, 2, 1),  # not versions: placed after them, first seen first
+    ("alpha-build", 2, 1, 2),
+    (None, 2, 1, 3),
+]
+
+
+@pytest.fixture
+def releases(tmp_path: Path) -> Path:
+    return write_flows(tmp_path / "releases.jsonl", "cli_version", RELEASES)
+
+
+def login_json(source: Path, by: str, *argv: str) -> dict[str, Any]:
+    status, out, err = run_cli(
+        "report", "--source", str(source), "--flow", "login", "--by", by, "--format", "json", *argv
+    )
+    assert status == 0, err
+    flow: dict[str, Any] = json.loads(out)["flows"]["login"]
+    return flow
+
+
+def test_by_cli_version_orders_releases_by_pep_440_then_the_rest_by_first_seen(
+    releases: Path,
+) -> None:
+    login = login_json(releases, "cli_version")
+    assert login["breakdown_as_versions"] is True
+    assert list(login["breakdown"]) == [
+        "1.2.0",
+        "1.9.0",
+        "1.10.0",
+        "zeta-build",
+        "alpha-build",
+        NONE_LABEL,
+    ]
+
+
+def test_each_version_shows_its_change_from_the_previous_and_whether_it_is_significant(
+    releases: Path,
+) -> None:
+    rows = login_json(releases, "cli_version")["breakdown"]
+    assert "from_previous" not in rows["1.2.0"]
+    assert rows["1.9.0"]["from_previous"] == {
+        "previous": "1.2.0",
+        "points": -20.0,
+        "p_value": None,
+        "adjusted_p": None,
+        "significant": False,
+        "too_few_flows": True,  # 10 flows of 1.2.0
+    }
+    broke = rows["1.10.0"]["from_previous"]
+    p = textbook_p(20, 50, 40, 50)
+    assert broke["previous"] == "1.9.0"
+    assert broke["points"] == -40.0
+    # The only step tested: a family of one, adjusted p = p.
+    assert broke["p_value"] == pytest.approx(p, rel=1e-3)
+    assert broke["adjusted_p"] == pytest.approx(p, rel=1e-3)
+    assert broke["significant"] is True
+    for value in ("zeta-build", "alpha-build", NONE_LABEL):
+        assert "from_previous" not in rows[value]
+
+
+def test_each_value_is_tested_against_the_rest_of_the_flow_holm_corrected(
+    releases: Path,
+) -> None:
+    rows = login_json(releases, "cli_version")["breakdown"]
+    started = sum(n for _, n, _, _ in RELEASES)
+    completed = sum(k for _, _, k, _ in RELEASES)
+    # 1.9.0 and 1.10.0 have enough flows on both sides; the others do not.
+    raw = [textbook_p(k, n, completed - k, started - n) for k, n in ((40, 50), (20, 50))]
+    adjusted = holm(raw)
+    for value, p, q in zip(("1.9.0", "1.10.0"), raw, adjusted, strict=True):
+        test = rows[value]["against_rest"]
+        assert test["p_value"] == pytest.approx(p, rel=1e-3)
+        assert test["adjusted_p"] == pytest.approx(q, rel=1e-3)
+        assert test["significant"] is (q < 0.05)
+        assert test["too_few_flows"] is False
+    for value in ("1.2.0", "zeta-build", "alpha-build", NONE_LABEL):
+        assert rows[value]["against_rest"]["too_few_flows"] is True
+        assert rows[value]["against_rest"]["p_value"] is None
+
+
+def test_the_terminal_shows_versions_in_order_with_their_change_in_80_columns(
+    releases: Path,
+) -> None:
+    out = report_at(80, "--source", str(releases), "--flow", "login", "--by", "cli_version")
+    assert_fits(out, 80)
+    table = out.split("login by cli_version")[1]
+    lines = [line.split() for line in table.splitlines() if line.strip()]
+    values = [cells[0] for cells in lines if cells[0] in {v or NONE_LABEL for v, *_ in RELEASES}]
+    expected = ["1.2.0", "1.9.0", "1.10.0", "zeta-build", "alpha-build", NONE_LABEL]
+    assert values[: len(expected)] == expected
+    row = next(cells for cells in lines if cells[0] == "1.10.0")
+    assert row[1:4] == ["50", "20", "40.0%"]
+    assert "-40.0" in row
+    assert "*" in row  # both its tests are significant
+    assert row[-1] == "*"  # its step too
+    assert "too few" in " ".join(next(cells for cells in lines if cells[0] == "1.2.0"))
+    assert "too few: too few flows to test" in " ".join(out.split())
+    assert "Holm-Bonferroni" in " ".join(out.split())
+
+
+def test_a_significant_value_is_marked_in_the_terminal_json_and_html(tmp_path: Path) -> None:
+    # Against the rest: linux 90% vs 60%, darwin 50% vs 80%, windows 70% vs 70%.
+    source = write_flows(
+        tmp_path / "os.jsonl",
+        "os",
+        [("linux", 100, 90, 3), ("darwin", 100, 50, 3), ("windows", 100, 70, 3)],
+    )
+    rows = login_json(source, "os")["breakdown"]
+    assert {v: r["against_rest"]["significant"] for v, r in rows.items()} == {
+        "darwin": True,
+        "linux": True,
+        "windows": False,
+    }
+    assert rows["windows"]["against_rest"]["adjusted_p"] == pytest.approx(1.0)
+
+    out = report_at(80, "--source", str(source), "--flow", "login", "--by", "os")
+    first_table = out.split("login by os")[1].split("───\n")[1].split("\n\n")[0]
+    marks = {line.split()[0]: "*" in line.split() for line in first_table.splitlines()}
+    assert marks == {"darwin": True, "linux": True, "windows": False}
+    assert "p vs rest" in " ".join(out.split())
+
+    status, page, err = run_cli(
+        "report", "--source", str(source), "--flow", "login", "--by", "os", "--format", "html"
+    )
+    assert status == 0, err
+    assert page.count("<td class=sig title=") == 2
+    assert "differs significantly (two-proportion z-test" in page
+    table = table_headed(page, "os", "started", "completed", "conversion", "p vs rest")
+    assert [(row[0], row[4].endswith("*")) for row in table] == [
+        ("darwin", True),
+        ("linux", True),
+        ("windows", False),
+    ]
+
+
+REGIONS: list[Population] = [(f"r{n}", n, n // 2, 3) for n in range(1, 26)]
+
+
+@pytest.fixture
+def regions(tmp_path: Path) -> Path:
+    """25 values, r1 to r25, the value rN with N flows."""
+    return write_flows(tmp_path / "regions.jsonl", "region", REGIONS)
+
+
+def breakdown_values(out: str, by: str) -> list[str]:
+    """The values of the breakdown's rows, from the first table after its rule."""
+    table = out.split(f"login by {by}")[1].split("───\n")[1].split("\n\n")[0]
+    return [
+        " ".join(line.split()[:3]) if line.startswith(" other") else line.split()[0]
+        for line in table.splitlines()
+    ]
+
+
+def test_the_terminal_shows_the_top_values_in_natural_order_and_folds_the_rest(
+    regions: Path,
+) -> None:
+    out = report_at(120, "--source", str(regions), "--flow", "login", "--by", "region")
+    # The 20 with the most flows, r6 to r25, in numeric order (r6 before r10), then the rest.
+    assert breakdown_values(out, "region") == [f"r{n}" for n in range(6, 26)] + ["other (5 values)"]
+    other = next(line for line in out.splitlines() if line.startswith(" other"))
+    assert other.split()[3:5] == ["15", "6"]  # r1..r5: 15 flows, 0+1+1+2+2 completed
+
+    fewer = report_at(
+        120, "--source", str(regions), "--flow", "login", "--by", "region", "--top", "3"
+    )
+    assert breakdown_values(fewer, "region") == ["r23", "r24", "r25", "other (22 values)"]
+
+
+def test_the_html_table_follows_the_terminals_rule(regions: Path) -> None:
+    status, page, err = run_cli(
+        "report", "--source", str(regions), "--by", "region", "--format", "html", "--top", "4"
+    )
+    assert status == 0, err
+    rows = table_headed(page, "region", "started")
+    assert [row[0] for row in rows] == ["r22", "r23", "r24", "r25", "other (21 values)"]
+    assert rows[-1][1] == f"{sum(range(1, 22)):,}"
+
+
+def test_json_lists_every_value_in_order(regions: Path) -> None:
+    login = login_json(regions, "region", "--top", "3")
+    assert list(login["breakdown"]) == [f"r{n}" for n in range(1, 26)]
+    assert login["breakdown_as_versions"] is False
+
+
+@pytest.mark.parametrize("top", ["0", "-1", "two"])
+def test_top_must_be_a_positive_whole_number(regions: Path, top: str) -> None:
+    status, out, err = run_cli("report", "--source", str(regions), "--by", "region", "--top", top)
+    assert status == 2
+    assert out == ""
+    assert f"--top: {top!r} is not a whole number of at least 1" in err
+
+
+def test_values_are_read_as_versions_for_cli_version_or_when_all_are_versions() -> None:
+    assert read_as_versions("cli_version", ["1.0", "dev", NONE_LABEL])
+    assert read_as_versions("python_version", ["3.11.7", "3.12.1", NONE_LABEL])
+    assert not read_as_versions("os", ["linux", "darwin"])
+    assert not read_as_versions("app_version", ["1.0", "dev"])
+    # Plain integers are numbers (an exit code, a count), not releases.
+    assert not read_as_versions("exit_code", ["0", "1", "2"])
+    assert not read_as_versions("cli_version", ["dev", NONE_LABEL])
+
+
+def test_pre_releases_and_dev_builds_take_their_pep_440_places() -> None:
+    values = ["1.10.0", "1.2.0", "1.2.0rc1", "1.9", "1.2.0.post1", "1.2.0.dev3", "2!0.1"]
+    assert ordered(values, as_versions=True) == [
+        "1.2.0.dev3",
+        "1.2.0rc1",
+        "1.2.0",
+        "1.2.0.post1",
+        "1.9",
+        "1.10.0",
+        "2!0.1",
+    ]
+
+
+def test_values_that_are_not_versions_follow_by_first_seen_then_by_name() -> None:
+    seen = {"nightly": datetime(2026, 1, 2, tzinfo=UTC), "beta": datetime(2026, 1, 3, tzinfo=UTC)}
+    values = ["beta", NONE_LABEL, "2.0", "nightly", "unseen", "1.0"]
+    assert ordered(values, True, seen) == ["1.0", "2.0", "nightly", "beta", "unseen", NONE_LABEL]
+
+
+@given(st.lists(st.integers(0, 10**6), unique=True))
+def test_numbered_text_sorts_by_its_numbers(numbers: list[int]) -> None:
+    values = [f"v{n}" for n in numbers]
+    assert ordered(values, as_versions=False) == [f"v{n}" for n in sorted(numbers)]
+    plain = [str(n) for n in numbers]
+    assert ordered(plain, as_versions=False) == [str(n) for n in sorted(numbers)]
+
+
+@given(
+    st.lists(
+        st.lists(st.integers(0, 300), min_size=1, max_size=4).filter(lambda r: r[-1] != 0),
+        unique_by=tuple,
+    )
+)
+def test_release_numbers_sort_as_their_tuples(releases: list[list[int]]) -> None:
+    """Releases without trailing zeros (1.0 == 1 in PEP 440) sort as tuples of numbers."""
+    values = [".".join(map(str, release)) for release in releases]
+    expected = [".".join(map(str, release)) for release in sorted(releases)]
+    assert ordered(values, as_versions=True) == expected
+
+
+@given(st.text())
+def test_the_natural_order_is_total(value: str) -> None:
+    assert natural_key(value) == natural_key(value)
+    assert sorted([value, "a1", "a01", "A1"], key=natural_key) == sorted(
+        sorted([value, "a1", "a01", "A1"], key=natural_key), key=natural_key
+    )
+
+
+def figures(started: int, completed: int) -> Figures:
+    stage = Stage(("browser_wait",), reached=started, aborted=started - completed)
+    result = Figures("login", [stage], started=started, completed=completed)
+    result.aborted_by_reason["interrupt"] = started - completed
+    return result
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=5),
+        st.integers(1, 200).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))),
+        max_size=40,
+    ),
+    st.integers(1, 30),
+)
+def test_the_shown_values_are_the_most_started_and_the_folded_row_holds_the_rest(
+    counts: dict[str, tuple[int, int]], top: int
+) -> None:
+    segments = {value: figures(n, k) for value, (n, k) in counts.items()}
+    total = figures(sum(n for n, _ in counts.values()), sum(k for _, k in counts.values()))
+    rows = breakdown("os", total, segments, top=top).segments
+    shown = [row for row in rows if not row.folded]
+    folded = [row for row in rows if row.folded]
+    assert len(shown) == min(top, len(segments))
+    assert sum(row.figures.started for row in rows) == total.started
+    assert sum(row.figures.completed for row in rows) == total.completed
+    assert len(folded) == (1 if len(segments) > top else 0)
+    if folded:
+        assert folded[0] is rows[-1]
+        assert folded[0].values == len(segments) - top
+        hidden = set(segments) - {row.value for row in shown}
+        assert min(row.figures.started for row in shown) >= max(segments[v].started for v in hidden)
+    assert [row.value for row in shown] == ordered([row.value for row in shown], False)
