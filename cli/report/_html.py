@@ -188,15 +188,15 @@ def _funnel_table(f: Figures) -> str:
 
 
 def _breakdown_section(report: Report, flow: FlowReport) -> Iterable[str]:
-    """``flow``'s breakdown: the conversion chart, then the same rows as the terminal table
-    (``_segments``: the top values, the rest folded), a marked p-value where a value's
-    conversion differs significantly, and what the test columns mean."""
+    """``flow``'s breakdown, the rows of the terminal table (``_segments``: the top values,
+    the rest folded): a chart of their conversion, then the table, a marked p-value where a
+    value's conversion differs significantly, and what the test columns mean."""
     by = report.by or ""
     yield f"<section><h3>{_text(flow.figures.flow)} by {_text(by)}</h3>"
-    chart = conversion_chart(by, flow.breakdown)
+    rows = breakdown_of(report, flow, top=report.top)
+    chart = conversion_chart(by, [(row.value, row.figures) for row in rows.segments])
     if chart is not None:
         yield f"<figure class=chart>{chart}</figure>"
-    rows = breakdown_of(report, flow, top=report.top)
     columns = breakdown_columns(rows.as_versions)
     marked: dict[str, Callable[[Segment], bool]] = {
         AGAINST_REST: lambda row: _significant(row.against_rest),
