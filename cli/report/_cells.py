@@ -46,7 +46,7 @@ def breakdown_legend(as_versions: bool, folded: bool) -> str:
         )
     legend += f". Each p is adjusted for its column's many tests; {MARK}: significant"
     if folded:
-        legend += f"; other: how many of its values are marked {MARK}"
+        legend += f"; a folded row (older, other): how many of its values are marked {MARK}"
     return f"{legend} ({TEST_LEGEND})."
 
 

@@ -3,7 +3,8 @@
 One rule for every view (terminal, HTML, JSON): every value is tested against the rest of its
 flow's flows (``_significance``, corrected across the flow's values); a table shows the
 ``top`` values with the most flows started and folds the others into one "other (N values)"
-row, last; JSON lists every value (``top`` None).
+row, last (versions: the ``top`` newest, the older folded into one row above them, see
+``_folds``); JSON lists every value (``top`` None).
 
 Order: versions by PEP 440 (``packaging.version.Version``), numbers by value, other text by
 its natural order (``v10`` before ``v109``), "(none)" last. A breakdown is read as versions
@@ -128,10 +129,9 @@ def breakdown(
     top: int | None = TOP_VALUES,
     first_seen: Mapping[str, datetime] | None = None,
 ) -> Breakdown:
-    """The rows of ``overall``'s breakdown by ``by``: every value tested against the rest,
-    the ``top`` values with the most flows started shown (all when ``top`` is None) in order,
-    the rest folded into one row; among versions, each shown version's step from the one
-    above it."""
+    """The rows of ``overall``'s breakdown by ``by``, in order: every value tested against
+    the rest; at most ``top`` values shown (all when ``top`` is None), the others folded
+    (``_folds``); among versions, each shown version's step from the one above it."""
     as_versions = read_as_versions(by, list(segments))
     total = Proportion(overall.completed, overall.started)
     # A flow that records only its start (logout) converts by no measure: nothing to test.
@@ -141,29 +141,50 @@ def breakdown(
         else [None] * len(segments)
     )
     against_rest = dict(zip(segments, tests, strict=True))
-    shown = set(segments)
-    if top is not None and len(segments) > top:
-        by_flows = sorted(segments, key=lambda v: (-segments[v].started, natural_key(v)))
-        shown = set(by_flows[:top])
-    rows = [
-        Segment(value, segments[value], against_rest[value])
-        for value in ordered(list(shown), as_versions, first_seen)
-    ]
+    values = ordered(list(segments), as_versions, first_seen)
+    older, shown, other = _folds(values, segments, as_versions, top)
+    rows = [Segment(value, segments[value], against_rest[value]) for value in shown]
     if as_versions and overall.records_endings:
         rows = _with_steps(rows)
-    folded = [value for value in segments if value not in shown]
-    if folded:
-        rows.append(
+
+    def fold(label: str, folded: list[str], noun: str) -> list[Segment]:
+        if not folded:
+            return []
+        return [
             Segment(
-                f"other ({plural(len(folded), 'value')})",
+                f"{label} ({plural(len(folded), noun)})",
                 _sum(overall, [segments[v] for v in folded]),
                 None,
                 folded=True,
                 values=len(folded),
                 significant_inside=sum(_significant(against_rest[v]) for v in folded),
             )
-        )
+        ]
+
+    rows = [*fold("older", older, "version"), *rows, *fold("other", other, "value")]
     return Breakdown(rows, as_versions)
+
+
+def _folds(
+    values: list[str], segments: Mapping[str, Figures], as_versions: bool, top: int | None
+) -> tuple[list[str], list[str], list[str]]:
+    """``values`` (in order) split into the older versions folded above the table, the values
+    shown, and the others folded below it.
+
+    Values: the ``top`` with the most flows started are shown. Versions: the ``top`` newest
+    are, so that the table reads as the recent release history, each version beside the one
+    released before it (the most used versions would compare releases far apart); the values
+    that are not versions follow, as values are."""
+    if top is None:
+        return [], values, []
+    releases = [v for v in values if as_versions and version(v) is not None]
+    is_release = set(releases)
+    rest = [v for v in values if v not in is_release]
+    older = releases[: max(0, len(releases) - top)]
+    most = set(sorted(rest, key=lambda v: (-segments[v].started, natural_key(v)))[:top])
+    newest = set(releases[len(older) :])
+    shown = [v for v in values if v in newest or v in most]
+    return older, shown, [v for v in rest if v not in most]
 
 
 def _significant(comparison: Comparison | None) -> bool:

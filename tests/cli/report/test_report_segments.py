@@ -3,7 +3,9 @@ and, by version, what each release changed, on hand-counted populations (``popul
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from datetime import UTC, datetime
 from fractions import Fraction
 from math import erfc, sqrt
@@ -141,6 +143,28 @@ def test_the_terminal_shows_versions_in_order_with_their_change_in_80_columns(
     assert "Holm-Bonferroni" in " ".join(out.split())
 
 
+def test_a_version_table_folds_the_oldest_versions_above_the_newest(releases: Path) -> None:
+    out = report_at(80, "--source", str(releases), "--by", "cli_version", "--top", "2")
+    assert_fits(out, 80)
+    # The 2 newest versions; of the 3 other values the 2 most started ((none) before
+    # alpha-build, 2 flows each, by name), in their own order; the third folded.
+    assert breakdown_values(out, "cli_version") == [
+        "older (1 version)",
+        "1.9.0",
+        "1.10.0",
+        "zeta-build",
+        NONE_LABEL,
+        "other (1 value)",
+    ]
+    status, page, err = run_cli(
+        "report", "--source", str(releases), "--by", "cli_version", "--format", "html", "--top", "2"
+    )
+    assert status == 0, err
+    rows = table_headed(page, "cli_version", "started")
+    assert [row[0] for row in rows] == breakdown_values(out, "cli_version")
+    assert rows[0][1:4] == ["10", "10", "100.0%"]
+
+
 def test_a_significant_value_is_marked_in_the_terminal_json_and_html(tmp_path: Path) -> None:
     # Against the rest: linux 90% vs 60%, darwin 50% vs 80%, windows 70% vs 70%.
     source = write_flows(
@@ -186,12 +210,17 @@ def regions(tmp_path: Path) -> Path:
 
 
 def breakdown_values(out: str, by: str) -> list[str]:
-    """The values of the breakdown's rows, from the first table after its rule."""
+    """The values of the breakdown's rows, from the first table after its rule (a value
+    folded onto more lines read back whole: only a row's first line has its figures)."""
     table = out.split(f"login by {by}")[1].split("───\n")[1].split("\n\n")[0]
-    return [
-        " ".join(line.split()[:3]) if line.startswith(" other") else line.split()[0]
-        for line in table.splitlines()
-    ]
+    values: list[str] = []
+    for line in table.splitlines():
+        first = re.split(r"\s{2,}", line.strip())[0]  # cells stand two spaces apart or more
+        if "%" in line:  # the conversion cell
+            values.append(first)
+        else:
+            values[-1] += " " + first
+    return values
 
 
 def test_the_terminal_shows_the_top_values_in_natural_order_and_folds_the_rest(
@@ -305,7 +334,7 @@ def figures(started: int, completed: int) -> Figures:
 
 @given(
     st.dictionaries(
-        st.text(min_size=1, max_size=5),
+        st.text(min_size=1, max_size=5).map(lambda text: f"os-{text}"),  # never a version
         st.integers(1, 200).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))),
         max_size=40,
     ),
@@ -329,3 +358,30 @@ def test_the_shown_values_are_the_most_started_and_the_folded_row_holds_the_rest
         hidden = set(segments) - {row.value for row in shown}
         assert min(row.figures.started for row in shown) >= max(segments[v].started for v in hidden)
     assert [row.value for row in shown] == ordered([row.value for row in shown], False)
+
+
+@given(
+    st.lists(st.integers(0, 60), unique=True, min_size=1, max_size=40),
+    st.lists(st.integers(1, 90), min_size=40, max_size=40),
+    st.integers(1, 30),
+)
+def test_a_version_table_shows_the_newest_versions_each_beside_the_one_before(
+    minors: list[int], started: list[int], top: int
+) -> None:
+    segments = {f"2.{m}": figures(n, n // 3) for m, n in zip(minors, started, strict=False)}
+    segments["nightly"] = figures(7, 1)
+    total = figures(sum(f.started for f in segments.values()), 0)
+    total.completed = sum(f.completed for f in segments.values())
+    rows = breakdown("cli_version", total, segments, top=top).segments
+    newest = [f"2.{m}" for m in sorted(minors)][-top:]
+    folded = len(minors) - len(newest)
+    expected = [*([f"older ({folded} version{'s' * (folded != 1)})"] if folded else [])]
+    assert [row.value for row in rows] == [*expected, *newest, "nightly"]
+    assert sum(row.figures.started for row in rows) == total.started
+    shown = [row for row in rows if not row.folded and row.value != "nightly"]
+    assert shown[0].step is None  # the version before it is folded, or there is none
+    for before, after in itertools.pairwise(shown):
+        assert after.step is not None
+        assert after.step.previous == before.value
+        conversions = (after.figures.conversion() or 0) - (before.figures.conversion() or 0)
+        assert after.step.points == pytest.approx(100 * conversions)
