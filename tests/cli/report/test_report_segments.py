@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from authfunnel.cli.commands.simulate import write_simulation
 from authfunnel.cli.report._figures import Figures, Stage
 from authfunnel.cli.report._segments import (
     NONE_LABEL,
@@ -385,3 +386,30 @@ def test_a_version_table_shows_the_newest_versions_each_beside_the_one_before(
         assert after.step.previous == before.value
         conversions = (after.figures.conversion() or 0) - (before.figures.conversion() or 0)
         assert after.step.points == pytest.approx(100 * conversions)
+
+
+def test_every_tested_value_agrees_with_the_textbook_test_of_its_own_counts(
+    tmp_path: Path,
+) -> None:
+    """On simulated traffic, each value's p-value in the JSON is the textbook one of the
+    value's counts against the rest, and the adjusted ones are Holm's over the tested."""
+    source = tmp_path / "simulated.jsonl"
+    write_simulation(source, flows=2000, seed=4)
+    status, out, err = run_cli("report", "--source", str(source), "--format", "json", "--by", "os")
+    assert status == 0, err
+    for name in ("login", "signup"):
+        flow = json.loads(out)["flows"][name]
+        rows = flow["breakdown"]
+        n, k = flow["started"], flow["completed"]
+        tested = {v: r for v, r in rows.items() if not r["against_rest"]["too_few_flows"]}
+        assert tested, "the simulation has values with enough flows"
+        raw = {
+            v: textbook_p(r["completed"], r["started"], k - r["completed"], n - r["started"])
+            for v, r in tested.items()
+        }
+        adjusted = dict(zip(raw, holm(list(raw.values())), strict=True))
+        for value, row in tested.items():
+            assert row["against_rest"]["p_value"] == pytest.approx(raw[value], rel=1e-3, abs=1e-12)
+            assert row["against_rest"]["adjusted_p"] == pytest.approx(
+                adjusted[value], rel=1e-3, abs=1e-12
+            )
