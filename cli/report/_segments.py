@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from itertools import pairwise
 from typing import TYPE_CHECKING, Final
 
@@ -38,6 +39,7 @@ NONE_LABEL: Final = "(none)"  # flows whose start carries no such property
 VERSION_PROPERTY: Final = "cli_version"
 TOP_VALUES: Final = 20  # rows of a breakdown table before the rest fold into "other"
 _DIGITS: Final = re.compile(r"([0-9]+)")  # ASCII digits: int() reads them all
+_NUMBER: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # used with fullmatch
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ def ordered(
     named = [value for value in values if value != NONE_LABEL]
     tail = [NONE_LABEL] if NONE_LABEL in values else []
     if not as_versions:
+        if named and all(_NUMBER.fullmatch(value) for value in named):
+            # Numbers, signed or with decimals: by value (-5 before -1, which text would not).
+            return sorted(named, key=lambda v: (Decimal(v), natural_key(v))) + tail
         return sorted(named, key=natural_key) + tail
     parsed = {value: version(value) for value in named}
     releases = sorted((v for v in named if parsed[v] is not None), key=lambda v: (parsed[v], v))

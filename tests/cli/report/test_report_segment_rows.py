@@ -138,3 +138,15 @@ def test_a_version_table_shows_the_newest_versions_each_beside_the_one_before(
         assert after.step.previous == before.value
         conversions = (after.figures.conversion() or 0) - (before.figures.conversion() or 0)
         assert after.step.points == pytest.approx(100 * conversions)
+
+
+def test_signed_numbers_sort_by_value() -> None:
+    values = ["-5", "10", NONE_LABEL, "-1", "2", "0", "-0.5"]
+    assert read_as_versions("exit_code", values) is False
+    assert ordered(values, as_versions=False) == ["-5", "-1", "-0.5", "0", "2", "10", NONE_LABEL]
+
+
+@given(st.lists(st.integers(-(10**6), 10**6), unique=True))
+def test_whole_numbers_sort_by_value(numbers: list[int]) -> None:
+    values = [str(n) for n in numbers]
+    assert ordered(values, as_versions=False) == [str(n) for n in sorted(numbers)]
