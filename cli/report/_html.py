@@ -61,6 +61,8 @@ th { background: #f4f6f9; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }
 td.drop { color: #b03a3a; }
 td.sig { color: #8a1c1c; font-weight: 700; background: #fdecec; }
+div.breakdown { overflow-x: auto; }
+div.breakdown th, div.breakdown td { padding: .3rem .5rem; white-space: nowrap; }
 tr.total td { font-weight: 600; }
 .note { color: #5b6270; font-size: .92rem; }
 ul.notes { color: #5b6270; }
@@ -212,7 +214,9 @@ def _breakdown_section(report: Report, flow: FlowReport) -> Iterable[str]:
             else:
                 cells.append(f"<td>{_text(cell)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    yield f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # A breakdown by version has 13 columns: it scrolls sideways rather than wrap its cells.
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    yield f"<div class=breakdown>{table}</div>"
     folded = any(row.folded for row in rows.segments)
     yield f"<p class=note>{_text(breakdown_legend(rows.as_versions, folded))}</p>"
     yield "</section>"
