@@ -10,6 +10,7 @@ from authfunnel.cli.app import Environment, literal, plural, printable, terminal
 from authfunnel.cli.report._cells import (
     FUNNEL_COLUMNS,
     FUNNEL_LEGEND,
+    MARK,
     TRAILING_COLUMNS,
     breakdown_cells,
     breakdown_columns,
@@ -130,11 +131,20 @@ def _outcome_lines(f: Figures) -> list[str]:
 
 
 def _breakdown_grid(flow: str, by: str, rows: Breakdown) -> Grid:
+    from rich.text import Text
+
+    def marked(cell: str) -> Cell:
+        """A significant test's cell stands out where the terminal has colour."""
+        return Text(cell, style="bold red") if cell.endswith(f" {MARK}") else cell
+
     columns = breakdown_columns(rows.as_versions)
     return Grid(
         f"{flow} by {by}",
         (by, *(_stacked(name) for name in columns)),
-        [(literal(row.value), *breakdown_cells(row, rows.as_versions)) for row in rows.segments],
+        [
+            (literal(row.value), *map(marked, breakdown_cells(row, rows.as_versions)))
+            for row in rows.segments
+        ],
         [row.figures.conversion() for row in rows.segments],
         # The value, its figures and tests: the first table when stacked.
         first_table_columns=1 + len(columns) - len(TRAILING_COLUMNS),

@@ -3,6 +3,7 @@ and, by version, what each release changed, on hand-counted populations (``popul
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from fractions import Fraction
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from authfunnel.cli.__main__ import main
+from authfunnel.cli.app import Environment
 from authfunnel.cli.commands.simulate import write_simulation
 from authfunnel.cli.report._segments import (
     NONE_LABEL,
@@ -284,3 +287,23 @@ def test_every_tested_value_agrees_with_the_textbook_test_of_its_own_counts(
             assert row["against_rest"]["adjusted_p"] == pytest.approx(
                 adjusted[value], rel=1e-3, abs=1e-12
             )
+
+
+class Terminal(io.StringIO):
+    """A stdout that says it is a terminal, as a person's would."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_in_a_terminal_a_significant_test_stands_out_in_colour(tmp_path: Path) -> None:
+    source = write_flows(
+        tmp_path / "os.jsonl", "os", [("linux", 100, 90, 3), ("darwin", 100, 50, 3)]
+    )
+    out = Terminal()
+    env = Environment(stdout=out, stderr=io.StringIO(), variables={"COLUMNS": "120"})
+    assert main(["report", "--source", str(source), "--flow", "login", "--by", "os"], env) == 0
+    # Bold red (SGR 1 and 31) around the marked p-value, in whatever order rich writes them.
+    marked = re.findall(r"\x1b\[([0-9;]+)m<0\.001 \*\x1b\[0m", out.getvalue())
+    assert len(marked) == 2
+    assert all({"1", "31"} <= set(codes.split(";")) for codes in marked)
