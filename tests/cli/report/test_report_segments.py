@@ -307,3 +307,16 @@ def test_in_a_terminal_a_significant_test_stands_out_in_colour(tmp_path: Path) -
     marked = re.findall(r"\x1b\[([0-9;]+)m<0\.001 \*\x1b\[0m", out.getvalue())
     assert len(marked) == 2
     assert all({"1", "31"} <= set(codes.split(";")) for codes in marked)
+
+
+def test_a_parquet_source_gives_the_same_version_breakdown(releases: Path, tmp_path: Path) -> None:
+    """First seen comes from the events view, whatever the source's format."""
+    import duckdb
+
+    parquet = tmp_path / "releases.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_json_auto('{releases}')) TO '{parquet}' (FORMAT parquet)")
+    assert login_json(parquet, "cli_version") == login_json(releases, "cli_version")
+    assert list(login_json(parquet, "cli_version")["breakdown"])[3:5] == [
+        "zeta-build",
+        "alpha-build",
+    ]
