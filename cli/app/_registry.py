@@ -34,7 +34,7 @@ class CommandSpec:
 # there). Distribution names differ from module names, so this is written out; a test holds it
 # to pyproject.toml.
 _CLI: Final = frozenset({"rich", "httpx", "authlib", "joserfc", "keyring"})
-_REPORT: Final = frozenset({"duckdb", "rich", "pygal"})
+_REPORT: Final = frozenset({"duckdb", "rich", "pygal", "packaging"})
 _DEVSERVER: Final = frozenset({"flask", "flask_wtf", "werkzeug", "authlib"})
 EXTRAS: Final[dict[str, frozenset[str]]] = {
     "cli": _CLI,

@@ -22,7 +22,7 @@ from authfunnel.cli.app import (
     plural,
     printable,
 )
-from authfunnel.cli.report import parse_when
+from authfunnel.cli.report import TOP_VALUES, parse_when
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
@@ -43,12 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", metavar="T", help="flows started before T")
     parser.add_argument("--by", metavar="PROPERTY", help="break down by an event property")
     parser.add_argument(
+        "--top",
+        metavar="N",
+        type=_positive,
+        help="with --by, the tables show the N values with the most flows started and fold "
+        f"the rest into one row (default: {TOP_VALUES}; json lists every value)",
+    )
+    parser.add_argument(
         "--format",
         choices=FORMATS,
         default="table",
         help="table (default), json, html (a page to share: charts, offline), or svg",
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE, not stdout")
+
+
+def _positive(text: str) -> int:
+    """A count of at least one."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -73,6 +87,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             hint="flows started at or after --since and before --until are counted; swap them?",
         )
     report = build_report(source, funnels, by=args.by, since=since, until=until)
+    if args.top is not None:
+        report.top = args.top
     if not report.loaded.rows:
         env.stdout.write(printable(f"No events in {source}: it is empty.") + "\n")
         if not args.source:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._messages import Messages, read_messages
     from authfunnel.cli.report._model import Report, as_json, build_report
+    from authfunnel.cli.report._segments import TOP_VALUES
     from authfunnel.cli.report._source import not_read_warning, source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
 _HOMES = {
     "SQLITE_HEADER": "_events",
+    "TOP_VALUES": "_segments",
     "Figures": "_figures",
     "Messages": "_messages",
     "Report": "_model",
@@ -63,6 +65,7 @@ _HOMES = {
 
 __all__ = [
     "SQLITE_HEADER",
+    "TOP_VALUES",
     "Figures",
     "Messages",
     "Report",

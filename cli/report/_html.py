@@ -8,13 +8,24 @@ no figure. Every string from the events goes through ``printable`` then ``html.e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Final
 
 from authfunnel.cli.app import plural, printable
-from authfunnel.cli.report._cells import BREAKDOWN_COLUMNS, breakdown_cells, percent, seconds
+from authfunnel.cli.report._cells import (
+    AGAINST_REST,
+    FUNNEL_LEGEND,
+    STEP_P,
+    breakdown_cells,
+    breakdown_columns,
+    breakdown_legend,
+    funnel_cells,
+    funnel_columns,
+    percent,
+    seconds,
+)
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._html_charts import (
     aborts_chart,
@@ -23,10 +34,10 @@ from authfunnel.cli.report._html_charts import (
     failures_chart,
     funnel_chart,
 )
-from authfunnel.cli.report._model import Report
+from authfunnel.cli.report._model import FlowReport, Report, breakdown_of
+from authfunnel.cli.report._segments import Segment
+from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
 from authfunnel.cli.report._view import notes
-
-MAX_BREAKDOWN_ROWS: Final = 500  # a --by with thousands of values stays a page, not a dump
 
 STYLE: Final = """
 :root { color-scheme: light; }
@@ -49,6 +60,9 @@ th, td { padding: .3rem .7rem; border-bottom: 1px solid #e6e9ee; text-align: rig
 th { background: #f4f6f9; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }
 td.drop { color: #b03a3a; }
+td.sig { color: #8a1c1c; font-weight: 700; background: #fdecec; }
+div.breakdown { overflow-x: auto; }
+div.breakdown th, div.breakdown td { padding: .3rem .5rem; white-space: nowrap; }
 tr.total td { font-weight: 600; }
 .note { color: #5b6270; font-size: .92rem; }
 ul.notes { color: #5b6270; }
@@ -70,7 +84,7 @@ def render_html(report: Report, *, generated: datetime | None = None) -> str:
     for flow in flows:
         body.extend(_flow_section(flow.figures))
         if report.by:
-            body.extend(_breakdown_section(flow.figures.flow, report.by, flow.breakdown))
+            body.extend(_breakdown_section(report, flow))
     found = notes(report)
     if found:
         body.append("<h2>Read but not counted</h2><ul class=notes>")
@@ -169,52 +183,50 @@ def _flow_section(f: Figures) -> Iterable[str]:
 
 
 def _funnel_table(f: Figures) -> str:
-    rows: list[tuple[str, ...]] = []
-    for stage in f.stages:
-        rows.append(
-            (
-                " | ".join(stage.steps),
-                f"{stage.reached:,}",
-                percent(stage.reached / f.started),
-                f"{stage.ended:,}",
-                percent(stage.ended / stage.reached if stage.reached else None),
-                f"{stage.aborted:,}",
-                f"{stage.failed:,}",
-                f"{stage.open:,}",
-            )
-        )
-    rows.append(("completed", f"{f.completed:,}", percent(f.conversion()), "", "", "", "", ""))
-    return _table(
-        (
-            "step",
-            "reached",
-            "of started",
-            "dropped here",
-            "drop-off",
-            "aborted",
-            "failed",
-            "still open",
-        ),
-        rows,
-        drop_columns=(3, 4),
-    )
+    columns = funnel_columns(f)
+    dropped = columns.index("dropped here")
+    table = _table(columns, funnel_cells(f), drop_columns=(dropped,))
+    return f"{table}<p class=note>{_text(FUNNEL_LEGEND)}</p>"
 
 
-def _breakdown_section(flow: str, by: str, breakdown: dict[str, Figures]) -> Iterable[str]:
-    yield f"<section><h3>{_text(flow)} by {_text(by)}</h3>"
-    chart = conversion_chart(by, breakdown)
+def _breakdown_section(report: Report, flow: FlowReport) -> Iterable[str]:
+    """``flow``'s breakdown, the rows of the terminal table (``_segments``: the top values,
+    the rest folded): a chart of their conversion, then the table, a marked p-value where a
+    value's conversion differs significantly, and what the test columns mean."""
+    by = report.by or ""
+    yield f"<section><h3>{_text(flow.figures.flow)} by {_text(by)}</h3>"
+    rows = breakdown_of(report, flow, top=report.top)
+    chart = conversion_chart(by, [(row.value, row.figures) for row in rows.segments])
     if chart is not None:
         yield f"<figure class=chart>{chart}</figure>"
-    ordered = sorted(breakdown.items(), key=lambda item: (-item[1].started, item[0]))
-    rows = [(value, *breakdown_cells(f)) for value, f in ordered[:MAX_BREAKDOWN_ROWS]]
-    yield _table(
-        (by, *BREAKDOWN_COLUMNS),
-        rows,
-    )
-    hidden = len(ordered) - MAX_BREAKDOWN_ROWS
-    if hidden > 0:
-        yield f"<p class=note>{plural(hidden, 'more value')} with fewer flows not shown.</p>"
+    columns = breakdown_columns(rows.as_versions)
+    marked: dict[str, Callable[[Segment], bool]] = {
+        AGAINST_REST: lambda row: _significant(row.against_rest),
+        STEP_P: lambda row: row.step is not None and row.step.comparison.significant,
+    }
+    head = "".join(f"<th>{_text(h)}</th>" for h in (by, *columns))
+    body = []
+    for row in rows.segments:
+        cells = [f"<td>{_text(row.value)}</td>"]
+        for name, cell in zip(columns, breakdown_cells(row, rows.as_versions), strict=True):
+            if name in marked and marked[name](row):
+                cells.append(f'<td class=sig title="{_text(SIGNIFICANT_TITLE)}">{_text(cell)}</td>')
+            else:
+                cells.append(f"<td>{_text(cell)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    # A breakdown by version has 13 columns: it scrolls sideways rather than wrap its cells.
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    yield f"<div class=breakdown>{table}</div>"
+    folded = any(row.folded for row in rows.segments)
+    yield f"<p class=note>{_text(breakdown_legend(rows.as_versions, folded))}</p>"
     yield "</section>"
+
+
+SIGNIFICANT_TITLE: Final = f"differs significantly ({TEST_LEGEND})"
+
+
+def _significant(test: Comparison | None) -> bool:
+    return test is not None and test.significant
 
 
 def _table(

@@ -15,6 +15,7 @@ characters) and pygal's XML writer escapes it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app import printable
@@ -30,7 +31,6 @@ FONT_STACK: Final = (
 WIDTH: Final = 760
 ROW_HEIGHT: Final = 34
 TOP_CLASSES: Final = 6  # error classes drawn apart in the failures chart; the rest are "other"
-TOP_VALUES: Final = 20  # breakdown values drawn (by flows started); the table lists more
 WENT_ON, ABORTED, FAILED, OPEN, COMPLETED = "#3b6fd8", "#e8a33d", "#d64545", "#a3a9b3", "#2e9d6a"
 PALETTE: Final = ("#d64545", "#e8a33d", "#8d5bd0", "#2f9fb0", "#c2567e", "#6c8a2e", "#a3a9b3")
 
@@ -165,15 +165,12 @@ def aborts_chart(f: Figures) -> str | None:
     return _render(chart)
 
 
-def conversion_chart(by: str, breakdown: dict[str, Figures]) -> str | None:
-    """Conversion per breakdown value (the values with the most flows started), in percent."""
-    values = sorted(
-        ((value, f) for value, f in breakdown.items() if f.started),
-        key=lambda item: (-item[1].started, item[0]),
-    )[:TOP_VALUES]
+def conversion_chart(by: str, rows: Sequence[tuple[str, Figures]]) -> str | None:
+    """Conversion per breakdown row (value, figures), top to bottom in the order given."""
+    values = [(value, f) for value, f in rows if f.started]
     if not values:
         return None
-    values.reverse()
+    values.reverse()  # pygal draws a horizontal bar chart's first value at the bottom
     chart = _chart(
         "HorizontalBar",
         len(values),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app import CliError
 from authfunnel.cli.report._events import (
@@ -20,7 +20,20 @@ from authfunnel.cli.report._events import (
 from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
+from authfunnel.cli.report._segments import (
+    NONE_LABEL,
+    TOP_VALUES,
+    Breakdown,
+    Segment,
+    breakdown,
+    read_as_versions,
+    version,
+)
+from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
 from authfunnel.fsm import Funnel
+
+if TYPE_CHECKING:
+    import duckdb
 
 SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 
@@ -49,6 +62,11 @@ class Report:
     until: datetime | None = None
     first_event: datetime | None = None
     last_event: datetime | None = None
+    # With --by: when each value that is not a version was first seen (its earliest event),
+    # where the values are read as versions (``_segments``); and how many values a table
+    # shows before folding the rest into one row.
+    first_seen: dict[str, datetime] = field(default_factory=dict)
+    top: int = TOP_VALUES
 
 
 def build_report(
@@ -78,11 +96,32 @@ def build_report(
             first, last = con.execute(
                 f"SELECT min(ts), max(ts) FROM events WHERE {WELL_FORMED}"
             ).fetchall()[0]
+            seen = _first_seen(con, by, result) if by is not None else {}
     finally:
         con.close()
     report = assemble_report(str(source), funnels, by, loaded, result)
     report.since, report.until, report.first_event, report.last_event = since, until, first, last
+    report.first_seen = seen
     return report
+
+
+def _first_seen(
+    con: duckdb.DuckDBPyConnection, by: str, result: QueryResult
+) -> dict[str, datetime]:
+    """When each ``--by`` value that is not a version was first seen, where the breakdown
+    reads its values as versions (only then are such values placed by time)."""
+    values = sorted({row.by_value for row in result.outcomes if row.by_value is not None})
+    if not read_as_versions(by, values):
+        return {}
+    strays = [value for value in values if version(value) is None]
+    if not strays:
+        return {}
+    found = con.execute(
+        f"SELECT by_value, min(ts) FROM events WHERE {WELL_FORMED} AND ts IS NOT NULL"
+        " AND list_contains(?, by_value) GROUP BY by_value",
+        [strays],
+    ).fetchall()
+    return {value: when for value, when in found}
 
 
 def _no_such_property(by: str, found: tuple[str, ...]) -> CliError:
@@ -125,7 +164,7 @@ def assemble_report(
 
 
 def _label(value: str | None) -> str:
-    return "(none)" if value is None else value
+    return NONE_LABEL if value is None else value
 
 
 def as_json(report: Report) -> dict[str, Any]:
@@ -146,15 +185,57 @@ def as_json(report: Report) -> dict[str, Any]:
         "flows": {
             flow.figures.flow: {
                 **_figures_json(flow.figures),
-                **(
-                    {"breakdown": {k: _figures_json(v) for k, v in flow.breakdown.items()}}
-                    if report.by
-                    else {}
-                ),
+                **(_breakdown_json(report, flow) if report.by else {}),
             }
             for flow in report.flows
         },
     }
+
+
+def breakdown_of(report: Report, flow: FlowReport, *, top: int | None) -> Breakdown:
+    """``flow``'s breakdown rows (``_segments.breakdown``), ``top`` values shown."""
+    assert report.by is not None
+    return breakdown(report.by, flow.figures, flow.breakdown, top=top, first_seen=report.first_seen)
+
+
+def _breakdown_json(report: Report, flow: FlowReport) -> dict[str, Any]:
+    """Every value, in the tables' order, with its test against the rest of the flow and,
+    among versions, its step from the previous version."""
+    rows = breakdown_of(report, flow, top=None)
+    return {
+        "breakdown_test": TEST_LEGEND,
+        "breakdown_as_versions": rows.as_versions,
+        "breakdown": {row.value: _segment_json(row) for row in rows.segments},
+    }
+
+
+def _segment_json(row: Segment) -> dict[str, Any]:
+    found = {**_figures_json(row.figures), "against_rest": _comparison_json(row.against_rest)}
+    if row.step is not None:
+        found["from_previous"] = {
+            "previous": row.step.previous,
+            "points": round(row.step.points, RATE_DECIMALS - 2),
+            **_test_json(row.step.comparison),
+        }
+    return found
+
+
+def _comparison_json(test: Comparison | None) -> dict[str, Any] | None:
+    return None if test is None else _test_json(test)
+
+
+def _test_json(test: Comparison) -> dict[str, Any]:
+    return {
+        "p_value": _p(test.p_value),
+        "adjusted_p": _p(test.adjusted_p),
+        "significant": test.significant,
+        "too_few_flows": test.too_few_flows,
+    }
+
+
+def _p(value: float | None) -> float | None:
+    """A p-value to 4 significant digits: 0.0001234, not 0.0 (it is compared to 0.05)."""
+    return None if value is None else float(f"{value:.4g}")
 
 
 def _figures_json(f: Figures) -> dict[str, Any]:

@@ -7,10 +7,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
-from authfunnel.cli.report._cells import BREAKDOWN_COLUMNS, breakdown_cells, percent, seconds
+from authfunnel.cli.report._cells import (
+    FUNNEL_COLUMNS,
+    FUNNEL_LEGEND,
+    MARK,
+    TRAILING_COLUMNS,
+    breakdown_cells,
+    breakdown_columns,
+    breakdown_legend,
+    funnel_cells,
+    funnel_columns,
+    percent,
+    seconds,
+    share,
+)
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
-from authfunnel.cli.report._model import Report
+from authfunnel.cli.report._model import Report, breakdown_of
+from authfunnel.cli.report._segments import Breakdown
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -48,9 +62,11 @@ def print_report(console: Console, report: Report) -> None:
             console.print(literal(line))
         if report.by:
             console.print()
-            console.print(
-                *_fitted(console, _breakdown_grid(flow.figures.flow, report.by, flow.breakdown))
-            )
+            rows = breakdown_of(report, flow, top=report.top)
+            grid = _breakdown_grid(flow.figures.flow, report.by, rows)
+            console.print(*_fitted(console, grid))
+            folded = any(row.folded for row in rows.segments)
+            console.print(Text(breakdown_legend(rows.as_versions, folded), style="dim"))
         console.print()
     for note in notes(report):
         console.print(Text(printable(note), style="dim"))
@@ -82,50 +98,22 @@ def _funnel_grid(f: Figures) -> Grid:
     title = f"{f.flow} funnel: {f.started:,} started, {percent(f.conversion())} completed"
     if f.median_ms is not None:
         title += f", median {seconds(f.median_ms)}, p90 {seconds(f.p90_ms)}"
-    recovered = bool(f.recovered)  # a column only when there are some
-    headers = ("stage", "reached", "% of\nstart", "% of\nprev.", "dropped\nhere")
-    ends = ("aborted", "failed", *(["recovered"] if recovered else []), "open")
-    rows: list[tuple[Cell, ...]] = []
-    previous: int | None = None  # the first stage has no stage above it
-    for stage in f.stages:
-        rows.append(
-            (
-                " or\n".join(stage.steps),  # alternatives: one stage
-                f"{stage.reached:,}",
-                percent(_share(stage.reached, f.started)),
-                percent(_share(stage.reached, previous)),
-                f"{stage.ended:,}",
-                f"{stage.aborted:,}",
-                f"{stage.failed:,}",
-                *([f"{stage.recovered:,}"] if recovered else []),
-                f"{stage.open:,}",
-            )
-        )
-        previous = stage.reached
-    rows.append(
-        (
-            "completed",
-            f"{f.completed:,}",
-            percent(f.conversion()),
-            percent(_share(f.completed, previous)),
-            *[""] * (1 + len(ends)),
-        )
-    )
-    shares = [_share(stage.reached, f.started) for stage in f.stages] + [f.conversion()]
-    return Grid(title, headers + ends, rows, shares, first_table_columns=len(headers))
+    rows = funnel_cells(f, alternatives=" or\n")  # alternatives: one stage, a line each
+    shares = [share(stage.reached, f.started) for stage in f.stages] + [f.conversion()]
+    headers = tuple(_stacked(name) for name in funnel_columns(f))
+    return Grid(title, headers, rows, shares, first_table_columns=len(FUNNEL_COLUMNS))
 
 
-FUNNEL_LEGEND: Final = (
-    "reached: flows that got to the stage; % of start / % of prev.: reached as a share of the "
-    "flows started / of those that reached the stage above; dropped here: flows that ended at "
-    "the stage without completing (aborted + failed + open, that is in flight or abandoned)."
-)
+def _stacked(header: str) -> str:
+    """A header of several words on two lines, its last word below: a narrower column."""
+    head, _, last = header.rpartition(" ")
+    return f"{head}\n{last}" if head else header
 
 
 def _outcome_lines(f: Figures) -> list[str]:
     lines = [
         f"no_browser: {f.no_browser:,} of {f.started:,}"
-        f" ({percent(_share(f.no_browser, f.started))})"
+        f" ({percent(share(f.no_browser, f.started))})"
         f" · in flight: {f.in_flight:,} · abandoned: {f.abandoned:,}"
     ]
     if f.aborted_by_reason:
@@ -142,14 +130,24 @@ def _outcome_lines(f: Figures) -> list[str]:
     return lines
 
 
-def _breakdown_grid(flow: str, by: str, breakdown: dict[str, Figures]) -> Grid:
-    first = 4  # the value, started, completed, conversion: the first table when stacked
+def _breakdown_grid(flow: str, by: str, rows: Breakdown) -> Grid:
+    from rich.text import Text
+
+    def marked(cell: str) -> Cell:
+        """A significant test's cell stands out where the terminal has colour."""
+        return Text(cell, style="bold red") if cell.endswith(f" {MARK}") else cell
+
+    columns = breakdown_columns(rows.as_versions)
     return Grid(
         f"{flow} by {by}",
-        (by, *BREAKDOWN_COLUMNS),
-        [(literal(value), *breakdown_cells(f)) for value, f in breakdown.items()],
-        [f.conversion() for f in breakdown.values()],
-        first_table_columns=first,
+        (by, *(_stacked(name) for name in columns)),
+        [
+            (literal(row.value), *map(marked, breakdown_cells(row, rows.as_versions)))
+            for row in rows.segments
+        ],
+        [row.figures.conversion() for row in rows.segments],
+        # The value, its figures and tests: the first table when stacked.
+        first_table_columns=1 + len(columns) - len(TRAILING_COLUMNS),
     )
 
 
@@ -213,12 +211,12 @@ def _table(
         )
         if bar_width and index == grid.first_table_columns - 1:
             table.add_column("", width=bar_width, no_wrap=True)
-    for row, share in zip(grid.rows, grid.shares, strict=True):
+    for row, row_share in zip(grid.rows, grid.shares, strict=True):
         cells = []
         for index in shown:
             cells.append(row[index])
             if bar_width and index == grid.first_table_columns - 1:
-                cells.append(_bar(share, bar_width))
+                cells.append(_bar(row_share, bar_width))
         table.add_row(*cells)
     return table
 
@@ -229,10 +227,6 @@ def _bar(share: float | None, width: int) -> str:
     eighths = round(width * 8 * share)
     full, rest = divmod(eighths, 8)
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]
-
-
-def _share(part: int, whole: int | None) -> float | None:
-    return part / whole if whole else None
 
 
 def render(report: Report, fmt: str, env: Environment) -> str:

@@ -63,6 +63,8 @@ class Opened:
     console_errors: list[str] = field(default_factory=list)
     chart_areas: list[float] = field(default_factory=list)  # each inline <svg>, in px²
     inked: float = 0.0  # share of the screenshot's pixels that are not white
+    # Each table cell marked significant (td.sig): its text, title and drawn background.
+    marked: list[dict[str, str]] = field(default_factory=list)
 
 
 def open_offline(path: Path) -> Opened:
@@ -97,6 +99,12 @@ def open_offline(path: Path) -> Opened:
             opened.chart_areas = page.evaluate(
                 "[...document.querySelectorAll('body svg')].map(s => {"
                 " const r = s.getBoundingClientRect(); return r.width * r.height; })"
+            )
+            opened.marked = page.evaluate(
+                "[...document.querySelectorAll('td.sig')].map(c => ({text: c.innerText,"
+                " title: c.title, background: getComputedStyle(c).backgroundColor,"
+                " area: String(c.getBoundingClientRect().width * c.getBoundingClientRect().height)"
+                "}))"
             )
             shot = page.screenshot()
             page.close()

@@ -18,19 +18,20 @@ from authfunnel.cli.report import build_report
 from authfunnel.fsm import AUTH_FAILED, AUTH_STARTED, LOGIN
 from tests.cli.auth.conftest import require_chromium
 from tests.cli.report.offline import external_references, open_offline
+from tests.cli.report.populations import write_flows
 from tests.cli.report.test_report import fixture_source, run_cli
 
 __all__ = ["fixture_source"]  # the fixture, used here by name
 
 FUNNEL_HEADERS = [
-    "step",
+    "stage",
     "reached",
-    "of started",
+    "% of start",
+    "% of prev.",
     "dropped here",
-    "drop-off",
     "aborted",
     "failed",
-    "still open",
+    "open",
 ]
 
 
@@ -92,14 +93,15 @@ def test_html_report_has_a_title_the_analysed_range_and_the_source(fixture_sourc
 
 
 def test_html_funnel_shows_the_drop_off_between_steps(fixture_source: Path) -> None:
+    """The same columns, named and meant as in the terminal table."""
     page = export(fixture_source, "--flow", "login")
     assert table_headed(page, *FUNNEL_HEADERS) == [
-        ["browser_wait", "5", "100.0%", "2", "40.0%", "1", "0", "1"],
-        ["code_exchange", "3", "60.0%", "0", "0.0%", "0", "0", "0"],
-        ["apps_fetch", "3", "60.0%", "0", "0.0%", "0", "0", "0"],
-        ["app_create | app_select", "3", "60.0%", "1", "33.3%", "0", "1", "0"],
-        ["profile_configure", "2", "40.0%", "0", "0.0%", "0", "0", "0"],
-        ["completed", "2", "40.0%", "", "", "", "", ""],
+        ["browser_wait", "5", "100.0%", "-", "2", "1", "0", "1"],
+        ["code_exchange", "3", "60.0%", "60.0%", "0", "0", "0", "0"],
+        ["apps_fetch", "3", "60.0%", "100.0%", "0", "0", "0", "0"],
+        ["app_create or app_select", "3", "60.0%", "100.0%", "1", "0", "1", "0"],
+        ["profile_configure", "2", "40.0%", "66.7%", "0", "0", "0", "0"],
+        ["completed", "2", "40.0%", "100.0%", "", "", "", ""],
     ]
     assert "<strong>40.0%</strong> of 5 started flows completed (2)" in page
 
@@ -121,8 +123,8 @@ def test_html_breakdown_tables_appear_with_by_only(fixture_source: Path) -> None
     page = export(fixture_source, "--flow", "login", "--by", "os")
     assert "<h3>login by os</h3>" in page
     assert table_headed(page, "os", "started") == [
-        ["darwin", "3", "1", "33.3%", "0", "1", "1", "3.0 s", "3.0 s"],
-        ["linux", "2", "1", "50.0%", "1", "0", "0", "1.0 s", "1.0 s"],
+        ["darwin", "3", "1", "33.3%", "too few", "0", "1", "1", "3.0 s", "3.0 s"],
+        ["linux", "2", "1", "50.0%", "too few", "1", "0", "0", "1.0 s", "1.0 s"],
     ]
 
 
@@ -218,6 +220,30 @@ def test_the_html_report_opens_offline_in_chromium_with_its_charts_drawn(
 
 
 @pytest.mark.slow
+def test_significant_segments_are_drawn_marked_with_their_test_in_chromium(
+    tmp_path: Path,
+) -> None:
+    require_chromium()
+    # Against the rest: linux 90% vs 60%, darwin 50% vs 80% differ; windows does not.
+    source = write_flows(
+        tmp_path / "os.jsonl",
+        "os",
+        [("linux", 100, 90, 3), ("darwin", 100, 50, 3), ("windows", 100, 70, 3)],
+    )
+    page = tmp_path / "report.html"
+    export(source, "--flow", "login", "--by", "os", "--output", str(page))
+
+    opened = open_offline(page)
+
+    assert opened.console_errors == []
+    assert [cell["text"] for cell in opened.marked] == ["<0.001 *", "<0.001 *"]
+    for cell in opened.marked:
+        assert cell["title"].startswith("differs significantly (two-proportion z-test")
+        assert cell["background"] not in {"rgba(0, 0, 0, 0)", "rgb(255, 255, 255)"}
+        assert float(cell["area"]) > 100  # laid out, not hidden
+
+
+@pytest.mark.slow
 def test_the_svg_export_opens_in_chromium_without_a_request(
     fixture_source: Path, tmp_path: Path
 ) -> None:
@@ -230,3 +256,16 @@ def test_the_svg_export_opens_in_chromium_without_a_request(
     assert opened.requests == [image.resolve().as_uri()]
     assert opened.console_errors == []
     assert opened.inked > 0.05
+
+
+def test_html_and_terminal_name_and_explain_the_funnel_columns_alike(
+    fixture_source: Path,
+) -> None:
+    page = export(fixture_source, "--flow", "login")
+    _, terminal, _ = run_cli("report", "--source", str(fixture_source), "--flow", "login")
+    header = terminal.split("login funnel:")[1].split("───")[0].split("\n", 1)[1].split()
+    html_headers = next(t[0] for t in tables(page) if t and t[0][0] == "stage")
+    # Every word of every HTML column heads a terminal column, and the reverse.
+    assert sorted(w for h in html_headers for w in h.split()) == sorted(header)
+    legend = terminal.split("reached: flows")[1].split(").")[0]
+    assert " ".join(("reached: flows" + legend).split()) in " ".join(page.split())
