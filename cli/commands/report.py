@@ -22,7 +22,7 @@ from authfunnel.cli.app import (
     plural,
     printable,
 )
-from authfunnel.cli.report import parse_when
+from authfunnel.cli.report import parse_when, parse_window
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
     parser.add_argument("--until", metavar="T", help="flows started before T")
     parser.add_argument("--by", metavar="PROPERTY", help="break down by an event property")
+    parser.add_argument(
+        "--window",
+        metavar="DURATION",
+        help="conversion window: a flow converts only if it completed within DURATION of its "
+        "start (30m, 2h, 7d; default 1h: logins take minutes); later ones count as "
+        "completed late",
+    )
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -72,7 +79,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             f"--since {args.since} is not before --until {args.until}: no flow can match",
             hint="flows started at or after --since and before --until are counted; swap them?",
         )
-    report = build_report(source, funnels, by=args.by, since=since, until=until)
+    window = parse_window(args.window)
+    report = build_report(source, funnels, by=args.by, since=since, until=until, window=window)
     if not report.loaded.rows:
         env.stdout.write(printable(f"No events in {source}: it is empty.") + "\n")
         if not args.source:

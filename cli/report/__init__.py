@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
+    from authfunnel.cli.report._conversion_time import parse_window
     from authfunnel.cli.report._events import (
         SQLITE_HEADER,
         approximate_note,
@@ -49,6 +50,7 @@ _HOMES = {
     "export": "_export",
     "malformed_reasons": "_events",
     "parse_when": "_when",
+    "parse_window": "_conversion_time",
     "print_report": "_view",
     "render": "_view",
     "source_path": "_source",
@@ -67,6 +69,7 @@ __all__ = [
     "export",
     "malformed_reasons",
     "parse_when",
+    "parse_window",
     "print_report",
     "render",
     "source_path",

@@ -15,6 +15,7 @@ from typing import Final
 
 from authfunnel.cli.app import plural, printable
 from authfunnel.cli.report._cells import BREAKDOWN_COLUMNS, breakdown_cells, percent, seconds
+from authfunnel.cli.report._conversion_time import window_text
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._html_charts import (
     aborts_chart,
@@ -22,6 +23,7 @@ from authfunnel.cli.report._html_charts import (
     failed_steps,
     failures_chart,
     funnel_chart,
+    time_to_convert_chart,
 )
 from authfunnel.cli.report._model import Report
 from authfunnel.cli.report._view import notes
@@ -68,7 +70,7 @@ def render_html(report: Report, *, generated: datetime | None = None) -> str:
     if not flows:
         body.append(f"<p>No flows in {_text(report.source)} match (nothing started).</p>")
     for flow in flows:
-        body.extend(_flow_section(flow.figures))
+        body.extend(_flow_section(flow.figures, report))
         if report.by:
             body.extend(_breakdown_section(flow.figures.flow, report.by, flow.breakdown))
     found = notes(report)
@@ -112,7 +114,7 @@ def _meta(report: Report, generated: datetime) -> str:
     return f"<dl class=meta>{items}</dl>"
 
 
-def _flow_section(f: Figures) -> Iterable[str]:
+def _flow_section(f: Figures, report: Report) -> Iterable[str]:
     yield f"<section><h2>{_text(f.flow)}</h2>"
     if not f.records_endings:
         yield (
@@ -128,14 +130,7 @@ def _flow_section(f: Figures) -> Iterable[str]:
     yield "<h3>Funnel</h3>"
     yield f"<figure class=chart>{funnel_chart(f)}</figure>"
     yield _funnel_table(f)
-    yield "<h3>Time to convert</h3>"
-    if f.median_ms is None:
-        yield "<p>No completed flow carries a duration.</p>"
-    else:
-        yield (
-            f"<p>Completed flows took <strong>{seconds(f.median_ms)}</strong> at the median"
-            f" and <strong>{seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
-        )
+    yield from _time_to_convert(f, report)
     yield f"<h3>Failures by step and error class ({f.failed:,})</h3>"
     chart = failures_chart(f)
     if chart is None:
@@ -168,6 +163,32 @@ def _flow_section(f: Figures) -> Iterable[str]:
     )
 
 
+def _time_to_convert(f: Figures, report: Report) -> Iterable[str]:
+    """The distribution of completed flows' durations, and the flows past the window."""
+    window = window_text(report.window)
+    yield "<h3>Time to convert</h3>"
+    if f.median_ms is None:
+        yield "<p>No completed flow carries a duration.</p>"
+    else:
+        yield (
+            f"<p>Completed flows took <strong>{seconds(f.median_ms)}</strong> at the median"
+            f" and <strong>{seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
+        )
+    chart = time_to_convert_chart(f)
+    if chart is not None:
+        yield f"<figure class=chart>{chart}</figure>"
+    late = (
+        f"{plural(f.completed_late, 'flow')} completed later, counted as completed late, not "
+        "as converted."
+        if f.completed_late
+        else "None completed later."
+    )
+    yield (
+        f"<p class=note>A flow converts when it completes within the {window} conversion "
+        f"window of its start (--window). {late}</p>"
+    )
+
+
 def _funnel_table(f: Figures) -> str:
     rows: list[tuple[str, ...]] = []
     for stage in f.stages:
@@ -181,9 +202,11 @@ def _funnel_table(f: Figures) -> str:
                 f"{stage.aborted:,}",
                 f"{stage.failed:,}",
                 f"{stage.open:,}",
+                *([f"{stage.late:,}"] if f.completed_late else []),
             )
         )
-    rows.append(("completed", f"{f.completed:,}", percent(f.conversion()), "", "", "", "", ""))
+    late = ("completed late",) if f.completed_late else ()
+    rows.append(("completed", f"{f.completed:,}", percent(f.conversion()), *[""] * (5 + len(late))))
     return _table(
         (
             "step",
@@ -194,6 +217,7 @@ def _funnel_table(f: Figures) -> str:
             "aborted",
             "failed",
             "still open",
+            *late,
         ),
         rows,
         drop_columns=(3, 4),

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app import printable
+from authfunnel.cli.report._conversion_time import BINS
 from authfunnel.cli.report._figures import Figures
 
 if TYPE_CHECKING:
@@ -185,4 +186,14 @@ def conversion_chart(by: str, breakdown: dict[str, Figures]) -> str | None:
     )
     chart.x_labels = [printable(value) for value, _ in values]
     chart.add(f"conversion by {printable(by)}", [100 * (f.conversion() or 0) for _, f in values])
+    return _render(chart)
+
+
+def time_to_convert_chart(f: Figures) -> str | None:
+    """Completed flows per time-to-convert bin (``_conversion_time.BINS``), fastest first."""
+    if not any(f.time_to_convert):
+        return None
+    chart = _chart("Bar", 6, (COMPLETED,), show_legend=False, print_values=True)
+    chart.x_labels = [b.label for b in BINS]
+    chart.add("completed flows", [n or None for n in f.time_to_convert])
     return _render(chart)

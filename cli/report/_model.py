@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from authfunnel.cli.app import CliError
+from authfunnel.cli.report._conversion_time import BINS, DEFAULT_WINDOW, window_ms, window_text
 from authfunnel.cli.report._events import (
     WELL_FORMED,
     Loaded,
@@ -48,6 +49,8 @@ class Report:
     until: datetime | None = None
     first_event: datetime | None = None
     last_event: datetime | None = None
+    # A completed flow converted if it took at most this long (``_conversion_time``).
+    window: timedelta = DEFAULT_WINDOW
 
 
 def build_report(
@@ -58,8 +61,10 @@ def build_report(
     since: datetime | None = None,
     until: datetime | None = None,
     path: QueryPath = "auto",
+    window: timedelta = DEFAULT_WINDOW,
 ) -> Report:
-    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
+    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``;
+    ``window``: the conversion window)."""
     con = connect()
     try:
         loaded = load_events(con, source, by)
@@ -73,7 +78,9 @@ def build_report(
         if by is not None and loaded.by_absent is not None:
             raise _no_such_property(by, loaded.by_absent)
         with duckdb_errors(f"cannot compute the report from {source}"):
-            result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
+            result = run_query(
+                con, funnels, since=since, until=until, by=by is not None, path=path, window=window
+            )
             first, last = con.execute(
                 f"SELECT min(ts), max(ts) FROM events WHERE {WELL_FORMED}"
             ).fetchall()[0]
@@ -81,6 +88,7 @@ def build_report(
         con.close()
     report = assemble_report(str(source), funnels, by, loaded, result)
     report.since, report.until, report.first_event, report.last_event = since, until, first, last
+    report.window = window
     return report
 
 
@@ -142,6 +150,10 @@ def as_json(report: Report) -> dict[str, Any]:
         "unknown_events": report.unknown_events,
         "terminal_events_without_start": report.orphan_terminals,
         "quantiles": "exact",  # from a histogram of durations, at any size
+        # Completed flows count as converted ("completed") only within this long of their
+        # start; the others are "completed_late".
+        "conversion_window": window_text(report.window),
+        "conversion_window_ms": window_ms(report.window),
         "flows": {
             flow.figures.flow: {
                 **_figures_json(flow.figures),
@@ -161,6 +173,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         "records_endings": f.records_endings,
         "started": f.started,
         "completed": f.completed,
+        "completed_late": f.completed_late,
         "aborted": f.aborted,
         "failed": f.failed,
         "recovered": f.recovered,
@@ -170,6 +183,11 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         "no_browser": f.no_browser,
         "median_ms": _whole_ms(f.median_ms),
         "p90_ms": _whole_ms(f.p90_ms),
+        # Every completed flow's duration (late ones too), binned: [from_ms, to_ms).
+        "time_to_convert": [
+            {"bin": b.label, "from_ms": b.from_ms, "to_ms": b.to_ms, "flows": flows}
+            for b, flows in zip(BINS, f.time_to_convert, strict=True)
+        ],
         "unknown_step": f.unknown_step,
         "aborted_by_reason": dict(f.aborted_by_reason.most_common()),
         "failed_by_error_class": dict(f.failed_by_class.most_common()),
@@ -182,6 +200,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
                 "failed": stage.failed,
                 "recovered": stage.recovered,
                 "open": stage.open,
+                "late": stage.late,
             }
             for stage in f.stages
         ],

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
 from authfunnel.cli.report._cells import BREAKDOWN_COLUMNS, breakdown_cells, percent, seconds
+from authfunnel.cli.report._conversion_time import BINS, window_text
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
@@ -44,7 +45,7 @@ def print_report(console: Console, report: Report) -> None:
             continue
         console.print(*_fitted(console, _funnel_grid(flow.figures)))
         console.print(Text(FUNNEL_LEGEND, style="dim"))
-        for line in _outcome_lines(flow.figures):
+        for line in _outcome_lines(flow.figures) + conversion_lines(flow.figures, report):
             console.print(literal(line))
         if report.by:
             console.print()
@@ -84,7 +85,9 @@ def _funnel_grid(f: Figures) -> Grid:
         title += f", median {seconds(f.median_ms)}, p90 {seconds(f.p90_ms)}"
     recovered = bool(f.recovered)  # a column only when there are some
     headers = ("stage", "reached", "% of\nstart", "% of\nprev.", "dropped\nhere")
+    late = bool(f.completed_late)  # a column only when some completed after the window
     ends = ("aborted", "failed", *(["recovered"] if recovered else []), "open")
+    ends += ("late",) if late else ()
     rows: list[tuple[Cell, ...]] = []
     previous: int | None = None  # the first stage has no stage above it
     for stage in f.stages:
@@ -99,6 +102,7 @@ def _funnel_grid(f: Figures) -> Grid:
                 f"{stage.failed:,}",
                 *([f"{stage.recovered:,}"] if recovered else []),
                 f"{stage.open:,}",
+                *([f"{stage.late:,}"] if late else []),
             )
         )
         previous = stage.reached
@@ -139,6 +143,23 @@ def _outcome_lines(f: Figures) -> list[str]:
             f"recovered {f.recovered:,} of the failed: the process was killed mid-flow and the "
             "next invocation recorded the ending"
         )
+    return lines
+
+
+def conversion_lines(f: Figures, report: Report) -> list[str]:
+    """The flows that completed after the conversion window, and the time-to-convert bins."""
+    window = window_text(report.window)
+    lines = []
+    if f.completed_late:
+        lines.append(
+            f"completed late: {f.completed_late:,} took longer than the {window} conversion "
+            "window (--window), so are not counted as completed"
+        )
+    if any(f.time_to_convert):
+        spread = " · ".join(
+            f"{b.label} {n:,}" for b, n in zip(BINS, f.time_to_convert, strict=True) if n
+        )
+        lines.append(f"time to convert: {spread}")
     return lines
 
 

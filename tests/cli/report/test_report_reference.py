@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW
 from authfunnel.cli.report._events import connect, load_events
 from authfunnel.cli.report._fast_query import ODD_GROUPS
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
@@ -51,7 +52,8 @@ PROPERTIES = st.fixed_dictionaries(
         "step": st.sampled_from(["browser_wait", "app_create", "profile_configure", "gone"]),
         "reason": st.sampled_from(["declined", "interrupt"]),
         "error_class": st.sampled_from(["OSError", "ProcessTerminated"]),
-        "duration_ms": st.integers(0, 5_000),
+        # Around the windows drawn (``WINDOWS``), their boundaries exactly too.
+        "duration_ms": st.one_of(st.integers(0, 5_000), st.sampled_from([1_000, 60_000])),
         "no_browser": st.booleans(),
         "os": st.sampled_from(["linux", "darwin"]),
         "succeeded": st.booleans(),
@@ -156,6 +158,9 @@ def population(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 WHEN = st.one_of(st.none(), st.sampled_from(INSTANTS))
+# Conversion windows: the default, and ones that durations fall either side of or on.
+WINDOWS = st.sampled_from([DEFAULT_WINDOW, timedelta(seconds=1), timedelta(minutes=1)])
+OUTCOMES = ("completed", "completed_late", "aborted", "failed", "in_flight", "abandoned")
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +197,10 @@ def reports(
             odd = con.execute(f"SELECT count(*) FROM {ODD_GROUPS}").fetchall()[0][0]
             event("fast path: pairs some groups" if odd else "fast path: counts every group")
     flows = found["reference"]["flows"].values()
-    for figure in ("completed", "aborted", "failed", "in_flight", "abandoned", "recovered"):
+    for figures in flows:  # every started flow has exactly one of these outcomes
+        for one in [figures, *figures.get("breakdown", {}).values()]:
+            assert one["started"] == sum(one[outcome] for outcome in OUTCOMES)
+    for figure in (*OUTCOMES, "recovered"):
         event(f"some {figure}: {any(f[figure] for f in flows)}")
     event(f"orphans: {found['reference']['terminal_events_without_start'] > 0}")
     return found
@@ -211,7 +219,13 @@ SETTINGS = settings(
 
 
 @SETTINGS
-@given(messages=population(), funnels=st.sampled_from(FUNNEL_SETS), since=WHEN, until=WHEN)
+@given(
+    messages=population(),
+    funnels=st.sampled_from(FUNNEL_SETS),
+    since=WHEN,
+    until=WHEN,
+    window=WINDOWS,
+)
 def test_both_paths_equal_the_reference_in_a_window(
     con: duckdb.DuckDBPyConnection,
     source: Path,
@@ -219,8 +233,11 @@ def test_both_paths_equal_the_reference_in_a_window(
     funnels: list[Funnel],
     since: datetime | None,
     until: datetime | None,
+    window: timedelta,
 ) -> None:
-    assert_all_equal(reports(con, source, messages, funnels, by=None, since=since, until=until))
+    bounds = {"since": since, "until": until, "window": window}
+    found = reports(con, source, messages, funnels, by=None, **bounds)
+    assert_all_equal(found)
 
 
 @SETTINGS
@@ -230,6 +247,7 @@ def test_both_paths_equal_the_reference_in_a_window(
     by=st.sampled_from(["os", "no_browser"]),
     since=WHEN,
     until=WHEN,
+    window=WINDOWS,
 )
 def test_both_paths_equal_the_reference_by_a_property(
     con: duckdb.DuckDBPyConnection,
@@ -239,5 +257,8 @@ def test_both_paths_equal_the_reference_by_a_property(
     by: str,
     since: datetime | None,
     until: datetime | None,
+    window: timedelta,
 ) -> None:
-    assert_all_equal(reports(con, source, messages, funnels, by=by, since=since, until=until))
+    bounds = {"since": since, "until": until, "window": window}
+    found = reports(con, source, messages, funnels, by=by, **bounds)
+    assert_all_equal(found)
