@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._export import export
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._model import Report, as_json, build_report
+    from authfunnel.cli.report._periods import parse_zone
     from authfunnel.cli.report._source import source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
@@ -51,6 +52,7 @@ _HOMES = {
     "malformed_reasons": "_events",
     "parse_when": "_when",
     "parse_window": "_conversion_time",
+    "parse_zone": "_periods",
     "print_report": "_view",
     "render": "_view",
     "source_path": "_source",
@@ -70,6 +72,7 @@ __all__ = [
     "malformed_reasons",
     "parse_when",
     "parse_window",
+    "parse_zone",
     "print_report",
     "render",
     "source_path",

@@ -34,7 +34,8 @@ to it on generated populations. It reads the messages as parsed JSON and returns
 6. **Open flows.** A flow with no ending is abandoned if its start's time is before the
    cutoff (the newest time of any message, less ``ABANDONED_AFTER_HOURS``), else in flight.
 7. **Breakdown.** A flow's ``--by`` value is its start's, or if its start has none, its
-   ending's.
+   ending's. With ``over`` (``--over``), every event's value is its period (``_periods``):
+   the day or ISO week its time falls in, in the zone; ``(no time)`` without a time.
 8. **Durations.** Median and p90 of the completed flows' ``duration_ms``, per flow and per
    ``--by`` value, interpolated between the two nearest ranks (DuckDB's ``quantile_cont``),
    and how many fell in each bin of ``_conversion_time.BINS``.
@@ -47,10 +48,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from authfunnel.cli.report._conversion_time import BINS, DEFAULT_WINDOW, bin_of, window_ms
 from authfunnel.cli.report._events import NO_EVENT, UNPLACED, Loaded, reasons
@@ -64,6 +66,7 @@ from authfunnel.cli.report._funnel_query import (
     QueryResult,
     read_names,
 )
+from authfunnel.cli.report._periods import Period, period_of
 from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
@@ -116,8 +119,10 @@ def reference_result(
     since: datetime | None = None,
     until: datetime | None = None,
     window: timedelta = DEFAULT_WINDOW,
+    over: tuple[Period, ZoneInfo] | None = None,
 ) -> tuple[Loaded, QueryResult]:
-    """What ``load_events`` and ``run_query`` find in ``messages``, computed plainly."""
+    """What ``load_events`` and ``run_query`` find in ``messages``, computed plainly (with
+    ``over``, broken down by period rather than by the property ``by``)."""
     messages = list(messages)
     why = Counter(
         NO_EVENT if m.get("event") is None else UNPLACED for m in messages if not _well_formed(m)
@@ -127,6 +132,8 @@ def reference_result(
     times = [t for t in (_time(m) for m in messages) if t is not None]
     cutoff = max(times) - timedelta(hours=ABANDONED_AFTER_HOURS) if times else None
     events = [e for e in (_read(m, funnels, by) for m in messages) if e is not None]
+    if over is not None:
+        events = [replace(e, by_value=period_of(e.ts, *over)) for e in events]
 
     instances: list[Instance] = []
     orphans = 0

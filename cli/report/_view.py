@@ -12,6 +12,7 @@ from authfunnel.cli.report._conversion_time import BINS, window_text
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report
+from authfunnel.cli.report._periods import Timeline, label
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -52,6 +53,10 @@ def print_report(console: Console, report: Report) -> None:
             console.print(
                 *_fitted(console, _breakdown_grid(flow.figures.flow, report.by, flow.breakdown))
             )
+        if flow.over is not None:
+            console.print()
+            console.print(*_fitted(console, _over_grid(flow.figures.flow, flow.over, report)))
+            console.print(Text(over_legend(flow.over), style="dim"))
         console.print()
     for note in notes(report):
         console.print(Text(printable(note), style="dim"))
@@ -161,6 +166,37 @@ def conversion_lines(f: Figures, report: Report) -> list[str]:
         )
         lines.append(f"time to convert: {spread}")
     return lines
+
+
+def _over_grid(flow: str, over: Timeline, report: Report) -> Grid:
+    """Per period flows started in: started, completed in the window, late, conversion and
+    its bar (the other outcomes are in the JSON: the rows stay within 80 columns)."""
+    return Grid(
+        f"{flow} by the {over.period} flows started ({report.tz.key})",
+        (over.period, "started", "completed", "late", "conv."),
+        [
+            (
+                label(bucket, over.period),
+                *(f"{n:,}" for n in (b.started, b.completed, b.completed_late)),
+                percent(b.conversion()),
+            )
+            for bucket in over.buckets
+            for b in [bucket.figures]
+        ],
+        [bucket.figures.conversion() for bucket in over.buckets],
+        first_table_columns=5,
+    )
+
+
+def over_legend(over: Timeline) -> str:
+    """What the periods table's rows mean, and what is left out of it."""
+    text = (
+        "completed: within the conversion window; late: after it; 'so far': the period in "
+        "which the source's events stop, so incomplete."
+    )
+    if not over.filled:
+        text += " Periods with no flow are not listed (too many between the first and last)."
+    return text
 
 
 def _breakdown_grid(flow: str, by: str, breakdown: dict[str, Figures]) -> Grid:
