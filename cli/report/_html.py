@@ -23,9 +23,11 @@ from authfunnel.cli.report._html_charts import (
     failed_steps,
     failures_chart,
     funnel_chart,
+    over_time_chart,
     time_to_convert_chart,
 )
 from authfunnel.cli.report._model import Report
+from authfunnel.cli.report._periods import MOST_DAYS, Timeline, label
 from authfunnel.cli.report._view import notes
 
 MAX_BREAKDOWN_ROWS: Final = 500  # a --by with thousands of values stays a page, not a dump
@@ -71,6 +73,8 @@ def render_html(report: Report, *, generated: datetime | None = None) -> str:
         body.append(f"<p>No flows in {_text(report.source)} match (nothing started).</p>")
     for flow in flows:
         body.extend(_flow_section(flow.figures, report))
+        if flow.over is not None and flow.figures.records_endings:
+            body.extend(_over_section(flow.figures.flow, flow.over, report))
         if report.by:
             body.extend(_breakdown_section(flow.figures.flow, report.by, flow.breakdown))
     found = notes(report)
@@ -186,6 +190,38 @@ def _time_to_convert(f: Figures, report: Report) -> Iterable[str]:
     yield (
         f"<p class=note>A flow converts when it completes within the {window} conversion "
         f"window of its start (--window). {late}</p>"
+    )
+
+
+def _over_section(flow: str, over: Timeline, report: Report) -> Iterable[str]:
+    """Conversion over time: per period flows started in, a chart and its table."""
+    yield f"<section><h3>{_text(flow)}: conversion over time, by {over.period}</h3>"
+    chart = over_time_chart(over)
+    if chart is not None:
+        yield f"<figure class=chart>{chart}</figure>"
+    yield _table(
+        (over.period, "started", "completed", "completed late", "conversion"),
+        [
+            (
+                label(bucket, over.period),
+                *(f"{n:,}" for n in (b.started, b.completed, b.completed_late)),
+                percent(b.conversion()),
+            )
+            for bucket in over.buckets
+            for b in [bucket.figures]
+        ],
+    )
+    chosen = (
+        f"By {over.period}, as the analysed range decides (days when it spans at most "
+        f"{MOST_DAYS} days, else weeks; --over day|week chooses). "
+        if report.period_from_range
+        else ""
+    )
+    yield (
+        f"<p class=note>{chosen}Flows count in the period their start falls in, read in "
+        f"{_text(report.tz.key)} (--tz). 'so far': the period in which the source's events "
+        f"stop, incomplete.{'' if over.filled else ' Periods with no flow are not listed.'}"
+        "</p></section>"
     )
 
 

@@ -66,6 +66,7 @@ class Report:
     # The zone periods are read in (``--over``, ``_periods``).
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     period: Period | None = None  # day or week, when periods were computed
+    period_from_range: bool = False  # chosen from the analysed range, not asked for
 
 
 def build_report(
@@ -119,6 +120,7 @@ def build_report(
     report = assemble_report(str(source), funnels, by, loaded, result)
     report.since, report.until, report.first_event, report.last_event = since, until, first, last
     report.window, report.tz, report.period = window, zone, period
+    report.period_from_range = over == "auto"
     if trend is not None and period is not None:
         ends = stop(last, until)
         for flow, funnel in zip(report.flows, funnels, strict=True):
