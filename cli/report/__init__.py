@@ -8,6 +8,9 @@ by ``_store_source``) into DuckDB;
 ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
 ``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it;
+``_conversion_time`` holds the conversion window (``--window``) and the time-to-convert bins,
+``_periods`` the periods of conversion over time (``--over``, ``--tz``: a breakdown by the
+day or week a flow started);
 ``_export`` writes it to share: an HTML page (``_html``, charts by ``_html_charts``) or SVG.
 ``_stages`` reads the step order from each flow's declaration.
 

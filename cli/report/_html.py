@@ -108,6 +108,7 @@ def _meta(report: Report, generated: datetime) -> str:
         lines += f", {plural(report.loaded.malformed, 'malformed line')} skipped"
     rows = [
         ("Analysed", window),
+        ("Conversion window", f"{window_text(report.window)} from a flow's start (--window)"),
         ("Events from", events),
         ("Source", f"{report.source} ({lines})"),
         ("Generated", _when(generated)),

@@ -158,7 +158,7 @@ def conversion_lines(f: Figures, report: Report) -> list[str]:
     if f.completed_late:
         lines.append(
             f"completed late: {f.completed_late:,} took longer than the {window} conversion "
-            "window (--window), so are not counted as completed"
+            "window (--window): not counted as completed, but as dropped at the last stage"
         )
     if any(f.time_to_convert):
         spread = " · ".join(

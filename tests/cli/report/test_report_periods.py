@@ -137,6 +137,40 @@ def test_until_on_a_period_boundary_leaves_no_period_incomplete(
     assert over(source, "day", "UTC", path, until=noon) == [("2026-01-12", 1, 1, True)]
 
 
+@pytest.mark.parametrize("path", PATHS)
+def test_a_stray_old_timestamp_does_not_make_thousands_of_empty_periods(
+    tmp_path: Path, path: QueryPath
+) -> None:
+    source = write(
+        tmp_path,
+        login("clock-unset", "1970-01-01T00:00:05Z", "1970-01-01T00:00:06Z"),
+        login("today", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"),
+    )
+    assert over(source, "day", "UTC", path) == [
+        ("1970-01-01", 1, 1, False),
+        ("2026-01-12", 1, 1, True),
+    ]
+    # Ten days apart: the eight between are listed, as zeros.
+    source = write(
+        tmp_path,
+        login("first", "2026-01-02T10:00:00Z", "2026-01-02T10:00:01Z"),
+        login("tenth", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"),
+    )
+    days = over(source, "day", "UTC", path)
+    assert [started for _, started, _, _ in days] == [1, *[0] * 9, 1]
+
+
+def test_the_terminal_says_when_empty_periods_are_not_listed(tmp_path: Path) -> None:
+    source = write(
+        tmp_path,
+        login("clock-unset", "1970-01-01T00:00:05Z", "1970-01-01T00:00:06Z"),
+        login("today", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"),
+    )
+    status, out, err = run_cli("report", "--source", str(source), "--over", "day")
+    assert status == 0, err
+    assert "Periods with no flow are not listed" in " ".join(out.split())
+
+
 def test_the_terminal_table_marks_the_incomplete_period_and_fits_80_columns(
     tmp_path: Path,
 ) -> None:

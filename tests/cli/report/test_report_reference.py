@@ -278,6 +278,7 @@ ZONES = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkat
     period=st.sampled_from(["day", "week"]),
     zone=ZONES,
     since=WHEN,
+    until=WHEN,
     window=WINDOWS,
 )
 def test_both_paths_equal_the_reference_over_periods(
@@ -288,19 +289,21 @@ def test_both_paths_equal_the_reference_over_periods(
     period: Period,
     zone: str,
     since: datetime | None,
+    until: datetime | None,
     window: timedelta,
 ) -> None:
     """--over: each flow in the period its start falls in (the instants span a week's end,
     2026-01-12 being a Monday), flows crossing a period paired, untimed starts apart."""
     source.write_text("".join(json.dumps(m) + "\n" for m in messages))
     over = (period, ZoneInfo(zone))
-    loaded, expected = reference_result(messages, funnels, since=since, window=window, over=over)
+    bounds = {"since": since, "until": until, "window": window}
+    loaded, expected = reference_result(messages, funnels, over=over, **bounds)
     found = {"reference": as_json(assemble_report("s", funnels, "period", loaded, expected))}
     path: QueryPath
     for path in ("fast", "exact"):
         read = load_events(con, source, None)
         use_periods(con, *over)
-        result = run_query(con, funnels, by=True, path=path, since=since, window=window)
+        result = run_query(con, funnels, by=True, path=path, **bounds)
         found[path] = as_json(assemble_report("s", funnels, "period", read, result))
     for figures in found["reference"]["flows"].values():
         breakdown = figures.get("breakdown", {})
