@@ -138,3 +138,13 @@ def test_the_html_report_draws_the_time_to_convert_and_says_the_window(tmp_path:
     assert all(f">{b}<" in section for b in ("&lt;1 s", "1-2 s", "5+ min"))
     assert "within the 1h conversion window of its start" in section
     assert "1 flow completed later, counted as completed late" in section
+
+
+def test_the_diagram_counts_every_completion_whatever_the_window(tmp_path: Path) -> None:
+    """The diagram draws the machine's traffic: a login that completed after two hours did
+    reach the completed state, conversion window or not."""
+    from authfunnel.cli.diagram import traffic_by_flow
+
+    source = write(tmp_path, login("quick", 1_500), login("slow", 7_200_000))
+    traffic = traffic_by_flow(source, [LOGIN])["login"]
+    assert traffic.states["completed"].flows == 2
