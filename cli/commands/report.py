@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--over",
         choices=("day", "week"),
-        help="conversion over time: flows per day or ISO week (Monday first) they started in",
+        help="conversion over time: flows per day or ISO week (Monday first) they started "
+        "in; not with --by (the html format shows it with either, by the range if not asked)",
     )
     parser.add_argument(
         "--tz",

@@ -220,26 +220,20 @@ SETTINGS = settings(
 )
 
 
+# --since, --until and the conversion window of a report.
+BOUNDS = st.fixed_dictionaries({"since": WHEN, "until": WHEN, "window": WINDOWS})
+
+
 @SETTINGS
-@given(
-    messages=population(),
-    funnels=st.sampled_from(FUNNEL_SETS),
-    since=WHEN,
-    until=WHEN,
-    window=WINDOWS,
-)
+@given(messages=population(), funnels=st.sampled_from(FUNNEL_SETS), bounds=BOUNDS)
 def test_both_paths_equal_the_reference_in_a_window(
     con: duckdb.DuckDBPyConnection,
     source: Path,
     messages: list[dict[str, Any]],
     funnels: list[Funnel],
-    since: datetime | None,
-    until: datetime | None,
-    window: timedelta,
+    bounds: dict[str, Any],
 ) -> None:
-    bounds = {"since": since, "until": until, "window": window}
-    found = reports(con, source, messages, funnels, by=None, **bounds)
-    assert_all_equal(found)
+    assert_all_equal(reports(con, source, messages, funnels, by=None, **bounds))
 
 
 @SETTINGS
@@ -247,9 +241,7 @@ def test_both_paths_equal_the_reference_in_a_window(
     messages=population(),
     funnels=st.sampled_from(FUNNEL_SETS),
     by=st.sampled_from(["os", "no_browser"]),
-    since=WHEN,
-    until=WHEN,
-    window=WINDOWS,
+    bounds=BOUNDS,
 )
 def test_both_paths_equal_the_reference_by_a_property(
     con: duckdb.DuckDBPyConnection,
@@ -257,13 +249,9 @@ def test_both_paths_equal_the_reference_by_a_property(
     messages: list[dict[str, Any]],
     funnels: list[Funnel],
     by: str,
-    since: datetime | None,
-    until: datetime | None,
-    window: timedelta,
+    bounds: dict[str, Any],
 ) -> None:
-    bounds = {"since": since, "until": until, "window": window}
-    found = reports(con, source, messages, funnels, by=by, **bounds)
-    assert_all_equal(found)
+    assert_all_equal(reports(con, source, messages, funnels, by=by, **bounds))
 
 
 # Zones whose midnight falls elsewhere among the instants (00:00 and 12:00 UTC): Paris at
@@ -277,9 +265,7 @@ ZONES = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkat
     funnels=st.sampled_from(FUNNEL_SETS),
     period=st.sampled_from(["day", "week"]),
     zone=ZONES,
-    since=WHEN,
-    until=WHEN,
-    window=WINDOWS,
+    bounds=BOUNDS,
 )
 def test_both_paths_equal_the_reference_over_periods(
     con: duckdb.DuckDBPyConnection,
@@ -288,15 +274,12 @@ def test_both_paths_equal_the_reference_over_periods(
     funnels: list[Funnel],
     period: Period,
     zone: str,
-    since: datetime | None,
-    until: datetime | None,
-    window: timedelta,
+    bounds: dict[str, Any],
 ) -> None:
     """--over: each flow in the period its start falls in (the instants span a week's end,
     2026-01-12 being a Monday), flows crossing a period paired, untimed starts apart."""
     source.write_text("".join(json.dumps(m) + "\n" for m in messages))
     over = (period, ZoneInfo(zone))
-    bounds = {"since": since, "until": until, "window": window}
     loaded, expected = reference_result(messages, funnels, over=over, **bounds)
     found = {"reference": as_json(assemble_report("s", funnels, "period", loaded, expected))}
     path: QueryPath
