@@ -55,7 +55,9 @@ PROPERTIES = st.fixed_dictionaries(
         "reason": st.sampled_from(["declined", "interrupt"]),
         "error_class": st.sampled_from(["OSError", "ProcessTerminated"]),
         # Around the windows drawn (``WINDOWS``), their boundaries exactly too.
-        "duration_ms": st.one_of(st.integers(0, 5_000), st.sampled_from([1_000, 60_000])),
+        "duration_ms": st.one_of(
+            st.integers(0, 5_000), st.sampled_from([1_000, 1_001, 60_000, 3_600_000])
+        ),
         "no_browser": st.booleans(),
         "os": st.sampled_from(["linux", "darwin"]),
         "succeeded": st.booleans(),
