@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from authfunnel.cli.app import (
     CliError,
@@ -22,7 +22,7 @@ from authfunnel.cli.app import (
     plural,
     printable,
 )
-from authfunnel.cli.report import TOP_VALUES, parse_when
+from authfunnel.cli.report import TOP_VALUES, parse_when, parse_window, parse_zone
 from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
@@ -48,6 +48,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive,
         help="with --by, the tables show the N values with the most flows started and fold "
         f"the rest into one row (default: {TOP_VALUES}; json lists every value)",
+    )
+    parser.add_argument(
+        "--window",
+        metavar="DURATION",
+        help="conversion window: a flow converts only if it completed within DURATION of its "
+        "start (30m, 2h, 7d; default 1h: logins take minutes); later ones count as "
+        "completed late",
+    )
+    parser.add_argument(
+        "--over",
+        choices=("day", "week"),
+        help="conversion over time: flows per day or ISO week (Monday first) they started "
+        "in; not with --by (the html format shows it with either, by the range if not asked)",
+    )
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the IANA time zone days and weeks are read in (default UTC): Europe/Paris",
     )
     parser.add_argument(
         "--format",
@@ -86,7 +104,24 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             f"--since {args.since} is not before --until {args.until}: no flow can match",
             hint="flows started at or after --since and before --until are counted; swap them?",
         )
-    report = build_report(source, funnels, by=args.by, since=since, until=until)
+    window = parse_window(args.window)
+    zone = parse_zone(args.tz)
+    if args.over and args.by:
+        # A crossed breakdown (value x period) has too few flows per cell to read, and a flow
+        # takes its period from its start but its --by value from its ending when the start
+        # lacks it: the two do not compose into one key.
+        raise UsageError(
+            "--over and --by together: one breakdown at a time",
+            hint=f"--by {args.by} --format html shows the {args.by} breakdown and the "
+            "conversion over time; or narrow with --since/--until",
+        )
+    # The HTML page always shows conversion over time (its period chosen from the range).
+    over: Literal["day", "week", "auto"] | None = args.over
+    if over is None and args.format == "html":
+        over = "auto"
+    report = build_report(
+        source, funnels, by=args.by, since=since, until=until, window=window, over=over, tz=zone
+    )
     if args.top is not None:
         report.top = args.top
     if not report.loaded.rows:

@@ -8,6 +8,9 @@ by ``_store_source``) into DuckDB;
 ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
 ``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it;
+``_conversion_time`` holds the conversion window (``--window``) and the time-to-convert bins,
+``_periods`` the periods of conversion over time (``--over``, ``--tz``: a breakdown by the
+day or week a flow started);
 ``_export`` writes it to share: an HTML page (``_html``, charts by ``_html_charts``) or SVG.
 ``_stages`` reads the step order from each flow's declaration. ``_messages`` reads a source's
 messages one at a time, through the same files and lines, for ``authfunnel events``.
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
+    from authfunnel.cli.report._conversion_time import parse_window
     from authfunnel.cli.report._events import (
         SQLITE_HEADER,
         approximate_note,
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._messages import Messages, read_messages
     from authfunnel.cli.report._model import Report, as_json, build_report
+    from authfunnel.cli.report._periods import parse_zone
     from authfunnel.cli.report._segments import TOP_VALUES
     from authfunnel.cli.report._source import not_read_warning, source_path
     from authfunnel.cli.report._stages import stage_of, stages
@@ -55,6 +60,8 @@ _HOMES = {
     "malformed_reasons": "_events",
     "not_read_warning": "_source",
     "parse_when": "_when",
+    "parse_window": "_conversion_time",
+    "parse_zone": "_periods",
     "print_report": "_view",
     "read_messages": "_messages",
     "render": "_view",
@@ -77,6 +84,8 @@ __all__ = [
     "malformed_reasons",
     "not_read_warning",
     "parse_when",
+    "parse_window",
+    "parse_zone",
     "print_report",
     "read_messages",
     "render",

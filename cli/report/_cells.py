@@ -9,14 +9,15 @@ from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._segments import Segment
 from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
 
-# The funnel's columns, then how the flows that dropped at a stage ended ("recovered" only
-# when some were: a column of zeros otherwise).
+# The funnel's columns, then how the flows that dropped at a stage ended ("recovered" and
+# "late" only when some were: a column of zeros otherwise).
 FUNNEL_COLUMNS: Final = ("stage", "reached", "% of start", "% of prev.", "dropped here")
-FUNNEL_ENDINGS: Final = ("aborted", "failed", "recovered", "open")
+FUNNEL_ENDINGS: Final = ("aborted", "failed", "recovered", "open", "late")
 FUNNEL_LEGEND: Final = (
     "reached: flows that got to the stage; % of start / % of prev.: reached as a share of the "
     "flows started / of those that reached the stage above; dropped here: flows that ended at "
-    "the stage without completing (aborted + failed + open, that is in flight or abandoned)."
+    "the stage without completing (aborted + failed + open, that is in flight or abandoned, "
+    "+ late, completed after the conversion window)."
 )
 
 # A breakdown row after its value: what each segment of a --by adds up to; the tests come
@@ -64,14 +65,14 @@ def share(part: int, whole: int | None) -> float | None:
 
 def funnel_columns(f: Figures) -> tuple[str, ...]:
     """The funnel table's columns for ``f`` (``funnel_cells`` order)."""
-    ends = [end for end in FUNNEL_ENDINGS if end != "recovered" or f.recovered]
-    return (*FUNNEL_COLUMNS, *ends)
+    shown = {"recovered": bool(f.recovered), "late": bool(f.completed_late)}
+    return (*FUNNEL_COLUMNS, *(end for end in FUNNEL_ENDINGS if shown.get(end, True)))
 
 
 def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, ...]]:
     """The funnel table's rows: one per stage (its steps joined by ``alternatives``), then
     "completed"."""
-    recovered = bool(f.recovered)
+    recovered, late = bool(f.recovered), bool(f.completed_late)
     rows: list[tuple[str, ...]] = []
     previous: int | None = None  # the first stage has no stage above it
     for stage in f.stages:
@@ -86,6 +87,7 @@ def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, .
                 f"{stage.failed:,}",
                 *([f"{stage.recovered:,}"] if recovered else []),
                 f"{stage.open:,}",
+                *([f"{stage.late:,}"] if late else []),
             )
         )
         previous = stage.reached

@@ -2,10 +2,13 @@
 
 Built from the query's outcome counts and the funnel declaration's stages. By construction::
 
-    started == completed + aborted + failed + in_flight + abandoned
+    started == completed + completed_late + aborted + failed + in_flight + abandoned
     stage[k + 1].reached == stage[k].reached - stage[k].ended      (and after the last stage:
     completed)
 
+``completed`` counts the flows that completed within the conversion window; those that took
+longer (``completed_late``, see ``_conversion_time``) passed every stage but are not
+conversions: they end at the last stage, as its ``late``.
 A flow's last known stage is its terminal event's step; a completed flow passed every stage;
 a flow with no terminal event yet is only known to have entered the first stage, so it ends
 there as in flight (or abandoned, when old). A terminal step the declaration does not know
@@ -22,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from authfunnel.cli.report._conversion_time import BINS
 from authfunnel.cli.report._funnel_query import ENDINGS, Durations, OutcomeCount
 from authfunnel.cli.report._stages import stage_of, stages
 from authfunnel.cli.telemetry import PROCESS_TERMINATED
@@ -38,10 +42,11 @@ class Stage:
     failed: int = 0
     open: int = 0
     recovered: int = 0  # of ``failed``: killed mid-flow, ended by the next invocation
+    late: int = 0  # completed after the conversion window (the last stage only)
 
     @property
     def ended(self) -> int:
-        return self.aborted + self.failed + self.open
+        return self.aborted + self.failed + self.open + self.late
 
     @property
     def went_on(self) -> int:
@@ -55,7 +60,8 @@ class Figures:
     flow: str
     stages: list[Stage]
     started: int = 0
-    completed: int = 0
+    completed: int = 0  # within the conversion window
+    completed_late: int = 0  # after it
     in_flight: int = 0
     abandoned: int = 0
     no_browser: int = 0
@@ -66,6 +72,8 @@ class Figures:
     failed_by_step: dict[str, Counter[str]] = field(default_factory=dict)  # step: error class
     median_ms: float | None = None
     p90_ms: float | None = None
+    # Completed flows (late ones too) per bin of ``_conversion_time.BINS``.
+    time_to_convert: tuple[int, ...] = (0,) * len(BINS)
     records_endings: bool = True  # logout reports only its start: its flows never end
 
     @property
@@ -102,8 +110,12 @@ def figures(
     for row in outcomes:
         result.started += row.flows
         result.no_browser += row.no_browser
-        if row.outcome == "completed":
+        if row.outcome == "completed" and not row.late:
             result.completed += row.flows
+            reached = last
+        elif row.outcome == "completed":
+            result.completed_late += row.flows
+            result.stages[last - 1].late += row.flows
             reached = last
         else:
             step = row.step or ""
@@ -134,4 +146,5 @@ def figures(
             stage.reached += row.flows
     for timing in durations:
         result.median_ms, result.p90_ms = timing.median_ms, timing.p90_ms
+        result.time_to_convert = timing.time_to_convert or result.time_to_convert
     return result

@@ -53,6 +53,7 @@ class OutcomeCount:
     abandoned: bool
     flows: int
     no_browser: int
+    late: bool = False  # completed, but after the conversion window (``_conversion_time``)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Durations:
     median_ms: float | None
     p90_ms: float | None
     overall: bool  # across every breakdown value of the flow
+    # Completed flows per bin of ``_conversion_time.BINS`` (late ones included).
+    time_to_convert: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
+from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW, window_ms
 from authfunnel.cli.report._events import WELL_FORMED
 from authfunnel.cli.report._fast_query import (
     COUNTED,
@@ -68,8 +69,10 @@ def run_query(
     until: datetime | None = None,
     by: bool = False,
     path: QueryPath = "auto",
+    window: timedelta = DEFAULT_WINDOW,
 ) -> QueryResult:
-    """Count flows by outcome and step for ``funnels`` over the view ``events``.
+    """Count flows by outcome and step for ``funnels`` over the view ``events`` (completed
+    flows that took longer than ``window``: late, see ``_conversion_time``).
 
     ``path`` forces the fast path (with pairing of the odd groups, however many) or the
     per-instance query; ``auto`` picks by the share of odd groups. Results are equal.
@@ -120,7 +123,7 @@ def run_query(
         """,
         params,
     )
-    outcomes, durations, orphans = read_histogram(con)
+    outcomes, durations, orphans = read_histogram(con, window_ms(window))
     # Well-formed messages no funnel reads (``COUNTED`` holds only well-formed messages).
     tally, source, well_formed = "count(*)", "events", WELL_FORMED
     if counted:

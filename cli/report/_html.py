@@ -26,6 +26,7 @@ from authfunnel.cli.report._cells import (
     percent,
     seconds,
 )
+from authfunnel.cli.report._conversion_time import window_text
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._html_charts import (
     aborts_chart,
@@ -33,8 +34,11 @@ from authfunnel.cli.report._html_charts import (
     failed_steps,
     failures_chart,
     funnel_chart,
+    over_time_chart,
+    time_to_convert_chart,
 )
 from authfunnel.cli.report._model import FlowReport, Report, breakdown_of
+from authfunnel.cli.report._periods import MOST_DAYS, Timeline, label
 from authfunnel.cli.report._segments import Segment
 from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
 from authfunnel.cli.report._view import notes
@@ -82,7 +86,9 @@ def render_html(report: Report, *, generated: datetime | None = None) -> str:
     if not flows:
         body.append(f"<p>No flows in {_text(report.source)} match (nothing started).</p>")
     for flow in flows:
-        body.extend(_flow_section(flow.figures))
+        body.extend(_flow_section(flow.figures, report))
+        if flow.over is not None and flow.figures.records_endings:
+            body.extend(_over_section(flow.figures.flow, flow.over, report))
         if report.by:
             body.extend(_breakdown_section(report, flow))
     found = notes(report)
@@ -116,6 +122,7 @@ def _meta(report: Report, generated: datetime) -> str:
         lines += f", {plural(report.loaded.malformed, 'malformed line')} skipped"
     rows = [
         ("Analysed", window),
+        ("Conversion window", f"{window_text(report.window)} from a flow's start (--window)"),
         ("Events from", events),
         ("Source", f"{report.source} ({lines})"),
         ("Generated", _when(generated)),
@@ -126,7 +133,7 @@ def _meta(report: Report, generated: datetime) -> str:
     return f"<dl class=meta>{items}</dl>"
 
 
-def _flow_section(f: Figures) -> Iterable[str]:
+def _flow_section(f: Figures, report: Report) -> Iterable[str]:
     yield f"<section><h2>{_text(f.flow)}</h2>"
     if not f.records_endings:
         yield (
@@ -142,14 +149,7 @@ def _flow_section(f: Figures) -> Iterable[str]:
     yield "<h3>Funnel</h3>"
     yield f"<figure class=chart>{funnel_chart(f)}</figure>"
     yield _funnel_table(f)
-    yield "<h3>Time to convert</h3>"
-    if f.median_ms is None:
-        yield "<p>No completed flow carries a duration.</p>"
-    else:
-        yield (
-            f"<p>Completed flows took <strong>{seconds(f.median_ms)}</strong> at the median"
-            f" and <strong>{seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
-        )
+    yield from _time_to_convert(f, report)
     yield f"<h3>Failures by step and error class ({f.failed:,})</h3>"
     chart = failures_chart(f)
     if chart is None:
@@ -179,6 +179,64 @@ def _flow_section(f: Figures) -> Iterable[str]:
         f"<p class=note>Started without a browser (no_browser): {f.no_browser:,}. Still in "
         f"flight: {f.in_flight:,}. Abandoned (no ending within a day of the last event): "
         f"{f.abandoned:,}.</p></section>"
+    )
+
+
+def _time_to_convert(f: Figures, report: Report) -> Iterable[str]:
+    """The distribution of completed flows' durations, and the flows past the window."""
+    window = window_text(report.window)
+    yield "<h3>Time to convert</h3>"
+    if f.median_ms is None:
+        yield "<p>No completed flow carries a duration.</p>"
+    else:
+        yield (
+            f"<p>Completed flows took <strong>{seconds(f.median_ms)}</strong> at the median"
+            f" and <strong>{seconds(f.p90_ms)}</strong> at the 90th percentile.</p>"
+        )
+    chart = time_to_convert_chart(f)
+    if chart is not None:
+        yield f"<figure class=chart>{chart}</figure>"
+    late = (
+        f"{plural(f.completed_late, 'flow')} completed later, counted as completed late, not "
+        "as converted."
+        if f.completed_late
+        else "None completed later."
+    )
+    yield (
+        f"<p class=note>A flow converts when it completes within the {window} conversion "
+        f"window of its start (--window). {late}</p>"
+    )
+
+
+def _over_section(flow: str, over: Timeline, report: Report) -> Iterable[str]:
+    """Conversion over time: per period flows started in, a chart and its table."""
+    yield f"<section><h3>{_text(flow)}: conversion over time, by {over.period}</h3>"
+    chart = over_time_chart(over)
+    if chart is not None:
+        yield f"<figure class=chart>{chart}</figure>"
+    yield _table(
+        (over.period, "started", "completed", "completed late", "conversion"),
+        [
+            (
+                label(bucket, over.period),
+                *(f"{n:,}" for n in (b.started, b.completed, b.completed_late)),
+                percent(b.conversion()),
+            )
+            for bucket in over.buckets
+            for b in [bucket.figures]
+        ],
+    )
+    chosen = (
+        f"By {over.period}, as the analysed range decides (days when it spans at most "
+        f"{MOST_DAYS} days, else weeks; --over day|week chooses). "
+        if report.period_from_range
+        else ""
+    )
+    yield (
+        f"<p class=note>{chosen}Flows count in the period their start falls in, read in "
+        f"{_text(report.tz.key)} (--tz). 'so far': the period in which the source's events "
+        f"stop, incomplete.{'' if over.filled else ' Periods with no flow are not listed.'}"
+        "</p></section>"
     )
 
 

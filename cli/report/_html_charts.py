@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app import printable
+from authfunnel.cli.report._conversion_time import BINS
 from authfunnel.cli.report._figures import Figures
+from authfunnel.cli.report._periods import Timeline, label
 
 if TYPE_CHECKING:
     from pygal.graph.graph import Graph
@@ -32,6 +34,8 @@ WIDTH: Final = 760
 ROW_HEIGHT: Final = 34
 TOP_CLASSES: Final = 6  # error classes drawn apart in the failures chart; the rest are "other"
 WENT_ON, ABORTED, FAILED, OPEN, COMPLETED = "#3b6fd8", "#e8a33d", "#d64545", "#a3a9b3", "#2e9d6a"
+SO_FAR: Final = "#9fd3b9"  # the incomplete period: the conversion colour, paler
+MOST_X_LABELS: Final = 16  # period labels drawn under the over-time chart; the table has all
 PALETTE: Final = ("#d64545", "#e8a33d", "#8d5bd0", "#2f9fb0", "#c2567e", "#6c8a2e", "#a3a9b3")
 
 
@@ -182,4 +186,46 @@ def conversion_chart(by: str, rows: Sequence[tuple[str, Figures]]) -> str | None
     )
     chart.x_labels = [printable(value) for value, _ in values]
     chart.add(f"conversion by {printable(by)}", [100 * (f.conversion() or 0) for _, f in values])
+    return _render(chart)
+
+
+def time_to_convert_chart(f: Figures) -> str | None:
+    """Completed flows per time-to-convert bin (``_conversion_time.BINS``), fastest first."""
+    if not any(f.time_to_convert):
+        return None
+    chart = _chart("Bar", 6, (COMPLETED,), show_legend=False, print_values=True)
+    chart.x_labels = [b.label for b in BINS]
+    chart.add("completed flows", [n or None for n in f.time_to_convert])
+    return _render(chart)
+
+
+def over_time_chart(over: Timeline) -> str | None:
+    """Conversion per period flows started in, oldest first, the incomplete period paler;
+    the untimed flows' row is the table's only (it is no period)."""
+    buckets = [bucket for bucket in over.buckets if bucket.start is not None]
+    if not any(bucket.figures.started for bucket in buckets):
+        return None
+    chart = _chart(
+        "StackedBar",  # one bar per period: its series are never both set
+        8,
+        (COMPLETED, SO_FAR),
+        show_legend=any(bucket.incomplete for bucket in buckets),
+        range=(0, 100),
+        value_formatter=lambda pct: f"{pct:.1f}%",
+        x_label_rotation=30 if len(buckets) > MOST_X_LABELS // 2 else 0,
+        show_minor_x_labels=False,
+        x_labels_major_every=max(1, -(-len(buckets) // MOST_X_LABELS)),
+    )
+    chart.x_labels = [label(bucket, over.period) for bucket in buckets]
+
+    def rates(incomplete: bool) -> list[float | None]:
+        return [
+            100 * (b.figures.conversion() or 0)
+            if b.incomplete == incomplete and b.figures.started
+            else None
+            for b in buckets
+        ]
+
+    chart.add("conversion", rates(False))
+    chart.add("so far (incomplete period)", rates(True))
     return _render(chart)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo
 
 from authfunnel.cli.app import CliError
+from authfunnel.cli.report._conversion_time import BINS, DEFAULT_WINDOW, window_ms, window_text
 from authfunnel.cli.report._events import (
     WELL_FORMED,
     Loaded,
@@ -20,6 +23,14 @@ from authfunnel.cli.report._events import (
 from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
+from authfunnel.cli.report._periods import (
+    Period,
+    Timeline,
+    period_for_range,
+    stop,
+    timeline,
+    use_periods,
+)
 from authfunnel.cli.report._segments import (
     NONE_LABEL,
     TOP_VALUES,
@@ -40,10 +51,12 @@ SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 
 @dataclass
 class FlowReport:
-    """One flow: its overall figures and, with ``--by``, the figures per property value."""
+    """One flow: its overall figures and, with ``--by``, the figures per property value;
+    with ``--over`` (and in the HTML page), per period its flows started in."""
 
     figures: Figures
     breakdown: dict[str, Figures] = field(default_factory=dict)
+    over: Timeline | None = None
 
 
 @dataclass
@@ -67,6 +80,12 @@ class Report:
     # shows before folding the rest into one row.
     first_seen: dict[str, datetime] = field(default_factory=dict)
     top: int = TOP_VALUES
+    # A completed flow converted if it took at most this long (``_conversion_time``).
+    window: timedelta = DEFAULT_WINDOW
+    # The zone periods are read in (``--over``, ``_periods``).
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    period: Period | None = None  # day or week, when periods were computed
+    period_from_range: bool = False  # chosen from the analysed range, not asked for
 
 
 def build_report(
@@ -77,8 +96,14 @@ def build_report(
     since: datetime | None = None,
     until: datetime | None = None,
     path: QueryPath = "auto",
+    window: timedelta = DEFAULT_WINDOW,
+    over: Period | Literal["auto"] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Report:
-    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
+    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``;
+    ``window``: the conversion window; ``over``: the figures per period flows started in,
+    read in ``tz``, ``auto`` choosing the period from the analysed range)."""
+    zone = tz or ZoneInfo("UTC")
     con = connect()
     try:
         loaded = load_events(con, source, by)
@@ -92,16 +117,39 @@ def build_report(
         if by is not None and loaded.by_absent is not None:
             raise _no_such_property(by, loaded.by_absent)
         with duckdb_errors(f"cannot compute the report from {source}"):
-            result = run_query(con, funnels, since=since, until=until, by=by is not None, path=path)
             first, last = con.execute(
                 f"SELECT min(ts), max(ts) FROM events WHERE {WELL_FORMED}"
             ).fetchall()[0]
-            seen = _first_seen(con, by, result) if by is not None else {}
+            run = partial(
+                run_query, con, funnels, since=since, until=until, path=path, window=window
+            )
+            # The --by property's query first: use_periods makes the periods the breakdown.
+            result = run(by=True) if by is not None else None
+            # Before use_periods, which makes the view's by_value the period.
+            seen = _first_seen(con, by, result) if by is not None and result is not None else {}
+            period = period_for_range(since or first, until or last) if over == "auto" else over
+            trend = None
+            if period is not None:
+                use_periods(con, period, zone)
+                trend = run(by=True)
+            if result is None:
+                # Periods are a breakdown whose values add up to the report's figures: without
+                # --by the periods' query gives both.
+                result = trend if trend is not None else run(by=False)
     finally:
         con.close()
     report = assemble_report(str(source), funnels, by, loaded, result)
     report.since, report.until, report.first_event, report.last_event = since, until, first, last
     report.first_seen = seen
+    report.window, report.tz, report.period = window, zone, period
+    report.period_from_range = over == "auto"
+    if trend is not None and period is not None:
+        ends = stop(last, until)
+        for flow, funnel in zip(report.flows, funnels, strict=True):
+            periods = assemble_report(str(source), [funnel], "period", loaded, trend).flows[0]
+            flow.over = timeline(
+                periods.breakdown, period, zone, ends, partial(figures, funnel, [])
+            )
     return report
 
 
@@ -181,11 +229,20 @@ def as_json(report: Report) -> dict[str, Any]:
         "placed_by_time": report.loaded.approximate,
         "unknown_events": report.unknown_events,
         "terminal_events_without_start": report.orphan_terminals,
+        # --over: flows per period they started in (the day, or the ISO week from Monday),
+        # read in this time zone.
+        "period": report.period,
+        "tz": report.tz.key,
         "quantiles": "exact",  # from a histogram of durations, at any size
+        # Completed flows count as converted ("completed") only within this long of their
+        # start; the others are "completed_late".
+        "conversion_window": window_text(report.window),
+        "conversion_window_ms": window_ms(report.window),
         "flows": {
             flow.figures.flow: {
                 **_figures_json(flow.figures),
                 **(_breakdown_json(report, flow) if report.by else {}),
+                **({"over": _over_json(flow.over)} if flow.over else {}),
             }
             for flow in report.flows
         },
@@ -243,6 +300,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         "records_endings": f.records_endings,
         "started": f.started,
         "completed": f.completed,
+        "completed_late": f.completed_late,
         "aborted": f.aborted,
         "failed": f.failed,
         "recovered": f.recovered,
@@ -252,6 +310,11 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         "no_browser": f.no_browser,
         "median_ms": _whole_ms(f.median_ms),
         "p90_ms": _whole_ms(f.p90_ms),
+        # Every completed flow's duration (late ones too), binned: [from_ms, to_ms).
+        "time_to_convert": [
+            {"bin": b.label, "from_ms": b.from_ms, "to_ms": b.to_ms, "flows": flows}
+            for b, flows in zip(BINS, f.time_to_convert, strict=True)
+        ],
         "unknown_step": f.unknown_step,
         "aborted_by_reason": dict(f.aborted_by_reason.most_common()),
         "failed_by_error_class": dict(f.failed_by_class.most_common()),
@@ -264,6 +327,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
                 "failed": stage.failed,
                 "recovered": stage.recovered,
                 "open": stage.open,
+                "late": stage.late,
             }
             for stage in f.stages
         ],
@@ -272,6 +336,26 @@ def _figures_json(f: Figures) -> dict[str, Any]:
             step: dict(classes.most_common()) for step, classes in f.failed_by_step.items()
         },
     }
+
+
+def _over_json(over: Timeline) -> list[dict[str, Any]]:
+    """Per period, oldest first (``start`` null: the flows whose start has no time)."""
+    return [
+        {
+            "start": None if bucket.start is None else bucket.start.isoformat(),
+            "incomplete": bucket.incomplete,
+            "started": bucket.figures.started,
+            "completed": bucket.figures.completed,
+            "completed_late": bucket.figures.completed_late,
+            "aborted": bucket.figures.aborted,
+            "failed": bucket.figures.failed,
+            "in_flight": bucket.figures.in_flight,
+            "abandoned": bucket.figures.abandoned,
+            "conversion": _rate(bucket.figures.conversion()),
+            "median_ms": _whole_ms(bucket.figures.median_ms),
+        }
+        for bucket in over.buckets
+    ]
 
 
 # Figures as a reader uses them, not as floating point leaves them (p90 90505.00000000001 ms).

@@ -34,9 +34,13 @@ to it on generated populations. It reads the messages as parsed JSON and returns
 6. **Open flows.** A flow with no ending is abandoned if its start's time is before the
    cutoff (the newest time of any message, less ``ABANDONED_AFTER_HOURS``), else in flight.
 7. **Breakdown.** A flow's ``--by`` value is its start's, or if its start has none, its
-   ending's.
+   ending's. With ``over`` (``--over``), every event's value is its period (``_periods``):
+   the day or ISO week its time falls in, in the zone; ``(no time)`` without a time.
 8. **Durations.** Median and p90 of the completed flows' ``duration_ms``, per flow and per
-   ``--by`` value, interpolated between the two nearest ranks (DuckDB's ``quantile_cont``).
+   ``--by`` value, interpolated between the two nearest ranks (DuckDB's ``quantile_cont``),
+   and how many fell in each bin of ``_conversion_time.BINS``.
+9. **Conversion window.** A completed flow whose ``duration_ms`` exceeds the window is
+   completed late, not converted (one without a duration converts).
 """
 
 from __future__ import annotations
@@ -44,11 +48,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from authfunnel.cli.report._conversion_time import BINS, DEFAULT_WINDOW, bin_of, window_ms
 from authfunnel.cli.report._events import NO_EVENT, UNPLACED, Loaded, reasons
 from authfunnel.cli.report._funnel_query import (
     ABANDONED_AFTER_HOURS,
@@ -60,6 +66,7 @@ from authfunnel.cli.report._funnel_query import (
     QueryResult,
     read_names,
 )
+from authfunnel.cli.report._periods import Period, period_of
 from authfunnel.fsm import (
     AUTH_ABORTED,
     AUTH_COMPLETED,
@@ -111,8 +118,11 @@ def reference_result(
     by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+    over: tuple[Period, ZoneInfo] | None = None,
 ) -> tuple[Loaded, QueryResult]:
-    """What ``load_events`` and ``run_query`` find in ``messages``, computed plainly."""
+    """What ``load_events`` and ``run_query`` find in ``messages``, computed plainly (with
+    ``over``, broken down by period rather than by the property ``by``)."""
     messages = list(messages)
     why = Counter(
         NO_EVENT if m.get("event") is None else UNPLACED for m in messages if not _well_formed(m)
@@ -122,6 +132,8 @@ def reference_result(
     times = [t for t in (_time(m) for m in messages) if t is not None]
     cutoff = max(times) - timedelta(hours=ABANDONED_AFTER_HOURS) if times else None
     events = [e for e in (_read(m, funnels, by) for m in messages) if e is not None]
+    if over is not None:
+        events = [replace(e, by_value=period_of(e.ts, *over)) for e in events]
 
     instances: list[Instance] = []
     orphans = 0
@@ -141,7 +153,7 @@ def reference_result(
         )
 
     counted = [i for i in instances if in_window(i)]
-    outcomes = [_outcome(i, cutoff) for i in counted]
+    outcomes = [_outcome(i, cutoff, window) for i in counted]
     result = QueryResult(outcomes, _durations(counted), unknown, orphans)
     loaded = Loaded(
         rows=len(messages),
@@ -166,10 +178,11 @@ def _pair(ordered: list[Event]) -> tuple[list[Instance], list[Event]]:
     return instances, orphaned
 
 
-def _outcome(instance: Instance, cutoff: datetime | None) -> OutcomeCount:
+def _outcome(instance: Instance, cutoff: datetime | None, window: timedelta) -> OutcomeCount:
     start, ending = instance.start, instance.ending
     started = start.ts
     abandoned = ending is None and started is not None and cutoff is not None and started < cutoff
+    took = ending.duration_ms if ending and ending.outcome == "completed" else None
     return OutcomeCount(
         flow=start.flow,
         by_value=_by_value(instance),
@@ -180,6 +193,7 @@ def _outcome(instance: Instance, cutoff: datetime | None) -> OutcomeCount:
         abandoned=abandoned,
         flows=1,
         no_browser=int(start.no_browser is True),
+        late=took is not None and took > window_ms(window),
     )
 
 
@@ -191,7 +205,7 @@ def _by_value(instance: Instance) -> str | None:
 
 
 def _durations(instances: list[Instance]) -> list[Durations]:
-    """Median and p90 per flow (``overall``) and per flow and ``--by`` value."""
+    """Median, p90 and bins per flow (``overall``) and per flow and ``--by`` value."""
     taken: dict[tuple[str, str | None, bool], list[int]] = {}
     for instance in instances:
         ending = instance.ending
@@ -200,7 +214,14 @@ def _durations(instances: list[Instance]) -> list[Durations]:
             taken.setdefault((flow, _by_value(instance), False), []).append(milliseconds)
             taken.setdefault((flow, None, True), []).append(milliseconds)
     return [
-        Durations(flow, by_value, _quantile(values, 0.5), _quantile(values, 0.9), overall)
+        Durations(
+            flow,
+            by_value,
+            _quantile(values, 0.5),
+            _quantile(values, 0.9),
+            overall,
+            tuple(sum(bin_of(v) == i for v in values) for i in range(len(BINS))),
+        )
         for (flow, by_value, overall), values in taken.items()
     ]
 

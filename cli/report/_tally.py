@@ -3,8 +3,10 @@
 ``cli._funnel_run`` aggregates every flow (or, on the fast path, every start and ending
 counted apart, and the odd groups' paired instances) into the table ``HISTOGRAM``: one row
 per distinct value of the printed columns and completed duration, with how many flows.
-``read_histogram`` reads it back with two queries, each into its own typed row
-(``CountRow``, ``QuantileRow``), and folds the counts to ``OutcomeCount``s.
+``read_histogram`` reads it back with three queries, each into its own typed row
+(``CountRow``, ``QuantileRow``, ``BinRow``), and folds the counts to ``OutcomeCount``s: a
+completed flow whose duration exceeds the conversion window is counted late
+(``_conversion_time``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final, Literal
 
+from authfunnel.cli.report._conversion_time import BINS, bin_sql
 from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
 from authfunnel.cli.report._rows import fetch_rows
 
@@ -36,15 +39,19 @@ class CountRow:
     error_class: str | None
     abandoned: bool | None  # instances: open and started before the cutoff; else: before it
     orphan: bool  # endings before their group's first start (an instance numbered 0)
+    late: bool  # completed after the conversion window
     flows: int
     no_browser: int
 
 
-COUNTS_SQL: Final = f"""
+def counts_sql(window_ms: int) -> str:
+    """The counts of ``HISTOGRAM``, completed flows longer than ``window_ms`` told apart."""
+    return f"""
     SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan,
+        coalesce(duration > {int(window_ms)}, false) AS late,
         sum(flows) AS flows, sum(no_browser) AS no_browser
     FROM {HISTOGRAM}
-    GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan
+    GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan, late
 """
 
 
@@ -91,11 +98,37 @@ QUANTILES_SQL: Final = f"""
 """
 
 
+@dataclass(frozen=True, slots=True)
+class BinRow:
+    """Completed flows of one flow and breakdown value (or across values) in one time bin."""
+
+    flow: str
+    by_value: str | None
+    overall: bool
+    bin: int
+    flows: int
+
+
+# Completed durations per bin of ``_conversion_time.BINS``, grouped as ``QUANTILES_SQL``.
+BINS_SQL: Final = f"""
+    SELECT flow, by_value, GROUPING(by_value) = 1 AS overall, {bin_sql("duration")} AS bin,
+        sum(flows) AS flows
+    FROM {HISTOGRAM} WHERE duration IS NOT NULL
+    GROUP BY GROUPING SETS ((flow, by_value, bin), (flow, bin))
+    HAVING sum(flows) <> 0
+"""
+
+
 def read_histogram(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, window_ms: int
 ) -> tuple[list[OutcomeCount], list[Durations], int]:
-    """The outcome counts, the durations' quantiles and the orphan endings in ``HISTOGRAM``."""
-    outcomes, orphans = _fold(fetch_rows(con, COUNTS_SQL, CountRow))
+    """The outcome counts (completed flows longer than ``window_ms`` late), the durations'
+    quantiles and bins, and the orphan endings in ``HISTOGRAM``."""
+    outcomes, orphans = _fold(fetch_rows(con, counts_sql(window_ms), CountRow))
+    binned: dict[tuple[str, str | None, bool], list[int]] = {}
+    for row in fetch_rows(con, BINS_SQL, BinRow):
+        key = (row.flow, None if row.overall else row.by_value, row.overall)
+        binned.setdefault(key, [0] * len(BINS))[row.bin] += row.flows
     durations = [
         Durations(
             flow=q.flow,
@@ -103,6 +136,9 @@ def read_histogram(
             median_ms=_interpolate(q.median_low, q.median_high, q.median_at),
             p90_ms=_interpolate(q.p90_low, q.p90_high, q.p90_at),
             overall=q.overall,
+            time_to_convert=tuple(
+                binned.get((q.flow, None if q.overall else q.by_value, q.overall), ())
+            ),
         )
         for q in fetch_rows(con, QUANTILES_SQL, QuantileRow)
     ]
@@ -149,6 +185,7 @@ def _fold(rows: list[CountRow]) -> tuple[list[OutcomeCount], int]:
                 abandoned=before_cutoff and row.kind == "instance",
                 flows=row.flows,
                 no_browser=row.no_browser,
+                late=row.late,
             )
         )
     for (flow, by, abandoned), count in opened.items():

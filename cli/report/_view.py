@@ -21,9 +21,11 @@ from authfunnel.cli.report._cells import (
     seconds,
     share,
 )
+from authfunnel.cli.report._conversion_time import BINS, window_text
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report, breakdown_of
+from authfunnel.cli.report._periods import Timeline, label
 from authfunnel.cli.report._segments import Breakdown
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ def print_report(console: Console, report: Report) -> None:
             continue
         console.print(*_fitted(console, _funnel_grid(flow.figures)))
         console.print(Text(FUNNEL_LEGEND, style="dim"))
-        for line in _outcome_lines(flow.figures):
+        for line in _outcome_lines(flow.figures) + conversion_lines(flow.figures, report):
             console.print(literal(line))
         if report.by:
             console.print()
@@ -67,6 +69,10 @@ def print_report(console: Console, report: Report) -> None:
             console.print(*_fitted(console, grid))
             folded = any(row.folded for row in rows.segments)
             console.print(Text(breakdown_legend(rows.as_versions, folded), style="dim"))
+        if flow.over is not None:
+            console.print()
+            console.print(*_fitted(console, _over_grid(flow.figures.flow, flow.over, report)))
+            console.print(Text(over_legend(flow.over), style="dim"))
         console.print()
     for note in notes(report):
         console.print(Text(printable(note), style="dim"))
@@ -128,6 +134,54 @@ def _outcome_lines(f: Figures) -> list[str]:
             "next invocation recorded the ending"
         )
     return lines
+
+
+def conversion_lines(f: Figures, report: Report) -> list[str]:
+    """The flows that completed after the conversion window, and the time-to-convert bins."""
+    window = window_text(report.window)
+    lines = []
+    if f.completed_late:
+        lines.append(
+            f"completed late: {f.completed_late:,} took longer than the {window} conversion "
+            "window (--window): not counted as completed, but as dropped at the last stage"
+        )
+    if any(f.time_to_convert):
+        spread = " · ".join(
+            f"{b.label} {n:,}" for b, n in zip(BINS, f.time_to_convert, strict=True) if n
+        )
+        lines.append(f"time to convert: {spread}")
+    return lines
+
+
+def _over_grid(flow: str, over: Timeline, report: Report) -> Grid:
+    """Per period flows started in: started, completed in the window, late, conversion and
+    its bar (the other outcomes are in the JSON: the rows stay within 80 columns)."""
+    return Grid(
+        f"{flow} by the {over.period} flows started ({report.tz.key})",
+        (over.period, "started", "completed", "late", "conv."),
+        [
+            (
+                label(bucket, over.period),
+                *(f"{n:,}" for n in (b.started, b.completed, b.completed_late)),
+                percent(b.conversion()),
+            )
+            for bucket in over.buckets
+            for b in [bucket.figures]
+        ],
+        [bucket.figures.conversion() for bucket in over.buckets],
+        first_table_columns=5,
+    )
+
+
+def over_legend(over: Timeline) -> str:
+    """What the periods table's rows mean, and what is left out of it."""
+    text = (
+        "completed: within the conversion window; late: after it; 'so far': the period in "
+        "which the source's events stop, so incomplete."
+    )
+    if not over.filled:
+        text += " Periods with no flow are not listed (too many between the first and last)."
+    return text
 
 
 def _breakdown_grid(flow: str, by: str, rows: Breakdown) -> Grid:

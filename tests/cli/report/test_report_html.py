@@ -214,7 +214,8 @@ def test_the_html_report_opens_offline_in_chromium_with_its_charts_drawn(
 
     assert opened.requests == [page.resolve().as_uri()]
     assert opened.console_errors == []
-    assert len(opened.chart_areas) >= 4  # per flow: funnel, failures, aborts, by os
+    # Per flow: funnel, time to convert, failures, aborts, conversion over time, by os.
+    assert len(opened.chart_areas) >= 6
     assert all(area > 10_000 for area in opened.chart_areas)
     assert opened.inked > 0.05  # a blank page is 0
 

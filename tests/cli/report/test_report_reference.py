@@ -17,16 +17,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW
 from authfunnel.cli.report._events import connect, load_events
 from authfunnel.cli.report._fast_query import ODD_GROUPS
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.cli.report._model import as_json, assemble_report
+from authfunnel.cli.report._periods import Period, use_periods
 from authfunnel.cli.report._reference import reference_result
 from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP, Funnel
 
@@ -51,7 +54,10 @@ PROPERTIES = st.fixed_dictionaries(
         "step": st.sampled_from(["browser_wait", "app_create", "profile_configure", "gone"]),
         "reason": st.sampled_from(["declined", "interrupt"]),
         "error_class": st.sampled_from(["OSError", "ProcessTerminated"]),
-        "duration_ms": st.integers(0, 5_000),
+        # Around the windows drawn (``WINDOWS``), their boundaries exactly too.
+        "duration_ms": st.one_of(
+            st.integers(0, 5_000), st.sampled_from([1_000, 1_001, 60_000, 3_600_000])
+        ),
         "no_browser": st.booleans(),
         "os": st.sampled_from(["linux", "darwin"]),
         "succeeded": st.booleans(),
@@ -156,6 +162,9 @@ def population(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 WHEN = st.one_of(st.none(), st.sampled_from(INSTANTS))
+# Conversion windows: the default, and ones that durations fall either side of or on.
+WINDOWS = st.sampled_from([DEFAULT_WINDOW, timedelta(seconds=1), timedelta(minutes=1)])
+OUTCOMES = ("completed", "completed_late", "aborted", "failed", "in_flight", "abandoned")
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +201,10 @@ def reports(
             odd = con.execute(f"SELECT count(*) FROM {ODD_GROUPS}").fetchall()[0][0]
             event("fast path: pairs some groups" if odd else "fast path: counts every group")
     flows = found["reference"]["flows"].values()
-    for figure in ("completed", "aborted", "failed", "in_flight", "abandoned", "recovered"):
+    for figures in flows:  # every started flow has exactly one of these outcomes
+        for one in [figures, *figures.get("breakdown", {}).values()]:
+            assert one["started"] == sum(one[outcome] for outcome in OUTCOMES)
+    for figure in (*OUTCOMES, "recovered"):
         event(f"some {figure}: {any(f[figure] for f in flows)}")
     event(f"orphans: {found['reference']['terminal_events_without_start'] > 0}")
     return found
@@ -210,17 +222,20 @@ SETTINGS = settings(
 )
 
 
+# --since, --until and the conversion window of a report.
+BOUNDS = st.fixed_dictionaries({"since": WHEN, "until": WHEN, "window": WINDOWS})
+
+
 @SETTINGS
-@given(messages=population(), funnels=st.sampled_from(FUNNEL_SETS), since=WHEN, until=WHEN)
+@given(messages=population(), funnels=st.sampled_from(FUNNEL_SETS), bounds=BOUNDS)
 def test_both_paths_equal_the_reference_in_a_window(
     con: duckdb.DuckDBPyConnection,
     source: Path,
     messages: list[dict[str, Any]],
     funnels: list[Funnel],
-    since: datetime | None,
-    until: datetime | None,
+    bounds: dict[str, Any],
 ) -> None:
-    assert_all_equal(reports(con, source, messages, funnels, by=None, since=since, until=until))
+    assert_all_equal(reports(con, source, messages, funnels, by=None, **bounds))
 
 
 @SETTINGS
@@ -228,8 +243,7 @@ def test_both_paths_equal_the_reference_in_a_window(
     messages=population(),
     funnels=st.sampled_from(FUNNEL_SETS),
     by=st.sampled_from(["os", "no_browser"]),
-    since=WHEN,
-    until=WHEN,
+    bounds=BOUNDS,
 )
 def test_both_paths_equal_the_reference_by_a_property(
     con: duckdb.DuckDBPyConnection,
@@ -237,7 +251,47 @@ def test_both_paths_equal_the_reference_by_a_property(
     messages: list[dict[str, Any]],
     funnels: list[Funnel],
     by: str,
-    since: datetime | None,
-    until: datetime | None,
+    bounds: dict[str, Any],
 ) -> None:
-    assert_all_equal(reports(con, source, messages, funnels, by=by, since=since, until=until))
+    assert_all_equal(reports(con, source, messages, funnels, by=by, **bounds))
+
+
+# Zones whose midnight falls elsewhere among the instants (00:00 and 12:00 UTC): Paris at
+# 01:00 and 13:00, New York the evening before, Kolkata at half past.
+ZONES = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"])
+
+
+@SETTINGS
+@given(
+    messages=population(),
+    funnels=st.sampled_from(FUNNEL_SETS),
+    period=st.sampled_from(["day", "week"]),
+    zone=ZONES,
+    bounds=BOUNDS,
+)
+def test_both_paths_equal_the_reference_over_periods(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    messages: list[dict[str, Any]],
+    funnels: list[Funnel],
+    period: Period,
+    zone: str,
+    bounds: dict[str, Any],
+) -> None:
+    """--over: each flow in the period its start falls in (the instants span a week's end,
+    2026-01-12 being a Monday), flows crossing a period paired, untimed starts apart."""
+    source.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    over = (period, ZoneInfo(zone))
+    loaded, expected = reference_result(messages, funnels, over=over, **bounds)
+    found = {"reference": as_json(assemble_report("s", funnels, "period", loaded, expected))}
+    path: QueryPath
+    for path in ("fast", "exact"):
+        read = load_events(con, source, None)
+        use_periods(con, *over)
+        result = run_query(con, funnels, by=True, path=path, **bounds)
+        found[path] = as_json(assemble_report("s", funnels, "period", read, result))
+    for figures in found["reference"]["flows"].values():
+        breakdown = figures.get("breakdown", {})
+        assert figures["started"] == sum(f["started"] for f in breakdown.values())
+        event(f"periods: {len(breakdown)}, untimed: {'(no time)' in breakdown}")
+    assert_all_equal(found)
