@@ -7,7 +7,8 @@ by ``_store_source``) into DuckDB;
 ``_invocation_check`` finds the invocations that counting alone would get wrong;
 ``_fast_query`` counts the rest and ``_funnel_query`` pairs the few (or all, exactly);
 ``_funnel_run`` chooses and runs them, reading typed rows (``_rows``) that ``_tally`` folds;
-``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``; ``_view`` renders it;
+``_figures`` makes per-stage ``Figures``; ``_model`` is the ``Report``, ``_json`` its plain
+data; ``_view`` renders it;
 ``_conversion_time`` holds the conversion window (``--window``) and the time-to-convert bins,
 ``_periods`` the periods of conversion over time (``--over``, ``--tz``: a breakdown by the
 day or week a flow started);
@@ -36,8 +37,9 @@ if TYPE_CHECKING:
     )
     from authfunnel.cli.report._export import export
     from authfunnel.cli.report._figures import Figures
+    from authfunnel.cli.report._json import as_json
     from authfunnel.cli.report._messages import Messages, read_messages
-    from authfunnel.cli.report._model import Report, as_json, build_report
+    from authfunnel.cli.report._model import Report, build_report
     from authfunnel.cli.report._periods import parse_zone
     from authfunnel.cli.report._segments import TOP_VALUES
     from authfunnel.cli.report._source import not_read_warning, source_path
@@ -53,7 +55,7 @@ _HOMES = {
     "Messages": "_messages",
     "Report": "_model",
     "approximate_note": "_events",
-    "as_json": "_model",
+    "as_json": "_json",
     "build_report": "_model",
     "duckdb_errors": "_events",
     "export": "_export",

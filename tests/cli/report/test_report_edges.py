@@ -15,7 +15,8 @@ from typing import Any
 
 from authfunnel.cli.report._funnel_query import ABANDONED_AFTER_HOURS
 from authfunnel.cli.report._funnel_run import QueryPath
-from authfunnel.cli.report._model import as_json, assemble_report, build_report
+from authfunnel.cli.report._json import as_json
+from authfunnel.cli.report._model import assemble_report, build_report
 from authfunnel.cli.report._reference import reference_result
 from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 

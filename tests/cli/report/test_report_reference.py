@@ -28,7 +28,8 @@ from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW
 from authfunnel.cli.report._events import connect, load_events
 from authfunnel.cli.report._fast_query import ODD_GROUPS
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
-from authfunnel.cli.report._model import as_json, assemble_report
+from authfunnel.cli.report._json import as_json
+from authfunnel.cli.report._model import assemble_report
 from authfunnel.cli.report._periods import Period, use_periods
 from authfunnel.cli.report._reference import reference_result
 from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP, Funnel
