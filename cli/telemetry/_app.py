@@ -54,8 +54,11 @@ class Telemetry:
     opt out. Default: a sentence naming the application and its opt-out variable.
 
     Raises ``ValueError`` for a name or prefix that cannot be a directory or variable name.
-    Nothing here raises for telemetry's own failures in use: a broken outbox becomes one
-    warning line and a run that records nothing.
+    ``command`` and ``client`` never raise for telemetry's own failures: a broken outbox or
+    config file becomes one warning line and a run that records nothing. The methods a
+    person calls on purpose (``settings``, ``status``, ``enable``, ``disable``, ``flush``)
+    raise ``authfunnel.cli.app.CliError`` for a malformed config file and ``OutboxError``
+    for an outbox that cannot be used; both carry a one-line message to show.
     """
 
     def __init__(

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.cli.telemetry.harness import hanging_server  # noqa: E402
+
 DEPLOYCTL = ROOT / "tests" / "adopter" / "deployctl.py"
 SEGMENT = """
 import sys
@@ -41,25 +43,6 @@ for event in ("Command Invoked", "CLI Auth Started", "CLI Auth Completed", "Comm
 if sys.argv[2] == "flush":
     analytics.flush()
 """
-
-
-def never_answers() -> tuple[str, threading.Event]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(256)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    threading.Thread(target=accept, daemon=True).start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}", stop
 
 
 PATIENCE = 60.0  # seconds: a process still running then is killed and shown as "> 60"
@@ -82,7 +65,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
-    url, stop = never_answers()
+    with hanging_server() as (url, _):
+        return measure(url, runs)
+
+
+def measure(url: str, runs: int) -> int:
     home = Path(tempfile.mkdtemp(prefix="bench-adopter-"))
     env = {
         key: value
@@ -114,7 +101,6 @@ def main() -> int:
     kept = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
     db.close()
     print(f"deployctl kept {kept} events of {runs * 4} in its outbox; segment kept none on disk")
-    stop.set()
     return 0
 
 
