@@ -26,15 +26,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from authfunnel.cli.app import AppIdentity, Environment
 
 if TYPE_CHECKING:
+    import click
+
     from authfunnel.cli.telemetry._batches import DeliveryReport
     from authfunnel.cli.telemetry._lease import Discarded
     from authfunnel.cli.telemetry._settings import Settings
     from authfunnel.fsm import TelemetryClient
+
+Command = TypeVar("Command", bound="click.Command")
 
 
 class Telemetry:
@@ -167,6 +171,38 @@ class Telemetry:
             return flush(outbox, settings, timeout=timeout)
         finally:
             outbox.close()
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The messages waiting to be sent, exactly as they will be (oldest first)."""
+        import json
+
+        from authfunnel.cli.telemetry._outbox import open_outbox
+
+        path = self.settings().outbox_path
+        if not path.exists():
+            return []
+        outbox = open_outbox(path)
+        try:
+            return [json.loads(body) for _, body in outbox.pending()]
+        finally:
+            outbox.close()
+
+    def instrument(self, command: Command) -> Command:
+        """Run every command of a click application (a ``click.Group``, or one
+        ``click.Command``; for Typer, ``typer.main.get_command(app)``) in the command lifecycle,
+        each named as typed (``db migrate``); returns ``command``. ``--help``, ``--version`` and
+        usage errors record nothing; ``ctx.exit(0)`` is a success, ``click.Abort`` an abort
+        with its reason. Only this imports click, and only when called."""
+        from authfunnel.cli.telemetry._click import instrument
+
+        return instrument(command, self)
+
+    def click_group(self) -> click.Group:
+        """The ``telemetry`` command group (status, enable, disable, show, flush) for this
+        application, to mount in one line: ``cli.add_command(TELEMETRY.click_group())``."""
+        from authfunnel.cli.telemetry._click import telemetry_group
+
+        return telemetry_group(self)
 
     def environment(self) -> Environment:
         """The environment this application's telemetry reads now: its identity, the process's

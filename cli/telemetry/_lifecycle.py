@@ -35,6 +35,7 @@ from authfunnel.fsm import (
     COMMAND,
     COMMAND_COMPLETED,
     COMMAND_INVOKED,
+    AbortReason,
     Event,
     FlowTracker,
     NoopClient,
@@ -66,16 +67,27 @@ def run_command(
 class CommandRun:
     """The command running inside ``command_lifecycle``: its client, and how it ends."""
 
-    def __init__(self, run: FlowTracker, client: TelemetryClient, app: str) -> None:
+    def __init__(self, run: FlowTracker, client: _Lifecycle, app: str) -> None:
         self._run = run
         self._app = app
-        self.client = client
+        self._lifecycle = client
+        self.client: TelemetryClient = client
 
     def exit_status(self, status: int) -> None:
         """The command exits with ``status``: other than 0, ``Command Completed`` says it
         failed with that exit code (``error_class`` ``<app>.NonZeroExit``)."""
         if status != ExitStatus.OK and not self._run.is_terminal:
             self._run.fail(f"{self._app}.{NONZERO_EXIT}", exit_code=status)
+
+    def abort(self, reason: AbortReason) -> None:
+        """The person stopped the command (a prompt interrupted, say): Aborted with ``reason``."""
+        if not self._run.is_terminal:
+            self._run.abort(reason)
+
+    def usage_error(self) -> None:
+        """The command rejected its command line before doing anything: no event at all (an
+        exception that follows ends it), as for an argument the parser refused."""
+        self._lifecycle.precondition_failed()
 
 
 @contextmanager
