@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.telemetry._settings import Settings
     from authfunnel.fsm import TelemetryClient
 
-Command = TypeVar("Command", bound="click.Command")
+Command = TypeVar("Command")
 
 
 class Telemetry:
@@ -192,7 +192,7 @@ class Telemetry:
         ``click.Command``; for Typer, ``typer.main.get_command(app)``) in the command lifecycle,
         each named as typed (``db migrate``); returns ``command``. ``--help``, ``--version`` and
         usage errors record nothing; ``ctx.exit(0)`` is a success, ``click.Abort`` an abort
-        with its reason. Only this imports click, and only when called."""
+        with its reason. Neither click nor Typer is imported for it."""
         from authfunnel.cli.telemetry._click import instrument
 
         return instrument(command, self)

@@ -1,16 +1,20 @@
 """click (and Typer, which builds on it) in the command lifecycle, and a ``telemetry`` group.
 
-Nothing here imports click until an application calls it, and the rest of the library never
-does: an application that uses click has it installed; one that does not never loads this.
+Nothing here imports click or Typer: the commands are recognised by what they do (a group
+resolves subcommands) and click's exceptions by their class names, so the same code serves
+click and Typer, whose recent releases carry their own copy of click (``typer._click``).
+Only ``telemetry_group`` imports click, to build the group, when an application asks for it.
 
 ``instrument`` wraps each command's own invocation, reached once click has parsed its command
 line: ``--help``, ``--version`` and a command line click refuses end before it, so they record
 nothing (no orphan ``Command Completed``). Inside, the outcome is what the person saw:
 
 - returning, ``ctx.exit(0)``, ``sys.exit(0)`` (or ``None``): success;
-- ``ctx.exit(n)``, ``sys.exit(n)``, a ``ClickException`` (exit code ``n``): failure with it;
-- ``click.Abort``: aborted: ``interrupt`` when Ctrl-C at a prompt raised it, ``prompt`` when
-  the input ended (EOF), ``declined`` otherwise (``confirm(abort=True)`` answered no);
+- ``ctx.exit(n)``, ``typer.Exit(n)``, ``sys.exit(n)``, a ``ClickException`` (exit code
+  ``n``): failure with it;
+- ``click.Abort`` (``typer.Abort``): aborted: ``interrupt`` when Ctrl-C at a prompt raised
+  it, ``prompt`` when the input ended (EOF), ``declined`` otherwise (``confirm(abort=True)``
+  answered no);
 - Ctrl-C elsewhere: aborted (``interrupt``); SIGTERM/SIGHUP: aborted, exit ``128 + signal``;
 - a ``click.UsageError`` raised by the command itself (``ctx.fail``, a ``BadParameter``
   from a callback): nothing recorded, as for one click raised while parsing;
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 
     from authfunnel.cli.telemetry._app import Telemetry
 
-Command = TypeVar("Command", bound="click.Command")
+Command = TypeVar("Command")
 _WRAPPED = "_telemetry_lifecycle"
 
 
@@ -39,23 +43,27 @@ def instrument(command: Command, telemetry: Telemetry) -> Command:
     """Run every command below ``command`` (a group's subcommands, found as click resolves
     them, so lazily loaded and later added ones too; or ``command`` itself, if it is one
     command) inside ``telemetry``'s command lifecycle; returns ``command``."""
-    import click
-
-    if isinstance(command, click.Group):
+    if hasattr(command, "resolve_command"):  # a group: click's, or Typer's copy of it
         _resolving(command, telemetry)
     else:
         _wrap(command, telemetry)
     return command
 
 
-def _resolving(group: click.Group, telemetry: Telemetry) -> None:
+def _is(error: BaseException, name: str) -> bool:
+    """Whether ``error`` is click's (or Typer's) exception class ``name``, or derives from it."""
+    return any(
+        kind.__name__ == name and kind.__module__.split(".")[0] in ("click", "typer")
+        for kind in type(error).__mro__
+    )
+
+
+def _resolving(group: Any, telemetry: Telemetry) -> None:
     if getattr(group, _WRAPPED, False):
         return
     resolve = group.resolve_command
 
-    def resolve_command(
-        ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, command, rest = resolve(ctx, args)
         if command is not None:
             instrument(command, telemetry)
@@ -65,12 +73,12 @@ def _resolving(group: click.Group, telemetry: Telemetry) -> None:
     setattr(group, _WRAPPED, True)
 
 
-def _wrap(command: click.Command, telemetry: Telemetry) -> None:
+def _wrap(command: Any, telemetry: Telemetry) -> None:
     if getattr(command, _WRAPPED, False):
         return
-    invoke: Callable[[click.Context], Any] = command.invoke
+    invoke: Callable[[Any], Any] = command.invoke
 
-    def invoke_in_lifecycle(ctx: click.Context) -> Any:
+    def invoke_in_lifecycle(ctx: Any) -> Any:
         with _lifecycle(_name_of(ctx), telemetry) as outcome:
             return outcome(lambda: invoke(ctx))
 
@@ -82,27 +90,25 @@ def _wrap(command: click.Command, telemetry: Telemetry) -> None:
 def _lifecycle(name: str, telemetry: Telemetry) -> Iterator[Callable[[Callable[[], Any]], Any]]:
     """Yields ``outcome(body)``: runs ``body`` in the lifecycle of command ``name``, recording
     click's ways of ending as the module's docstring says."""
-    import click
-
     from authfunnel.cli.telemetry._lifecycle import command_lifecycle
     from authfunnel.cli.telemetry._signals import Signalled
 
-    leaving: list[click.exceptions.Exit] = []
+    leaving: list[Exception] = []
     try:
         with command_lifecycle(name, telemetry.environment()) as run:
 
             def outcome(body: Callable[[], Any]) -> Any:
                 try:
                     return body()
-                except click.exceptions.Exit as done:  # ctx.exit(code): raised again below
-                    run.exit_status(done.exit_code)
-                    leaving.append(done)
-                    return None
-                except click.Abort as stopped:
-                    run.abort(_reason(stopped))
-                    raise
-                except click.UsageError:
-                    run.usage_error()
+                except Exception as error:
+                    if _is(error, "Exit"):  # ctx.exit(code), typer.Exit: raised again below
+                        run.exit_status(int(getattr(error, "exit_code", 0) or 0))
+                        leaving.append(error)
+                        return None
+                    if _is(error, "Abort"):
+                        run.abort(_reason(error))
+                    elif _is(error, "UsageError"):
+                        run.usage_error()
                     raise
 
             yield outcome
@@ -122,7 +128,7 @@ def _reason(stopped: BaseException) -> AbortReason:
     return AbortReason.DECLINED
 
 
-def _name_of(ctx: click.Context) -> str:
+def _name_of(ctx: Any) -> str:
     """The command as typed after the program's name (``db migrate``); a program that is one
     command is named after it."""
     names: list[str] = []
