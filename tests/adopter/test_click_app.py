@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.adopter import deployctl_click
-from tests.adopter.test_deployctl import rows, variables
+from tests.adopter.apps import recorded, run_app, variables
 from tests.cli.telemetry.harness import wait_until
 
 pytestmark = pytest.mark.slow
@@ -24,21 +24,7 @@ APP = Path(deployctl_click.__file__)
 
 
 def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(APP), *args],
-        env=variables(home, DEPLOYCTL_HOME=str(home)),
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def recorded(home: Path) -> list[dict[str, Any]]:
-    outbox = home / "state" / "outbox.sqlite3"
-    return [message["properties"] for message in rows(outbox)] if outbox.exists() else []
+    return run_app(APP, variables(home, DEPLOYCTL_HOME=str(home)), *args, stdin=stdin)
 
 
 def completed(home: Path) -> dict[str, Any]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 
 from authfunnel.cli.devserver import read_messages
 from tests.adopter import deployctl
+from tests.adopter.apps import rows, run_app, variables
 from tests.cli.telemetry.harness import hanging_server, wait_until
 from tests.cli.telemetry.servers import collector, stored_ids
 
@@ -32,38 +31,12 @@ CONTEXT_APP = {"name": "deployctl", "version": "2.3.4"}
 RECORDED = "telemetry: recorded "
 
 
-def variables(home: Path, **extra: str) -> dict[str, str]:
-    """The process's environment with none of authfunnel's or deployctl's settings, and
-    ``home`` as HOME (the XDG variables dropped, so the platform's defaults lie below it)."""
-    kept = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTHFUNNEL_", "DEPLOYCTL_", "XDG_", "DO_NOT_TRACK", "DEBUG"))
-    }
-    return {**kept, "HOME": str(home), **extra}
-
-
 def deploy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(APP), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_app(APP, env, *args)
 
 
 def state_dir(home: Path) -> Path:
     return home / ".local" / "state" / "deployctl"
-
-
-def rows(outbox: Path, table: str = "messages") -> list[dict[str, Any]]:
-    db = sqlite3.connect(outbox, timeout=30)
-    try:
-        return [json.loads(body) for (body,) in db.execute(f"SELECT body FROM {table}")]
-    finally:
-        db.close()
 
 
 def without_library(message: dict[str, Any]) -> str:

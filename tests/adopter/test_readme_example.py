@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.adopter.test_deployctl import rows, state_dir, variables
+from tests.adopter.apps import rows, variables
+from tests.adopter.test_deployctl import state_dir
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Instrument your own CLI: durable telemetry"

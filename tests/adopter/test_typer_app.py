@@ -4,15 +4,13 @@ and the same wrapping records its commands' endings."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.adopter import deployctl_typer
-from tests.adopter.test_click_app import recorded
-from tests.adopter.test_deployctl import variables
+from tests.adopter.apps import recorded, run_app, variables
 
 pytestmark = pytest.mark.slow
 
@@ -20,15 +18,7 @@ APP = Path(deployctl_typer.__file__)
 
 
 def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(APP), *args],
-        env=variables(home, DEPLOYCTL_HOME=str(home)),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_app(APP, variables(home, DEPLOYCTL_HOME=str(home)), *args, stdin=stdin)
 
 
 def endings(home: Path) -> list[dict[str, Any]]:
