@@ -1,5 +1,6 @@
 """The application shell: environment, exit statuses, parser, command table, paths, config,
-terminal and console, and how a user names a funnel.
+terminal and console, how a user names a funnel, and which application this is
+(``AppIdentity``: authfunnel's, or an adopting CLI's).
 
 ``authfunnel --help`` and ``--version`` import this package before anything else, so each
 public name loads its module on first use: they pay for the environment, the exit statuses
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._env import Environment, isatty
     from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
     from authfunnel.cli.app._funnels import flow_names, funnel_named
+    from authfunnel.cli.app._identity import AUTHFUNNEL, AppIdentity
     from authfunnel.cli.app._parser import Parser, ParserExit
     from authfunnel.cli.app._paths import Paths
     from authfunnel.cli.app._private_files import FILE_MODE, open_private, private_dir, private_file
@@ -43,10 +45,12 @@ if TYPE_CHECKING:
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
 _HOMES = {
+    "AUTHFUNNEL": "_identity",
     "COMMANDS": "_registry",
     "EXTRAS": "_registry",
     "FILE_MODE": "_private_files",
     "MAX_LINE_BYTES": "_source_files",
+    "AppIdentity": "_identity",
     "CliError": "_exit",
     "CommandSpec": "_registry",
     "Environment": "_env",
@@ -82,10 +86,12 @@ _HOMES = {
 }
 
 __all__ = [
+    "AUTHFUNNEL",
     "COMMANDS",
     "EXTRAS",
     "FILE_MODE",
     "MAX_LINE_BYTES",
+    "AppIdentity",
     "CliError",
     "CommandSpec",
     "Environment",

@@ -22,17 +22,17 @@ def load_config(paths: Paths) -> dict[str, Any]:
         raise CliError(
             f"the config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
             f"offset {exc.start})",
-            hint="save it as UTF-8, or move it aside; authfunnel recreates what it needs",
+            hint="save it as UTF-8, or move it aside; what is needed is recreated",
         ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise CliError(
             f"the config file {path} is not valid TOML ({exc})",
-            hint="fix the file or move it aside; authfunnel recreates what it needs",
+            hint="fix the file or move it aside; what is needed is recreated",
         ) from exc
     except OSError as exc:
         raise CliError(
             f"cannot read the config file {path}: {exc.strerror}",
-            hint="check the file's permissions, or set AUTHFUNNEL_HOME to another directory",
+            hint=f"check the file's permissions, or set {paths.home_variable} to another directory",
         ) from exc
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from authfunnel.cli.app._console import make_console
+from authfunnel.cli.app._identity import AUTHFUNNEL, AppIdentity
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,6 +30,8 @@ class Environment:
     lifecycle opens the durable outbox client (or the no-op one, when telemetry is off); a test
     passes a ``RecordingClient`` here and sees every event, lifecycle included.
     ``console_factory``: makes every rich console (see ``make_console``).
+    ``identity``: the application (its name, variables, directories, notice): authfunnel's
+    unless an adopting CLI names its own.
     """
 
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
@@ -38,6 +41,7 @@ class Environment:
     debug: bool = False
     telemetry: TelemetryClient | None = None
     console_factory: Callable[..., Console] = make_console
+    identity: AppIdentity = AUTHFUNNEL
 
     @property
     def stdout_isatty(self) -> bool:

@@ -1,4 +1,4 @@
-"""``authfunnel telemetry status | enable | disable | show [--json] [--refused] | flush``.
+"""``<app> telemetry status | enable | disable | show [--json] [--refused] | flush``.
 
 ``show`` prints the pending messages exactly as they will be sent (``--refused``: the ones the
 endpoint refused again and again, kept here); ``flush`` sends them now, with a progress bar
@@ -24,7 +24,6 @@ from authfunnel.cli.telemetry import (
     Outbox,
     OutboxError,
     Settings,
-    discard_unsent,
     load_settings,
     local_store,
     open_outbox,
@@ -73,25 +72,31 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return _status(settings, env, as_json=args.json)
     if action == "show":
         return _show(settings, env, as_json=args.json, refused=args.refused)
+    if action == "enable":
+        return _enable(env)
     with _outbox(settings.outbox_path) as outbox:
-        if action == "enable":
-            outbox.put(DISABLED, None)
-            outbox.put(NOTICE_SHOWN, "1")  # enabling it is the consent the notice asks for
-            env.stdout.write("Telemetry enabled.\n")
-            if not settings.enabled:
-                env.stdout.write(f"  but still off for now: {settings.reason}\n")
-            return ExitStatus.OK
         return _flush(outbox, settings, env, args.timeout)
+
+
+def _enable(env: Environment) -> int:
+    from authfunnel.cli.telemetry import enable
+
+    with _outbox_errors():
+        settings = enable(env)
+    env.stdout.write("Telemetry enabled.\n")
+    if not settings.enabled:
+        env.stdout.write(f"  but still off for now: {settings.reason}\n")
+    return ExitStatus.OK
 
 
 def _disable(env: Environment) -> int:
     """Record the opt-out in the state dir, which wins over the config file: this needs no
     settings, so a config file that cannot be read never blocks it."""
     from authfunnel.cli.app import Paths, config_error
+    from authfunnel.cli.telemetry import disable
 
-    with _outbox(local_store(env)) as outbox:
-        outbox.put(DISABLED, "1")
-        left = discard_unsent(outbox)
+    with _outbox_errors():
+        left = disable(env)
     said = f"Telemetry disabled; discarded {plural(left.discarded, 'unsent event')}"
     if left.in_flight:
         said += "; " + in_flight_note(left.in_flight)
@@ -148,7 +153,7 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
             lines.append(
                 f"Refused by the endpoint: {plural(facts['refused'], 'event')}, "
                 f"kept in {facts['outbox']}"
-                " (reports count them; 'authfunnel telemetry show --refused' lists them)"
+                f" (reports count them; '{env.identity.name} telemetry show --refused' lists them)"
             )
         if facts["rejected"]:
             earlier = plural(facts["rejected"], "event")
@@ -205,7 +210,7 @@ def _table(pending: list[dict[str, Any]], what: str) -> str:
 
 
 def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float) -> int:
-    from authfunnel.cli.telemetry import deliver
+    from authfunnel.cli.telemetry import flush
 
     if not settings.enabled or outbox.get(DISABLED):
         env.stdout.write("Telemetry is disabled: nothing to send.\n")
@@ -213,7 +218,8 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
     if not settings.write_key:
         raise CliError(
             "no write key: telemetry is local-only, events are never sent",
-            hint="set AUTHFUNNEL_SEGMENT_WRITE_KEY or [telemetry] write_key in the config file",
+            hint=f"set {env.identity.variable('SEGMENT_WRITE_KEY')} or [telemetry] write_key "
+            "in the config file",
         )
     outbox.put(NOTICE_SHOWN, "1")  # asking to send is consent
 
@@ -226,19 +232,7 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
         env.stdout.write(_nothing_pending(status_facts(settings, outbox)["last_delivery"]))
         return ExitStatus.OK
     with _progress_bar(env, total=pending) as progress:
-        deadline = time.monotonic() + timeout
-        while True:  # a detached sender may hold the lease: wait for it, within the bound
-            report = deliver(
-                outbox,
-                settings,
-                budget=max(0.1, deadline - time.monotonic()),
-                log=log,
-                progress=progress,
-                take_over_stalled=True,  # a sender stuck on an endpoint that hangs: not a wait
-            )
-            if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
-                break
-            time.sleep(0.2)
+        report = flush(outbox, settings, timeout=timeout, log=log, progress=progress)
     if (report.sent, report.remaining, report.rejected) == (0, 0, 0):  # a sender was faster
         env.stdout.write(already_delivered_note(pending) + "\n")
         return ExitStatus.OK
@@ -248,7 +242,8 @@ def _flush(outbox: Outbox, settings: Settings, env: Environment, timeout: float)
     if report.rejected:
         env.stdout.write(
             f"The endpoint refused {plural(report.rejected, 'event')} again and again: kept in "
-            f"{settings.outbox_path} ('authfunnel telemetry show --refused' lists them).\n"
+            f"{settings.outbox_path} ('{env.identity.name} telemetry show --refused' lists "
+            "them).\n"
         )
     return ExitStatus.OK if report.remaining == 0 else ExitStatus.ERROR
 
@@ -275,6 +270,17 @@ def _progress_bar(env: Environment, *, total: int) -> Iterator[Callable[[int, in
     with Progress(console=env.console(env.stderr), transient=True) as progress:
         task = progress.add_task("Sending telemetry", total=max(1, total))
         yield lambda done, out_of: progress.update(task, completed=done, total=out_of)
+
+
+@contextmanager
+def _outbox_errors() -> Iterator[None]:
+    """Opening or writing the outbox failed: one clear ``CliError``."""
+    try:
+        yield
+    except OutboxError as exc:
+        raise CliError(
+            f"cannot use the telemetry outbox: {exc}", hint="check the state dir's permissions"
+        ) from exc
 
 
 @contextmanager

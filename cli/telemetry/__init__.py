@@ -1,5 +1,10 @@
 """Telemetry delivery: the durable outbox, the client that fills it, the sender that empties it.
 
+For an application (authfunnel's commands, or any CLI that adopts it): ``Telemetry``, named
+once, gives the command lifecycle, the durable client, consent and flushing; the README's
+"Instrument your own CLI" says what is stable. The other names are the parts it is made of,
+for authfunnel's own commands and reports.
+
 The path of an event: ``OutboxClient.track`` persists the final Segment message (SQLite, WAL)
 before returning; at exit a detached sender process takes the outbox lease and posts batches
 through segment-analytics-python's request module, deleting only what the endpoint accepted.
@@ -14,15 +19,17 @@ from typing import TYPE_CHECKING
 from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
+    from authfunnel.cli.telemetry._app import Telemetry
     from authfunnel.cli.telemetry._archive import keep, read_recorded
     from authfunnel.cli.telemetry._client import OutboxClient
+    from authfunnel.cli.telemetry._consent import disable, enable
     from authfunnel.cli.telemetry._flows import PROCESS_TERMINATED
     from authfunnel.cli.telemetry._lease import discard_unsent
-    from authfunnel.cli.telemetry._lifecycle import run_command
+    from authfunnel.cli.telemetry._lifecycle import CommandRun, command_lifecycle, run_command
     from authfunnel.cli.telemetry._message import identify_message, track_message
     from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, open_outbox
     from authfunnel.cli.telemetry._refused import refused_messages
-    from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due
+    from authfunnel.cli.telemetry._sender import DeliveryReport, deliver, due, flush
     from authfunnel.cli.telemetry._settings import (
         OUTBOX_FILE,
         Settings,
@@ -40,14 +47,20 @@ _HOMES = {
     "NOTICE_SHOWN": "_wiring",
     "OUTBOX_FILE": "_settings",
     "PROCESS_TERMINATED": "_flows",
+    "CommandRun": "_lifecycle",
     "DeliveryReport": "_sender",
     "Outbox": "_outbox",
     "OutboxClient": "_client",
     "OutboxError": "_outbox",
     "Settings": "_settings",
+    "Telemetry": "_app",
+    "command_lifecycle": "_lifecycle",
     "deliver": "_sender",
+    "disable": "_consent",
     "discard_unsent": "_lease",
     "due": "_sender",
+    "enable": "_consent",
+    "flush": "_sender",
     "forget_user": "_wiring",
     "identify_message": "_message",
     "keep": "_archive",
@@ -69,14 +82,20 @@ __all__ = [
     "NOTICE_SHOWN",
     "OUTBOX_FILE",
     "PROCESS_TERMINATED",
+    "CommandRun",
     "DeliveryReport",
     "Outbox",
     "OutboxClient",
     "OutboxError",
     "Settings",
+    "Telemetry",
+    "command_lifecycle",
     "deliver",
+    "disable",
     "discard_unsent",
     "due",
+    "enable",
+    "flush",
     "forget_user",
     "identify_message",
     "keep",

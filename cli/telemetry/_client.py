@@ -1,7 +1,8 @@
 """``OutboxClient``: the ``fsm.TelemetryClient`` that persists each event before returning.
 
 Each event becomes its final Segment message here, once (``_message.track_message``, with
-this install's anonymousId, the userId, the library context); the sender later posts it
+this install's anonymousId, the userId, the context: the application that recorded it, as
+``context.app``, and this library, as ``context.library``); the sender later posts it
 unchanged, so a replay dedupes at Segment. The
 client also keeps the engine's open-flow records (``record_step``) for crash recovery.
 
@@ -21,12 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from authfunnel.cli.app import AUTHFUNNEL, AppIdentity
 from authfunnel.cli.telemetry import _ending
 from authfunnel.cli.telemetry._message import identify_message, track_message
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, transaction, translated
 from authfunnel.cli.telemetry._recording import (
     catalog_properties,
-    cli_version,
     ending_file,
     enter_step,
     put,
@@ -42,7 +43,11 @@ Write = Callable[[Outbox], int]
 
 
 class OutboxClient:
-    """Records events into the outbox; ``close`` hands delivery to the sender."""
+    """Records events into the outbox; ``close`` hands delivery to the sender.
+
+    ``identity``: the application recording (its name prefixes the warnings and is the
+    events' ``context.app``).
+    """
 
     def __init__(
         self,
@@ -51,6 +56,7 @@ class OutboxClient:
         stderr: TextIO,
         debug: bool = False,
         on_close: Callable[[OutboxClient], Callable[[], None] | None] | None = None,
+        identity: AppIdentity = AUTHFUNNEL,
     ) -> None:
         self.outbox: Outbox | None = outbox
         self._stderr = stderr
@@ -58,7 +64,8 @@ class OutboxClient:
         self._on_close = on_close
         self._anonymous_id = outbox.anonymous_id
         self._user_id = outbox.get(USER_ID)
-        self._library = {"name": "authfunnel", "version": ""}
+        self._name = identity.name
+        self._context_value = _context(identity)
         # Refused by a full disk, with the ending file each may have gone to: tried at close.
         self._unwritten: list[tuple[Write, Path | None]] = []
         self.recorded = 0
@@ -75,9 +82,6 @@ class OutboxClient:
         outbox = self.outbox
         if outbox is None:
             return
-        version = event.properties.get("cli_version")
-        if isinstance(version, str):
-            self._library["version"] = version
         properties = dict(event.properties)
         outside = properties.keys() - catalog_properties(event.name)
         for key in outside:
@@ -108,10 +112,7 @@ class OutboxClient:
                     f"telemetry: left out properties outside the catalog: {sorted(outside)}\n"
                 )
             if dropped:
-                self._stderr.write(
-                    f"telemetry: the outbox bounds dropped {dropped} old events "
-                    f"(see 'authfunnel telemetry status')\n"
-                )
+                self._stderr.write(f"telemetry: the outbox bounds dropped {dropped} old events\n")
 
     def identify(self, user_id: str, traits: Mapping[str, PropertyValue]) -> None:
         """Attribute this and later events (in later invocations too) to ``user_id``.
@@ -186,10 +187,8 @@ class OutboxClient:
                 self._warn(f"telemetry delivery not started ({exc})")
 
     def _context(self) -> dict[str, Any]:
-        """What recorded the message: this library and its version."""
-        if not self._library["version"]:
-            self._library["version"] = cli_version()
-        return {"library": dict(self._library)}
+        """What recorded the message: the application, and this library (a copy per message)."""
+        return {key: dict(value) for key, value in self._context_value.items()}
 
     def _show(self, message: dict[str, Any]) -> None:
         shown = dict(message)
@@ -266,4 +265,13 @@ class OutboxClient:
         self._warn(f"telemetry is off for this run: {error}")
 
     def _warn(self, text: str) -> None:
-        self._stderr.write(f"authfunnel: warning: {text}\n")
+        self._stderr.write(f"{self._name}: warning: {text}\n")
+
+
+def _context(identity: AppIdentity) -> dict[str, dict[str, str]]:
+    """Segment's ``context``: ``app`` is the application its users run; ``library`` what
+    recorded the event for it (as segment-analytics-python names itself there): this one."""
+    return {
+        "app": {"name": identity.name, "version": identity.version},
+        "library": {"name": AUTHFUNNEL.name, "version": AUTHFUNNEL.version},
+    }

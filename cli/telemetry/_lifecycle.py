@@ -1,8 +1,9 @@
 """The command lifecycle: ``Command Invoked`` then ``Command Completed`` around each command.
 
-``run_command`` runs a parsed command inside ``fsm.COMMAND.run`` with the invocation's
+``command_lifecycle`` runs its body inside ``fsm.COMMAND.run`` with the invocation's
 telemetry client (the environment's, if it carries one), which the environment carries while
-the command runs (``open_client`` returns it), then hands delivery off.
+the command runs (``open_client`` returns it), then hands delivery off. authfunnel's shell
+enters it through ``run_command``, an adopting CLI through ``Telemetry.command``: one road.
 Duration is measured when the command's own work ends, before any delivery. A command that
 fails its login precondition (``LoginRequired`` before it recorded anything) or rejects its
 command line (``UsageError``: a check argparse could not make) emits neither event:
@@ -24,7 +25,8 @@ its own cleanup (the demo's throwaway home) runs before it exits 128 + the signa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Final
 
@@ -33,13 +35,15 @@ from authfunnel.fsm import (
     COMMAND,
     COMMAND_COMPLETED,
     COMMAND_INVOKED,
+    AbortReason,
     Event,
+    FlowTracker,
     NoopClient,
     PropertyValue,
     TelemetryClient,
 )
 
-NONZERO_EXIT: Final = "authfunnel.NonZeroExit"
+NONZERO_EXIT: Final = "NonZeroExit"  # after the application's name: authfunnel.NonZeroExit
 
 
 def run_command(
@@ -47,30 +51,76 @@ def run_command(
 ) -> int:
     """Run ``command`` as command ``name``: its events, its exit status, then the hand-off."""
     from authfunnel.cli.telemetry._signals import Signalled, ending_flows
-    from authfunnel.cli.telemetry._wiring import open_client
 
-    if not lifecycle_events:
-        try:
+    try:
+        if not lifecycle_events:
             with ending_flows():  # SIGTERM/SIGHUP raise here too: the command's cleanup runs
                 return _outside_the_lifecycle(command, env)
-        except Signalled as stopped:
-            return stopped.exit_code
+        with command_lifecycle(name, env) as lifecycle:
+            status = int(command())
+            lifecycle.exit_status(status)
+        return status
+    except Signalled as stopped:
+        return stopped.exit_code
+
+
+class CommandRun:
+    """The command running inside ``command_lifecycle``: its client, and how it ends."""
+
+    def __init__(self, run: FlowTracker, client: _Lifecycle, app: str) -> None:
+        self._run = run
+        self._app = app
+        self._lifecycle = client
+        self.client: TelemetryClient = client
+
+    def exit_status(self, status: int) -> None:
+        """The command exits with ``status``: other than 0, ``Command Completed`` says it
+        failed with that exit code (``error_class`` ``<app>.NonZeroExit``)."""
+        if status != ExitStatus.OK and not self._run.is_terminal:
+            self._run.fail(f"{self._app}.{NONZERO_EXIT}", exit_code=status)
+
+    def abort(self, reason: AbortReason) -> None:
+        """The person stopped the command (a prompt interrupted, say): Aborted with ``reason``."""
+        if not self._run.is_terminal:
+            self._run.abort(reason)
+
+    def usage_error(self) -> None:
+        """The command rejected its command line before doing anything: no event at all (an
+        exception that follows ends it), as for an argument the parser refused."""
+        self._lifecycle.precondition_failed()
+
+
+@contextmanager
+def command_lifecycle(name: str, env: Environment) -> Iterator[CommandRun]:
+    """Run the body as command ``name``: ``Command Invoked`` / ``Completed`` and the hand-off.
+
+    The invocation's client (the environment's, if it carries one, else the durable one)
+    is ``env.telemetry`` and the yielded run's ``client`` while the body runs; at the end,
+    one the lifecycle opened is closed, which starts the detached sender. ``SystemExit``
+    leaving the body ends the command with its code (0 or ``None``: success); SIGTERM and
+    SIGHUP raise ``_signals.Signalled`` (see the module's docstring).
+    """
+    from authfunnel.cli.telemetry._signals import ending_flows
+    from authfunnel.cli.telemetry._wiring import open_client
+
     given = env.telemetry
     opened, unsaid = (given, None) if given is not None else _client_for(env, open_client)
     client = _Lifecycle(opened)
     env.telemetry = client
+    leaving: SystemExit | None = None
     try:
         with ending_flows(), COMMAND.run(client, properties={"command": name}) as run:
+            lifecycle = CommandRun(run, client, env.identity.name)
             try:
-                status = int(command())
+                yield lifecycle
             except (LoginRequired, UsageError):
                 client.precondition_failed()
                 raise
-            if status != ExitStatus.OK:
-                run.fail(NONZERO_EXIT, exit_code=status)
-        return status
-    except Signalled as stopped:
-        return stopped.exit_code
+            except SystemExit as exiting:  # sys.exit(status) ends the command, not as a crash
+                leaving = exiting
+                lifecycle.exit_status(_status_of(exiting))
+        if leaving is not None:
+            raise leaving
     except CliError as failed:
         if unsaid is not None and failed.message == unsaid.message:
             unsaid = None  # the command's own error says it: not a second time
@@ -84,8 +134,16 @@ def run_command(
         if unsaid is not None:
             hint = f"\n  hint: {unsaid.hint}" if unsaid.hint else ""
             env.stderr.write(
-                f"authfunnel: warning: telemetry is off for this run: {unsaid}{hint}\n"
+                f"{env.identity.name}: warning: telemetry is off for this run: {unsaid}{hint}\n"
             )
+
+
+def _status_of(exiting: SystemExit) -> int:
+    """The exit status ``exiting`` gives the process (``sys.exit("message")`` exits 1)."""
+    code = exiting.code
+    if code is None:
+        return ExitStatus.OK
+    return code if isinstance(code, int) else ExitStatus.ERROR
 
 
 def _client_for(

@@ -99,12 +99,3 @@ def catalog_properties(event: str) -> frozenset[str]:
 
 
 _catalog: dict[str, frozenset[str]] | None = None
-
-
-def cli_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("authfunnel")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"

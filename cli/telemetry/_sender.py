@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Final
 
 from authfunnel.cli.telemetry import _lease, _refused
@@ -101,6 +100,34 @@ def deliver(
             return report
 
 
+def flush(
+    outbox: Outbox,
+    settings: Settings,
+    *,
+    timeout: float,
+    log: Log | None = None,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send now what the outbox holds, within ``timeout`` seconds (an explicit flush).
+
+    A detached sender holding the lease is waited for, within the bound; one stuck on an
+    endpoint that does not answer is taken over rather than waited for.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        report = deliver(
+            outbox,
+            settings,
+            budget=max(0.1, deadline - time.monotonic()),
+            log=log,
+            progress=progress,
+            take_over_stalled=True,
+        )
+        if report.outcome != "busy" or time.monotonic() + 0.2 > deadline:
+            return report
+        time.sleep(0.2)
+
+
 def _quiet_segment_logging() -> None:
     # segment logs failures at ERROR; without a handler Python would print them to stderr.
     import logging
@@ -118,22 +145,17 @@ def due(outbox: Outbox) -> bool:
 
 
 def main() -> int:
-    """The detached sender's entry point (its settings come from its environment)."""
-    from authfunnel.cli.telemetry._settings import OUTBOX_FILE, Settings
+    """The detached sender's entry point: the settings its command resolved come in its
+    environment (``_spawn.SETTINGS_VARIABLE``), bounds included, so it serves any application."""
+    from authfunnel.cli.telemetry._settings import OUTBOX_FILE
+    from authfunnel.cli.telemetry._spawn import SETTINGS_VARIABLE, read_settings
 
-    state_dir = Path(os.environ["AUTHFUNNEL_SENDER_STATE_DIR"])
-    debug = bool(os.environ.get("AUTHFUNNEL_SENDER_DEBUG"))
-    settings = Settings(
-        enabled=True,
-        reason="sender",
-        state_dir=state_dir,
-        write_key=os.environ.get("AUTHFUNNEL_SEGMENT_WRITE_KEY") or None,
-        host=os.environ["AUTHFUNNEL_SEGMENT_HOST"],
-        timeout=float(os.environ.get("AUTHFUNNEL_SENDER_TIMEOUT", "10")),
-        max_events=10_000,
-        max_age_days=30.0,
-        debug=debug,
-    )
+    try:
+        settings = read_settings(os.environ[SETTINGS_VARIABLE])
+    except (KeyError, ValueError, TypeError) as exc:
+        sys.stderr.write(f"telemetry: the sender was started without its settings ({exc!r})\n")
+        return 2
+    state_dir, debug = settings.state_dir, settings.debug
     if not settings.write_key:
         return 0
 
@@ -142,7 +164,11 @@ def main() -> int:
             sys.stderr.write(f"telemetry: {text}\n")
 
     try:
-        outbox = Outbox(state_dir / OUTBOX_FILE)
+        outbox = Outbox(
+            state_dir / OUTBOX_FILE,
+            max_events=settings.max_events,
+            max_age_days=settings.max_age_days,
+        )
     except OutboxError as exc:
         say(f"delivery failed: {exc}")
         return 1

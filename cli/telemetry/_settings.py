@@ -1,11 +1,13 @@
 """Telemetry settings: on or off (and why), where to send, the outbox bounds.
 
-Read from the environment first, then the ``[telemetry]`` table of the config file::
+Read from the environment first, then the ``[telemetry]`` table of the config file, then the
+application's identity (``env.identity``: the write key and host it ships with). Variables
+carry the application's prefix (``AUTHFUNNEL_`` for authfunnel, ``DEPLOYCTL_`` for deployctl)::
 
     [telemetry]
     enabled = true            # false: nothing recorded, nothing sent
-    write_key = "..."         # or AUTHFUNNEL_SEGMENT_WRITE_KEY; none: local-only
-    host = "https://api.segment.io"   # or AUTHFUNNEL_SEGMENT_HOST
+    write_key = "..."         # or <PREFIX>_SEGMENT_WRITE_KEY; none: local-only
+    host = "https://api.segment.io"   # or <PREFIX>_SEGMENT_HOST
     timeout = 10              # seconds per HTTP request
     max_events = 10000        # outbox bounds; the oldest beyond them are dropped
     max_age_days = 30
@@ -21,7 +23,6 @@ from typing import Any, Final
 from authfunnel.cli.app import CliError, Environment, Paths
 from authfunnel.cli.telemetry._outbox import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_EVENTS
 
-DEFAULT_HOST: Final = "https://api.segment.io"
 DEFAULT_TIMEOUT: Final = 10.0
 OUTBOX_FILE: Final = "outbox.sqlite3"
 OFF: Final = frozenset({"0", "false", "no", "off"})
@@ -58,16 +59,21 @@ def load_settings(env: Environment) -> Settings:
 
     paths = Paths.from_env(env)
     table = section(load_config(paths), "telemetry")
-    variables = env.variables
+    variables, identity = env.variables, env.identity
+    opt_out = identity.variable("TELEMETRY")
     enabled, reason = True, "enabled"
     if env.flag("DO_NOT_TRACK"):
         enabled, reason = False, "disabled by DO_NOT_TRACK"
-    elif variables.get("AUTHFUNNEL_TELEMETRY", "").strip().lower() in OFF:
-        enabled, reason = False, "disabled by AUTHFUNNEL_TELEMETRY"
+    elif variables.get(opt_out, "").strip().lower() in OFF:
+        enabled, reason = False, f"disabled by {opt_out}"
     elif not _switch(table, "enabled"):
         enabled, reason = False, "disabled in the config file"
-    write_key = variables.get("AUTHFUNNEL_SEGMENT_WRITE_KEY") or _text(table, "write_key")
-    host = variables.get("AUTHFUNNEL_SEGMENT_HOST") or _text(table, "host") or DEFAULT_HOST
+    write_key = (
+        variables.get(identity.variable("SEGMENT_WRITE_KEY"))
+        or _text(table, "write_key")
+        or identity.write_key
+    )
+    host = variables.get(identity.variable("SEGMENT_HOST")) or _text(table, "host") or identity.host
     return Settings(
         enabled=enabled,
         reason=reason,
@@ -107,7 +113,7 @@ def _text(table: dict[str, Any], key: str) -> str | None:
 
 
 def _switch(table: dict[str, Any], key: str) -> bool:
-    """An on/off setting: a TOML boolean, or the spellings AUTHFUNNEL_TELEMETRY takes (a quoted
+    """An on/off setting: a TOML boolean, or the spellings <PREFIX>_TELEMETRY takes (a quoted
     "false", 0, "no", "off"); anything else is an error, never silently "on"."""
     value = table.get(key, True)
     if isinstance(value, bool):

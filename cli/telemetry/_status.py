@@ -1,4 +1,4 @@
-"""What ``authfunnel telemetry status`` reports: consent, destination, the outbox and delivery.
+"""What ``<app> telemetry status`` reports: consent, destination, the outbox and delivery.
 
 The facts come from the settings and the outbox's own records (the sender's last result, its
 back-off, its lease), read here so no command needs to know where the sender keeps them.
@@ -33,7 +33,7 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
     if outbox is None:
         return facts
     if outbox.get(DISABLED):
-        facts.update(enabled=False, reason="disabled by 'authfunnel telemetry disable'")
+        facts.update(enabled=False, reason="disabled on this machine (telemetry disable)")
     facts.update(
         pending=outbox.count(),
         dropped={"age": counter(outbox, "dropped_age"), "count": counter(outbox, "dropped_count")},

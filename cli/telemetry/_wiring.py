@@ -23,11 +23,6 @@ if TYPE_CHECKING:
     from authfunnel.cli.telemetry._outbox import Outbox
     from authfunnel.cli.telemetry._settings import Settings
 
-NOTICE: Final = (
-    "authfunnel collects anonymous usage data (command names, auth funnel steps, outcomes) "
-    "to improve the tool; nothing is sent before your next command. "
-    "Opt out: 'authfunnel telemetry disable' or DO_NOT_TRACK=1.\n"
-)
 NOTICE_SHOWN: Final = "notice_shown"
 DISABLED: Final = "disabled"
 
@@ -122,7 +117,13 @@ def _open(env: Environment) -> TelemetryClient:
         return None
 
     def start(outbox: Outbox) -> OutboxClient:
-        client = OutboxClient(outbox, stderr=env.stderr, debug=settings.debug, on_close=hand_off)
+        client = OutboxClient(
+            outbox,
+            stderr=env.stderr,
+            debug=settings.debug,
+            on_close=hand_off,
+            identity=env.identity,
+        )
         notice = outbox.get(REPAIRED)
         if notice:
             outbox.put(REPAIRED, None)
@@ -168,13 +169,13 @@ def _open_outbox(env: Environment, settings: Settings | None = None) -> Outbox |
 
 
 def _consented(outbox: Outbox, env: Environment) -> bool:
-    """Show the first-run notice once; nothing is sent in the run that showed it."""
+    """Show the application's first-run notice once; nothing is sent in the run that showed it."""
     if outbox.get(NOTICE_SHOWN):
         return True
-    env.stderr.write(NOTICE)
+    env.stderr.write(env.identity.notice)
     outbox.put(NOTICE_SHOWN, "1")
     return False
 
 
 def _warn(env: Environment, text: str) -> None:
-    env.stderr.write(f"authfunnel: warning: {text}\n")
+    env.stderr.write(f"{env.identity.name}: warning: {text}\n")

@@ -89,6 +89,7 @@ def test_help_and_version_load_only_the_shell_they_need(option: str) -> None:
             "authfunnel.cli.app._console",
             "authfunnel.cli.app._env",
             "authfunnel.cli.app._exit",
+            "authfunnel.cli.app._identity",
             "authfunnel.cli.app._lazy",
             "authfunnel.cli.app._registry",
         ]

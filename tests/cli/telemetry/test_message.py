@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+import authfunnel.cli
 from authfunnel import fsm
+from authfunnel.cli.app import AppIdentity
 from authfunnel.cli.commands import demo
 from authfunnel.cli.simulate._traffic import SegmentRecorder
 from authfunnel.cli.telemetry import Outbox, OutboxClient, _flows
@@ -84,33 +86,37 @@ def test_a_timestamp_without_a_time_zone_is_refused() -> None:
         track_message("E", {}, message_id="m", timestamp=datetime(2026, 1, 1))
 
 
+# Before context.app: {"library": {"name": "authfunnel", "version": <cli_version>}}. Now the
+# application (here authfunnel at 1.2.3) and this library at its own version (LIBRARY).
 CLIENT_BEFORE = [
     (
         '{"type":"track","event":"Command Invoked","properties":{"command":"status","'
         'cli_version":"1.2.3","invocation_id":"inv-1","sequence":1,"os":"linux","arch'
         '":"x86_64","python_version":"3.12.1"},"messageId":"MESSAGE-ID","timestamp":"'
-        '2026-03-04T05:06:07.891+00:00","anonymousId":"ANONYMOUS-ID","context":{"libr'
-        'ary":{"name":"authfunnel","version":"1.2.3"}},"integrations":{}}'
+        '2026-03-04T05:06:07.891+00:00","anonymousId":"ANONYMOUS-ID","context":{"app"'
+        ':{"name":"authfunnel","version":"1.2.3"},LIBRARY},"integrations":{}}'
     ),
     (
         '{"type":"identify","traits":{},"messageId":"MESSAGE-ID","timestamp":"TIMESTA'
-        'MP","anonymousId":"ANONYMOUS-ID","context":{"library":{"name":"authfunnel","'
-        'version":"1.2.3"}},"integrations":{},"userId":"user-1"}'
+        'MP","anonymousId":"ANONYMOUS-ID","context":{"app":{"name":"authfunnel","vers'
+        'ion":"1.2.3"},LIBRARY},"integrations":{},"userId":"user-1"}'
     ),
     (
         '{"type":"track","event":"Command Invoked","properties":{"command":"login","c'
         'li_version":"1.2.3","invocation_id":"inv-1","sequence":2,"os":"linux","arch"'
         ':"x86_64","python_version":"3.12.1"},"messageId":"MESSAGE-ID","timestamp":"2'
-        '026-03-04T05:06:07.891+00:00","anonymousId":"ANONYMOUS-ID","context":{"libra'
-        'ry":{"name":"authfunnel","version":"1.2.3"}},"integrations":{},"userId":"use'
-        'r-1"}'
+        '026-03-04T05:06:07.891+00:00","anonymousId":"ANONYMOUS-ID","context":{"app":'
+        '{"name":"authfunnel","version":"1.2.3"},LIBRARY},"integrations":{},"userId":'
+        '"user-1"}'
     ),
 ]
+LIBRARY = f'"library":{{"name":"authfunnel","version":"{authfunnel.cli.__version__}"}}'
 
 
 def test_the_outbox_client_stores_the_messages_it_stored_before(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "o.sqlite3")
-    client = OutboxClient(outbox, stderr=io.StringIO())
+    identity = AppIdentity("authfunnel", "1.2.3")
+    client = OutboxClient(outbox, stderr=io.StringIO(), identity=identity)
     properties = {
         "command": "status",
         "cli_version": "1.2.3",
@@ -130,7 +136,7 @@ def test_the_outbox_client_stores_the_messages_it_stored_before(tmp_path: Path) 
     def placeholders(body: str) -> str:
         message = json.loads(body)
         body = body.replace(message["messageId"], "MESSAGE-ID")
-        body = body.replace(outbox.anonymous_id, "ANONYMOUS-ID")
+        body = body.replace(outbox.anonymous_id, "ANONYMOUS-ID").replace(LIBRARY, "LIBRARY")
         if message["type"] == "identify":  # stamped now, not at a given time
             body = body.replace(message["timestamp"], "TIMESTAMP")
         return body
