@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._export import export
     from authfunnel.cli.report._figures import Figures
     from authfunnel.cli.report._model import Report, as_json, build_report
-    from authfunnel.cli.report._source import source_path
+    from authfunnel.cli.report._source import report_source, source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
     from authfunnel.cli.report._when import parse_when
@@ -51,6 +51,7 @@ _HOMES = {
     "parse_when": "_when",
     "print_report": "_view",
     "render": "_view",
+    "report_source": "_source",
     "source_path": "_source",
     "stage_of": "_stages",
     "stages": "_stages",
@@ -69,6 +70,7 @@ __all__ = [
     "parse_when",
     "print_report",
     "render",
+    "report_source",
     "source_path",
     "stage_of",
     "stages",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app import CliError
 from authfunnel.cli.report._events import (
@@ -20,6 +20,9 @@ from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_query import QueryResult
 from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.fsm import Funnel
+
+if TYPE_CHECKING:
+    from authfunnel.cli.report._warehouse import Warehouse
 
 SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 
@@ -51,7 +54,7 @@ class Report:
 
 
 def build_report(
-    source: Path,
+    source: Path | Warehouse,
     funnels: Sequence[Funnel],
     *,
     by: str | None = None,
@@ -59,7 +62,12 @@ def build_report(
     until: datetime | None = None,
     path: QueryPath = "auto",
 ) -> Report:
-    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``)."""
+    """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``); a
+    warehouse computes it where the events are (``cli.report._warehouse``)."""
+    if not isinstance(source, Path):
+        from authfunnel.cli.report._warehouse import warehouse_report
+
+        return warehouse_report(source, funnels, by=by, since=since, until=until)
     con = connect()
     try:
         loaded = load_events(con, source, by)

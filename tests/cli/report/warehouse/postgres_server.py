@@ -1,0 +1,107 @@
+"""A real PostgreSQL server for the warehouse tests: the one ``.ci/run`` started, or our own.
+
+``.ci/run`` starts one cluster (as the ``postgres`` user: ``initdb`` refuses root) and exports
+``TEST_POSTGRES_URL``, a superuser's URL. Without it the session starts its own from the
+machine's PostgreSQL binaries in a temporary directory on 127.0.0.1 and a free port, and
+stops it at the end. Where there are none, the tests skip, except under ``CI=true``, where
+they fail: CI must not pass a suite that never reached PostgreSQL.
+
+The cluster trusts the superuser on 127.0.0.1 and asks ``reporter`` (password ``REPORTER_PASSWORD``)
+for a password, so the tests can log in both ways.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+BIN_DIRS: Final = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
+URL_VARIABLE: Final = "TEST_POSTGRES_URL"
+REPORTER: Final = "reporter"
+REPORTER_PASSWORD: Final = "reporter-secret"
+HBA: Final = f"""\
+host all {REPORTER} 127.0.0.1/32 scram-sha-256
+host all all 127.0.0.1/32 trust
+local all all trust
+"""
+
+
+class NoPostgres(Exception):
+    """No PostgreSQL binaries on this machine."""
+
+
+def _bin_dir() -> Path:
+    for folder in BIN_DIRS:
+        if (Path(folder) / "initdb").exists():
+            return Path(folder)
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    raise NoPostgres("no PostgreSQL binaries (initdb, pg_ctl): apt-get install postgresql")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _as_owner(argv: list[str]) -> list[str]:
+    """``argv`` run as ``postgres`` when we are root (initdb refuses root)."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *argv]
+    return argv
+
+
+@contextmanager
+def started_cluster(root: Path) -> Iterator[str]:
+    """A cluster in ``root``, started on 127.0.0.1; yields its superuser's URL; stops it."""
+    binaries = _bin_dir()
+    data = root / "data"
+    root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    superuser = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
+    subprocess.run(
+        _as_owner(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                superuser,
+                "-A",
+                "trust",
+                "--locale=C",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    hba = data / "pg_hba.conf"
+    subprocess.run(_as_owner(["sh", "-c", f"cat > {hba}"]), input=HBA.encode(), check=True)
+    port = _free_port()
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w"]
+    subprocess.run(_as_owner([*pg_ctl, "-o", options, "start"]), check=True, capture_output=True)
+    try:
+        yield f"postgresql://{superuser}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_owner([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
+
+
+def add_reporter(url: str) -> None:
+    """The role that logs in with a password, if the cluster has none yet."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        if not con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (REPORTER,)).fetchall():
+            con.execute(f"CREATE ROLE {REPORTER} LOGIN PASSWORD '{REPORTER_PASSWORD}'")

@@ -1,0 +1,96 @@
+"""The report computed inside PostgreSQL equals the DuckDB report on the same events.
+
+Events are the reference tests' generated populations (``population``: damaged invocations,
+retries, orphans, ties, other Segment clients), loaded into Segment's warehouse layout
+(``segment_layout``), and one larger clean population from ``simulate``. Every figure of the
+JSON report must be identical, except the bookkeeping of messages the funnels do not read:
+the warehouse counts malformed (unplaced) and approximate messages among the events the
+funnels read only (it never opens other events' tables).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from authfunnel.cli.app import Environment
+from authfunnel.cli.report import as_json, build_report, report_source
+from authfunnel.fsm import Funnel
+from tests.cli.report.test_report_reference import FUNNEL_SETS, WHEN, population
+from tests.cli.report.warehouse.segment_layout import load_segment, segment_messages
+
+SCHEMA = "cli_prod"
+# What the warehouse counts only among the events it reads (see the module).
+READ_ONLY_BOOKKEEPING = ("malformed", "malformed_by_reason", "approximate", "placed_by_time")
+
+
+def env() -> Environment:
+    return Environment(variables=dict(os.environ))
+
+
+def both_reports(
+    con: psycopg.Connection[Any],
+    database: str,
+    folder: Path,
+    messages: list[dict[str, Any]],
+    funnels: list[Funnel],
+    **query: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON report of ``messages`` by DuckDB (from a file) and by PostgreSQL."""
+    stored = segment_messages(messages)
+    load_segment(con, SCHEMA, stored)
+    source = folder / "events.jsonl"
+    source.write_text("".join(json.dumps(m) + "\n" for m in stored))
+    local = as_json(build_report(source, funnels, **query))
+    remote = as_json(
+        build_report(report_source(f"{database}?schema={SCHEMA}", env()), funnels, **query)
+    )
+    for found in (local, remote):
+        found.pop("source")
+        for key in READ_ONLY_BOOKKEEPING:
+            found.pop(key)
+    return local, remote
+
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+
+
+@SETTINGS
+@given(
+    messages=population(),
+    funnels=st.sampled_from(FUNNEL_SETS),
+    by=st.sampled_from([None, "os", "no_browser"]),
+    since=WHEN,
+    until=WHEN,
+)
+def test_postgres_report_equals_duckdb_report_on_generated_populations(
+    warehouse: psycopg.Connection[Any],
+    database: str,
+    tmp_path: Path,
+    messages: list[dict[str, Any]],
+    funnels: list[Funnel],
+    by: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    if not segment_messages(messages):
+        return
+    local, remote = both_reports(
+        warehouse, database, tmp_path, messages, funnels, by=by, since=since, until=until
+    )
+    assert remote == local
