@@ -59,43 +59,44 @@ def _as_owner(argv: list[str]) -> list[str]:
     return argv
 
 
-@contextmanager
-def started_cluster(root: Path) -> Iterator[str]:
-    """A cluster in ``root``, started on 127.0.0.1; yields its superuser's URL; stops it."""
+def start_cluster(root: Path) -> str:
+    """Start a cluster in ``root`` on 127.0.0.1 and a free port; its superuser's URL."""
     binaries = _bin_dir()
     data = root / "data"
     root.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     superuser = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
-    subprocess.run(
-        _as_owner(
-            [
-                str(binaries / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                superuser,
-                "-A",
-                "trust",
-                "--locale=C",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    initdb = [str(binaries / "initdb"), "-D", str(data), "-U", superuser, "-A", "trust"]
+    # The C collation: text orders by code point, as DuckDB and the reference order it.
+    initdb += ["--locale=C", "-E", "UTF8"]
+    subprocess.run(_as_owner(initdb), check=True, capture_output=True)
     hba = data / "pg_hba.conf"
     subprocess.run(_as_owner(["sh", "-c", f"cat > {hba}"]), input=HBA.encode(), check=True)
     port = _free_port()
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w"]
-    subprocess.run(_as_owner([*pg_ctl, "-o", options, "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_owner([*_pg_ctl(root), "-o", options, "start"]), check=True, capture_output=True
+    )
+    return f"postgresql://{superuser}@127.0.0.1:{port}/postgres"
+
+
+def stop_cluster(root: Path) -> None:
+    subprocess.run(_as_owner([*_pg_ctl(root), "-m", "immediate", "stop"]), capture_output=True)
+
+
+def _pg_ctl(root: Path) -> list[str]:
+    return [str(_bin_dir() / "pg_ctl"), "-D", str(root / "data"), "-l", str(root / "log"), "-w"]
+
+
+@contextmanager
+def started_cluster(root: Path) -> Iterator[str]:
+    """A cluster in ``root`` for the block; yields its superuser's URL; stops it."""
+    url = start_cluster(root)
     try:
-        yield f"postgresql://{superuser}@127.0.0.1:{port}/postgres"
+        yield url
     finally:
-        subprocess.run(_as_owner([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
+        stop_cluster(root)
 
 
 def add_reporter(url: str) -> None:
@@ -105,3 +106,14 @@ def add_reporter(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as con:
         if not con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (REPORTER,)).fetchall():
             con.execute(f"CREATE ROLE {REPORTER} LOGIN PASSWORD '{REPORTER_PASSWORD}'")
+
+
+if __name__ == "__main__":
+    # .ci/run: ``start ROOT`` prints the URL to export as TEST_POSTGRES_URL; ``stop ROOT``.
+    import sys
+
+    command, folder = sys.argv[1], Path(sys.argv[2])
+    if command == "start":
+        print(start_cluster(folder))
+    else:
+        stop_cluster(folder)

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authfunnel.cli.app import Environment
 from authfunnel.cli.report import as_json, build_report, report_source
-from authfunnel.fsm import Funnel
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 from tests.cli.report.test_report_reference import FUNNEL_SETS, WHEN, population
 from tests.cli.report.warehouse.segment_layout import load_segment, segment_messages
 
@@ -93,4 +94,26 @@ def test_postgres_report_equals_duckdb_report_on_generated_populations(
     local, remote = both_reports(
         warehouse, database, tmp_path, messages, funnels, by=by, since=since, until=until
     )
+    assert remote == local
+
+
+@pytest.mark.parametrize("by", [None, "os"])
+def test_postgres_report_equals_duckdb_report_on_simulated_traffic(
+    warehouse: psycopg.Connection[Any], database: str, tmp_path: Path, by: str | None
+) -> None:
+    """A larger population: what ``authfunnel simulate`` records for 3,000 invocations."""
+    import io
+
+    from authfunnel.cli.__main__ import main
+
+    simulated = tmp_path / "simulated.jsonl"
+    variables = {"AUTHFUNNEL_HOME": str(tmp_path / "home"), "DO_NOT_TRACK": "1"}
+    quiet = Environment(stdout=io.StringIO(), stderr=io.StringIO(), variables=variables)
+    status = main(["simulate", "--flows", "3000", "--seed", "7", "--out", str(simulated)], quiet)
+    assert status == 0
+    messages = [json.loads(line) for line in simulated.read_text().splitlines()]
+    local, remote = both_reports(
+        warehouse, database, tmp_path, messages, list(BUILTIN_FUNNELS), by=by
+    )
+    assert local["flows"]["login"]["started"] > 1000
     assert remote == local
