@@ -22,7 +22,7 @@ from authfunnel.cli.report._funnel_run import QueryPath, run_query
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
-    from authfunnel.cli.report._warehouse import Warehouse
+    from authfunnel.cli.report._warehouse_connect import Warehouse
 
 SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 

@@ -65,7 +65,7 @@ def snake_case(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", split.lower()).strip("_")
 
 
-def _table(schema: str | None, name: str, columns: Columns) -> ir.Table:
+def segment_table(schema: str | None, name: str, columns: Columns) -> ir.Table:
     import ibis
     from ibis.backends.sql.datatypes import PostgresType
 
@@ -100,7 +100,7 @@ def read_events(
     for name in read_names(funnels):
         if snake_case(name) not in tables:
             continue  # no such event recorded yet
-        table = _table(schema, snake_case(name), tables[snake_case(name)])
+        table = segment_table(schema, snake_case(name), tables[snake_case(name)])
         p = {prop: _column(table, prop, kind) for prop, kind in PROPERTIES.items()}
         c = {col: _column(table, col, kind) for col, kind in COMMON.items()}
         flow = ibis.literal("command") if name in COMMAND_EVENTS else p["flow"]
