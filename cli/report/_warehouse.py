@@ -1,17 +1,19 @@
 """A report computed inside a warehouse (``cli.report._warehouse_connect``: where, how).
 
-The query is ``cli.report._warehouse_query``'s ibis expression, compiled for the engine and
-run there; only aggregated rows come back (the bookkeeping row, and the histogram of flow
-instances per outcome, step, reason, error class, breakdown value and completed duration),
-folded here to the same ``QueryResult`` the DuckDB paths return, and rendered by the same
-code. Every section of the report is computed on PostgreSQL; none is unavailable.
+Two queries, each an ibis expression of ``cli.report._warehouse_query`` compiled for the
+engine and run there: a scan for the bookkeeping row, and the figures (one window pass):
+the counts of flow instances per outcome, step, reason, error class and breakdown value, the
+orphan groups, and each flow's median and p90 from its histogram of durations. Only those
+aggregated rows come back, as typed rows, folded here to the same ``QueryResult`` the DuckDB
+paths return and rendered by the same code. Every section of the report (funnel, reasons,
+error classes, quantiles, breakdowns) is computed on PostgreSQL: none is unavailable.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -52,7 +54,7 @@ def warehouse_report(
             found = _query(con, tables, warehouse.schema, funnels, by, since, until)
         finally:
             con.close()
-    counts, durations, book = found
+    counts, durations, orphans, book = found
     # Malformed and approximate are counted among the events the funnels read: the other
     # events' tables are never opened.
     loaded = Loaded(
@@ -61,7 +63,7 @@ def warehouse_report(
         malformed_reasons=reasons({UNPLACED: book.unplaced}),
         approximate=book.approximate,
     )
-    result = QueryResult(counts, durations, book.unknown_events, book.orphans)
+    result = QueryResult(counts, durations, book.unknown_events, orphans)
     report = assemble_report(str(warehouse), funnels, by, loaded, result)
     report.since, report.until = since, until
     report.first_event, report.last_event = book.first_event, book.last_event
@@ -119,24 +121,30 @@ class Bookkeeping:
     last_event: datetime | None
     unplaced: int
     approximate: int
-    orphans: int
 
 
 @dataclass(frozen=True, slots=True)
-class HistogramRow:
-    """Flow instances alike in every printed column and completed duration
-    (``_warehouse_query.histogram``)."""
+class FigureRow:
+    """A count of flow instances alike in every printed column (``overall`` NULL), or a
+    flow's quantiles per breakdown value or across them (``_warehouse_query.figures``)."""
 
     flow: str
+    orphan: bool  # groups whose first event is an ending (the other columns NULL)
     by_value: str | None
     outcome: str | None
     step: str | None
     reason: str | None
     error_class: str | None
-    abandoned: bool
-    duration: int | None
-    flows: int
-    no_browser: int
+    abandoned: bool | None
+    flows: int | None
+    no_browser: int | None
+    overall: bool | None
+    median_low: int | None
+    median_high: int | None
+    median_at: float | None
+    p90_low: int | None
+    p90_high: int | None
+    p90_at: float | None
 
 
 def _query(
@@ -147,8 +155,8 @@ def _query(
     by: str | None,
     since: datetime | None,
     until: datetime | None,
-) -> tuple[list[OutcomeCount], list[Durations], Bookkeeping]:
-    """Run the bookkeeping and the histogram in the warehouse, into typed rows; fold them."""
+) -> tuple[list[OutcomeCount], list[Durations], int, Bookkeeping]:
+    """Run the bookkeeping and the figures in the warehouse, into typed rows; fold them."""
     import ibis
     from psycopg.rows import class_row
 
@@ -156,7 +164,8 @@ def _query(
         TRACKS,
         bookkeeping,
         cutoff,
-        histogram,
+        figures,
+        instances,
         paired,
         read_events,
         segment_table,
@@ -168,63 +177,47 @@ def _query(
     with con.cursor(row_factory=class_row(Bookkeeping)) as cursor:
         book = cursor.execute(sql).fetchall()[0]
     if events is None:
-        return [], [], book
-    sql = ibis.to_sql(histogram(paired(events), cutoff(tracks), since, until), "postgres")
-    with con.cursor(row_factory=class_row(HistogramRow)) as cursor:
+        return [], [], 0, book
+    windowed = paired(events)
+    sql = ibis.to_sql(figures(instances(windowed, cutoff(tracks), since, until)), "postgres")
+    with con.cursor(row_factory=class_row(FigureRow)) as cursor:
         rows = cursor.execute(sql).fetchall()
-    counts, durations = fold(rows)
-    return counts, durations, book
+    return (*fold(rows), book)
 
 
-def fold(rows: Sequence[HistogramRow]) -> tuple[list[OutcomeCount], list[Durations]]:
-    """Histogram rows to outcome counts and to each flow's median and p90 (overall and per
-    breakdown value), read exactly from how many completed flows took each duration."""
+def fold(rows: Sequence[FigureRow]) -> tuple[list[OutcomeCount], list[Durations], int]:
+    """Figure rows to outcome counts, durations and the orphan groups' count."""
     from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
-
-    # Rows that differ by duration alone are one outcome count: their flows summed.
-    summed: dict[OutcomeCount, tuple[int, int]] = {}
-    taken: dict[tuple[str, str | None, bool], Counter[int]] = defaultdict(Counter)
-    for row in rows:
-        key = OutcomeCount(
-            row.flow,
-            row.by_value,
-            row.outcome,
-            row.step,
-            row.reason,
-            row.error_class,
-            abandoned=bool(row.abandoned),
-            flows=0,
-            no_browser=0,
-        )
-        flows, no_browser = summed.get(key, (0, 0))
-        summed[key] = (flows + row.flows, no_browser + row.no_browser)
-        if row.duration is not None:
-            taken[row.flow, row.by_value, False][row.duration] += row.flows
-            taken[row.flow, None, True][row.duration] += row.flows
-    counts = [replace(key, flows=f, no_browser=n) for key, (f, n) in summed.items()]
-    durations = [
-        Durations(flow, by_value, _quantile(h, 0.5), _quantile(h, 0.9), overall)
-        for (flow, by_value, overall), h in taken.items()
-    ]
-    return counts, durations
-
-
-def _quantile(histogram: Counter[int], q: float) -> float | None:
-    """The value at rank (n - 1) * q of the durations ``histogram`` counts, interpolated
-    between its neighbours as the DuckDB paths do (``_tally._interpolate``)."""
-    import math
-
     from authfunnel.cli.report._tally import _interpolate
 
-    ordered = sorted(histogram.items())
-    at = (sum(histogram.values()) - 1) * q
-
-    def value_at(rank: int) -> int:
-        seen = 0
-        for value, times in ordered:
-            seen += times
-            if seen > rank:
-                return value
-        raise RuntimeError("internal error: a rank past the histogram")
-
-    return _interpolate(value_at(math.floor(at)), value_at(math.ceil(at)), at)
+    counts: list[OutcomeCount] = []
+    durations: list[Durations] = []
+    orphans = 0
+    for row in rows:
+        if row.overall is not None:
+            durations.append(
+                Durations(
+                    flow=row.flow,
+                    by_value=row.by_value,
+                    median_ms=_interpolate(row.median_low, row.median_high, row.median_at),
+                    p90_ms=_interpolate(row.p90_low, row.p90_high, row.p90_at),
+                    overall=row.overall,
+                )
+            )
+        elif row.orphan:
+            orphans += row.flows or 0
+        else:
+            counts.append(
+                OutcomeCount(
+                    flow=row.flow,
+                    by_value=row.by_value,
+                    outcome=row.outcome,
+                    step=row.step,
+                    reason=row.reason,
+                    error_class=row.error_class,
+                    abandoned=bool(row.abandoned),
+                    flows=row.flows or 0,
+                    no_browser=row.no_browser or 0,
+                )
+            )
+    return counts, durations, orphans
