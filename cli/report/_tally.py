@@ -96,7 +96,12 @@ def read_histogram(
 ) -> tuple[list[OutcomeCount], list[Durations], int]:
     """The outcome counts, the durations' quantiles and the orphan endings in ``HISTOGRAM``."""
     outcomes, orphans = _fold(fetch_rows(con, COUNTS_SQL, CountRow))
-    durations = [
+    return outcomes, quantiles(fetch_rows(con, QUANTILES_SQL, QuantileRow)), orphans
+
+
+def quantiles(rows: list[QuantileRow]) -> list[Durations]:
+    """Each row's median and p90, interpolated between the ranks either side."""
+    return [
         Durations(
             flow=q.flow,
             by_value=q.by_value,
@@ -104,9 +109,8 @@ def read_histogram(
             p90_ms=_interpolate(q.p90_low, q.p90_high, q.p90_at),
             overall=q.overall,
         )
-        for q in fetch_rows(con, QUANTILES_SQL, QuantileRow)
+        for q in rows
     ]
-    return outcomes, durations, orphans
 
 
 Key = tuple[str, str | None]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
     from authfunnel.cli.report._model import Report
+    from authfunnel.cli.report._tally import CountRow, QuantileRow
     from authfunnel.fsm import Funnel
 
 
@@ -123,30 +124,6 @@ class Bookkeeping:
     approximate: int
 
 
-@dataclass(frozen=True, slots=True)
-class FigureRow:
-    """A count of flow instances alike in every printed column (``overall`` NULL), or a
-    flow's quantiles per breakdown value or across them (``_warehouse_query.figures``)."""
-
-    flow: str
-    orphan: bool  # groups whose first event is an ending (the other columns NULL)
-    by_value: str | None
-    outcome: str | None
-    step: str | None
-    reason: str | None
-    error_class: str | None
-    abandoned: bool | None
-    flows: int | None
-    no_browser: int | None
-    overall: bool | None
-    median_low: int | None
-    median_high: int | None
-    median_at: float | None
-    p90_low: int | None
-    p90_high: int | None
-    p90_at: float | None
-
-
 def _query(
     con: psycopg.Connection[Any],
     tables: Mapping[str, Mapping[str, str]],
@@ -158,7 +135,7 @@ def _query(
 ) -> tuple[list[OutcomeCount], list[Durations], int, Bookkeeping]:
     """Run the bookkeeping and the figures in the warehouse, into typed rows; fold them."""
     import ibis
-    from psycopg.rows import class_row
+    from psycopg.rows import class_row, kwargs_row
 
     from authfunnel.cli.report._warehouse_query import (
         TRACKS,
@@ -180,44 +157,30 @@ def _query(
         return [], [], 0, book
     windowed = paired(events)
     sql = ibis.to_sql(figures(instances(windowed, cutoff(tracks), since, until)), "postgres")
-    with con.cursor(row_factory=class_row(FigureRow)) as cursor:
+    with con.cursor(row_factory=kwargs_row(figure_row)) as cursor:
         rows = cursor.execute(sql).fetchall()
     return (*fold(rows), book)
 
 
-def fold(rows: Sequence[FigureRow]) -> tuple[list[OutcomeCount], list[Durations], int]:
-    """Figure rows to outcome counts, durations and the orphan groups' count."""
-    from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
-    from authfunnel.cli.report._tally import _interpolate
+def figure_row(**columns: Any) -> CountRow | QuantileRow:
+    """A row of the figures query as the DuckDB paths' typed rows (``_tally``): a count of
+    paired instances (``overall`` NULL), or a flow's quantile ranks. Every field is read by
+    its name, so a column the query lost fails here, loudly."""
+    from authfunnel.cli.report._tally import CountRow, QuantileRow
 
-    counts: list[OutcomeCount] = []
-    durations: list[Durations] = []
-    orphans = 0
-    for row in rows:
-        if row.overall is not None:
-            durations.append(
-                Durations(
-                    flow=row.flow,
-                    by_value=row.by_value,
-                    median_ms=_interpolate(row.median_low, row.median_high, row.median_at),
-                    p90_ms=_interpolate(row.p90_low, row.p90_high, row.p90_at),
-                    overall=row.overall,
-                )
-            )
-        elif row.orphan:
-            orphans += row.flows or 0
-        else:
-            counts.append(
-                OutcomeCount(
-                    flow=row.flow,
-                    by_value=row.by_value,
-                    outcome=row.outcome,
-                    step=row.step,
-                    reason=row.reason,
-                    error_class=row.error_class,
-                    abandoned=bool(row.abandoned),
-                    flows=row.flows or 0,
-                    no_browser=row.no_browser or 0,
-                )
-            )
-    return counts, durations, orphans
+    if columns["overall"] is None:
+        named = {f.name: columns[f.name] for f in fields(CountRow) if f.name != "kind"}
+        return CountRow(**named, kind="instance")
+    return QuantileRow(**{f.name: columns[f.name] for f in fields(QuantileRow)})
+
+
+def fold(
+    rows: Sequence[CountRow | QuantileRow],
+) -> tuple[list[OutcomeCount], list[Durations], int]:
+    """Figure rows to outcome counts, durations and the orphan groups' count, folded as the
+    DuckDB paths fold theirs (``_tally``)."""
+    from authfunnel.cli.report._tally import CountRow, QuantileRow, _fold, quantiles
+
+    outcomes, orphans = _fold([row for row in rows if isinstance(row, CountRow)])
+    durations = quantiles([row for row in rows if isinstance(row, QuantileRow)])
+    return outcomes, durations, orphans
