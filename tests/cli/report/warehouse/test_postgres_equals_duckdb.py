@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authfunnel.cli.app import Environment
+from authfunnel.cli.app import CliError, Environment
 from authfunnel.cli.report import as_json, build_report, report_source
+from authfunnel.cli.report._warehouse_connect import Warehouse
 from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 from tests.cli.report.test_report_reference import FUNNEL_SETS, WHEN, population
 from tests.cli.report.warehouse.segment_layout import load_segment, segment_messages
@@ -49,15 +50,23 @@ def both_reports(
     load_segment(con, SCHEMA, stored)
     source = folder / "events.jsonl"
     source.write_text("".join(json.dumps(m) + "\n" for m in stored))
-    local = as_json(build_report(source, funnels, **query))
-    remote = as_json(
-        build_report(report_source(f"{database}?schema={SCHEMA}", env()), funnels, **query)
-    )
-    for found in (local, remote):
-        found.pop("source")
-        for key in READ_ONLY_BOOKKEEPING:
-            found.pop(key)
-    return local, remote
+    warehouse = report_source(f"{database}?schema={SCHEMA}", env())
+    return report_or_refusal(source, funnels, query), report_or_refusal(warehouse, funnels, query)
+
+
+def report_or_refusal(
+    source: Path | Warehouse, funnels: list[Funnel], query: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON report less its source and the read-only bookkeeping; or, when the report is
+    refused (``--by`` a property no event carries), the refusal."""
+    try:
+        found = as_json(build_report(source, funnels, **query))
+    except CliError as refused:
+        return {"refused": refused.message}
+    found.pop("source")
+    for key in READ_ONLY_BOOKKEEPING:
+        found.pop(key)
+    return found
 
 
 SETTINGS = settings(
@@ -117,3 +126,20 @@ def test_postgres_report_equals_duckdb_report_on_simulated_traffic(
     )
     assert local["flows"]["login"]["started"] > 1000
     assert remote == local
+
+
+def test_by_a_property_no_event_carries_is_refused_alike(
+    warehouse: psycopg.Connection[Any], database: str, tmp_path: Path
+) -> None:
+    messages = [
+        {
+            "type": "track",
+            "event": "CLI Auth Started",
+            "properties": {"invocation_id": "a", "sequence": 1, "flow": "login"},
+            "timestamp": "2026-01-10T00:00:00.000Z",
+        }
+    ]
+    local, remote = both_reports(
+        warehouse, database, tmp_path, messages, list(BUILTIN_FUNNELS), by="os"
+    )
+    assert remote == local == {"refused": "no event carries the property 'os'"}
