@@ -23,6 +23,7 @@ from typing import Final
 
 BIN_DIRS: Final = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
 URL_VARIABLE: Final = "TEST_POSTGRES_URL"
+BIN_VARIABLE: Final = "TEST_POSTGRES_BIN"
 REPORTER: Final = "reporter"
 REPORTER_PASSWORD: Final = "reporter-secret"
 HBA: Final = f"""\
@@ -37,10 +38,14 @@ class NoPostgres(Exception):
 
 
 def _bin_dir() -> Path:
-    for folder in BIN_DIRS:
+    """Where ``initdb`` and ``pg_ctl`` are: ``BIN_VARIABLE`` alone when set (a test sets a
+    folder without them to see the suite fail under CI), else the usual places."""
+    given = os.environ.get(BIN_VARIABLE)
+    folders = [given] if given is not None else list(BIN_DIRS)
+    for folder in folders:
         if (Path(folder) / "initdb").exists():
             return Path(folder)
-    found = shutil.which("pg_ctl")
+    found = None if given is not None else shutil.which("pg_ctl")
     if found:
         return Path(found).parent
     raise NoPostgres("no PostgreSQL binaries (initdb, pg_ctl): apt-get install postgresql")
