@@ -11,6 +11,10 @@ by ``_store_source``) into DuckDB;
 ``_export`` writes it to share: an HTML page (``_html``, charts by ``_html_charts``) or SVG.
 ``_stages`` reads the step order from each flow's declaration.
 
+A warehouse (``--source postgresql://...``: ``_warehouse_connect``) computes the same
+``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema,
+``_warehouse_figures`` pairs and counts, as ibis expressions; ``_warehouse`` runs them.
+
 ``_reference`` computes the same figures in plain Python, pairing each start with its ending
 per invocation by sequence: it states what both SQL paths compute, and property tests hold
 them equal to it (tests/cli/report/test_report_reference.py).

@@ -137,13 +137,10 @@ def _query(
     import ibis
     from psycopg.rows import class_row, kwargs_row
 
+    from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
     from authfunnel.cli.report._warehouse_query import (
         TRACKS,
         bookkeeping,
-        cutoff,
-        figures,
-        instances,
-        paired,
         read_events,
         segment_table,
     )
