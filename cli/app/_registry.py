@@ -43,6 +43,8 @@ EXTRAS: Final[dict[str, frozenset[str]]] = {
     "diagram": frozenset({"graphviz", "rich"}),
     "devserver": _DEVSERVER,
     "demo": _CLI | _DEVSERVER | _REPORT,
+    # report --source postgresql://... (named by the report itself when missing).
+    "postgres": frozenset({"ibis", "psycopg"}),
 }
 
 

@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Segment S3 export object; .parquet; an outbox store), a directory (every file under "
         "it, recursively, hidden ones left out) or a quoted glob of shards ('exports/*.gz'). "
         "A path that exists is read as named, never as a glob: only a name that does not "
-        "exist is expanded (default: this install's local store)",
+        "exist is expanded (default: this install's local store). Or a PostgreSQL warehouse "
+        "holding a Segment source: postgresql://USER@HOST:PORT/DB?schema=SOURCE_SCHEMA "
+        "(password from PGPASSWORD or ~/.pgpass, never the URL)",
     )
     parser.add_argument("--flow", help=f"one flow: {', '.join(flow_names())} (default: all)")
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
@@ -92,10 +94,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         malformed_reasons,
         not_read_warning,
         render,
-        source_path,
+        report_source,
     )
 
-    source = source_path(args.source, env)
+    source = report_source(args.source, env)
     funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
     since = parse_when(args.since, option="--since") if args.since else None
     until = parse_when(args.until, option="--until") if args.until else None

@@ -16,6 +16,10 @@ day or week a flow started);
 ``_stages`` reads the step order from each flow's declaration. ``_messages`` reads a source's
 messages one at a time, through the same files and lines, for ``authfunnel events``.
 
+A warehouse (``--source postgresql://...``: ``_warehouse_connect``) computes the same
+``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema,
+``_warehouse_figures`` pairs and counts, as ibis expressions; ``_warehouse`` runs them.
+
 ``_reference`` computes the same figures in plain Python, pairing each start with its ending
 per invocation by sequence: it states what both SQL paths compute, and property tests hold
 them equal to it (tests/cli/report/test_report_reference.py).
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._model import Report, build_report
     from authfunnel.cli.report._periods import parse_zone
     from authfunnel.cli.report._segments import TOP_VALUES
-    from authfunnel.cli.report._source import not_read_warning, source_path
+    from authfunnel.cli.report._source import not_read_warning, report_source, source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
     from authfunnel.cli.report._when import parse_when
@@ -67,6 +71,7 @@ _HOMES = {
     "print_report": "_view",
     "read_messages": "_messages",
     "render": "_view",
+    "report_source": "_source",
     "source_path": "_source",
     "stage_of": "_stages",
     "stages": "_stages",
@@ -91,6 +96,7 @@ __all__ = [
     "print_report",
     "read_messages",
     "render",
+    "report_source",
     "source_path",
     "stage_of",
     "stages",

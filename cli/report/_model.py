@@ -44,6 +44,8 @@ from authfunnel.fsm import Funnel
 if TYPE_CHECKING:
     import duckdb
 
+    from authfunnel.cli.report._warehouse_connect import Warehouse
+
 SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 
 
@@ -87,7 +89,7 @@ class Report:
 
 
 def build_report(
-    source: Path,
+    source: Path | Warehouse,
     funnels: Sequence[Funnel],
     *,
     by: str | None = None,
@@ -100,7 +102,18 @@ def build_report(
 ) -> Report:
     """Read ``source`` and compute the report of ``funnels`` (``path``: see ``run_query``;
     ``window``: the conversion window; ``over``: the figures per period flows started in,
-    read in ``tz``, ``auto`` choosing the period from the analysed range)."""
+    read in ``tz``, ``auto`` choosing the period from the analysed range); a warehouse
+    computes it where the events are (``cli.report._warehouse``)."""
+    zone = tz or ZoneInfo("UTC")
+    if not isinstance(source, Path):
+        from authfunnel.cli.report._warehouse import warehouse_report
+
+        if over in ("day", "week"):
+            raise CliError(
+                "--over is not available on a warehouse source yet",
+                hint="export the events (JSON lines or Parquet) and report on the file",
+            )
+        return warehouse_report(source, funnels, by=by, since=since, until=until, window=window)
     zone = tz or ZoneInfo("UTC")
     con = connect()
     try:

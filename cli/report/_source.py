@@ -20,6 +20,7 @@ from typing import Final
 from authfunnel.cli.app import CliError, Environment, open_regular
 from authfunnel.cli.report._events import SQLITE_HEADER
 from authfunnel.cli.report._lines import GZIP_MAGIC
+from authfunnel.cli.report._warehouse_connect import Warehouse, is_warehouse
 
 _GLOB_CHARACTERS: Final = frozenset("*?[")
 PARQUET_MAGIC: Final = b"PAR1"
@@ -35,6 +36,16 @@ class SourceFiles:
 
     files: tuple[Path, ...]
     named_as_set: bool
+
+
+def report_source(given: str | None, env: Environment) -> Path | Warehouse:
+    """``--source`` of ``report``: a warehouse's URL (``postgresql://``: ``_warehouse``), else
+    as ``source_path``."""
+    if given and is_warehouse(given):
+        from authfunnel.cli.report._warehouse_connect import warehouse_source
+
+        return warehouse_source(given, env)
+    return source_path(given, env)
 
 
 def source_path(given: str | None, env: Environment) -> Path:

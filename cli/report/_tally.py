@@ -12,6 +12,7 @@ completed flow whose duration exceeds the conversion window is counted late
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -125,11 +126,25 @@ def read_histogram(
     """The outcome counts (completed flows longer than ``window_ms`` late), the durations'
     quantiles and bins, and the orphan endings in ``HISTOGRAM``."""
     outcomes, orphans = _fold(fetch_rows(con, counts_sql(window_ms), CountRow))
+    binned = bin_rows(fetch_rows(con, BINS_SQL, BinRow))
+    return outcomes, quantiles(fetch_rows(con, QUANTILES_SQL, QuantileRow), binned), orphans
+
+
+def bin_rows(rows: list[BinRow]) -> dict[tuple[str, str | None, bool], list[int]]:
+    """Completed flows per bin, by flow, breakdown value and ``overall``."""
     binned: dict[tuple[str, str | None, bool], list[int]] = {}
-    for row in fetch_rows(con, BINS_SQL, BinRow):
+    for row in rows:
         key = (row.flow, None if row.overall else row.by_value, row.overall)
         binned.setdefault(key, [0] * len(BINS))[row.bin] += row.flows
-    durations = [
+    return binned
+
+
+def quantiles(
+    rows: list[QuantileRow], binned: Mapping[tuple[str, str | None, bool], list[int]]
+) -> list[Durations]:
+    """Each row's median and p90, interpolated between the ranks either side, and its
+    completed durations per bin (``binned``: by flow, breakdown value and ``overall``)."""
+    return [
         Durations(
             flow=q.flow,
             by_value=q.by_value,
@@ -140,9 +155,8 @@ def read_histogram(
                 binned.get((q.flow, None if q.overall else q.by_value, q.overall), ())
             ),
         )
-        for q in fetch_rows(con, QUANTILES_SQL, QuantileRow)
+        for q in rows
     ]
-    return outcomes, durations, orphans
 
 
 Key = tuple[str, str | None]

@@ -1,0 +1,146 @@
+"""Where a warehouse is and how to reach it: ``--source postgresql://user@host:port/db?schema=s``.
+
+The URL names the database and, in ``schema``, the schema of the Segment source (Segment
+names it after the source). A password never goes in the URL (the process list and the
+shell's history show it to others): it comes from ``PGPASSWORD``, a ``.pgpass`` line
+(``PGPASSFILE``, else ``~/.pgpass``), or ``password`` under ``[warehouse]`` in the config
+file. A runaway query is cancelled by the server after ``timeout`` seconds (the URL's
+``timeout``, else ``timeout_seconds`` under ``[warehouse]``, else ``DEFAULT_TIMEOUT_S``).
+Other URL parameters are libpq's (``sslmode``, ``application_name``...) and reach it as given.
+
+This module is the one place where ``psycopg.Error`` becomes a ``CliError``
+(``psycopg_errors``). It imports neither ibis nor psycopg until a connection is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from authfunnel.cli.app import CliError, Environment, Paths, load_config, section
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMES: Final = ("postgresql://", "postgres://")
+DEFAULT_TIMEOUT_S: Final = 300.0
+CONNECT_TIMEOUT_S: Final = 10
+# URL parameters that are authfunnel's, not libpq's.
+_OWN_PARAMETERS: Final = ("schema", "timeout")
+_PASSWORD_HINT: Final = (
+    "set PGPASSWORD, add a ~/.pgpass line, or put password under [warehouse] in the config file"
+)
+
+
+def is_warehouse(given: str) -> bool:
+    """Whether ``--source`` names a warehouse rather than a path."""
+    return given.lower().startswith(SCHEMES)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A PostgreSQL database holding a Segment source: where, and how to log in (no secret
+    is printed: ``str`` is the URL as given, which holds none)."""
+
+    url: str
+    conninfo: str  # the URL without authfunnel's own parameters, for libpq
+    schema: str
+    timeout_s: float
+    password: str | None
+    passfile: str | None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def warehouse_source(given: str, env: Environment) -> Warehouse:
+    """``--source``'s URL, checked: no password in it, a schema, a timeout in seconds."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(given)
+    if parts.password is not None:
+        raise CliError(
+            "the warehouse URL holds a password: other users can read it in the process list",
+            hint=f"remove it from the URL and {_PASSWORD_HINT}",
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    own = {key: value for key, value in query if key in _OWN_PARAMETERS}
+    libpq = [(key, value) for key, value in query if key not in _OWN_PARAMETERS]
+    settings = section(load_config(Paths.from_env(env)), "warehouse")
+    schema = own.get("schema") or "public"
+    timeout = _timeout(own.get("timeout", settings.get("timeout_seconds", DEFAULT_TIMEOUT_S)))
+    password = env.variables.get("PGPASSWORD") or settings.get("password")
+    if password is not None and not isinstance(password, str):
+        raise CliError("password under [warehouse] in the config file must be a string")
+    passfile = env.variables.get("PGPASSFILE")
+    if passfile is None and env.variables.get("HOME"):
+        passfile = str(Path(env.variables["HOME"]) / ".pgpass")
+    conninfo = urlunsplit(parts._replace(query=urlencode(libpq)))
+    return Warehouse(given, conninfo, schema, timeout, password, passfile)
+
+
+def _timeout(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0:
+        raise CliError(
+            f"the warehouse query timeout {value!r} is not a number of seconds above 0",
+            hint="for example ?timeout=600 in the URL, or timeout_seconds = 600 under [warehouse]",
+        )
+    return seconds
+
+
+@contextmanager
+def psycopg_errors(warehouse: Warehouse) -> Iterator[None]:
+    """Run the block; a ``psycopg.Error`` in it becomes a one-line ``CliError`` from it."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.errors.QueryCanceled as exc:
+        raise CliError(
+            f"the report's query in {warehouse} ran past {warehouse.timeout_s:g} s and was "
+            "cancelled",
+            hint="raise it with ?timeout=SECONDS in the URL, or timeout_seconds under "
+            "[warehouse] in the config file",
+        ) from exc
+    except psycopg.OperationalError as exc:
+        message = _first_line(exc)
+        hint = _PASSWORD_HINT if "password" in message else "check the host, port and database"
+        raise CliError(f"cannot connect to {warehouse}: {message}", hint=hint) from exc
+    except psycopg.Error as exc:
+        raise CliError(f"cannot compute the report in {warehouse}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def connect_warehouse(warehouse: Warehouse) -> psycopg.Connection[Any]:
+    try:
+        import ibis  # noqa: F401  (the query's compiler: checked before any connection)
+        import psycopg
+    except ImportError as exc:
+        raise CliError(
+            "a report from a PostgreSQL warehouse needs the postgres extra",
+            hint="pip install 'authfunnel[postgres]'",
+        ) from exc
+    options: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True}
+    if warehouse.password is not None:
+        options["password"] = warehouse.password
+    if warehouse.passfile is not None:
+        options["passfile"] = warehouse.passfile
+    con = psycopg.connect(warehouse.conninfo, **options)
+    # Times compare in UTC; the server cancels a query past the timeout (in milliseconds).
+    con.execute("SELECT set_config('TimeZone', 'UTC', false)")
+    con.execute(
+        "SELECT set_config('statement_timeout', %s, false)",
+        (str(round(warehouse.timeout_s * 1000)),),
+    )
+    return con

@@ -1,0 +1,160 @@
+"""Segment's warehouse schema read as the report's events, as ibis expressions for any engine.
+
+Segment's warehouses keep a source in one schema: ``tracks`` (one row per track message:
+``event`` is the snake_cased name, ``timestamp``, ``anonymous_id``, ``user_id``...) and one
+table per event, named by its snake_cased name, with those columns plus one snake_cased
+column per property it ever carried. The report reads the tables of the events the funnels
+emit (``read_events``); a table (or a property column) that does not exist yet holds no such
+events (no such values). Types are read from the warehouse, not assumed: ``sequence`` stored
+as a double or as text is cast to an integer, so it orders as a number. ``bookkeeping``
+counts what the report says about the source; ``_warehouse_figures`` pairs and counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final
+
+from authfunnel.cli.report._funnel_query import (
+    COMMAND_EVENTS,
+    KNOWN,
+    STARTS,
+    read_names,
+)
+from authfunnel.fsm import AUTH_ABORTED, AUTH_COMPLETED, AUTH_FAILED, COMMAND_COMPLETED, Funnel
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+TRACKS: Final = "tracks"
+# The properties a report reads, with the ibis type each is cast to.
+PROPERTIES: Final = {
+    "invocation_id": "string",
+    "sequence": "int64",
+    "flow": "string",
+    "step": "string",
+    "reason": "string",
+    "error_class": "string",
+    "duration_ms": "int64",
+    "no_browser": "boolean",
+    "succeeded": "boolean",
+    "user_cancelled": "boolean",
+}
+# Columns every Segment table has that the report reads.
+COMMON: Final = {"timestamp": "timestamp('UTC')", "anonymous_id": "string", "user_id": "string"}
+_OUTCOMES: Final = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
+_EPOCH: Final = "1970-01-01 00:00:00+00:00"
+
+Columns = Mapping[str, str]  # a table's column names and their engine's type names
+
+
+def snake_case(name: str) -> str:
+    """A name as Segment's warehouses spell tables and columns: ``CLI Auth Started`` is
+    ``cli_auth_started``, ``errorClass`` is ``error_class``."""
+    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return re.sub(r"[^a-z0-9]+", "_", split.lower()).strip("_")
+
+
+def segment_table(schema: str | None, name: str, columns: Columns) -> ir.Table:
+    import ibis
+    from ibis.backends.sql.datatypes import PostgresType
+
+    typed = {column: PostgresType.from_string(kind) for column, kind in columns.items()}
+    return ibis.table(typed, name=name, database=schema)
+
+
+def _column(table: ir.Table, name: str, kind: str) -> ir.Value:
+    """``table``'s column ``name`` as ``kind``; NULL where the table has no such column."""
+    import ibis
+
+    if name not in table.columns:
+        return ibis.null(kind)
+    column = table[name]
+    if kind == "int64" and column.type().is_string():
+        # Text such as '12' or '12.0': as a number, so that '10' sorts after '9'.
+        return column.cast("decimal(38, 0)").cast("int64")
+    return column.cast(kind)
+
+
+def read_events(
+    tables: Mapping[str, Columns], schema: str | None, funnels: Sequence[Funnel], by: str | None
+) -> ir.Table | None:
+    """The events ``funnels`` read, one row each, from the tables that exist (``None``: none
+    does): group (invocation, else sender) and sequence (else time in microseconds), flow,
+    is_start, and for endings outcome, step, reason, error class and duration."""
+    import ibis
+
+    flows = [str(f.flow) for f in funnels]
+    single_steps = {str(f.flow): f.initial_step for f in funnels if len(f.step_names) == 1}
+    parts = []
+    for name in read_names(funnels):
+        if snake_case(name) not in tables:
+            continue  # no such event recorded yet
+        table = segment_table(schema, snake_case(name), tables[snake_case(name)])
+        p = {prop: _column(table, prop, kind) for prop, kind in PROPERTIES.items()}
+        c = {col: _column(table, col, kind) for col, kind in COMMON.items()}
+        flow = ibis.literal("command") if name in COMMAND_EVENTS else p["flow"]
+        if name == COMMAND_COMPLETED:
+            outcome = ibis.cases(
+                (p["succeeded"], "completed"), (p["user_cancelled"], "aborted"), else_="failed"
+            )
+            reason = ibis.cases((p["user_cancelled"], "interrupt"), else_=p["reason"])
+        else:
+            outcome = ibis.literal(_OUTCOMES.get(name), "string")
+            reason = p["reason"]
+        ending = name not in STARTS
+        step = p["step"]
+        if single_steps:
+            only = ibis.cases(*((flow == f, s) for f, s in single_steps.items()), else_=None)
+            step = step.coalesce(only)
+        exact = p["invocation_id"].notnull() & p["sequence"].notnull()
+        sender = ("anonymous:" + c["anonymous_id"]).coalesce("user:" + c["user_id"])
+        by_timed = sender.notnull() & c["timestamp"].notnull()
+        micros = c["timestamp"].delta(ibis.timestamp(_EPOCH), unit="microsecond")
+        null_text = ibis.null("string")
+        parts.append(
+            table.select(
+                grp=ibis.cases((exact, p["invocation_id"]), (by_timed, sender), else_=null_text),
+                seq=ibis.cases(
+                    (exact, p["sequence"]), (by_timed, micros), else_=ibis.null("int64")
+                ),
+                approximate=~exact & by_timed,
+                ts=c["timestamp"],
+                flow=flow,
+                is_start=ibis.literal(not ending),
+                outcome=outcome if ending else null_text,
+                step=step if ending else null_text,
+                reason=reason if ending else null_text,
+                error_class=p["error_class"] if ending else null_text,
+                duration_ms=p["duration_ms"] if ending else ibis.null("int64"),
+                no_browser=p["no_browser"],
+                by_value=_column(table, snake_case(by), "string") if by else null_text,
+            ).filter(flow.isin(flows))
+        )
+    if not parts:
+        return None
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
+    """One row: messages in ``tracks``, those no funnel knows, the first and last times; of
+    the read events, the unplaced ones and the ones placed by time (no window: a scan)."""
+    import ibis
+
+    known = [snake_case(name) for name in KNOWN]
+    figures: dict[str, ir.Value] = {
+        "rows": tracks.count(),
+        "unknown_events": tracks.count(where=~tracks.event.isin(known)),
+        "first_event": tracks.timestamp.min(),
+        "last_event": tracks.timestamp.max(),
+    }
+    zero = ibis.literal(0, "int64")
+    row = tracks.aggregate(**figures)
+    if events is None:
+        return row.mutate(unplaced=zero, approximate=zero)
+    read = events.aggregate(
+        unplaced=events.count(where=events.grp.isnull() | events.seq.isnull()),
+        approximate=events.count(where=events.approximate & events.seq.notnull()),
+    )
+    return row.cross_join(read)
