@@ -117,7 +117,11 @@ def test_the_terminal_shows_the_late_flows_and_the_time_to_convert(tmp_path: Pat
     assert "completed late" not in out
 
 
-@pytest.mark.parametrize("given", ["90", "1h30m", "0m", "-5m", "2 days", "3y", "99999w"])
+@pytest.mark.parametrize(
+    "given",
+    # The last two overflow Python's timedelta (past 999,999,999 days; past a C int).
+    ["90", "1h30m", "0m", "-5m", "2 days", "3y", "99999w", "99999999999w", "9" * 30 + "s"],
+)
 def test_a_window_that_is_not_a_duration_is_refused_in_one_line(tmp_path: Path, given: str) -> None:
     source = write(tmp_path, login("a", 1))
     status, out, err = run_cli("report", "--source", str(source), f"--window={given}")
