@@ -52,12 +52,25 @@ def parse_zone(name: str | None) -> ZoneInfo:
     if name is None:
         return ZoneInfo("UTC")
     try:
-        return ZoneInfo(name.strip())
+        zone = ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    # zoneinfo also opens files of the zone database that name no zone ("localtime",
+    # "posixrules", "right/UTC"), which DuckDB's time zones (the query's) do not know.
+    if zone is None or not _duckdb_knows(zone.key):
         raise UsageError(
             f"--tz {name!r} is not a time zone this system knows",
             hint="an IANA zone name: --tz UTC, --tz Europe/Paris, --tz America/New_York",
-        ) from None
+        )
+    return zone
+
+
+def _duckdb_knows(key: str) -> bool:
+    import duckdb
+
+    with duckdb.connect() as con:
+        found = con.execute("SELECT 1 FROM pg_timezone_names() WHERE name = ?", [key])
+        return found.fetchone() is not None
 
 
 def period_sql(period: Period, zone: ZoneInfo) -> str:

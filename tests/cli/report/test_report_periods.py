@@ -238,3 +238,18 @@ def test_an_unknown_zone_is_refused_in_one_line_naming_it(tmp_path: Path) -> Non
         "authfunnel: error: --tz 'Europe/Atlantis' is not a time zone this system knows"
     )
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "right/UTC"])
+def test_a_zone_file_that_is_no_zone_name_is_refused_as_the_option_not_the_source(
+    tmp_path: Path, zone: str
+) -> None:
+    """Python's zoneinfo opens these files of the zone database (the system's local-time link,
+    the POSIX rules, the leap-second variants), but they are no IANA zone names and DuckDB
+    knows none of them: the error is --tz's, not a failure to read the source."""
+    source = write(tmp_path, login("a", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"))
+    status, out, err = run_cli("report", "--source", str(source), "--over", "day", "--tz", zone)
+    assert (status, out) == (2, "")
+    assert err.splitlines()[0] == (
+        f"authfunnel: error: --tz {zone!r} is not a time zone this system knows"
+    )
