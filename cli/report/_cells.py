@@ -7,7 +7,7 @@ from typing import Final
 
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._segments import Segment
-from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
+from authfunnel.cli.report._significance import TEST_LEGEND, Comparison, rounded_p
 
 # The funnel's columns, then how the flows that dropped at a stage ended ("recovered" and
 # "late" only when some were: a column of zeros otherwise).
@@ -111,7 +111,7 @@ def p_value(test: Comparison | None) -> str:
         return ""
     if test.adjusted_p is None:
         return TOO_FEW
-    shown = "<0.001" if test.adjusted_p < 0.001 else f"{test.adjusted_p:.3f}"
+    shown = "<0.001" if test.adjusted_p < 0.001 else rounded_p(test.adjusted_p, 3)
     return f"{shown} {MARK}" if test.significant else shown
 
 
