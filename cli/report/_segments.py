@@ -140,12 +140,13 @@ def breakdown(
     as_versions = read_as_versions(by, list(segments))
     total = Proportion(overall.completed, overall.started)
     # A flow that records only its start (logout) converts by no measure: nothing to test.
-    tests = (
-        compare_all([_against_rest(f, total) for f in segments.values()])
-        if overall.records_endings
-        else [None] * len(segments)
-    )
-    against_rest = dict(zip(segments, tests, strict=True))
+    pairs = [_against_rest(f, total) for f in segments.values()]
+    tests = compare_all(pairs) if overall.records_endings else [None] * len(segments)
+    # A value that is every flow has no rest: nothing to test, which is not "too few flows".
+    against_rest = {
+        value: None if rest.started == 0 else test
+        for value, (_, rest), test in zip(segments, pairs, tests, strict=True)
+    }
     values = ordered(list(segments), as_versions, first_seen)
     older, shown, other = _folds(values, segments, as_versions, top)
     rows = [Segment(value, segments[value], against_rest[value]) for value in shown]

@@ -320,3 +320,17 @@ def test_a_parquet_source_gives_the_same_version_breakdown(releases: Path, tmp_p
         "zeta-build",
         "alpha-build",
     ]
+
+
+def test_a_value_that_is_every_flow_has_no_rest_to_test_not_too_few_flows(tmp_path: Path) -> None:
+    """With one value only there is no rest to compare it with: "too few" beside 200 flows
+    would send the reader looking for a minimum they met."""
+    source = write_flows(tmp_path / "one.jsonl", "os", [("linux", 200, 100, 1)])
+    assert login_json(source, "os")["breakdown"]["linux"]["against_rest"] is None
+    status, out, err = run_cli("report", "--source", str(source), "--flow", "login", "--by", "os")
+    assert status == 0, err
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("linux"))
+    assert "too few" not in row
+    # Beside a value that has a rest, too few flows still reads so.
+    source = write_flows(tmp_path / "two.jsonl", "os", [("linux", 200, 100, 1), ("mac", 3, 1, 1)])
+    assert login_json(source, "os")["breakdown"]["mac"]["against_rest"]["too_few_flows"]
