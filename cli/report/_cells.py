@@ -16,8 +16,7 @@ FUNNEL_ENDINGS: Final = ("aborted", "failed", "recovered", "open", "late")
 FUNNEL_LEGEND: Final = (
     "reached: flows that got to the stage; % of start / % of prev.: reached as a share of the "
     "flows started / of those that reached the stage above; dropped here: flows that ended at "
-    "the stage without completing (aborted + failed + open, that is in flight or abandoned, "
-    "+ late, completed after the conversion window)."
+    "the stage without completing (aborted + failed + open, that is in flight or abandoned{late})."
 )
 
 # A breakdown row after its value: what each segment of a --by adds up to; the tests come
@@ -67,6 +66,12 @@ def funnel_columns(f: Figures) -> tuple[str, ...]:
     """The funnel table's columns for ``f`` (``funnel_cells`` order)."""
     shown = {"recovered": bool(f.recovered), "late": bool(f.completed_late)}
     return (*FUNNEL_COLUMNS, *(end for end in FUNNEL_ENDINGS if shown.get(end, True)))
+
+
+def funnel_legend(f: Figures) -> str:
+    """What the funnel's columns mean; "late" only where the table has that column."""
+    late = ", + late, completed after the conversion window" if f.completed_late else ""
+    return FUNNEL_LEGEND.format(late=late)
 
 
 def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, ...]]:

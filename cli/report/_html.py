@@ -16,13 +16,13 @@ from typing import Final
 from authfunnel.cli.app import plural, printable
 from authfunnel.cli.report._cells import (
     AGAINST_REST,
-    FUNNEL_LEGEND,
     STEP_P,
     breakdown_cells,
     breakdown_columns,
     breakdown_legend,
     funnel_cells,
     funnel_columns,
+    funnel_legend,
     percent,
     seconds,
 )
@@ -244,7 +244,7 @@ def _funnel_table(f: Figures) -> str:
     columns = funnel_columns(f)
     dropped = columns.index("dropped here")
     table = _table(columns, funnel_cells(f), drop_columns=(dropped,))
-    return f"{table}<p class=note>{_text(FUNNEL_LEGEND)}</p>"
+    return f"{table}<p class=note>{_text(funnel_legend(f))}</p>"
 
 
 def _breakdown_section(report: Report, flow: FlowReport) -> Iterable[str]:

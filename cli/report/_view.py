@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
 from authfunnel.cli.report._cells import (
     FUNNEL_COLUMNS,
-    FUNNEL_LEGEND,
     MARK,
     TRAILING_COLUMNS,
     breakdown_cells,
@@ -17,6 +16,7 @@ from authfunnel.cli.report._cells import (
     breakdown_legend,
     funnel_cells,
     funnel_columns,
+    funnel_legend,
     percent,
     seconds,
     share,
@@ -59,7 +59,7 @@ def print_report(console: Console, report: Report) -> None:
             console.print()
             continue
         console.print(*_fitted(console, _funnel_grid(flow.figures)))
-        console.print(Text(FUNNEL_LEGEND, style="dim"))
+        console.print(Text(funnel_legend(flow.figures), style="dim"))
         for line in _outcome_lines(flow.figures) + conversion_lines(flow.figures, report):
             console.print(literal(line))
         if report.by:
