@@ -203,9 +203,12 @@ def _against_rest(f: Figures, total: Proportion) -> tuple[Proportion, Proportion
 
 
 def _with_steps(rows: list[Segment]) -> list[Segment]:
-    """``rows`` with each version's step from the version row above it."""
-    releases = [i for i, row in enumerate(rows) if version(row.value) is not None]
-    pairs = list(pairwise(releases))
+    """``rows`` with each version's step from the version row above it (none from another
+    spelling of the same version)."""
+    parsed = [version(row.value) for row in rows]
+    releases = [i for i, found in enumerate(parsed) if found is not None]
+    # Two spellings of one version ("1.0", "1.0.0") are one release: no step between them.
+    pairs = [(i, j) for i, j in pairwise(releases) if parsed[i] != parsed[j]]
     tests = compare_all(
         [
             (
