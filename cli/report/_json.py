@@ -137,6 +137,7 @@ def _over_json(over: Timeline) -> list[dict[str, Any]]:
         {
             "start": None if bucket.start is None else bucket.start.isoformat(),
             "incomplete": bucket.incomplete,
+            "partial": bucket.partial,  # --since falls inside it
             "started": bucket.figures.started,
             "completed": bucket.figures.completed,
             "completed_late": bucket.figures.completed_late,

@@ -146,7 +146,7 @@ def build_report(
         for flow, funnel in zip(report.flows, funnels, strict=True):
             periods = assemble_report(str(source), [funnel], "period", loaded, trend).flows[0]
             flow.over = timeline(
-                periods.breakdown, period, zone, ends, partial(figures, funnel, [])
+                periods.breakdown, period, zone, ends, partial(figures, funnel, []), since
             )
     return report
 

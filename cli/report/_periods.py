@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 Period = Literal["day", "week"]
 PERIODS: Final = ("day", "week")
 NO_TIME: Final = "(no time)"
+PARTIAL: Final = "--since falls inside it, so only its flows from then are counted"
 AS_LOADED: Final = "authfunnel_events_as_loaded"
 # Past this many periods between the first and the last, the empty ones are not listed (a
 # stray timestamp from 1970 would otherwise make 20,000 rows of zeros).
@@ -118,6 +119,7 @@ class Bucket:
     start: date | None
     figures: Figures
     incomplete: bool = False
+    partial: bool = False  # --since falls inside it: only its flows from then are counted
 
 
 @dataclass(frozen=True)
@@ -135,10 +137,12 @@ def timeline(
     zone: ZoneInfo,
     ends: datetime | None,
     empty: Callable[[], Figures],
+    since: datetime | None = None,
 ) -> Timeline:
     """``by_period`` (figures per period value) as a ``Timeline``: periods from the first to
     the last, the missing ones ``empty()``; the one holding ``ends`` (where the source's
-    events stop) marked incomplete."""
+    events stop) marked incomplete, the one ``since`` falls inside (not on its first
+    instant) marked partial."""
     starts = sorted(date.fromisoformat(value) for value in by_period if value != NO_TIME)
     buckets: list[Bucket] = []
     filled = True
@@ -148,13 +152,30 @@ def timeline(
         filled = count <= MAX_FILLED
         days = [starts[0] + step * i for i in range(count)] if filled else starts
         last = date.fromisoformat(period_of(ends, period, zone)) if ends else None
+        cut = _cut_by(since, period, zone)
         buckets = [
-            Bucket(day, by_period.get(day.isoformat()) or empty(), incomplete=day == last)
+            Bucket(
+                day,
+                by_period.get(day.isoformat()) or empty(),
+                incomplete=day == last,
+                partial=day == cut,
+            )
             for day in days
         ]
     if NO_TIME in by_period:
         buckets.append(Bucket(None, by_period[NO_TIME]))
     return Timeline(period, buckets, filled)
+
+
+def _cut_by(since: datetime | None, period: Period, zone: ZoneInfo) -> date | None:
+    """The period ``since`` falls inside, None when it is on a period's first instant (the
+    instant before it is another period's: exact across daylight-saving changes)."""
+    if since is None:
+        return None
+    found = period_of(since, period, zone)
+    if period_of(since - timedelta(microseconds=1), period, zone) == found:
+        return date.fromisoformat(found)
+    return None
 
 
 def label(bucket: Bucket, period: Period) -> str:
@@ -166,7 +187,7 @@ def label(bucket: Bucket, period: Period) -> str:
         text = f"{year}-W{week:02d} (from {bucket.start:%m-%d})"
     else:
         text = f"{bucket.start:%Y-%m-%d %a}"
-    return text + (" so far" if bucket.incomplete else "")
+    return text + (" partial" if bucket.partial else "") + (" so far" if bucket.incomplete else "")
 
 
 def stop(last_event: datetime | None, until: datetime | None) -> datetime | None:

@@ -25,7 +25,7 @@ from authfunnel.cli.report._conversion_time import BINS, window_text
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report, breakdown_of
-from authfunnel.cli.report._periods import Timeline, label
+from authfunnel.cli.report._periods import PARTIAL, Timeline, label
 from authfunnel.cli.report._segments import Breakdown
 
 if TYPE_CHECKING:
@@ -179,6 +179,8 @@ def over_legend(over: Timeline) -> str:
         "completed: within the conversion window; late: after it; 'so far': the period in "
         "which the source's events stop, so incomplete."
     )
+    if any(bucket.partial for bucket in over.buckets):
+        text += f" 'partial': {PARTIAL}."
     if not over.filled:
         text += " Periods with no flow are not listed (too many between the first and last)."
     return text

@@ -253,3 +253,54 @@ def test_a_zone_file_that_is_no_zone_name_is_refused_as_the_option_not_the_sourc
     assert err.splitlines()[0] == (
         f"authfunnel: error: --tz {zone!r} is not a time zone this system knows"
     )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_since_inside_a_period_marks_that_period_partial(tmp_path: Path, path: QueryPath) -> None:
+    """--since at noon counts only the afternoon's flows of that day: its "started" is no
+    day's, as the period where the events stop is none (marked "so far")."""
+    source = write(
+        tmp_path,
+        login("morning", "2026-01-12T08:00:00Z", "2026-01-12T08:00:01Z"),
+        login("afternoon", "2026-01-12T14:00:00Z", "2026-01-12T14:00:01Z"),
+        login("next-day", "2026-01-13T10:00:00Z", "2026-01-13T10:00:01Z"),
+        login("last", "2026-01-14T10:00:00Z", "2026-01-14T10:00:01Z"),
+    )
+
+    def partial(**options: Any) -> list[tuple[str | None, int, bool]]:
+        report = build_report(source, [LOGIN], over="day", path=path, **options)
+        rows = as_json(report)["flows"]["login"]["over"]
+        return [(r["start"], r["started"], r["partial"]) for r in rows]
+
+    noon = datetime(2026, 1, 12, 12, tzinfo=UTC)
+    assert partial(since=noon) == [
+        ("2026-01-12", 1, True),
+        ("2026-01-13", 1, False),
+        ("2026-01-14", 1, False),
+    ]
+    midnight = datetime(2026, 1, 13, tzinfo=UTC)  # a period's first instant: nothing cut
+    assert partial(since=midnight) == [("2026-01-13", 1, False), ("2026-01-14", 1, False)]
+    # Midnight in UTC is 01:00 in Paris: the Paris day of the 13th is cut.
+    report = build_report(
+        source, [LOGIN], over="day", path=path, since=midnight, tz=ZoneInfo("Europe/Paris")
+    )
+    assert [r["partial"] for r in as_json(report)["flows"]["login"]["over"]] == [True, False]
+
+
+def test_the_terminal_labels_a_period_cut_by_since_and_says_why(tmp_path: Path) -> None:
+    source = write(
+        tmp_path,
+        login("afternoon", "2026-01-12T14:00:00Z", "2026-01-12T14:00:01Z"),
+        login("last", "2026-01-13T10:00:00Z", "2026-01-13T10:00:01Z"),
+    )
+    argv = ("report", "--source", str(source), "--flow", "login", "--over", "day")
+    status, out, err = run_cli(*argv, "--since", "2026-01-12T12:00Z", COLUMNS="80")
+    assert status == 0, err
+    assert "2026-01-12 Mon partial" in out
+    assert "'partial': --since falls inside it" in " ".join(out.split())
+    status, page, err = run_cli(*argv, "--since", "2026-01-12T12:00Z", "--format", "html")
+    assert status == 0, err
+    assert "2026-01-12 Mon partial" in page
+    assert "'partial': --since falls inside it" in page.replace("&#x27;", "'")
+    status, out, err = run_cli(*argv, COLUMNS="80")
+    assert "partial" not in out
