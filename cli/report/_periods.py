@@ -149,7 +149,7 @@ def timeline(
     if starts:
         step = timedelta(days=7 if period == "week" else 1)
         count = (starts[-1] - starts[0]) // step + 1
-        filled = count <= MAX_FILLED
+        filled = count <= MAX_FILLED or count == len(starts)  # or none is empty
         days = [starts[0] + step * i for i in range(count)] if filled else starts
         last = date.fromisoformat(period_of(ends, period, zone)) if ends else None
         cut = _cut_by(since, period, zone)

@@ -6,7 +6,7 @@ period where the events stop, empty periods) and the options' errors."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from authfunnel.cli.report import as_json, build_report
+from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_run import QueryPath
-from authfunnel.cli.report._periods import Period
+from authfunnel.cli.report._periods import Period, timeline
 from authfunnel.fsm import LOGIN
 from tests.cli.report.test_report import run_cli
 from tests.cli.report.test_report_html import tables
@@ -304,3 +305,19 @@ def test_the_terminal_labels_a_period_cut_by_since_and_says_why(tmp_path: Path) 
     assert "'partial': --since falls inside it" in page.replace("&#x27;", "'")
     status, out, err = run_cli(*argv, COLUMNS="80")
     assert "partial" not in out
+
+
+def test_past_the_period_limit_with_no_empty_period_nothing_is_said_left_out() -> None:
+    """1,100 days each with a flow: more than the limit of listed periods, but none is
+    empty, so none is left out, and "periods with no flow are not listed" would mislead."""
+    first = date(2023, 1, 2)
+    days = {(first + timedelta(days=i)).isoformat(): empty_figures() for i in range(1_100)}
+    found = timeline(days, "day", ZoneInfo("UTC"), None, empty_figures)
+    assert len(found.buckets) == 1_100
+    assert found.filled
+    days.pop((first + timedelta(days=500)).isoformat())  # one empty day among them
+    assert not timeline(days, "day", ZoneInfo("UTC"), None, empty_figures).filled
+
+
+def empty_figures() -> Figures:
+    return figures(LOGIN, [])
