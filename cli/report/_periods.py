@@ -39,6 +39,7 @@ Period = Literal["day", "week"]
 PERIODS: Final = ("day", "week")
 NO_TIME: Final = "(no time)"
 PARTIAL: Final = "--since falls inside it, so only its flows from then are counted"
+SO_FAR: Final = "the period in which the source's events stop, so incomplete"
 AS_LOADED: Final = "authfunnel_events_as_loaded"
 # Past this many periods between the first and the last, the empty ones are not listed (a
 # stray timestamp from 1970 would otherwise make 20,000 rows of zeros).

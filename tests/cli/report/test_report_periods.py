@@ -321,3 +321,16 @@ def test_past_the_period_limit_with_no_empty_period_nothing_is_said_left_out() -
 
 def empty_figures() -> Figures:
     return figures(LOGIN, [])
+
+
+def test_the_legends_explain_so_far_only_when_a_period_reads_so(tmp_path: Path) -> None:
+    """A flow that started Monday and ended Tuesday: the events stop on Tuesday, where no
+    flow started, so no listed period is incomplete."""
+    source = write(tmp_path, login("a", "2026-01-12T23:00:00Z", "2026-01-13T00:30:00Z"))
+    argv = ("report", "--source", str(source), "--flow", "login", "--over", "day")
+    status, out, err = run_cli(*argv, COLUMNS="80")
+    assert status == 0, err
+    assert "so far" not in out
+    status, page, err = run_cli(*argv, "--format", "html")
+    assert status == 0, err
+    assert "so far" not in page.split("conversion over time", 1)[1]
