@@ -45,7 +45,8 @@ AS_LOADED: Final = "authfunnel_events_as_loaded"
 # stray timestamp from 1970 would otherwise make 20,000 rows of zeros).
 MAX_FILLED: Final = 1_000
 # The HTML page shows conversion over time even without --over: by day when the analysed
-# range spans at most this many days (five weeks of daily bars), else by week.
+# events (those within --since and --until) span at most this many days (five weeks of
+# daily bars), else by week.
 MOST_DAYS: Final = 35
 
 

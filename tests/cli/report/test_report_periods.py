@@ -334,3 +334,19 @@ def test_the_legends_explain_so_far_only_when_a_period_reads_so(tmp_path: Path) 
     status, page, err = run_cli(*argv, "--format", "html")
     assert status == 0, err
     assert "so far" not in page.split("conversion over time", 1)[1]
+
+
+def test_the_html_page_picks_its_period_from_the_events_within_since_and_until(
+    tmp_path: Path,
+) -> None:
+    """--since a year back on three days of events: the flows span three days, so days, not
+    a week or two of bars for a range that holds nothing before them."""
+    source = write(
+        tmp_path,
+        login("a", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"),
+        login("b", "2026-01-14T10:00:00Z", "2026-01-14T10:00:01Z"),
+    )
+    argv = ("report", "--source", str(source), "--flow", "login", "--format", "html")
+    status, page, err = run_cli(*argv, "--since", "2025-01-01", "--until", "2027-01-01")
+    assert status == 0, err
+    assert "<h3>login: conversion over time, by day</h3>" in page
