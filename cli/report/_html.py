@@ -38,7 +38,7 @@ from authfunnel.cli.report._html_charts import (
     time_to_convert_chart,
 )
 from authfunnel.cli.report._model import FlowReport, Report, breakdown_of
-from authfunnel.cli.report._periods import MOST_DAYS, PARTIAL, SO_FAR, Timeline, label
+from authfunnel.cli.report._periods import MOST_DAYS, Timeline, label, marks_legend
 from authfunnel.cli.report._segments import Segment
 from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
 from authfunnel.cli.report._view import notes
@@ -234,22 +234,9 @@ def _over_section(flow: str, over: Timeline, report: Report) -> Iterable[str]:
     )
     yield (
         f"<p class=note>{chosen}Flows count in the period their start falls in, read in "
-        f"{_text(report.tz.key)} (--tz).{_marks_note(over)}"
+        f"{_text(report.tz.key)} (--tz).{_text(marks_legend(over))}"
         f"{'' if over.filled else ' Periods with no flow are not listed.'}</p></section>"
     )
-
-
-def _marks_note(over: Timeline) -> str:
-    """What the marks on period labels say, for those that bear one."""
-    notes = [
-        f" '{mark}': {_text(meaning)}."
-        for mark, meaning, marked in (
-            ("so far", SO_FAR, any(b.incomplete for b in over.buckets)),
-            ("partial", PARTIAL, any(b.partial for b in over.buckets)),
-        )
-        if marked
-    ]
-    return "".join(notes)
 
 
 def _funnel_table(f: Figures) -> str:

@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 Period = Literal["day", "week"]
 PERIODS: Final = ("day", "week")
 NO_TIME: Final = "(no time)"
-PARTIAL: Final = "--since falls inside it, so only its flows from then are counted"
-SO_FAR: Final = "the period in which the source's events stop, so incomplete"
 AS_LOADED: Final = "authfunnel_events_as_loaded"
 # Past this many periods between the first and the last, the empty ones are not listed (a
 # stray timestamp from 1970 would otherwise make 20,000 rows of zeros).
@@ -178,6 +176,23 @@ def _cut_by(since: datetime | None, period: Period, zone: ZoneInfo) -> date | No
     if period_of(since - timedelta(microseconds=1), period, zone) == found:
         return date.fromisoformat(found)
     return None
+
+
+def marks_legend(over: Timeline) -> str:
+    """What the marks on period labels say, for the marks some label bears (terminal, HTML)."""
+    meanings = (
+        (
+            "so far",
+            "the period in which the source's events stop, so incomplete",
+            any(bucket.incomplete for bucket in over.buckets),
+        ),
+        (
+            "partial",
+            "--since falls inside it, so only its flows from then are counted",
+            any(bucket.partial for bucket in over.buckets),
+        ),
+    )
+    return "".join(f" '{mark}': {meaning}." for mark, meaning, borne in meanings if borne)
 
 
 def label(bucket: Bucket, period: Period) -> str:

@@ -25,7 +25,7 @@ from authfunnel.cli.report._conversion_time import BINS, window_text
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report, breakdown_of
-from authfunnel.cli.report._periods import PARTIAL, SO_FAR, Timeline, label
+from authfunnel.cli.report._periods import Timeline, label, marks_legend
 from authfunnel.cli.report._segments import Breakdown
 
 if TYPE_CHECKING:
@@ -175,11 +175,7 @@ def _over_grid(flow: str, over: Timeline, report: Report) -> Grid:
 
 def over_legend(over: Timeline) -> str:
     """What the periods table's rows mean, and what is left out of it."""
-    text = "completed: within the conversion window; late: after it."
-    if any(bucket.incomplete for bucket in over.buckets):
-        text += f" 'so far': {SO_FAR}."
-    if any(bucket.partial for bucket in over.buckets):
-        text += f" 'partial': {PARTIAL}."
+    text = "completed: within the conversion window; late: after it." + marks_legend(over)
     if not over.filled:
         text += " Periods with no flow are not listed (too many between the first and last)."
     return text
