@@ -7,7 +7,7 @@ from typing import Final
 
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._segments import Segment
-from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
+from authfunnel.cli.report._significance import TEST_LEGEND, Comparison, rounded_p
 
 # The funnel's columns, then how the flows that dropped at a stage ended ("recovered" and
 # "late" only when some were: a column of zeros otherwise).
@@ -16,8 +16,7 @@ FUNNEL_ENDINGS: Final = ("aborted", "failed", "recovered", "open", "late")
 FUNNEL_LEGEND: Final = (
     "reached: flows that got to the stage; % of start / % of prev.: reached as a share of the "
     "flows started / of those that reached the stage above; dropped here: flows that ended at "
-    "the stage without completing (aborted + failed + open, that is in flight or abandoned, "
-    "+ late, completed after the conversion window)."
+    "the stage without completing (aborted + failed + open, that is in flight or abandoned{late})."
 )
 
 # A breakdown row after its value: what each segment of a --by adds up to; the tests come
@@ -69,6 +68,12 @@ def funnel_columns(f: Figures) -> tuple[str, ...]:
     return (*FUNNEL_COLUMNS, *(end for end in FUNNEL_ENDINGS if shown.get(end, True)))
 
 
+def funnel_legend(f: Figures) -> str:
+    """What the funnel's columns mean; "late" only where the table has that column."""
+    late = ", + late, completed after the conversion window" if f.completed_late else ""
+    return FUNNEL_LEGEND.format(late=late)
+
+
 def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, ...]]:
     """The funnel table's rows: one per stage (its steps joined by ``alternatives``), then
     "completed"."""
@@ -111,7 +116,7 @@ def p_value(test: Comparison | None) -> str:
         return ""
     if test.adjusted_p is None:
         return TOO_FEW
-    shown = "<0.001" if test.adjusted_p < 0.001 else f"{test.adjusted_p:.3f}"
+    shown = "<0.001" if test.adjusted_p < 0.001 else rounded_p(test.adjusted_p, 3)
     return f"{shown} {MARK}" if test.significant else shown
 
 

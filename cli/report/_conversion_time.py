@@ -31,7 +31,7 @@ from authfunnel.cli.app import UsageError
 
 DEFAULT_WINDOW: Final = timedelta(hours=1)
 _DURATION: Final = re.compile(r"^(\d+)([smhdw])$")
-_UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SECONDS: Final = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 _LONGEST: Final = timedelta(days=3650)  # past this a "window" is no window: say so
 
 
@@ -41,8 +41,11 @@ def parse_window(text: str | None) -> timedelta:
     if text is None:
         return DEFAULT_WINDOW
     found = _DURATION.match(text.strip())
-    window = timedelta(**{_UNITS[found[2]]: int(found[1])}) if found else None
-    if window is None or not timedelta(0) < window <= _LONGEST:
+    window = None
+    # Bounded in whole seconds first: timedelta itself overflows on a long run of digits.
+    if found and 0 < int(found[1]) * _SECONDS[found[2]] <= _LONGEST.total_seconds():
+        window = timedelta(seconds=int(found[1]) * _SECONDS[found[2]])
+    if window is None:
         raise UsageError(
             f"--window {text!r} is not a duration from 1s to 10 years",
             hint="a whole number and a unit (s, m, h, d or w): --window 30m, 2h or 7d",

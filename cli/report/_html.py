@@ -16,13 +16,13 @@ from typing import Final
 from authfunnel.cli.app import plural, printable
 from authfunnel.cli.report._cells import (
     AGAINST_REST,
-    FUNNEL_LEGEND,
     STEP_P,
     breakdown_cells,
     breakdown_columns,
     breakdown_legend,
     funnel_cells,
     funnel_columns,
+    funnel_legend,
     percent,
     seconds,
 )
@@ -38,7 +38,7 @@ from authfunnel.cli.report._html_charts import (
     time_to_convert_chart,
 )
 from authfunnel.cli.report._model import FlowReport, Report, breakdown_of
-from authfunnel.cli.report._periods import MOST_DAYS, Timeline, label
+from authfunnel.cli.report._periods import MOST_DAYS, Timeline, label, marks_legend
 from authfunnel.cli.report._segments import Segment
 from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
 from authfunnel.cli.report._view import notes
@@ -234,9 +234,8 @@ def _over_section(flow: str, over: Timeline, report: Report) -> Iterable[str]:
     )
     yield (
         f"<p class=note>{chosen}Flows count in the period their start falls in, read in "
-        f"{_text(report.tz.key)} (--tz). 'so far': the period in which the source's events "
-        f"stop, incomplete.{'' if over.filled else ' Periods with no flow are not listed.'}"
-        "</p></section>"
+        f"{_text(report.tz.key)} (--tz).{_text(marks_legend(over))}"
+        f"{'' if over.filled else ' Periods with no flow are not listed.'}</p></section>"
     )
 
 
@@ -244,7 +243,7 @@ def _funnel_table(f: Figures) -> str:
     columns = funnel_columns(f)
     dropped = columns.index("dropped here")
     table = _table(columns, funnel_cells(f), drop_columns=(dropped,))
-    return f"{table}<p class=note>{_text(FUNNEL_LEGEND)}</p>"
+    return f"{table}<p class=note>{_text(funnel_legend(f))}</p>"
 
 
 def _breakdown_section(report: Report, flow: FlowReport) -> Iterable[str]:

@@ -10,7 +10,7 @@ from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import FlowReport, Report, breakdown_of
 from authfunnel.cli.report._periods import Timeline
 from authfunnel.cli.report._segments import Segment
-from authfunnel.cli.report._significance import TEST_LEGEND, Comparison
+from authfunnel.cli.report._significance import TEST_LEGEND, Comparison, rounded_p
 
 
 def as_json(report: Report) -> dict[str, Any]:
@@ -75,16 +75,17 @@ def _comparison_json(test: Comparison | None) -> dict[str, Any] | None:
 
 def _test_json(test: Comparison) -> dict[str, Any]:
     return {
-        "p_value": _p(test.p_value),
-        "adjusted_p": _p(test.adjusted_p),
+        "p_value": as_p(test.p_value),
+        "adjusted_p": as_p(test.adjusted_p),
         "significant": test.significant,
         "too_few_flows": test.too_few_flows,
     }
 
 
-def _p(value: float | None) -> float | None:
-    """A p-value to 4 significant digits: 0.0001234, not 0.0 (it is compared to 0.05)."""
-    return None if value is None else float(f"{value:.4g}")
+def as_p(value: float | None) -> float | None:
+    """A p-value to 4 significant digits: 0.0001234, not 0.0 (it is compared to 0.05); more
+    where 4 would carry it across alpha (``rounded_p``)."""
+    return None if value is None else float(rounded_p(value, 4, "g"))
 
 
 def _figures_json(f: Figures) -> dict[str, Any]:
@@ -136,6 +137,7 @@ def _over_json(over: Timeline) -> list[dict[str, Any]]:
         {
             "start": None if bucket.start is None else bucket.start.isoformat(),
             "incomplete": bucket.incomplete,
+            "partial": bucket.partial,  # --since falls inside it
             "started": bucket.figures.started,
             "completed": bucket.figures.completed,
             "completed_late": bucket.figures.completed_late,

@@ -138,7 +138,13 @@ def build_report(
             result = run(by=True) if by is not None else None
             # Before use_periods, which makes the view's by_value the period.
             seen = _first_seen(con, by, result) if by is not None and result is not None else {}
-            period = period_for_range(since or first, until or last) if over == "auto" else over
+            # The range the analysed events span: --since a year back on three days of
+            # events is three days.
+            spanned = (
+                max((t for t in (since, first) if t is not None), default=None),
+                min((t for t in (until, last) if t is not None), default=None),
+            )
+            period = period_for_range(*spanned) if over == "auto" else over
             trend = None
             if period is not None:
                 use_periods(con, period, zone)
@@ -159,7 +165,7 @@ def build_report(
         for flow, funnel in zip(report.flows, funnels, strict=True):
             periods = assemble_report(str(source), [funnel], "period", loaded, trend).flows[0]
             flow.over = timeline(
-                periods.breakdown, period, zone, ends, partial(figures, funnel, [])
+                periods.breakdown, period, zone, ends, partial(figures, funnel, []), since
             )
     return report
 

@@ -43,7 +43,8 @@ AS_LOADED: Final = "authfunnel_events_as_loaded"
 # stray timestamp from 1970 would otherwise make 20,000 rows of zeros).
 MAX_FILLED: Final = 1_000
 # The HTML page shows conversion over time even without --over: by day when the analysed
-# range spans at most this many days (five weeks of daily bars), else by week.
+# events (those within --since and --until) span at most this many days (five weeks of
+# daily bars), else by week.
 MOST_DAYS: Final = 35
 
 
@@ -52,12 +53,25 @@ def parse_zone(name: str | None) -> ZoneInfo:
     if name is None:
         return ZoneInfo("UTC")
     try:
-        return ZoneInfo(name.strip())
+        zone = ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    # zoneinfo also opens files of the zone database that name no zone ("localtime",
+    # "posixrules", "right/UTC"), which DuckDB's time zones (the query's) do not know.
+    if zone is None or not _duckdb_knows(zone.key):
         raise UsageError(
             f"--tz {name!r} is not a time zone this system knows",
             hint="an IANA zone name: --tz UTC, --tz Europe/Paris, --tz America/New_York",
-        ) from None
+        )
+    return zone
+
+
+def _duckdb_knows(key: str) -> bool:
+    import duckdb
+
+    with duckdb.connect() as con:
+        found = con.execute("SELECT 1 FROM pg_timezone_names() WHERE name = ?", [key])
+        return found.fetchone() is not None
 
 
 def period_sql(period: Period, zone: ZoneInfo) -> str:
@@ -105,6 +119,7 @@ class Bucket:
     start: date | None
     figures: Figures
     incomplete: bool = False
+    partial: bool = False  # --since falls inside it: only its flows from then are counted
 
 
 @dataclass(frozen=True)
@@ -122,26 +137,62 @@ def timeline(
     zone: ZoneInfo,
     ends: datetime | None,
     empty: Callable[[], Figures],
+    since: datetime | None = None,
 ) -> Timeline:
     """``by_period`` (figures per period value) as a ``Timeline``: periods from the first to
     the last, the missing ones ``empty()``; the one holding ``ends`` (where the source's
-    events stop) marked incomplete."""
+    events stop) marked incomplete, the one ``since`` falls inside (not on its first
+    instant) marked partial."""
     starts = sorted(date.fromisoformat(value) for value in by_period if value != NO_TIME)
     buckets: list[Bucket] = []
     filled = True
     if starts:
         step = timedelta(days=7 if period == "week" else 1)
         count = (starts[-1] - starts[0]) // step + 1
-        filled = count <= MAX_FILLED
+        filled = count <= MAX_FILLED or count == len(starts)  # or none is empty
         days = [starts[0] + step * i for i in range(count)] if filled else starts
         last = date.fromisoformat(period_of(ends, period, zone)) if ends else None
+        cut = _cut_by(since, period, zone)
         buckets = [
-            Bucket(day, by_period.get(day.isoformat()) or empty(), incomplete=day == last)
+            Bucket(
+                day,
+                by_period.get(day.isoformat()) or empty(),
+                incomplete=day == last,
+                partial=day == cut,
+            )
             for day in days
         ]
     if NO_TIME in by_period:
         buckets.append(Bucket(None, by_period[NO_TIME]))
     return Timeline(period, buckets, filled)
+
+
+def _cut_by(since: datetime | None, period: Period, zone: ZoneInfo) -> date | None:
+    """The period ``since`` falls inside, None when it is on a period's first instant (the
+    instant before it is another period's: exact across daylight-saving changes)."""
+    if since is None:
+        return None
+    found = period_of(since, period, zone)
+    if period_of(since - timedelta(microseconds=1), period, zone) == found:
+        return date.fromisoformat(found)
+    return None
+
+
+def marks_legend(over: Timeline) -> str:
+    """What the marks on period labels say, for the marks some label bears (terminal, HTML)."""
+    meanings = (
+        (
+            "so far",
+            "the period in which the source's events stop, so incomplete",
+            any(bucket.incomplete for bucket in over.buckets),
+        ),
+        (
+            "partial",
+            "--since falls inside it, so only its flows from then are counted",
+            any(bucket.partial for bucket in over.buckets),
+        ),
+    )
+    return "".join(f" '{mark}': {meaning}." for mark, meaning, borne in meanings if borne)
 
 
 def label(bucket: Bucket, period: Period) -> str:
@@ -153,7 +204,7 @@ def label(bucket: Bucket, period: Period) -> str:
         text = f"{year}-W{week:02d} (from {bucket.start:%m-%d})"
     else:
         text = f"{bucket.start:%Y-%m-%d %a}"
-    return text + (" so far" if bucket.incomplete else "")
+    return text + (" partial" if bucket.partial else "") + (" so far" if bucket.incomplete else "")
 
 
 def stop(last_event: datetime | None, until: datetime | None) -> datetime | None:

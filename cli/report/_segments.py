@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -140,17 +140,22 @@ def breakdown(
     as_versions = read_as_versions(by, list(segments))
     total = Proportion(overall.completed, overall.started)
     # A flow that records only its start (logout) converts by no measure: nothing to test.
-    tests = (
-        compare_all([_against_rest(f, total) for f in segments.values()])
-        if overall.records_endings
-        else [None] * len(segments)
-    )
-    against_rest = dict(zip(segments, tests, strict=True))
+    pairs = [_against_rest(f, total) for f in segments.values()]
+    tests = compare_all(pairs) if overall.records_endings else [None] * len(segments)
+    # A value that is every flow has no rest: nothing to test, which is not "too few flows".
+    against_rest = {
+        value: None if rest.started == 0 else test
+        for value, (_, rest), test in zip(segments, pairs, tests, strict=True)
+    }
     values = ordered(list(segments), as_versions, first_seen)
     older, shown, other = _folds(values, segments, as_versions, top)
-    rows = [Segment(value, segments[value], against_rest[value]) for value in shown]
-    if as_versions and overall.records_endings:
-        rows = _with_steps(rows)
+    # Every version's step, one family whatever the rows shown; a row shows its step when
+    # the version it steps from is the row above it (not folded into "older").
+    steps = _steps(values, segments) if as_versions and overall.records_endings else {}
+    rows = [
+        Segment(value, segments[value], against_rest[value], step=_beside(steps, value, shown))
+        for value in shown
+    ]
 
     def fold(label: str, folded: list[str], noun: str) -> list[Segment]:
         if not folded:
@@ -201,27 +206,35 @@ def _against_rest(f: Figures, total: Proportion) -> tuple[Proportion, Proportion
     return mine, Proportion(total.completed - mine.completed, total.started - mine.started)
 
 
-def _with_steps(rows: list[Segment]) -> list[Segment]:
-    """``rows`` with each version's step from the version row above it."""
-    releases = [i for i, row in enumerate(rows) if version(row.value) is not None]
-    pairs = list(pairwise(releases))
+def _steps(values: list[str], segments: Mapping[str, Figures]) -> dict[str, Step]:
+    """Each version's step from the version before it in ``values`` (none from another
+    spelling of the same version), the steps tested as one family."""
+    parsed = {value: version(value) for value in values}
+    releases = [value for value in values if parsed[value] is not None]
+    # Two spellings of one version ("1.0", "1.0.0") are one release: no step between them.
+    pairs = [(a, b) for a, b in pairwise(releases) if parsed[a] != parsed[b]]
     tests = compare_all(
         [
             (
-                Proportion(rows[i].figures.completed, rows[i].figures.started),
-                Proportion(rows[j].figures.completed, rows[j].figures.started),
+                Proportion(segments[a].completed, segments[a].started),
+                Proportion(segments[b].completed, segments[b].started),
             )
-            for i, j in pairs
+            for a, b in pairs
         ]
     )
-    result = list(rows)
+    steps = {}
     for (before, after), comparison in zip(pairs, tests, strict=True):
-        earlier, later = rows[before].figures.conversion(), rows[after].figures.conversion()
+        earlier, later = segments[before].conversion(), segments[after].conversion()
         if earlier is None or later is None:
             continue  # a value with no flows started: nothing to compare
-        step = Step(rows[before].value, 100 * (later - earlier), comparison)
-        result[after] = replace(rows[after], step=step)
-    return result
+        steps[after] = Step(before, 100 * (later - earlier), comparison)
+    return steps
+
+
+def _beside(steps: Mapping[str, Step], value: str, shown: list[str]) -> Step | None:
+    """``value``'s step when the version it steps from is shown too (else it is folded)."""
+    step = steps.get(value)
+    return step if step is not None and step.previous in shown else None
 
 
 def _sum(overall: Figures, parts: Sequence[Figures]) -> Figures:

@@ -54,6 +54,17 @@ class Comparison:
         return self.adjusted_p is not None and self.adjusted_p < ALPHA
 
 
+def rounded_p(p: float, digits: int, kind: str = "f") -> str:
+    """``p`` as text to ``digits`` decimals (``kind`` "f") or significant digits ("g"), with
+    more digits where rounding would carry it across ``ALPHA``: a significant 0.0496 reads
+    0.0496, not 0.050 beside the mark that says it is below 0.05."""
+    for more in range(digits, 18):
+        text = f"{p:.{more}{kind}}"
+        if (float(text) < ALPHA) == (p < ALPHA):
+            return text
+    return repr(p)
+
+
 def enough_flows(a: Proportion, b: Proportion) -> bool:
     """Whether ``a`` and ``b`` hold enough flows for the z-test's normal approximation."""
     started = a.started + b.started

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 from authfunnel.cli.app import Environment, literal, plural, printable, terminal_width
 from authfunnel.cli.report._cells import (
     FUNNEL_COLUMNS,
-    FUNNEL_LEGEND,
     MARK,
     TRAILING_COLUMNS,
     breakdown_cells,
@@ -17,6 +16,7 @@ from authfunnel.cli.report._cells import (
     breakdown_legend,
     funnel_cells,
     funnel_columns,
+    funnel_legend,
     percent,
     seconds,
     share,
@@ -25,7 +25,7 @@ from authfunnel.cli.report._conversion_time import BINS, window_text
 from authfunnel.cli.report._events import approximate_note, malformed_reasons
 from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report, breakdown_of
-from authfunnel.cli.report._periods import Timeline, label
+from authfunnel.cli.report._periods import Timeline, label, marks_legend
 from authfunnel.cli.report._segments import Breakdown
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def print_report(console: Console, report: Report) -> None:
             console.print()
             continue
         console.print(*_fitted(console, _funnel_grid(flow.figures)))
-        console.print(Text(FUNNEL_LEGEND, style="dim"))
+        console.print(Text(funnel_legend(flow.figures), style="dim"))
         for line in _outcome_lines(flow.figures) + conversion_lines(flow.figures, report):
             console.print(literal(line))
         if report.by:
@@ -175,10 +175,7 @@ def _over_grid(flow: str, over: Timeline, report: Report) -> Grid:
 
 def over_legend(over: Timeline) -> str:
     """What the periods table's rows mean, and what is left out of it."""
-    text = (
-        "completed: within the conversion window; late: after it; 'so far': the period in "
-        "which the source's events stop, so incomplete."
-    )
+    text = "completed: within the conversion window; late: after it." + marks_legend(over)
     if not over.filled:
         text += " Periods with no flow are not listed (too many between the first and last)."
     return text

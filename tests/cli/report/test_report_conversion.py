@@ -117,7 +117,11 @@ def test_the_terminal_shows_the_late_flows_and_the_time_to_convert(tmp_path: Pat
     assert "completed late" not in out
 
 
-@pytest.mark.parametrize("given", ["90", "1h30m", "0m", "-5m", "2 days", "3y", "99999w"])
+@pytest.mark.parametrize(
+    "given",
+    # The last two overflow Python's timedelta (past 999,999,999 days; past a C int).
+    ["90", "1h30m", "0m", "-5m", "2 days", "3y", "99999w", "99999999999w", "9" * 30 + "s"],
+)
 def test_a_window_that_is_not_a_duration_is_refused_in_one_line(tmp_path: Path, given: str) -> None:
     source = write(tmp_path, login("a", 1))
     status, out, err = run_cli("report", "--source", str(source), f"--window={given}")
@@ -148,3 +152,24 @@ def test_the_diagram_counts_every_completion_whatever_the_window(tmp_path: Path)
     source = write(tmp_path, login("quick", 1_500), login("slow", 7_200_000))
     traffic = traffic_by_flow(source, [LOGIN])["login"]
     assert traffic.states["completed"].flows == 2
+
+
+def test_the_funnel_legend_names_the_late_column_only_when_the_table_has_one(
+    tmp_path: Path,
+) -> None:
+    """Late flows are a column only when some are: the legend follows the columns shown."""
+
+    def legends(source: Path) -> tuple[str, str]:
+        argv = ("report", "--source", str(source), "--flow", "login")
+        status, out, err = run_cli(*argv)
+        assert status == 0, err
+        status, page, err = run_cli(*argv, "--format", "html")
+        assert status == 0, err
+        terminal = " ".join(out.split("reached: flows", 1)[1].split("no_browser:", 1)[0].split())
+        html = page.split("reached: flows", 1)[1].split("</p>", 1)[0]
+        return terminal, html
+
+    on_time = legends(write(tmp_path, login("quick", 1_500), login("quicker", 900)))
+    assert all("late" not in legend for legend in on_time), on_time
+    one_late = legends(write(tmp_path, login("quick", 1_500), login("slow", 7_200_000)))
+    assert all("+ late, completed after the conversion window" in t for t in one_late), one_late

@@ -6,7 +6,7 @@ period where the events stop, empty periods) and the options' errors."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from authfunnel.cli.report import as_json, build_report
+from authfunnel.cli.report._figures import Figures, figures
 from authfunnel.cli.report._funnel_run import QueryPath
-from authfunnel.cli.report._periods import Period
+from authfunnel.cli.report._periods import Period, timeline
 from authfunnel.fsm import LOGIN
 from tests.cli.report.test_report import run_cli
 from tests.cli.report.test_report_html import tables
@@ -238,3 +239,114 @@ def test_an_unknown_zone_is_refused_in_one_line_naming_it(tmp_path: Path) -> Non
         "authfunnel: error: --tz 'Europe/Atlantis' is not a time zone this system knows"
     )
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "right/UTC"])
+def test_a_zone_file_that_is_no_zone_name_is_refused_as_the_option_not_the_source(
+    tmp_path: Path, zone: str
+) -> None:
+    """Python's zoneinfo opens these files of the zone database (the system's local-time link,
+    the POSIX rules, the leap-second variants), but they are no IANA zone names and DuckDB
+    knows none of them: the error is --tz's, not a failure to read the source."""
+    source = write(tmp_path, login("a", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"))
+    status, out, err = run_cli("report", "--source", str(source), "--over", "day", "--tz", zone)
+    assert (status, out) == (2, "")
+    assert err.splitlines()[0] == (
+        f"authfunnel: error: --tz {zone!r} is not a time zone this system knows"
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_since_inside_a_period_marks_that_period_partial(tmp_path: Path, path: QueryPath) -> None:
+    """--since at noon counts only the afternoon's flows of that day: its "started" is no
+    day's, as the period where the events stop is none (marked "so far")."""
+    source = write(
+        tmp_path,
+        login("morning", "2026-01-12T08:00:00Z", "2026-01-12T08:00:01Z"),
+        login("afternoon", "2026-01-12T14:00:00Z", "2026-01-12T14:00:01Z"),
+        login("next-day", "2026-01-13T10:00:00Z", "2026-01-13T10:00:01Z"),
+        login("last", "2026-01-14T10:00:00Z", "2026-01-14T10:00:01Z"),
+    )
+
+    def partial(**options: Any) -> list[tuple[str | None, int, bool]]:
+        report = build_report(source, [LOGIN], over="day", path=path, **options)
+        rows = as_json(report)["flows"]["login"]["over"]
+        return [(r["start"], r["started"], r["partial"]) for r in rows]
+
+    noon = datetime(2026, 1, 12, 12, tzinfo=UTC)
+    assert partial(since=noon) == [
+        ("2026-01-12", 1, True),
+        ("2026-01-13", 1, False),
+        ("2026-01-14", 1, False),
+    ]
+    midnight = datetime(2026, 1, 13, tzinfo=UTC)  # a period's first instant: nothing cut
+    assert partial(since=midnight) == [("2026-01-13", 1, False), ("2026-01-14", 1, False)]
+    # Midnight in UTC is 01:00 in Paris: the Paris day of the 13th is cut.
+    report = build_report(
+        source, [LOGIN], over="day", path=path, since=midnight, tz=ZoneInfo("Europe/Paris")
+    )
+    assert [r["partial"] for r in as_json(report)["flows"]["login"]["over"]] == [True, False]
+
+
+def test_the_terminal_labels_a_period_cut_by_since_and_says_why(tmp_path: Path) -> None:
+    source = write(
+        tmp_path,
+        login("afternoon", "2026-01-12T14:00:00Z", "2026-01-12T14:00:01Z"),
+        login("last", "2026-01-13T10:00:00Z", "2026-01-13T10:00:01Z"),
+    )
+    argv = ("report", "--source", str(source), "--flow", "login", "--over", "day")
+    status, out, err = run_cli(*argv, "--since", "2026-01-12T12:00Z", COLUMNS="80")
+    assert status == 0, err
+    assert "2026-01-12 Mon partial" in out
+    assert "'partial': --since falls inside it" in " ".join(out.split())
+    status, page, err = run_cli(*argv, "--since", "2026-01-12T12:00Z", "--format", "html")
+    assert status == 0, err
+    assert "2026-01-12 Mon partial" in page
+    assert "'partial': --since falls inside it" in page.replace("&#x27;", "'")
+    status, out, err = run_cli(*argv, COLUMNS="80")
+    assert "partial" not in out
+
+
+def test_past_the_period_limit_with_no_empty_period_nothing_is_said_left_out() -> None:
+    """1,100 days each with a flow: more than the limit of listed periods, but none is
+    empty, so none is left out, and "periods with no flow are not listed" would mislead."""
+    first = date(2023, 1, 2)
+    days = {(first + timedelta(days=i)).isoformat(): empty_figures() for i in range(1_100)}
+    found = timeline(days, "day", ZoneInfo("UTC"), None, empty_figures)
+    assert len(found.buckets) == 1_100
+    assert found.filled
+    days.pop((first + timedelta(days=500)).isoformat())  # one empty day among them
+    assert not timeline(days, "day", ZoneInfo("UTC"), None, empty_figures).filled
+
+
+def empty_figures() -> Figures:
+    return figures(LOGIN, [])
+
+
+def test_the_legends_explain_so_far_only_when_a_period_reads_so(tmp_path: Path) -> None:
+    """A flow that started Monday and ended Tuesday: the events stop on Tuesday, where no
+    flow started, so no listed period is incomplete."""
+    source = write(tmp_path, login("a", "2026-01-12T23:00:00Z", "2026-01-13T00:30:00Z"))
+    argv = ("report", "--source", str(source), "--flow", "login", "--over", "day")
+    status, out, err = run_cli(*argv, COLUMNS="80")
+    assert status == 0, err
+    assert "so far" not in out
+    status, page, err = run_cli(*argv, "--format", "html")
+    assert status == 0, err
+    assert "so far" not in page.split("conversion over time", 1)[1]
+
+
+def test_the_html_page_picks_its_period_from_the_events_within_since_and_until(
+    tmp_path: Path,
+) -> None:
+    """--since a year back on three days of events: the flows span three days, so days, not
+    a week or two of bars for a range that holds nothing before them."""
+    source = write(
+        tmp_path,
+        login("a", "2026-01-12T10:00:00Z", "2026-01-12T10:00:01Z"),
+        login("b", "2026-01-14T10:00:00Z", "2026-01-14T10:00:01Z"),
+    )
+    argv = ("report", "--source", str(source), "--flow", "login", "--format", "html")
+    status, page, err = run_cli(*argv, "--since", "2025-01-01", "--until", "2027-01-01")
+    assert status == 0, err
+    assert "<h3>login: conversion over time, by day</h3>" in page

@@ -150,3 +150,28 @@ def test_signed_numbers_sort_by_value() -> None:
 def test_whole_numbers_sort_by_value(numbers: list[int]) -> None:
     values = [str(n) for n in numbers]
     assert ordered(values, as_versions=False) == [str(n) for n in sorted(numbers)]
+
+
+@given(
+    st.lists(st.integers(30, 400), min_size=2, max_size=30),
+    st.lists(st.floats(0.1, 0.9), min_size=30, max_size=30),
+    st.integers(1, 30),
+)
+def test_a_steps_test_is_the_same_whatever_the_rows_shown(
+    started: list[int], rates: list[float], top: int
+) -> None:
+    """The steps between versions are one family, corrected together: a table that shows
+    the newest ``top`` (terminal, HTML) and the JSON that lists every version give each step
+    one adjusted p, never significant in one view and not in the other."""
+    segments = {
+        f"1.{minor}": figures(n, round(n * rate))
+        for minor, (n, rate) in enumerate(zip(started, rates, strict=False))
+    }
+    total = figures(sum(f.started for f in segments.values()), 0)
+    total.completed = sum(f.completed for f in segments.values())
+    every = {
+        row.value: row.step for row in breakdown("cli_version", total, segments, top=None).segments
+    }
+    for row in breakdown("cli_version", total, segments, top=top).segments:
+        if row.step is not None:
+            assert row.step == every[row.value]

@@ -320,3 +320,33 @@ def test_a_parquet_source_gives_the_same_version_breakdown(releases: Path, tmp_p
         "zeta-build",
         "alpha-build",
     ]
+
+
+def test_a_value_that_is_every_flow_has_no_rest_to_test_not_too_few_flows(tmp_path: Path) -> None:
+    """With one value only there is no rest to compare it with: "too few" beside 200 flows
+    would send the reader looking for a minimum they met."""
+    source = write_flows(tmp_path / "one.jsonl", "os", [("linux", 200, 100, 1)])
+    assert login_json(source, "os")["breakdown"]["linux"]["against_rest"] is None
+    status, out, err = run_cli("report", "--source", str(source), "--flow", "login", "--by", "os")
+    assert status == 0, err
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("linux"))
+    assert "too few" not in row
+    # Beside a value that has a rest, too few flows still reads so.
+    source = write_flows(tmp_path / "two.jsonl", "os", [("linux", 200, 100, 1), ("mac", 3, 1, 1)])
+    assert login_json(source, "os")["breakdown"]["mac"]["against_rest"]["too_few_flows"]
+
+
+def test_two_spellings_of_one_version_are_no_release_step(tmp_path: Path) -> None:
+    """PEP 440 reads "1.0" and "1.0.0" (or "v1.2" and "1.2") as one version: the second row
+    did not change anything from the first, so it shows no step; the next release steps
+    from the row just above it."""
+    source = write_flows(
+        tmp_path / "spellings.jsonl",
+        "cli_version",
+        [("1.0", 60, 40, 1), ("1.0.0", 60, 20, 2), ("1.1", 60, 50, 3)],
+    )
+    rows = login_json(source, "cli_version")["breakdown"]
+    assert list(rows) == ["1.0", "1.0.0", "1.1"]
+    assert "from_previous" not in rows["1.0.0"]
+    assert rows["1.1"]["from_previous"]["previous"] == "1.0.0"
+    assert rows["1.1"]["from_previous"]["points"] == pytest.approx(100 * (50 / 60 - 20 / 60))

@@ -11,9 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from authfunnel.cli.report._cells import p_value
+from authfunnel.cli.report._json import as_p
 from authfunnel.cli.report._significance import (
+    ALPHA,
     MIN_EXPECTED,
     MIN_FLOWS,
+    Comparison,
     Proportion,
     compare_all,
     enough_flows,
@@ -152,3 +156,34 @@ def test_untested_comparisons_do_not_count_in_the_family() -> None:
     assert tested.adjusted_p == tested.p_value  # a family of one
     assert tested.significant
     assert untested.too_few_flows
+
+
+def shown_number(cell: str) -> float:
+    """The p-value a reader sees in a table cell ("0.049 *", "<0.001 *", "0.312")."""
+    return float(cell.removesuffix(" *").removeprefix("<"))
+
+
+@pytest.mark.parametrize("p", [0.0496, 0.04995, 0.049999999, 0.05, 0.0500004, 0.0504])
+def test_a_p_value_near_alpha_never_reads_on_the_other_side_of_it(p: float) -> None:
+    """Rounded to 3 decimals (terminal, HTML) or 4 significant digits (JSON), 0.0496 would
+    read 0.050 beside the significance mark: a reader comparing it with 0.05 sees a
+    contradiction. Near alpha the figure keeps the digits that put it on its side."""
+    test = Comparison(p, p)
+    cell = p_value(test)
+    assert (shown_number(cell) < ALPHA) == test.significant == cell.endswith(" *"), cell
+    shown = as_p(p)
+    assert shown is not None
+    assert (shown < ALPHA) == test.significant, shown
+
+
+@given(st.one_of(st.floats(0, 1), st.floats(0.0494, 0.0506)))
+def test_a_shown_p_value_is_significant_exactly_when_it_reads_below_alpha(p: float) -> None:
+    test = Comparison(p, p)
+    cell = p_value(test)
+    assert (shown_number(cell) < ALPHA) == test.significant, cell
+    assert ((as_p(p) or 0.0) < ALPHA) == test.significant
+
+
+def test_a_p_value_far_from_alpha_keeps_its_usual_digits() -> None:
+    assert p_value(Comparison(0.31249, 0.31249)) == "0.312"
+    assert as_p(0.000123456) == 0.0001235
