@@ -34,10 +34,15 @@ from authfunnel.cli.report._funnel_query import (
     KNOWN,
     events_sql,
     flows_sql,
-    reads_sql,
     sql_names,
 )
-from authfunnel.cli.report._invocation_check import CHECKED, MAX_FUNNELS, checked_sql, layout
+from authfunnel.cli.report._invocation_check import (
+    CHECKED,
+    MAX_FUNNELS,
+    checked_sql,
+    layout,
+    only_read_sql,
+)
 from authfunnel.fsm import Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
@@ -116,7 +121,7 @@ def counted_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool
             ts < $cutoff AS abandoned,
             count(*) AS n
         FROM events
-        WHERE {WELL_FORMED} AND ({reads_sql(funnels)} OR NOT {KNOWN_MESSAGE})
+        WHERE {WELL_FORMED} AND ({only_read_sql(funnels)} OR NOT {KNOWN_MESSAGE})
         GROUP BY ALL"""
 
 

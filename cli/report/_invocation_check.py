@@ -94,7 +94,7 @@ from authfunnel.cli.report._funnel_query import (
     read_names,
     reads_sql,
 )
-from authfunnel.fsm import COMMAND, Funnel
+from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, Funnel
 
 CHECKED: Final = "authfunnel_checked"
 MAX_FUNNELS: Final = 4
@@ -245,14 +245,23 @@ def checked_sql(check: Layout, window: str, *, by: bool = False) -> str:
                     FROM (
                         SELECT invocation_id, {code} AS code{by_read}
                         FROM (SELECT *, {_lane_sql(check)} AS lane FROM events
-                            -- Only the events the funnels read: the rest would set no bit.
-                            WHERE {reads_sql(check.funnels)})
+                            -- The rest would set no bit.
+                            WHERE {only_read_sql(check.funnels)})
                     )
                     GROUP BY invocation_id
                 )
             )
         )
         WHERE invocation_id IS NOT NULL AND (odd OR early_to_late <> 0 OR late_to_early <> 0)"""
+
+
+def only_read_sql(funnels: Sequence[Funnel]) -> str:
+    """A filter to the events ``funnels`` read (``reads_sql``) for a report of some flows;
+    ``true`` for one of every built-in flow, where it would keep nearly every event and
+    cost more than it saves (a third more CPU for both scans at 10 M events)."""
+    if {f.flow for f in BUILTIN_FUNNELS} <= {f.flow for f in funnels}:
+        return "true"
+    return reads_sql(funnels)
 
 
 def _follows_sql(starts: str) -> str:

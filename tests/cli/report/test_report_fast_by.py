@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from authfunnel.cli.report._events import connect, load_events
@@ -20,6 +19,7 @@ from authfunnel.cli.report._fast_query import ODD_GROUPS, odd_groups_sql
 from authfunnel.cli.report._funnel_run import _cutoff, _execute
 from authfunnel.cli.report._invocation_check import CHECKED
 from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from tests.cli.report import test_report_reference as reference
 from tests.cli.report.test_report_paths import both_paths, damaged_population
 from tests.cli.report.test_report_reference import (
     FUNNEL_SETS,
@@ -29,17 +29,9 @@ from tests.cli.report.test_report_reference import (
     reports,
 )
 
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect()
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fast-by") / "events.jsonl"
+# The reference tests' fixtures: one connection and one source file per module.
+con = reference.con
+source = reference.source
 
 
 def _odd_groups(source: Path, by: str) -> int:
@@ -135,11 +127,7 @@ def valued_population(draw: st.DrawFn) -> list[dict[str, Any]]:
     return messages
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@reference.SETTINGS
 @given(
     messages=valued_population(),
     funnels=st.sampled_from(FUNNEL_SETS),
