@@ -10,10 +10,11 @@ for damaged input, none a join over every event:
    differ from pairing (an ending that does not come right after a start of its flow, a
    flow spanning ``--since`` or ``--until``), and count the ended flows whose start and
    ending lie on different sides of the abandoned cutoff, to move them across. A retry
-   (start, ending, start, ending) counts as it pairs. With ``--by`` (or more than
-   ``MAX_FUNNELS`` flows) the groups are (invocation, flow), and stricter: one start then
-   at most one ending, on one side of every boundary, and a ``--by`` value the ending
-   shares with its start.
+   (start, ending, start, ending) counts as it pairs. With ``--by``, an invocation is also
+   listed unless each flow's events all carry its one value or none does, so that every
+   ending is counted under its start's value. With more than ``MAX_FUNNELS`` flows the
+   groups are (invocation, flow), and stricter: one start then at most one ending, on one
+   side of every boundary, and a ``--by`` value the ending shares with its start.
 2. *Count* every event by the columns a report prints (``COUNTED``: one row per distinct
    combination, at most about one per distinct ending duration), with no join.
 3. *Set aside* the listed groups' events, if any (one semi-join to a small table): they
@@ -30,15 +31,26 @@ from typing import Final
 
 from authfunnel.cli.report._events import WELL_FORMED, quote
 from authfunnel.cli.report._funnel_query import (
+    KNOWN,
     events_sql,
     flows_sql,
+    sql_names,
 )
-from authfunnel.cli.report._invocation_check import CHECKED, MAX_FUNNELS, checked_sql, layout
+from authfunnel.cli.report._invocation_check import (
+    CHECKED,
+    MAX_FUNNELS,
+    checked_sql,
+    layout,
+    only_read_sql,
+)
 from authfunnel.fsm import Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
 ODD_EVENTS: Final = "authfunnel_odd_events"
 COUNTED: Final = "authfunnel_counted"
+# A message some funnel could read: a track message of a known event. Well-formed ones that
+# are not are the report's unknown events.
+KNOWN_MESSAGE: Final = f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))"
 
 
 def window_sql(column: str, *, since: bool, until: bool) -> str:
@@ -47,11 +59,10 @@ def window_sql(column: str, *, since: bool, until: bool) -> str:
     return " AND ".join(parts) or "true"
 
 
-def group_key(funnels: Sequence[Funnel], *, by: bool) -> str:
+def group_key(funnels: Sequence[Funnel]) -> str:
     """The columns an odd group is listed by: the invocation alone where the cheaper
-    per-invocation check applies (no ``--by``, at most ``MAX_FUNNELS`` flows), else
-    (invocation, flow)."""
-    return "invocation_id" if not by and len(funnels) <= MAX_FUNNELS else "invocation_id, flow"
+    per-invocation check applies (at most ``MAX_FUNNELS`` flows), else (invocation, flow)."""
+    return "invocation_id" if len(funnels) <= MAX_FUNNELS else "invocation_id, flow"
 
 
 def odd_groups_sql(
@@ -60,9 +71,9 @@ def odd_groups_sql(
     """Statements that create the table of groups counting alone would get wrong (see
     ``group_key``), and per invocation the table ``CHECKED`` they come from."""
     window = window_sql("ts", since=since, until=until)
-    if group_key(funnels, by=by) == "invocation_id":
+    if group_key(funnels) == "invocation_id":
         return (
-            checked_sql(layout(funnels, window=since or until), window),
+            checked_sql(layout(funnels, window=since or until), window, by=by),
             f"CREATE OR REPLACE TEMP TABLE {ODD_GROUPS} AS"
             f" SELECT invocation_id FROM {CHECKED} WHERE odd",
         )
@@ -95,11 +106,12 @@ def _zone_sql(window: str) -> str:
     )
 
 
-def counted_sql(*, since: bool, until: bool, by: bool) -> str:
+def counted_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool) -> str:
     """Create ``COUNTED``: the messages of the view ``events`` that a report can read (well
     formed: see ``cli._events.WELL_FORMED``) counted per distinct value of the columns it
-    reads, in one scan with no join. The fewer the columns, the cheaper the scan: the
-    window and the ``--by`` value are constants when not asked for."""
+    reads, in one scan with no join. The fewer the rows and columns, the cheaper the scan:
+    only the messages ``funnels`` read and those no funnel knows (the report's unknown
+    tally) are kept, and the window and the ``--by`` value are constants when not asked for."""
     window = window_sql("ts", since=since, until=until)
     return f"""
         CREATE OR REPLACE TEMP TABLE {COUNTED} AS
@@ -109,7 +121,7 @@ def counted_sql(*, since: bool, until: bool, by: bool) -> str:
             ts < $cutoff AS abandoned,
             count(*) AS n
         FROM events
-        WHERE {WELL_FORMED}
+        WHERE {WELL_FORMED} AND ({only_read_sql(funnels)} OR NOT {KNOWN_MESSAGE})
         GROUP BY ALL"""
 
 
@@ -118,7 +130,7 @@ def odd_events_sql(funnels: Sequence[Funnel], *, by: bool) -> str:
     return f"""
         CREATE OR REPLACE TEMP TABLE {ODD_EVENTS} AS
         SELECT * FROM ({events_sql(funnels)})
-        SEMI JOIN {ODD_GROUPS} USING ({group_key(funnels, by=by)})"""
+        SEMI JOIN {ODD_GROUPS} USING ({group_key(funnels)})"""
 
 
 def fast_flows_sql(
@@ -139,13 +151,15 @@ def fast_flows_sql(
             is_start AND coalesce(no_browser, false) AS no_browser,
             CASE WHEN is_start THEN 'start' ELSE 'end' END AS kind"""
     rows = f"SELECT {ends}, in_window, abandoned, n AS weight FROM ({counted})"
-    if group_key(funnels, by=by) == "invocation_id":
-        # Ended flows counted open before the cutoff and closed after it (or the reverse).
+    if group_key(funnels) == "invocation_id":
+        # Ended flows counted open before the cutoff and closed after it (or the reverse),
+        # per --by value.
         rows += "".join(
             f"""
         UNION ALL
-        SELECT {quote(str(f.flow))}, NULL, 1, NULL, NULL, NULL, NULL, NULL, false, 'shift',
-            true, true, sum(shift_{c}) FROM {CHECKED} WHERE NOT odd"""
+        SELECT {quote(str(f.flow))}, {f"by_{c}" if by else "NULL"} AS by_value, 1, NULL, NULL,
+            NULL, NULL, NULL, false, 'shift', true, true, sum(shift_{c})
+        FROM {CHECKED} WHERE NOT odd GROUP BY by_value"""
             for c, f in enumerate(funnels)
         )
     if not odd:

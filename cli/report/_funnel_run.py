@@ -1,12 +1,13 @@
 """Running the funnel query: the fast path where it is exact, the per-instance query otherwise.
 
-``run_query`` first lists the invocations (with ``--by``, the (invocation, flow) groups)
-that counting events alone would get wrong (``cli._fast_query``). When they are few, it
-counts the rest and pairs only those groups; when they are many (``--by`` a property only
-starts carry, for example), the check has found that pairing is needed almost everywhere,
-and it runs the per-instance query (``cli._funnel_query``) alone. Both paths give the same
-``QueryResult``: the one the plain-Python reference (``cli.report._reference``) computes,
-which states the rules and which the property tests hold both paths to.
+``run_query`` first lists the invocations (with more than ``MAX_FUNNELS`` flows, the
+(invocation, flow) groups) that counting events alone would get wrong
+(``cli._fast_query``). When they are few, it counts the rest and pairs only those groups;
+when they are many (``--by`` a property only starts carry, for example), the check has
+found that pairing is needed almost everywhere, and it runs the per-instance query
+(``cli._funnel_query``) alone. Both paths give the same ``QueryResult``: the one the
+plain-Python reference (``cli.report._reference``) computes, which states the rules and
+which the property tests hold both paths to.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW, window_ms
 from authfunnel.cli.report._events import WELL_FORMED
 from authfunnel.cli.report._fast_query import (
     COUNTED,
+    KNOWN_MESSAGE,
     ODD_GROUPS,
     counted_sql,
     fast_flows_sql,
@@ -29,11 +31,9 @@ from authfunnel.cli.report._fast_query import (
 )
 from authfunnel.cli.report._funnel_query import (
     ABANDONED_AFTER_HOURS,
-    KNOWN,
     QueryResult,
     events_sql,
     flows_sql,
-    sql_names,
 )
 from authfunnel.cli.report._rows import fetch_rows
 from authfunnel.cli.report._tally import HISTOGRAM, read_histogram
@@ -91,7 +91,7 @@ def run_query(
         odd = _count(con, f"SELECT count(*) FROM {ODD_GROUPS}")
         events = _count(con, "SELECT count(*) FROM events")
         if path == "fast" or odd <= ODD_SHARE_LIMIT * events:
-            _execute(con, counted_sql(by=by, **bounds), params)
+            _execute(con, counted_sql(funnels, by=by, **bounds), params)
             counted = True
             if odd:
                 con.execute(odd_events_sql(funnels, by=by))
@@ -129,9 +129,7 @@ def run_query(
     if counted:
         tally, source, well_formed = "coalesce(sum(n), 0)", COUNTED, "true"
     unknown = _count(
-        con,
-        f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT "
-        f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))",
+        con, f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT {KNOWN_MESSAGE}"
     )
     return QueryResult(outcomes, durations, unknown, orphans)
 
