@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, Final
 
 from authfunnel.fsm._catalog import PropertyValue
@@ -160,8 +160,9 @@ class Script:
         """Python replaying this run with the engine's public API."""
         options = f"client, no_browser={self.no_browser}, clock=clock"
         if self.properties:
-            options += f", properties={dict(self.properties)!r}"
+            options += f", properties={_properties_code(self.properties)}"
         lines = ["try:", f"    with FUNNEL.run({options}) as tracker:"]
+        body_at = len(lines)
         after: list[str] = []
         for action in self.actions:
             if isinstance(action, Poke):
@@ -173,6 +174,8 @@ class Script:
                 ]
             else:
                 lines.append("        " + _code(action))
+        if len(lines) == body_at:  # the run broke as it started: a with needs a body
+            lines.append("        pass")
         lines += [
             "except BaseException as exc:",
             "    print(repr(exc))",
@@ -180,6 +183,18 @@ class Script:
             "print(client.events)",
         ]
         return lines
+
+
+def _properties_code(properties: Mapping[str, PropertyValue]) -> str:
+    """The run properties as Python: an enum member is built from the funnel's own enum
+    (its repr, ``<Direction.UPGRADE: 'upgrade'>``, is not Python)."""
+    items = []
+    for name, value in properties.items():
+        if isinstance(value, Enum):
+            items.append(f"{name!r}: FUNNEL.properties[{name!r}]({value.value!r})")
+        else:
+            items.append(f"{name!r}: {value!r}")
+    return "{" + ", ".join(items) + "}"
 
 
 def illegal_target(successors: tuple[str, ...], steps: tuple[str, ...], state: str) -> str:
