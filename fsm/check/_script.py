@@ -144,9 +144,12 @@ class Script:
     actions: tuple[Action, ...]
     no_browser: bool = False
     properties: Mapping[str, PropertyValue] = field(default_factory=dict)
+    driven: bool = False  # through the application's executors, not the engine
 
     def to_dict(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"driven": True} if self.driven else {}
         return {
+            **facts,
             "no_browser": self.no_browser,
             "properties": dict(self.properties),
             "actions": [_action_dict(action) for action in self.actions],
@@ -157,7 +160,10 @@ class Script:
         return " -> ".join(["start", *(_describe(a) for a in self.actions)])
 
     def code(self) -> list[str]:
-        """Python replaying this run with the engine's public API."""
+        """Python replaying this run with the engine's public API (or, for a run driven
+        through an application, with its executors)."""
+        if self.driven:
+            return self._driving_code()
         options = f"client, no_browser={self.no_browser}, clock=clock"
         if self.properties:
             options += f", properties={_properties_code(self.properties)}"
@@ -183,6 +189,16 @@ class Script:
             "print(client.events)",
         ]
         return lines
+
+    def _driving_code(self) -> list[str]:
+        lines = ["session = EXECUTORS.start()"]
+        for action in self.actions:
+            if isinstance(action, Advance):
+                lines.append(f"EXECUTORS.steps[{action.step!r}](session)")
+            elif isinstance(action, End):
+                ending = f"authfunnel.fsm.check.Ending({action.ending.value!r})"
+                lines.append(f"EXECUTORS.endings[{ending}](session)")
+        return [*lines, "print(list(EXECUTORS.emitted(session)))"]
 
 
 def _properties_code(properties: Mapping[str, PropertyValue]) -> str:
