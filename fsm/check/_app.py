@@ -20,11 +20,12 @@ checks nothing but the engine, which the other phases already do.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
 
 from authfunnel.fsm._catalog import Event
 from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._machine import TERMINAL_STATES
 from authfunnel.fsm.check import _invariants as inv
 from authfunnel.fsm.check._context import Context
 from authfunnel.fsm.check._engine import Engine
@@ -36,6 +37,7 @@ from authfunnel.fsm.check._script import Action, Advance, End, Ending, Script
 
 Session = TypeVar("Session")
 EXECUTOR_RAISED: Final = "executor-raised"
+STATE_TEST: Final = "state-test"
 APP_PHASE: Final = "app"
 # An illegal move is the engine's concern: no application is driven into one on purpose.
 DRIVABLE_ENDINGS: Final = frozenset(Ending) - {Ending.ILLEGAL}
@@ -59,17 +61,24 @@ class Executors(Generic[Session]):
     application really emitted: ``Event``s, or Segment messages (``{"event": ...,
     "properties": ...}``, as ``Telemetry.pending()`` returns them). Events of other flows
     (the command lifecycle) are ignored. Any executor may raise ``NotDriven``.
+    ``tests[state](session)``, optional, is @xstate/test's test per state: after a run the
+    model ends in ``state`` (``completed``, ``aborted`` or ``failed``), it asserts what the
+    person saw then (an exit code, a message); an ``AssertionError`` is a violation.
     """
 
     start: Callable[[], Session]
     steps: Mapping[str, Callable[[Session], object]]
     endings: Mapping[Ending, Callable[[Session], object]]
     emitted: Callable[[Session], Iterable[Event | Mapping[str, Any]]]
+    tests: Mapping[str, Callable[[Session], object]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [str(ending) for ending in self.endings if ending not in DRIVABLE_ENDINGS]
         if unknown:
             raise ValueError(f"no executor can drive these endings: {unknown}")
+        states = sorted(set(self.tests) - set(TERMINAL_STATES))
+        if states:
+            raise ValueError(f"state tests are for {list(TERMINAL_STATES)}, not {states}")
 
 
 def check_app(
@@ -132,7 +141,16 @@ def drive(context: Context, executors: Executors[Any], script: Script) -> list[F
     funnel = context.funnel
     names = funnel.events.names
     mine = [e for e in emitted if e.name in names and e.properties.get("flow") == funnel.flow]
-    return compare(funnel, model.recorder.events, mine, model.step)
+    found = compare(funnel, model.recorder.events, mine, model.step)
+    test = executors.tests.get(model.state)
+    if found or test is None:
+        return found
+    try:
+        test(session)
+    except AssertionError as failed:
+        said = (str(failed) or "assert").splitlines()[0]  # pytest's detail follows the line
+        return [(STATE_TEST, f"{script.describe()}: the {model.state} test failed: {said}")]
+    return []
 
 
 def compare(

@@ -49,11 +49,16 @@ def build_cli(bugs: frozenset[str] = frozenset()) -> click.Group:
     @cli.command()
     @click.option("--fail-after", type=int, default=None)
     def release(fail_after: int | None) -> None:
-        with telemetry.command("release") as client:
-            run = forgets_aborts(client) if "missing-terminal" in bugs else RELEASE.run(client)
-            with run as tracker:
-                steer(tracker, client, fail_after, bugs)
+        try:
+            with telemetry.command("release") as client:
+                run = forgets_aborts(client) if "missing-terminal" in bugs else RELEASE.run(client)
+                with run as tracker:
+                    steer(tracker, client, fail_after, bugs)
+        except UserCancelled:
+            raise click.Abort from None
         click.echo(f"release {tracker.state}")
+        if tracker.state != "completed":
+            raise SystemExit(1)
 
     return cli
 

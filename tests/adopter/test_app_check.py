@@ -40,6 +40,7 @@ class Session:
     answers: list[str] = field(default_factory=list)
     fail_after: int | None = None
     exit_code: int | None = None
+    output: str = ""
 
 
 def drive(cli: click.Group, homes: Path) -> Executors[Session]:
@@ -58,7 +59,7 @@ def drive(cli: click.Group, homes: Path) -> Executors[Session]:
         result = CliRunner().invoke(
             cli, ["release", *options], input=typed, env={"RELEASECTL_HOME": str(session.home)}
         )
-        session.exit_code = result.exit_code
+        session.exit_code, session.output = result.exit_code, result.output
 
     def then_run(first: Any) -> Any:
         def executor(session: Session) -> None:
@@ -80,7 +81,17 @@ def drive(cli: click.Group, homes: Path) -> Executors[Session]:
             Ending.EXCEPTION: then_run(fail),
         },
         emitted=lambda session: rows(session.home / "state" / "outbox.sqlite3"),
+        tests={  # what the person saw at each way the release ended
+            "completed": lambda session: assert_ended(session, 0, "release completed"),
+            "aborted": lambda session: assert_ended(session, 1, "Aborted"),
+            "failed": lambda session: assert_ended(session, 1, ""),
+        },
     )
+
+
+def assert_ended(session: Session, exit_code: int, shown: str) -> None:
+    assert session.exit_code == exit_code, session.output
+    assert shown in session.output
 
 
 def check(cli: click.Group, homes: Path) -> CheckReport:

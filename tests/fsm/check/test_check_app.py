@@ -72,3 +72,19 @@ def test_no_app_phase_when_the_funnel_itself_fails() -> None:
 
     assert [phase.name for phase in report.phases] == ["exhaustive"]
     assert "app phase skipped: the funnel already failed" in report.notes
+
+
+def test_a_state_test_that_fails_is_reported_with_its_run() -> None:
+    def uploaded(session: Session) -> None:
+        assert session.upload, "nothing was uploaded"
+
+    phase = check_app(DEPLOY, executors(tests={"failed": uploaded}))
+
+    (violation,) = phase.violations
+    assert violation.invariant == "state-test"
+    assert violation.message == "start -> return: the failed test failed: nothing was uploaded"
+
+
+def test_state_tests_are_for_the_terminal_states() -> None:
+    with pytest.raises(ValueError, match=r"state tests are for .*, not \['build'\]"):
+        executors(tests={"build": print})
