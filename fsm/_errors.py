@@ -52,9 +52,21 @@ class IllegalTransition(FunnelError):
 
 
 class UserCancelled(FunnelError):
-    """The user chose to stop; a run scope ends Aborted with ``reason`` and re-raises."""
+    """The user chose to stop; a run scope ends Aborted with ``reason`` and re-raises.
+
+    The reason is the class's (``interrupt`` here; ``declined``, ``prompt`` below) unless one
+    is given, as the first argument or by keyword: ``UserCancelled(AbortReason.PROMPT)``,
+    ``UserCancelled("no answer", reason=AbortReason.PROMPT)``.
+    """
 
     reason: AbortReason = AbortReason.INTERRUPT
+
+    def __init__(self, *args: object, reason: AbortReason | None = None) -> None:
+        super().__init__(*args)
+        if reason is None and args and isinstance(args[0], AbortReason):
+            reason = args[0]
+        if reason is not None:
+            self.reason = AbortReason(reason)
 
 
 class ConsentDeclined(UserCancelled):

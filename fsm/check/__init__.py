@@ -12,6 +12,11 @@ no exception message, email, token or path leaks into a property::
     def test_my_funnel():
         check_funnel(MY_FUNNEL).assert_ok()
 
+Given ``executors`` (see ``Executors``: one per step and per way of ending, as @xstate/test
+has one per event), the check also drives the real application along every path and compares
+the events it really emitted with the model's: a double emit, a missing terminal event or a
+skipped step in the application's own code is a violation with a replay.
+
 Hypothesis (for the stateful phase) and jsonschema (for the tracking plan) are imported only
 when a check runs, so ``import authfunnel.fsm.check`` stays as cheap as ``import authfunnel.fsm``.
 """
@@ -19,9 +24,10 @@ when a check runs, so ``import authfunnel.fsm.check`` stays as cheap as ``import
 from __future__ import annotations
 
 import random
-from typing import Final
+from typing import Any, Final
 
 from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm.check._app import Executors, NotDriven, check_app, run_app_phase
 from authfunnel.fsm.check._definition import check_definition
 from authfunnel.fsm.check._engine import Engine, Moment
 from authfunnel.fsm.check._paths import check_paths, simple_paths
@@ -60,15 +66,18 @@ __all__ = [
     "End",
     "Ending",
     "Engine",
+    "Executors",
     "ExitingProbeError",
     "FunnelCheckFailed",
     "Moment",
+    "NotDriven",
     "PhaseResult",
     "Poke",
     "Ratio",
     "Script",
     "Tick",
     "Violation",
+    "check_app",
     "check_definition",
     "check_funnel",
     "check_paths",
@@ -86,11 +95,13 @@ def check_funnel(
     seed: int | None = None,
     engine: Engine | None = None,
     stateful: bool = True,
+    executors: Executors[Any] | None = None,
 ) -> CheckReport:
-    """Check ``funnel``: definition, exhaustive paths, then ``examples`` Hypothesis examples.
+    """Check ``funnel``: definition, exhaustive paths, then ``examples`` Hypothesis examples;
+    with ``executors``, then the application driven along every path (phase ``app``).
 
-    The Hypothesis phase runs only if the others found nothing (their counterexample is
-    already minimal).
+    The Hypothesis and application phases run only if the others found nothing (their
+    counterexample is already minimal, and a broken engine would fail every app run).
     ``seed`` makes the stateful phase reproducible (one is drawn and reported when omitted);
     ``engine`` swaps engine pieces, which is how the tests prove each check catches a broken
     engine. Never raises for what it finds: see ``CheckReport.ok`` and ``assert_ok()``.
@@ -106,6 +117,14 @@ def check_funnel(
             notes.append("stateful phase skipped: the funnel already failed")
         else:
             phases.append(check_stateful(funnel, engine, examples=examples, seed=seed))
+    if executors is not None:
+        if definition or any(phase.violations for phase in phases):
+            notes.append("app phase skipped: the funnel already failed")
+        else:
+            app, skipped = run_app_phase(funnel, executors, engine)
+            phases.append(app)
+            if skipped:
+                notes.append(f"app phase: {skipped} runs the executors could not drive")
     return CheckReport(str(funnel.flow), definition, tuple(phases), seed=seed, notes=tuple(notes))
 
 

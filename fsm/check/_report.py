@@ -182,6 +182,8 @@ def replay_code(flow: str, scripts: tuple[Script, ...], binding: str | None = No
 
     ``binding`` is the line that binds ``FUNNEL`` to the checked funnel (such as
     ``from myapp.flows import DEPLOY as FUNNEL``); without it, a comment says what to bind.
+    A run driven through an application replays through ``EXECUTORS``, the executors the
+    check was given (a comment says so).
     """
     lines = [
         "import authfunnel.fsm.check",
@@ -190,6 +192,8 @@ def replay_code(flow: str, scripts: tuple[Script, ...], binding: str | None = No
         binding or f"# FUNNEL = the {flow!r} funnel",
         "client, clock = RecordingClient(), FakeClock()",
     ]
+    if any(script.driven for script in scripts):
+        lines.append("# EXECUTORS = the executors the check drove the application with")
     for script in scripts:
         lines += script.code()
     return lines

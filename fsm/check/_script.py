@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, Final
 
 from authfunnel.fsm._catalog import PropertyValue
@@ -144,9 +144,12 @@ class Script:
     actions: tuple[Action, ...]
     no_browser: bool = False
     properties: Mapping[str, PropertyValue] = field(default_factory=dict)
+    driven: bool = False  # through the application's executors, not the engine
 
     def to_dict(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"driven": True} if self.driven else {}
         return {
+            **facts,
             "no_browser": self.no_browser,
             "properties": dict(self.properties),
             "actions": [_action_dict(action) for action in self.actions],
@@ -157,11 +160,15 @@ class Script:
         return " -> ".join(["start", *(_describe(a) for a in self.actions)])
 
     def code(self) -> list[str]:
-        """Python replaying this run with the engine's public API."""
+        """Python replaying this run with the engine's public API (or, for a run driven
+        through an application, with its executors)."""
+        if self.driven:
+            return self._driving_code()
         options = f"client, no_browser={self.no_browser}, clock=clock"
         if self.properties:
-            options += f", properties={dict(self.properties)!r}"
+            options += f", properties={_properties_code(self.properties)}"
         lines = ["try:", f"    with FUNNEL.run({options}) as tracker:"]
+        body_at = len(lines)
         after: list[str] = []
         for action in self.actions:
             if isinstance(action, Poke):
@@ -173,6 +180,8 @@ class Script:
                 ]
             else:
                 lines.append("        " + _code(action))
+        if len(lines) == body_at:  # the run broke as it started: a with needs a body
+            lines.append("        pass")
         lines += [
             "except BaseException as exc:",
             "    print(repr(exc))",
@@ -180,6 +189,28 @@ class Script:
             "print(client.events)",
         ]
         return lines
+
+    def _driving_code(self) -> list[str]:
+        lines = ["session = EXECUTORS.start()"]
+        for action in self.actions:
+            if isinstance(action, Advance):
+                lines.append(f"EXECUTORS.steps[{action.step!r}](session)")
+            elif isinstance(action, End):
+                ending = f"authfunnel.fsm.check.Ending({action.ending.value!r})"
+                lines.append(f"EXECUTORS.endings[{ending}](session)")
+        return [*lines, "print(list(EXECUTORS.emitted(session)))"]
+
+
+def _properties_code(properties: Mapping[str, PropertyValue]) -> str:
+    """The run properties as Python: an enum member is built from the funnel's own enum
+    (its repr, ``<Direction.UPGRADE: 'upgrade'>``, is not Python)."""
+    items = []
+    for name, value in properties.items():
+        if isinstance(value, Enum):
+            items.append(f"{name!r}: FUNNEL.properties[{name!r}]({value.value!r})")
+        else:
+            items.append(f"{name!r}: {value!r}")
+    return "{" + ", ".join(items) + "}"
 
 
 def illegal_target(successors: tuple[str, ...], steps: tuple[str, ...], state: str) -> str:

@@ -7,13 +7,14 @@ Installing authfunnel registers it; a project's test then needs three lines::
     def test_signup_funnel(funnel_check):
         funnel_check(SIGNUP)
 
-``funnel_check(funnel, examples=..., seed=..., engine=...)`` runs
+``funnel_check(funnel, examples=..., seed=..., engine=..., executors=...)`` runs
 ``authfunnel.fsm.check.check_funnel`` and fails the test with the report and its replayable
-counterexample. ``--funnel-examples`` and ``--funnel-seed`` set the defaults for a whole
-session. The engine is imported only when the fixture is used, so the plugin costs other test
-suites nothing; and since pytest loads it wherever authfunnel is installed, the core install
-included, Hypothesis and jsonschema (the ``check`` extra) are needed only by a test that uses
-the fixture, which then fails naming it.
+counterexample; with ``executors`` (``authfunnel.fsm.check.Executors``) it also drives the real
+application along every path and compares what it emitted with the model. ``--funnel-examples``
+and ``--funnel-seed`` set the defaults for a whole session. The engine is imported only when
+the fixture is used, so the plugin costs other test suites nothing; and since pytest loads it
+wherever authfunnel is installed, the core install included, Hypothesis and jsonschema (the
+``check`` extra) are needed only by a test that uses the fixture, which then fails naming it.
 """
 
 from __future__ import annotations

@@ -61,6 +61,24 @@ def test_a_declined_prompt_aborts_with_reason_prompt(client: RecordingClient) ->
     assert (props(client, 1)["step"], props(client, 1)["reason"]) == ("app_select", "prompt")
 
 
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        (fsm.UserCancelled(AbortReason.PROMPT), "prompt"),
+        (fsm.UserCancelled(AbortReason.TERMINATED), "terminated"),
+        (fsm.UserCancelled("stopped at the menu", reason=AbortReason.DECLINED), "declined"),
+        (fsm.UserCancelled("stopped"), "interrupt"),
+        (fsm.PromptDeclined("no answer"), "prompt"),
+    ],
+)
+def test_a_user_cancelled_aborts_with_the_reason_it_was_given(
+    client: RecordingClient, raised: fsm.UserCancelled, reason: str
+) -> None:
+    with pytest.raises(fsm.UserCancelled), LOGIN.run(client):
+        raise raised
+    assert props(client, 1)["reason"] == reason
+
+
 def test_any_other_exception_fails_with_its_class_and_propagates(
     client: RecordingClient, clock: FakeClock
 ) -> None:
