@@ -53,11 +53,16 @@ TELEMETRY: TelemetryClient | None = None
 
 
 def run_cli(
-    env_vars: dict[str, str], *argv: str, stdin: str = "", telemetry: TelemetryClient | None = None
+    env_vars: dict[str, str],
+    *argv: str,
+    stdin: str = "",
+    telemetry: TelemetryClient | None = None,
+    stdout: io.StringIO | None = None,
 ) -> Result:
     """Run ``authfunnel ARGV`` in this process, its telemetry going to ``telemetry`` (default:
-    ``TELEMETRY``) through the environment, exactly as the outbox client would."""
-    out, err = io.StringIO(), io.StringIO()
+    ``TELEMETRY``) through the environment, exactly as the outbox client would. ``stdout``:
+    a stream of the test's own that watches what the command prints as it prints it."""
+    out, err = stdout if stdout is not None else io.StringIO(), io.StringIO()
     env = Environment(
         stdout=out,
         stderr=err,
