@@ -6,6 +6,7 @@ its ``/device`` page over real HTTP (``complete_device_step``), never through a 
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from authfunnel.cli.devserver import (
     complete_device_step,
 )
 from tests.cli.auth.conftest import Recorder
-from tests.cli.auth.support import Screen, run_cli
+from tests.cli.auth.support import DEVICE_URL, Process, Screen, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -109,3 +110,58 @@ def test_a_poller_told_to_slow_down_adds_five_seconds_and_still_gets_its_token(
     assert poller.interval == 0.5 + 5
     assert poller.data is not None
     assert isinstance(poller.data["access_token"], str)
+
+
+def test_ctrl_c_while_waiting_for_the_code_aborts_the_device_login_at_browser_wait(
+    process_env: dict[str, str], tmp_path: Path
+) -> None:
+    process = Process(process_env, tmp_path / "events.json", "login", "--device")
+    process.read_until(DEVICE_URL.pattern)
+
+    process.interrupt()
+    status, _, err = process.finish()
+
+    assert status == 130
+    assert "Traceback" not in err
+    assert [e["name"] for e in process.events()] == [
+        "Command Invoked",
+        "CLI Auth Started",
+        "CLI Auth Aborted",
+        "Command Completed",
+    ]
+    aborted = process.funnel_events()[-1]
+    assert (aborted["flow"], aborted["step"], aborted["reason"]) == (
+        "device_login",
+        "browser_wait",
+        "interrupt",
+    )
+
+
+class TerminalScreen(Screen):
+    """The same screen, as a terminal: the wait draws its countdown there."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_device_login_in_a_terminal_counts_down_to_the_code_expiry(
+    provider: DevServer, home: Path
+) -> None:
+    screen = TerminalScreen(person())  # type: ignore[arg-type]
+    variables = {
+        "AUTHFUNNEL_HOME": str(home),
+        "AUTHFUNNEL_PROVIDER_URL": provider.base_url,
+        "NO_COLOR": "1",
+        "AUTHFUNNEL_LOGIN_TIMEOUT": "3600",  # longer than the code: the code's life is shown
+    }
+
+    result = run_cli(variables, "login", "--device", stdout=screen)
+
+    screen.join()
+    assert result.status == 0, result.err
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.out)  # the terminal's styling off
+    shown = re.findall(r"Waiting for the code to be entered \((\d+):(\d\d) left", text)
+    assert shown, text
+    # The dev provider's codes live 600 s; the countdown runs to that (plus one interval).
+    assert all(int(minutes) * 60 + int(seconds) <= 605 for minutes, seconds in shown)
+    assert int(shown[0][0]) >= 9
