@@ -301,3 +301,21 @@ class Screen(io.StringIO):
         if self.failures:
             raise self.failures[0]
         return self.page[0]
+
+
+def assert_declined_at_browser_wait(result: Result, recorder: Any, home: Path) -> None:
+    """The person declined at the provider: exit 1 saying so, Started then Aborted(declined)
+    at browser_wait (``recorder``: the tests' Recorder), and no login saved."""
+    from authfunnel import fsm
+    from authfunnel.fsm.testing import assert_valid
+
+    assert result.status == 1
+    assert "you declined access in the browser" in result.err
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_ABORTED]
+    aborted = recorder.funnel_events()[-1]
+    assert_valid(aborted)
+    assert (aborted.properties["step"], aborted.properties["reason"]) == (
+        "browser_wait",
+        "declined",
+    )
+    assert not (home / "config" / "profile.json").exists()

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from authfunnel import fsm
-from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.oidc_provider import OidcProvider, device_person
-from tests.cli.auth.support import Result, Screen, run_cli
+from tests.cli.auth.support import Result, Screen, assert_declined_at_browser_wait, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -82,16 +81,7 @@ def test_device_login_denied_at_the_provider_aborts_at_browser_wait_declined(
     result, screen = device_login(home, oidc.issuer, device_person(approve=False), "--device")
 
     screen.join()
-    assert result.status == 1
-    assert "you declined access in the browser" in result.err
-    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_ABORTED]
-    aborted = recorder.funnel_events()[-1]
-    assert_valid(aborted)
-    assert (aborted.properties["step"], aborted.properties["reason"]) == (
-        "browser_wait",
-        "declined",
-    )
-    assert not (home / "config" / "profile.json").exists()
+    assert_declined_at_browser_wait(result, recorder, home)
 
 
 def test_a_device_code_nobody_enters_expires_and_fails_the_login_at_browser_wait(
