@@ -53,7 +53,14 @@ from authfunnel.fsm._errors import (
     PromptDeclined,
     UserCancelled,
 )
-from authfunnel.fsm._flows import BUILTIN_FUNNELS, COMMAND, LOGIN, LOGOUT, SIGNUP
+from authfunnel.fsm._flows import (
+    BUILTIN_FUNNELS,
+    COMMAND,
+    DEVICE_LOGIN,
+    LOGIN,
+    LOGOUT,
+    SIGNUP,
+)
 from authfunnel.fsm._plan import tracking_plan
 from authfunnel.fsm._run_scope import FlowRun
 from authfunnel.fsm._tracker import NULL_TRACKER, FlowTracker, FunnelEvents
@@ -71,6 +78,7 @@ __all__ = [
     "COMMAND_COMPLETED",
     "COMMAND_EVENTS",
     "COMMAND_INVOKED",
+    "DEVICE_LOGIN",
     "LOGIN",
     "LOGOUT",
     "LOGOUT_EVENTS",

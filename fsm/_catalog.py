@@ -35,11 +35,14 @@ class Flow(StrEnum):
     LOGIN = "login"
     SIGNUP = "signup"
     LOGOUT = "logout"
+    DEVICE_LOGIN = "device_login"
 
 
 class Step(StrEnum):
-    """The steps of the built-in login and signup funnels."""
+    """The steps of the built-in login, signup and device login funnels."""
 
+    DEVICE_CODE_REQUEST = "device_code_request"
+    USER_CODE_DISPLAY = "user_code_display"
     BROWSER_WAIT = "browser_wait"
     CODE_EXCHANGE = "code_exchange"
     APPS_FETCH = "apps_fetch"

@@ -21,6 +21,19 @@ AUTH_STEPS: Final[dict[str, list[str]]] = {
 LOGIN: Final = Funnel(flow=Flow.LOGIN, steps=AUTH_STEPS)
 SIGNUP: Final = Funnel(flow=Flow.SIGNUP, steps=AUTH_STEPS)
 
+# Login by the device authorization grant (RFC 8628), for a machine without a browser: ask
+# for a device code, show the user code and where to enter it, poll while the person is in a
+# browser elsewhere, then the token and the same tail as login. Its own flow, so a report
+# never mixes its stages (no loopback redirect) with the browser login's.
+DEVICE_LOGIN: Final = Funnel(
+    flow=Flow.DEVICE_LOGIN,
+    steps={
+        Step.DEVICE_CODE_REQUEST: [Step.USER_CODE_DISPLAY],
+        Step.USER_CODE_DISPLAY: [Step.BROWSER_WAIT],
+        **AUTH_STEPS,
+    },
+)
+
 # Logout reports one event, at its start, while the user is still attributed.
 LOGOUT: Final = Funnel(
     flow=Flow.LOGOUT,
@@ -36,4 +49,4 @@ COMMAND: Final = Funnel(
     properties={"command": str},
 )
 
-BUILTIN_FUNNELS: Final = (LOGIN, SIGNUP, LOGOUT, COMMAND)
+BUILTIN_FUNNELS: Final = (LOGIN, SIGNUP, DEVICE_LOGIN, LOGOUT, COMMAND)

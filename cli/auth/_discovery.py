@@ -29,6 +29,7 @@ _ENDPOINT_FIELDS: Final = (
     "revocation_endpoint",
     "userinfo_endpoint",
     "jwks_uri",
+    "device_authorization_endpoint",
 )
 
 

@@ -19,6 +19,8 @@
     ├── CallbackError           the browser came back (with this attempt's state) without a code
     ├── AuthorizationError      the provider refused the request (other than access_denied)
     ├── LoginTimeout            nobody finished the browser step in time
+    │   └── DeviceCodeExpired   ... the device code (RFC 8628) expired before anyone entered it
+    ├── DeviceFlowUnsupported   login --device, and the provider lists no device endpoint
     ├── TokenExchangeError      the token endpoint said no, failed, or sent something unreadable
     │   └── RefreshFailed       ... for a refresh token (silent re-auth falls back to login)
     ├── ApiError                the apps or userinfo API failed
@@ -93,6 +95,14 @@ class AuthorizationError(CliError):
 
 class LoginTimeout(CliError):
     """The browser step did not finish before the deadline."""
+
+
+class DeviceCodeExpired(LoginTimeout):
+    """The device code expired (``expired_token``, or its lifetime ran out) before approval."""
+
+
+class DeviceFlowUnsupported(CliError):
+    """A device login was asked of a provider that has no device authorization endpoint."""
 
 
 class TokenExchangeError(CliError):

@@ -34,6 +34,7 @@ class AuthContext:
     opener: Opener | None = None
     fallback: Fallback | None = None  # where no browser opened: the demo's autopilot
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    device: bool = False  # log in by the device grant (RFC 8628) instead of a redirect
 
     @classmethod
     def create(
@@ -92,15 +93,20 @@ def log_in(
         # Discovered afresh: the provider is checked before anyone is sent to a browser, and a
         # moved endpoint is picked up by the next login at the latest.
         ctx.provider = Provider.from_env(ctx.env, fresh=True)
-    token, subject = authorize(
-        ctx.provider,
-        ctx.terminal,
-        tracker,
-        opener=ctx.opener,
-        fallback=ctx.fallback,
-        timeout=ctx.timeout,
-        signup=signup,
-    )
+    if ctx.device:
+        from authfunnel.cli.auth._device import device_authorize
+
+        token, subject = device_authorize(ctx.provider, ctx.terminal, tracker, timeout=ctx.timeout)
+    else:
+        token, subject = authorize(
+            ctx.provider,
+            ctx.terminal,
+            tracker,
+            opener=ctx.opener,
+            fallback=ctx.fallback,
+            timeout=ctx.timeout,
+            signup=signup,
+        )
     tracker.advance(Step.APPS_FETCH)
     api = ProviderApi(ctx.provider, token.access_token)
     user = api.userinfo()

@@ -5,7 +5,7 @@ Three ways to say it, from the most to the least automatic:
 - ``issuer`` (``AUTHFUNNEL_ISSUER``): an OpenID Connect or RFC 8414 provider, found by discovery
   (``_discovery``), its document cached in the state dir (``_provider_cache``);
 - ``url`` (``AUTHFUNNEL_PROVIDER_URL``): a provider laid out like the dev provider
-  (``/authorize``, ``/token``, ``/revoke``, ``/userinfo``, ``/api/apps``);
+  (``/authorize``, ``/token``, ``/revoke``, ``/userinfo``, ``/api/apps``, ``/device/code``);
 - each endpoint on its own (``authorize_url``, …), for a plain OAuth 2.0 provider; an endpoint
   set this way overrides what discovery or ``url`` would give.
 
@@ -37,6 +37,11 @@ _ENDPOINTS: Final = {
     "revocation_url": ("AUTHFUNNEL_REVOCATION_URL", "/revoke", "revocation_endpoint"),
     "userinfo_url": ("AUTHFUNNEL_USERINFO_URL", "/userinfo", "userinfo_endpoint"),
     "apps_url": ("AUTHFUNNEL_APPS_URL", "/api/apps", None),
+    "device_authorization_url": (
+        "AUTHFUNNEL_DEVICE_AUTHORIZATION_URL",
+        "/device/code",
+        "device_authorization_endpoint",
+    ),
 }
 # Endpoints a login cannot do without; the others are used when present.
 _REQUIRED: Final = ("authorize_url", "token_url", "userinfo_url")
@@ -52,6 +57,8 @@ class Provider:
     revocation_url: str | None
     userinfo_url: str
     apps_url: str | None
+    # RFC 8628: where a device login asks for its codes; None where the provider has none.
+    device_authorization_url: str | None = None
     client_id: str = DEFAULT_CLIENT_ID
     scopes: str = DEFAULT_SCOPES
     issuer: str | None = None
@@ -126,6 +133,7 @@ class Provider:
             revocation_url=endpoints["revocation_url"],
             userinfo_url=userinfo_url,
             apps_url=endpoints["apps_url"],
+            device_authorization_url=endpoints["device_authorization_url"],
             client_id=setting("client_id", "AUTHFUNNEL_CLIENT_ID") or DEFAULT_CLIENT_ID,
             scopes=scopes,
             issuer=issuer,

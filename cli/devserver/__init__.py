@@ -2,10 +2,11 @@
 
 ``DevServer`` is a real OAuth 2.0 authorization server built on Authlib's Flask integration: a
 public client, PKCE (S256) required, any loopback redirect port (RFC 8252), refresh-token
-rotation, revocation (RFC 7009), userinfo, HTML sign-in, sign-up and consent pages, and a
-bearer-protected apps API; users and apps live in SQLite. ``complete_browser_step`` does the
-browser's part over HTTP where there is no browser. ``CollectorServer`` accepts Segment's
-batch API and stores messages as JSON lines (``read_messages``).
+rotation, revocation (RFC 7009), the device login (RFC 8628), userinfo, HTML sign-in, sign-up,
+consent and device pages, and a bearer-protected apps API; users and apps live in SQLite.
+``complete_browser_step`` does the browser's part over HTTP where there is no browser
+(``complete_device_step`` a device login's). ``CollectorServer`` accepts Segment's batch API
+and stores messages as JSON lines (``read_messages``).
 Nothing here is imported by ``authfunnel --help``: Flask and Authlib load when a server starts.
 """
 
@@ -17,7 +18,11 @@ from authfunnel.cli.app import lazy_face
 
 if TYPE_CHECKING:
     from authfunnel.cli.devserver._accounts import CLIENT_ID, DEMO_APP, DEMO_EMAIL, DEMO_PASSWORD
-    from authfunnel.cli.devserver._autopilot import AutopilotError, complete_browser_step
+    from authfunnel.cli.devserver._autopilot import (
+        AutopilotError,
+        complete_browser_step,
+        complete_device_step,
+    )
     from authfunnel.cli.devserver._collector import CollectorServer, read_messages
     from authfunnel.cli.devserver._server import DevServer
 
@@ -31,6 +36,7 @@ _HOMES = {
     "CollectorServer": "_collector",
     "DevServer": "_server",
     "complete_browser_step": "_autopilot",
+    "complete_device_step": "_autopilot",
     "read_messages": "_collector",
 }
 
@@ -43,6 +49,7 @@ __all__ = [
     "CollectorServer",
     "DevServer",
     "complete_browser_step",
+    "complete_device_step",
     "read_messages",
 ]
 

@@ -21,7 +21,13 @@ from flask import Flask, Response, jsonify, redirect, render_template_string, re
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from authfunnel.cli.devserver import _pages
-from authfunnel.cli.devserver._oauth import SCOPES, build
+from authfunnel.cli.devserver._device import (
+    DeviceCodes,
+    add_device_page,
+    device_endpoint,
+    device_grant,
+)
+from authfunnel.cli.devserver._oauth import DEVICE_GRANT_TYPES, SCOPES, build
 from authfunnel.cli.devserver._store import AppNameTaken, EmailTaken, Store, User
 
 MAX_APP_NAME = 64
@@ -32,6 +38,7 @@ ENDPOINTS = {
     "revocation_endpoint": "/revoke",
     "userinfo_endpoint": "/userinfo",
     "apps_endpoint": "/api/apps",
+    "device_authorization_endpoint": "/device/code",
 }
 _SIGNED_UP = (
     "Sign in with {email} to continue. If it was new here, its account has just been created; "
@@ -53,6 +60,10 @@ def create_app(store: Store) -> Flask:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     csrf = CSRFProtect(app)
     server, protector = build(app, store)
+    # RFC 8628: the device login, its codes kept in memory (see _device).
+    codes = DeviceCodes()
+    server.register_endpoint(device_endpoint(codes, lambda: issuer() + "/device"))
+    server.register_grant(device_grant(codes, store))
 
     @app.after_request
     def secure(response: Response) -> Response:
@@ -107,7 +118,7 @@ def create_app(store: Store) -> Flask:
             issuer=base,
             **{name: base + path for name, path in ENDPOINTS.items()},
             response_types_supported=["code"],
-            grant_types_supported=["authorization_code", "refresh_token"],
+            grant_types_supported=["authorization_code", "refresh_token", *DEVICE_GRANT_TYPES],
             code_challenge_methods_supported=["S256"],
             token_endpoint_auth_methods_supported=["none"],
             # A client configured by this issuer asks for what it lists (apps, for the API).
@@ -124,13 +135,7 @@ def create_app(store: Store) -> Flask:
             return page(_pages.ERROR, 400, title="Invalid request", message=message)
         action = request.form.get("action") if request.method == "POST" else None
         if action == "signin":
-            found = store.authenticate(
-                request.form.get("email", ""), request.form.get("password", "")
-            )
-            if found is None:
-                return sign_in_page("Wrong email or password.", 401)
-            session["user_id"] = found.id
-            return redirect(request.full_path, code=303)
+            return sign_in(lambda: sign_in_page("Wrong email or password.", 401))
         if action == "signup":
             return sign_up()
         if user is None:
@@ -150,6 +155,14 @@ def create_app(store: Store) -> Flask:
             scopes=scopes,
             action=request.full_path,
         )
+
+    def sign_in(refused: Callable[[], Any]) -> Any:
+        """Sign the form's person in and show the same page again; ``refused()`` if not."""
+        found = store.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        if found is None:
+            return refused()
+        session["user_id"] = found.id
+        return redirect(request.full_path, code=303)
 
     def sign_in_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
         signed_up = session.pop("signed_up", None) if error is None else None
@@ -190,10 +203,33 @@ def create_app(store: Store) -> Flask:
         session["signed_up"] = email
         return redirect(screen_url("signin"), code=303)
 
+    add_device_page(
+        app,
+        codes,
+        signed_in=signed_in,
+        page=page,
+        sign_in=lambda: sign_in(
+            lambda: page(
+                _pages.SIGN_IN,
+                401,
+                title="Sign in",
+                error="Wrong email or password.",
+                action=request.full_path,
+                email=request.form.get("email", ""),
+                signup_url="",
+            )
+        ),
+    )
+
     @app.post("/token")
     @no_cookie_credentials
     def token() -> Any:
         return server.create_token_response()
+
+    @app.post("/device/code")
+    @no_cookie_credentials
+    def device_code() -> Any:
+        return server.create_endpoint_response("device_authorization")
 
     @app.post("/revoke")
     @no_cookie_credentials

@@ -1,13 +1,15 @@
 """The browser step without a browser: real HTTP requests to the sign-in and consent pages.
 
 ``authfunnel demo`` uses it on a machine with no display, so the main job runs end to end
-anywhere. It does what a person would: load the authorization URL, (sign up, then) sign in, press
+anywhere; ``complete_device_step`` does the same for a device login (RFC 8628). It does what a
+person would: load the authorization URL, (sign up, then) sign in, press
 Approve (or Deny), and follow the redirect to the CLI's loopback receiver, sending each form's
 CSRF token back as a browser does.
 """
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,6 +48,28 @@ def complete_browser_step(
         decision = _with_token({"action": "approve" if approve else "deny"}, consent)
         redirect = _expect(http.post(url, data=decision), 302, "the consent answer")
         return http.get(redirect.headers["location"]).status_code
+
+
+def complete_device_step(url: str, *, email: str, password: str, approve: bool = True) -> str:
+    """At the device URL a CLI showed (``/device?user_code=...``): sign in, then approve (or
+    deny) the device; the title of the page that ends it."""
+    import re
+
+    import httpx
+
+    with httpx.Client(follow_redirects=False, timeout=TIMEOUT_SECONDS) as http:
+        first = _expect(http.get(url), 200, "the device sign-in page")
+        form = {"action": "signin", "email": email, "password": password}
+        _expect(http.post(url, data=_with_token(form, first)), 303, "signing in")
+        consent = _expect(http.get(url), 200, "the device consent page")
+        action = re.search(r'<form method="post" action="([^"]+)"', consent.text)
+        if action is None or "Approve" not in consent.text:
+            raise AutopilotError("the device consent page has no Approve form")
+        decision = _with_token({"action": "approve" if approve else "deny"}, consent)
+        target = httpx.URL(url).join(html.unescape(action.group(1)))
+        done = _expect(http.post(target, data=decision), 200, "the device answer")
+        title = re.search(r"<h1>([^<]*)</h1>", done.text)
+        return title.group(1) if title else ""
 
 
 def _with_token(form: dict[str, str], page: httpx.Response) -> dict[str, str]:

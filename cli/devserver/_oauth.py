@@ -26,6 +26,7 @@ from authfunnel.cli.devserver._redirect_uri import EXPECTED, redirect_uri_proble
 from authfunnel.cli.devserver._store import Store, User
 
 SCOPES = ("openid", "profile", "email", "apps")
+DEVICE_GRANT_TYPES = ("urn:ietf:params:oauth:grant-type:device_code",)
 ACCESS_TOKEN_TTL_SECONDS = 3600
 
 
@@ -56,7 +57,7 @@ class PublicClient(ClientMixin):  # type: ignore[misc]
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in ("authorization_code", "refresh_token", *DEVICE_GRANT_TYPES)
 
 
 CLIENT = PublicClient()
@@ -227,6 +228,7 @@ def build(app: Flask, store: Store) -> tuple[AuthorizationServer, ResourceProtec
     app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
         "authorization_code": ACCESS_TOKEN_TTL_SECONDS,
         "refresh_token": ACCESS_TOKEN_TTL_SECONDS,
+        **dict.fromkeys(DEVICE_GRANT_TYPES, ACCESS_TOKEN_TTL_SECONDS),
     }
     server = Server(app, query_client=_query_client, save_token=save_token)
     server.register_grant(CodeGrant, [S256Required(required=True)])

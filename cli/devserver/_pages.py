@@ -1,4 +1,5 @@
-"""The provider's HTML: sign-in, sign-up, consent and error pages (Jinja, autoescaped).
+"""The provider's HTML: sign-in, sign-up, consent, device code and error pages (Jinja,
+autoescaped).
 
 Forms post back to the authorization URL they were shown on, so the OAuth request (client,
 redirect, state, PKCE challenge) travels with the person through every screen.
@@ -36,7 +37,9 @@ SIGN_IN: Final = (
 <label>Password <input name="password" type="password" autocomplete="current-password"
  required></label>
 <button type="submit" id="signin">Sign in</button></form>
+{% if signup_url %}
 <p class="muted">No account? <a id="to-signup" href="{{ signup_url }}">Create one</a></p>
+{% endif %}
 </body></html>"""
 )
 
@@ -68,6 +71,20 @@ CONSENT: Final = (
     + """
 <button type="submit" name="action" value="approve" id="approve">Approve</button>
 <button type="submit" name="action" value="deny" id="deny">Deny</button></form>
+</body></html>"""
+)
+
+# The device login (RFC 8628): where a person types the code the terminal shows.
+DEVICE_CODE: Final = (
+    _LAYOUT
+    + """<p>Enter the code your terminal shows.</p>
+<form method="post" action="{{ action }}">
+"""
+    + _CSRF
+    + """
+<label>Code <input name="user_code" autocomplete="off" autocapitalize="characters" required
+ autofocus></label>
+<button type="submit" id="continue">Continue</button></form>
 </body></html>"""
 )
 

@@ -66,8 +66,8 @@ def test_every_builtin_flow_passes_with_full_coverage() -> None:
     status, out, err = run_cli("check", "--examples", "5", "--seed", "1")
 
     assert (status, err) == (0, "")
-    assert "4 of 4 funnels passed" in out
-    for flow in ("login", "signup", "logout", "command"):
+    assert "5 of 5 funnels passed" in out
+    for flow in ("login", "signup", "device_login", "logout", "command"):
         assert flow in out
 
 

@@ -31,8 +31,10 @@ def test_event_names_are_exactly_the_catalogs() -> None:
 
 
 def test_enums_hold_the_documented_values() -> None:
-    assert [f.value for f in Flow] == ["login", "signup", "logout"]
+    assert [f.value for f in Flow] == ["login", "signup", "logout", "device_login"]
     assert [s.value for s in Step] == [
+        "device_code_request",
+        "user_code_display",
         "browser_wait",
         "code_exchange",
         "apps_fetch",

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from authfunnel.fsm import COMMAND, LOGIN, LOGOUT, SIGNUP, DefinitionError, Direction, Funnel, Step
+from authfunnel.fsm import (
+    COMMAND,
+    DEVICE_LOGIN,
+    LOGIN,
+    LOGOUT,
+    SIGNUP,
+    DefinitionError,
+    Direction,
+    Flow,
+    Funnel,
+    Step,
+)
 
 
 def test_login_and_signup_follow_the_documented_order() -> None:
@@ -21,8 +32,21 @@ def test_login_and_signup_follow_the_documented_order() -> None:
         assert funnel.completing_steps == ("profile_configure",)
 
 
+def test_device_login_asks_for_a_code_shows_it_then_shares_the_login_tail() -> None:
+    assert DEVICE_LOGIN.flow == Flow.DEVICE_LOGIN
+    assert DEVICE_LOGIN.initial_step == Step.DEVICE_CODE_REQUEST
+    edges = list(DEVICE_LOGIN.edges())
+    assert edges[:2] == [
+        ("device_code_request", "user_code_display"),
+        ("user_code_display", "browser_wait"),
+    ]
+    # From the browser on, the same steps as login: one report stage order, one diagram tail.
+    assert edges[2:] == list(LOGIN.edges())
+    assert DEVICE_LOGIN.completing_steps == LOGIN.completing_steps
+
+
 def test_every_builtin_funnel_builds_a_machine_with_final_terminal_states() -> None:
-    for funnel in (LOGIN, SIGNUP, LOGOUT, COMMAND):
+    for funnel in (LOGIN, SIGNUP, DEVICE_LOGIN, LOGOUT, COMMAND):
         machine = funnel.machine
         assert {name for name, state in machine.states.items() if state.final} == {
             "completed",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from authfunnel import fsm
-from authfunnel.fsm import LOGIN, SIGNUP, AbortReason, Event, Funnel
+from authfunnel.fsm import DEVICE_LOGIN, LOGIN, SIGNUP, AbortReason, Event, Funnel
 from authfunnel.fsm.testing import FakeClock, RecordingClient, assert_valid
 
 STEP_SECONDS = 0.5
@@ -35,6 +35,8 @@ def ending_cases(funnel: Funnel) -> Iterator[tuple[Funnel, tuple[str, ...], str]
 
 
 CASES = [case for funnel in (LOGIN, SIGNUP) for case in ending_cases(funnel)]
+# The device login's prefixes: its own first steps, then the same tail as login's.
+DEVICE_CASES = list(ending_cases(DEVICE_LOGIN))
 
 
 def expected_events(funnel: Funnel, path: tuple[str, ...], ending: str) -> list[Event]:
@@ -83,8 +85,8 @@ def drive(funnel: Funnel, path: tuple[str, ...], ending: str, client: RecordingC
 
 @pytest.mark.parametrize(
     ("funnel", "path", "ending"),
-    CASES,
-    ids=[f"{f.flow}-{'>'.join(p)}-{e}" for f, p, e in CASES],
+    CASES + DEVICE_CASES,
+    ids=[f"{f.flow}-{'>'.join(p)}-{e}" for f, p, e in CASES + DEVICE_CASES],
 )
 def test_path_and_ending_give_exactly_the_expected_events(
     funnel: Funnel, path: tuple[str, ...], ending: str

@@ -45,12 +45,17 @@ def require_node() -> str:
 
 
 class OidcProvider:
-    """oidc-provider listening on 127.0.0.1:``port``; ``kid`` fixes its signing key's id."""
+    """oidc-provider listening on 127.0.0.1:``port``; ``kid`` fixes its signing key's id,
+    ``device_ttl`` the lifetime of its device codes in seconds (default: ten minutes)."""
 
-    def __init__(self, port: int = 0, *, kid: str | None = None) -> None:
+    def __init__(
+        self, port: int = 0, *, kid: str | None = None, device_ttl: int | None = None
+    ) -> None:
         env = {**os.environ, "NODE_NO_WARNINGS": "1"}
         if kid is not None:
             env["AUTHFUNNEL_TEST_KID"] = kid
+        if device_ttl is not None:
+            env["AUTHFUNNEL_TEST_DEVICE_TTL"] = str(device_ttl)
         self.proc = subprocess.Popen(
             [require_node(), "server.js", str(port)],
             cwd=BED,
@@ -132,6 +137,40 @@ def person(
             raise AssertionError(f"never came back to the CLI; last page:\n{response.text}")
 
     return act
+
+
+def device_person(*, login: str = "alice", approve: bool = True) -> Callable[[str], str]:
+    """Someone who opens the device URL the CLI showed (the user code in it) in a browser
+    elsewhere, confirms the code, signs in and approves (or cancels) at the provider's pages.
+
+    Returns the text of the provider's closing page ("Sign-in Success", or why not).
+    """
+
+    def act(url: str) -> str:
+        with httpx.Client(timeout=30) as http:
+            response = http.get(url)
+            for _ in range(20):
+                if response.is_redirect:
+                    response = http.get(urljoin(str(response.url), response.headers["location"]))
+                elif 'name="prompt"' in response.text:
+                    response = _answer(http, response, login=login, approve=approve)
+                elif 'type="hidden" name="user_code"' in response.text:
+                    response = _submit_device_form(http, response)
+                else:
+                    return response.text  # the device flow's own end page
+            raise AssertionError(f"the device pages never ended; last page:\n{response.text}")
+
+    return act
+
+
+def _submit_device_form(http: httpx.Client, page: httpx.Response) -> httpx.Response:
+    """Send the device page's form as its Continue button does: the user code carried in the
+    URL, then its confirmation (the fields are hidden: the code came in the URL)."""
+    assert page.status_code == 200, f"HTTP {page.status_code}: {page.text[:500]}"
+    form = re.search(r'<form[^>]*action="([^"]+)"', page.text)
+    assert form is not None, page.text[:1000]
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    return http.post(urljoin(str(page.url), unescape(form.group(1))), data=hidden)
 
 
 def _same_endpoint(url: httpx.URL, callback: httpx.URL) -> bool:

@@ -53,11 +53,16 @@ TELEMETRY: TelemetryClient | None = None
 
 
 def run_cli(
-    env_vars: dict[str, str], *argv: str, stdin: str = "", telemetry: TelemetryClient | None = None
+    env_vars: dict[str, str],
+    *argv: str,
+    stdin: str = "",
+    telemetry: TelemetryClient | None = None,
+    stdout: io.StringIO | None = None,
 ) -> Result:
     """Run ``authfunnel ARGV`` in this process, its telemetry going to ``telemetry`` (default:
-    ``TELEMETRY``) through the environment, exactly as the outbox client would."""
-    out, err = io.StringIO(), io.StringIO()
+    ``TELEMETRY``) through the environment, exactly as the outbox client would. ``stdout``:
+    a stream of the test's own that watches what the command prints as it prints it."""
+    out, err = stdout if stdout is not None else io.StringIO(), io.StringIO()
     env = Environment(
         stdout=out,
         stderr=err,
@@ -257,3 +262,60 @@ class FaultyEndpoint:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# The URL a device login shows, with its user code: oidc-provider's and the dev provider's.
+DEVICE_URL = re.compile(r"http://127\.0\.0\.1:\d+/device\?user_code=[A-Z-]+")
+
+
+class Screen(io.StringIO):
+    """The CLI's stdout, read by a person as it is written: the first device URL shown is
+    handed to ``act``, on a thread of its own, as someone at another device would take it."""
+
+    def __init__(self, act: Callable[[str], str] | None) -> None:
+        super().__init__()
+        self.act = act
+        self.thread: threading.Thread | None = None
+        self.page: list[str] = []
+        self.failures: list[BaseException] = []
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        found = DEVICE_URL.search(self.getvalue())
+        if found is not None and self.thread is None and self.act is not None:
+            self.thread = threading.Thread(target=self._run, args=(found.group(0),), daemon=True)
+            self.thread.start()
+        return written
+
+    def _run(self, url: str) -> None:
+        assert self.act is not None
+        try:
+            self.page.append(self.act(url))
+        except BaseException as exc:  # reported by join(), not lost in the thread
+            self.failures.append(exc)
+
+    def join(self) -> str:
+        """The provider's closing page the person saw."""
+        assert self.thread is not None, "the CLI never showed a device URL"
+        self.thread.join(timeout=60)
+        if self.failures:
+            raise self.failures[0]
+        return self.page[0]
+
+
+def assert_declined_at_browser_wait(result: Result, recorder: Any, home: Path) -> None:
+    """The person declined at the provider: exit 1 saying so, Started then Aborted(declined)
+    at browser_wait (``recorder``: the tests' Recorder), and no login saved."""
+    from authfunnel import fsm
+    from authfunnel.fsm.testing import assert_valid
+
+    assert result.status == 1
+    assert "you declined access in the browser" in result.err
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_ABORTED]
+    aborted = recorder.funnel_events()[-1]
+    assert_valid(aborted)
+    assert (aborted.properties["step"], aborted.properties["reason"]) == (
+        "browser_wait",
+        "declined",
+    )
+    assert not (home / "config" / "profile.json").exists()

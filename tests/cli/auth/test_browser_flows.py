@@ -11,9 +11,14 @@ import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.devserver import DevServer
-from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder, require_chromium
-from tests.cli.auth.support import Browser, autopilot, chromium, run_cli
+from tests.cli.auth.support import (
+    Browser,
+    assert_declined_at_browser_wait,
+    autopilot,
+    chromium,
+    run_cli,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,16 +45,7 @@ def test_denying_consent_aborts_at_browser_wait_with_reason_declined(
     result = run_cli(env_vars, "login")
 
     browser.join()
-    assert result.status == 1
-    assert "you declined access in the browser" in result.err
-    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_ABORTED]
-    aborted = recorder.funnel_events()[-1]
-    assert_valid(aborted)
-    assert (aborted.properties["step"], aborted.properties["reason"]) == (
-        "browser_wait",
-        "declined",
-    )
-    assert not (home / "config" / "profile.json").exists()
+    assert_declined_at_browser_wait(result, recorder, home)
 
 
 def test_signup_creates_the_account_and_a_first_app(

@@ -83,8 +83,8 @@ def export(source: Path, *argv: str, fmt: str = "html") -> str:
 
 def test_html_report_has_a_title_the_analysed_range_and_the_source(fixture_source: Path) -> None:
     page = export(fixture_source, "--since", "2026-02-01", "--until", "2026-02-05")
-    assert "<title>authfunnel report: login, signup, logout, command</title>" in page
-    assert "<h1>authfunnel report: login, signup, logout, command</h1>" in page
+    assert "<title>authfunnel report: login, signup, device_login, logout, command</title>" in page
+    assert "<h1>authfunnel report: login, signup, device_login, logout, command</h1>" in page
     assert "flows started 2026-02-01 00:00:00 UTC until 2026-02-05 00:00:00 UTC" in page
     # The first and last well-formed messages (day 1 and day 3, at 10:00:00.00x).
     assert "2026-02-01 10:00:00 UTC to 2026-02-03 10:00:00 UTC" in page

@@ -6,7 +6,8 @@
 // is the issuer. Each start signs with a fresh RSA key; its key id is AUTHFUNNEL_TEST_KID when
 // set (a restart with the same id and another key: tokens the CLI cannot verify with the keys it
 // cached), else a fresh one. Logins use the provider's own development pages (any login, any
-// password); the client is authfunnel's public native client, PKCE S256, loopback on any port.
+// password); the client is authfunnel's public native client, PKCE S256, loopback on any port,
+// which may also log in by the device flow (RFC 8628).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -27,7 +28,11 @@ function configuration() {
       client_id: 'authfunnel-cli',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: [
+        'authorization_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:device_code',
+      ],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback'],
     }],
@@ -44,6 +49,8 @@ function configuration() {
     },
     features: {
       devInteractions: { enabled: true },
+      // RFC 8628: its own pages at /device take the user code, then the same login and consent.
+      deviceFlow: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
     },
@@ -54,6 +61,8 @@ function configuration() {
     ttl: {
       AccessToken: 3600,
       AuthorizationCode: 60,
+      // AUTHFUNNEL_TEST_DEVICE_TTL (seconds): a short-lived device code, to watch one expire.
+      DeviceCode: Number(process.env.AUTHFUNNEL_TEST_DEVICE_TTL || 600),
       Grant: 86400,
       IdToken: 3600,
       Interaction: 600,
