@@ -31,7 +31,7 @@ def run_login(
 ) -> None:
     """Run the login or signup funnel around ``log_in`` with this invocation's client."""
     from authfunnel import fsm
-    from authfunnel.cli.auth._login import AuthContext, declined, log_in
+    from authfunnel.cli.auth._login import AuthContext, check_app_option, declined, log_in
     from authfunnel.cli.telemetry import open_client
 
     # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
@@ -42,6 +42,7 @@ def run_login(
         ctx = AuthContext.create(env, telemetry, no_browser=no_browser)
         if timeout is not None:
             ctx.timeout = timeout
+        check_app_option(ctx.provider, app_name)  # a usage error, not a failed login
         funnel = fsm.SIGNUP if signup else fsm.LOGIN
         try:
             with funnel.run(telemetry, no_browser=ctx.opener is None) as tracker:

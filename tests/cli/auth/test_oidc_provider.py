@@ -8,6 +8,7 @@ replaced by that person. Tampering happens where an attacker would: on the redir
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -20,6 +21,8 @@ import httpx
 import pytest
 
 from authfunnel import fsm
+from authfunnel.cli.app import Environment
+from authfunnel.cli.auth import AuthContext, require_login
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.oidc_provider import OidcProvider, person
@@ -38,8 +41,6 @@ def variables(home: Path, issuer: str) -> dict[str, str]:
     return {
         "AUTHFUNNEL_HOME": str(home),
         "AUTHFUNNEL_ISSUER": issuer,
-        # Until the apps steps are optional (issue 12, item 4): server.js serves an apps API.
-        "AUTHFUNNEL_APPS_URL": f"{issuer}/api/apps",
         "DISPLAY": ":99",
         "NO_COLOR": "1",
         "AUTHFUNNEL_LOGIN_TIMEOUT": "60",
@@ -68,8 +69,17 @@ def test_login_by_issuer_discovers_the_provider_and_verifies_its_id_token(
 
     browser.join()
     assert result.status == 0, result.err
-    assert "Logged in as alice@example.com, app first-app." in result.out
+    # The provider has no apps API: the login completes without the app steps, and says so.
+    assert "Logged in as alice@example.com." in result.out
     assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+    assert [step for flow, step in recorder.steps if flow == "login"] == [
+        "browser_wait",
+        "code_exchange",
+        "profile_configure",
+    ]
+    completed = recorder.funnel_events()[-1]
+    assert_valid(completed)
+    assert completed.properties["skipped"] is True
     query = browser.urls[0]
     assert query.startswith(f"{oidc.issuer}/auth?")  # its endpoint, not the dev layout's
     assert "scope=openid+profile+email+offline_access" in query
@@ -77,6 +87,9 @@ def test_login_by_issuer_discovers_the_provider_and_verifies_its_id_token(
     assert "nonce=" in query
     profile = json.loads((home / "config" / "profile.json").read_text())
     assert (profile["provider"], profile["user_id"]) == (oidc.issuer, "alice")
+    assert (profile["app_id"], profile["app_name"]) == ("", "")
+    status = run_cli(variables(home, oidc.issuer), "status")
+    assert "app:      none (the provider has no apps API)" in status.out
     token = json.loads((home / "config" / "token.json").read_text())
     assert token["refresh_token"]  # offline_access was granted: consent was asked
     cached = json.loads(next((home / "state" / "providers").glob("*.json")).read_text())
@@ -84,6 +97,20 @@ def test_login_by_issuer_discovers_the_provider_and_verifies_its_id_token(
     assert cached["discovery"]["document"]["issuer"] == oidc.issuer
     assert time.time() - cached["discovery"]["fetched_at"] < 3600
     assert cached["jwks"]["uri"] == f"{oidc.issuer}/jwks"
+
+
+def test_choosing_an_app_where_the_provider_has_no_apps_api_is_refused_before_the_browser(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browser = browse(monkeypatch)
+
+    result = run_cli(variables(home, oidc.issuer), "login", "--app", "mine")
+
+    assert result.status == 2
+    assert "--app 'mine': the provider has no apps API" in result.err
+    assert "log in without --app" in result.err
+    assert browser.urls == []
+    assert recorder.funnel_names() == []  # no login attempt counted
 
 
 def test_cancelling_at_the_provider_aborts_at_browser_wait_declined(
@@ -229,6 +256,17 @@ def expire_saved_token(home: Path) -> dict[str, object]:
     return token
 
 
+def renewed_login(home: Path, issuer: str, telemetry: Recorder) -> tuple[str, str]:
+    """What a command that needs a login gets (``require_login``), run in this process as a
+    command would: the access token, and what it said on stderr. (The provider has no apps
+    API, so ``apps list``, the one such command, cannot run against it.)"""
+    err = io.StringIO()
+    env = Environment(stdout=io.StringIO(), stderr=err, variables=variables(home, issuer))
+    ctx = AuthContext.create(env, telemetry, on_stderr=True)
+    _, token = require_login(ctx)
+    return token.access_token, err.getvalue()
+
+
 def refresh(oidc: OidcProvider, refresh_token: object) -> httpx.Response:
     """The provider's answer to ``refresh_token``, presented as the CLI would."""
     return httpx.post(
@@ -247,14 +285,15 @@ def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     browser = browse(monkeypatch)
     assert run_cli(variables(home, oidc.issuer), "login").status == 0
     before = expire_saved_token(home)
+    recorder.clear()
 
-    result = run_cli(variables(home, oidc.issuer), "apps", "list")
+    access_token, said = renewed_login(home, oidc.issuer, recorder)
 
-    assert result.status == 0, result.err
-    assert "first-app" in result.out
+    assert said == ""
     assert len(browser.urls) == 1  # renewed silently: no second browser login
+    assert recorder.funnel_names() == []
     after = json.loads((home / "config" / "token.json").read_text())
-    assert after["access_token"] != before["access_token"]
+    assert after["access_token"] == access_token != before["access_token"]
     assert after["refresh_token"] != before["refresh_token"]  # rotated on use
     assert refresh(oidc, before["refresh_token"]).json()["error"] == "invalid_grant"
 
@@ -293,7 +332,7 @@ def test_an_openid_issuer_given_as_a_dev_layout_url_fails_before_the_browser(
     assert failed_at(recorder) == ("browser_wait", "authfunnel.ProviderNotFound")
 
 
-def test_a_userinfo_api_describing_another_user_fails_the_login_at_apps_fetch(
+def test_a_userinfo_api_describing_another_user_fails_the_login_at_profile_configure(
     monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
 ) -> None:
     browse(monkeypatch)
@@ -306,7 +345,8 @@ def test_a_userinfo_api_describing_another_user_fails_the_login_at_apps_fetch(
 
     assert result.status == 1
     assert "describes the user 'mallory', but the ID token was issued for 'alice'" in result.err
-    assert failed_at(recorder) == ("apps_fetch", "authfunnel.UserInfoMismatch")
+    # No apps API: the user is read at profile_configure, the app steps skipped.
+    assert failed_at(recorder) == ("profile_configure", "authfunnel.UserInfoMismatch")
     assert not (home / "config" / "profile.json").exists()
 
 
