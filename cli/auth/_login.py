@@ -192,11 +192,17 @@ def _create(ctx: AuthContext, api: ProviderApi, name: str) -> App:
     return app
 
 
-def reauthenticate(ctx: AuthContext, previous: Profile | None) -> tuple[Profile, Token]:
-    """Log in again without a funnel (silent re-auth): keep the previous app if it exists."""
+def reauthenticate(
+    ctx: AuthContext, previous: Profile | None, why: str | None = None
+) -> tuple[Profile, Token]:
+    """Log in again without a funnel (silent re-auth): keep the previous app if it exists.
+
+    ``why`` the session could not be renewed silently is said first, before any browser opens.
+    The login belongs to the command that needed it: ``NULL_TRACKER``, no funnel events."""
     from authfunnel.fsm import NULL_TRACKER
 
-    ctx.terminal.say("Your session has expired: log in again to continue.")
+    reason = f", and {why}" if why else ""
+    ctx.terminal.say(f"Your session has expired{reason}: log in again to continue.")
     try:
         # The previous app, where there is an apps API and the login had one.
         app_name = previous.app_name if previous and ctx.provider.apps_url else None

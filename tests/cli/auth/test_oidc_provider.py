@@ -256,12 +256,12 @@ def expire_saved_token(home: Path) -> dict[str, object]:
     return token
 
 
-def renewed_login(home: Path, issuer: str, telemetry: Recorder) -> tuple[str, str]:
+def renewed_login(settings: dict[str, str], telemetry: Recorder) -> tuple[str, str]:
     """What a command that needs a login gets (``require_login``), run in this process as a
     command would: the access token, and what it said on stderr. (The provider has no apps
     API, so ``apps list``, the one such command, cannot run against it.)"""
     err = io.StringIO()
-    env = Environment(stdout=io.StringIO(), stderr=err, variables=variables(home, issuer))
+    env = Environment(stdout=io.StringIO(), stderr=err, variables=settings)
     ctx = AuthContext.create(env, telemetry, on_stderr=True)
     _, token = require_login(ctx)
     return token.access_token, err.getvalue()
@@ -287,7 +287,7 @@ def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     before = expire_saved_token(home)
     recorder.clear()
 
-    access_token, said = renewed_login(home, oidc.issuer, recorder)
+    access_token, said = renewed_login(variables(home, oidc.issuer), recorder)
 
     assert said == ""
     assert len(browser.urls) == 1  # renewed silently: no second browser login
@@ -296,6 +296,60 @@ def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     assert after["access_token"] == access_token != before["access_token"]
     assert after["refresh_token"] != before["refresh_token"]  # rotated on use
     assert refresh(oidc, before["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_sends_no_scope_so_a_scope_strict_provider_accepts_it(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    # Scopes as configured for the dev provider, 'apps' among them: this provider grants only
+    # those it knows, and refuses a refresh that asks for more (invalid_scope).
+    settings = {
+        **variables(home, oidc.issuer),
+        "AUTHFUNNEL_SCOPES": "openid profile email offline_access apps",
+    }
+    browser = browse(monkeypatch)
+    assert run_cli(settings, "login").status == 0, "login"
+    before = expire_saved_token(home)
+    recorder.clear()
+
+    access_token, said = renewed_login(settings, recorder)
+
+    assert said == ""  # refreshed: nothing to tell, no browser
+    assert len(browser.urls) == 1
+    assert access_token != before["access_token"]
+    assert recorder.funnel_names() == []
+
+
+def test_a_refused_refresh_says_why_before_the_browser_opens_and_counts_no_login(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    said_when_opened: list[str] = []
+    err = io.StringIO()
+    browser = Browser(person())
+
+    def open_and_note(url: str) -> bool:
+        said_when_opened.append(err.getvalue())  # what the person had read by then
+        return browser.open(url)
+
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+    assert run_cli(variables(home, oidc.issuer), "login").status == 0
+    stale = expire_saved_token(home)
+    # The refresh token is used up elsewhere (rotation): the one saved here is now refused.
+    assert refresh(oidc, stale["refresh_token"]).status_code == 200
+    recorder.clear()
+    monkeypatch.setattr(webbrowser, "open", open_and_note)
+    env = Environment(stdout=io.StringIO(), stderr=err, variables=variables(home, oidc.issuer))
+
+    _, token = require_login(AuthContext.create(env, recorder, on_stderr=True))
+
+    browser.join()
+    assert len(browser.urls) == 2  # the second login, in the browser
+    said = " ".join(said_when_opened[0].split())
+    assert "Your session has expired, and the provider refused to renew it" in said
+    assert "invalid_grant" in said
+    assert token.access_token != stale["access_token"]
+    # The re-login belongs to the command that needed it: no login funnel is recorded.
+    assert recorder.funnel_names() == []
 
 
 def test_logout_revokes_the_login_at_the_provider(
