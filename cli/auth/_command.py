@@ -32,6 +32,7 @@ def run_login(
     """Run the login or signup funnel around ``log_in`` with this invocation's client."""
     from authfunnel import fsm
     from authfunnel.cli.auth._login import AuthContext, check_app_option, declined, log_in
+    from authfunnel.cli.auth._provider import check_signup
     from authfunnel.cli.telemetry import open_client
 
     # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
@@ -43,11 +44,13 @@ def run_login(
         if timeout is not None:
             ctx.timeout = timeout
         check_app_option(ctx.provider, app_name)  # a usage error, not a failed login
+        if signup:
+            check_signup(ctx.provider)  # no signup possible: no attempt to count
         funnel = fsm.SIGNUP if signup else fsm.LOGIN
         try:
             with funnel.run(telemetry, no_browser=ctx.opener is None) as tracker:
                 log_in(ctx, tracker, app_name=app_name, signup=signup)
         except fsm.UserCancelled as exc:
-            raise declined(exc) from exc
+            raise declined(exc, app_option=not signup) from exc
     finally:
         telemetry.close(timeout=2.0)

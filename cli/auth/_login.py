@@ -170,7 +170,7 @@ def _choose_app(
     if not apps:
         tracker.advance(Step.APP_CREATE)
         ctx.terminal.say("You have no app yet.")
-        return _create(ctx, api, ctx.terminal.ask("Name your first app"))
+        return _create(ctx, api, ctx.terminal.ask("Name your first app", again_if_empty=True))
     if len(apps) == 1:
         tracker.advance(Step.APP_SELECT)
         return apps[0]
@@ -210,14 +210,16 @@ def reauthenticate(
         profile = log_in(ctx, NULL_TRACKER, app_name=app_name)
     except UserCancelled as exc:
         # No funnel turns it into an Aborted here: it must still end as a message, not a bug.
-        raise declined(exc) from exc
+        # The command that needed the login takes no --app: the hint must not suggest one.
+        raise declined(exc, app_option=False) from exc
     loaded = ctx.credentials.load()
     assert loaded is not None  # log_in just saved it
     return profile, loaded[1]
 
 
-def declined(exc: UserCancelled) -> CliError:
-    """The message for a login the person declined (in the browser or at a prompt)."""
+def declined(exc: UserCancelled, *, app_option: bool = True) -> CliError:
+    """The message for a login the person declined (in the browser or at a prompt);
+    ``app_option``: the command takes ``--app`` (login does; signup and others do not)."""
     if isinstance(exc, ConsentDeclined):
         return CliError(
             "you declined access in the browser: nothing was changed",
@@ -225,5 +227,5 @@ def declined(exc: UserCancelled) -> CliError:
         )
     return CliError(
         "no choice was made: nothing was changed",
-        hint="answer the prompt, or pass --app NAME",
+        hint="answer the prompt, or pass --app NAME" if app_option else "answer the prompt",
     )

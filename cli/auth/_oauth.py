@@ -74,8 +74,11 @@ def authorize(
     receiver = CallbackServer(issuer=provider.issuer, iss_required=provider.iss_parameter_supported)
     with receiver as callback, _client(provider, callback.redirect_uri) as client:
         extra = dict(provider.authorize_params)
-        if signup:
-            extra["prompt"] = "create"
+        if signup and "create" in provider.prompt_values:
+            extra["prompt"] = "create"  # the provider's own sign-up screen
+        elif signup and provider.registration_url is not None:
+            _show(provider.registration_url, "create your account", terminal, opener, None)
+            terminal.say("Once your account exists, sign in with it:")
         nonce = secrets.token_urlsafe(24) if "openid" in provider.scopes.split() else None
         if nonce is not None:
             extra["nonce"] = nonce

@@ -268,3 +268,36 @@ def test_signup_over_http_completes_with_an_existing_email_only_through_its_pass
     user = provider.store.user_by_email("grace@example.com")
     assert user is not None
     assert user.name == "Grace"
+
+
+def test_an_empty_app_name_at_the_signup_prompt_asks_again(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
+) -> None:
+    # The account exists once the browser step is done: an empty answer must not lose it.
+    use_browser(
+        monkeypatch,
+        Browser(autopilot(signup_name="Ada", email="ada@example.com", password="engine-1843")),
+    )
+
+    result = run_cli(env_vars, "signup", stdin="\n  \nanalytical-engine\n")
+
+    assert result.status == 0, result.err
+    assert result.out.count("Name your first app") == 3
+    assert "Logged in as ada@example.com, app analytical-engine." in result.out
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+
+
+def test_signup_with_no_answer_at_all_hints_at_no_flag_it_does_not_take(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
+) -> None:
+    use_browser(
+        monkeypatch,
+        Browser(autopilot(signup_name="Bo", email="bo@example.com", password="no-answer-1")),
+    )
+
+    result = run_cli(env_vars, "signup", stdin="")  # the end of input: no answer will come
+
+    assert result.status == 1
+    assert "no choice was made" in result.err
+    assert "answer the prompt" in result.err
+    assert "--app" not in result.err  # signup takes no --app

@@ -113,6 +113,40 @@ def test_choosing_an_app_where_the_provider_has_no_apps_api_is_refused_before_th
     assert recorder.funnel_names() == []  # no login attempt counted
 
 
+def test_signup_where_the_provider_offers_none_says_so_before_any_browser(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browser = browse(monkeypatch)
+
+    result = run_cli(variables(home, oidc.issuer), "signup")
+
+    assert result.status == 1
+    assert f"the provider at {oidc.issuer} offers no signup" in result.err
+    assert "registration_url" in result.err
+    assert browser.urls == []
+    assert recorder.funnel_names() == []  # no signup was possible: none is counted
+
+
+def test_signup_goes_through_a_configured_registration_url_and_never_sends_prompt_create(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    registration = f"{oidc.issuer}/where-accounts-are-made"
+    act = person()
+    browser = Browser(lambda url: None if url == registration else act(url))
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+    settings = {**variables(home, oidc.issuer), "AUTHFUNNEL_REGISTRATION_URL": registration}
+
+    result = run_cli(settings, "signup")
+
+    browser.join()
+    assert result.status == 0, result.err
+    assert browser.urls[0] == registration  # the registration page first, then the sign-in
+    assert "prompt=create" not in browser.urls[1]
+    assert "Once your account exists, sign in with it" in result.out
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+    assert recorder.funnel_events()[0].properties["flow"] == "signup"
+
+
 def test_cancelling_at_the_provider_aborts_at_browser_wait_declined(
     monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
 ) -> None:
