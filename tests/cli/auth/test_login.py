@@ -16,7 +16,7 @@ from authfunnel.cli.app import Environment
 from authfunnel.cli.devserver import AutopilotError, DevServer
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import MemoryKeyring, Recorder, require_chromium
-from tests.cli.auth.support import Browser, autopilot, chromium, run_cli
+from tests.cli.auth.support import Browser, Result, autopilot, chromium, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -270,16 +270,20 @@ def test_signup_over_http_completes_with_an_existing_email_only_through_its_pass
     assert user.name == "Grace"
 
 
+def sign_up(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], name: str, stdin: str
+) -> Result:
+    """``authfunnel signup`` with ``stdin`` at its prompts; ``name`` signs up in the browser."""
+    person = autopilot(signup_name=name, email=f"{name}@example.com", password=f"{name}-1843")
+    use_browser(monkeypatch, Browser(person))
+    return run_cli(env_vars, "signup", stdin=stdin)
+
+
 def test_an_empty_app_name_at_the_signup_prompt_asks_again(
     monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> None:
     # The account exists once the browser step is done: an empty answer must not lose it.
-    use_browser(
-        monkeypatch,
-        Browser(autopilot(signup_name="Ada", email="ada@example.com", password="engine-1843")),
-    )
-
-    result = run_cli(env_vars, "signup", stdin="\n  \nanalytical-engine\n")
+    result = sign_up(monkeypatch, env_vars, "ada", stdin="\n  \nanalytical-engine\n")
 
     assert result.status == 0, result.err
     assert result.out.count("Name your first app") == 3
@@ -290,12 +294,7 @@ def test_an_empty_app_name_at_the_signup_prompt_asks_again(
 def test_signup_with_no_answer_at_all_hints_at_no_flag_it_does_not_take(
     monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
 ) -> None:
-    use_browser(
-        monkeypatch,
-        Browser(autopilot(signup_name="Bo", email="bo@example.com", password="no-answer-1")),
-    )
-
-    result = run_cli(env_vars, "signup", stdin="")  # the end of input: no answer will come
+    result = sign_up(monkeypatch, env_vars, "bo", stdin="")  # end of input: no answer comes
 
     assert result.status == 1
     assert "no choice was made" in result.err
