@@ -274,7 +274,9 @@ def sign_up(
     monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], name: str, stdin: str
 ) -> Result:
     """``authfunnel signup`` with ``stdin`` at its prompts; ``name`` signs up in the browser."""
-    person = autopilot(signup_name=name, email=f"{name}@example.com", password=f"{name}-1843")
+    person = autopilot(
+        signup_name=name, email=f"{name}@example.com", password=f"{name}-correct-horse"
+    )
     use_browser(monkeypatch, Browser(person))
     return run_cli(env_vars, "signup", stdin=stdin)
 
