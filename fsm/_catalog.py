@@ -85,17 +85,20 @@ _NAME = PropertySpec({"type": "string", "pattern": SNAKE_CASE})
 _DURATION = PropertySpec({"type": "integer", "minimum": 0})
 _ERROR_CLASS = PropertySpec({"type": "string", "pattern": QUALIFIED_NAME, "maxLength": 200})
 _REASON = PropertySpec({"type": "string", "enum": [reason.value for reason in AbortReason]})
+# Set (true) only on the ending of a run that bypassed its funnel's optional steps.
+_SKIPPED = PropertySpec({"const": True}, required=False)
 
 EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxyType(
     {
         AUTH_STARTED: {"flow": _NAME, "no_browser": PropertySpec({"type": "boolean"})},
-        AUTH_COMPLETED: {"flow": _NAME, "duration_ms": _DURATION},
-        AUTH_ABORTED: {"flow": _NAME, "step": _NAME, "reason": _REASON},
+        AUTH_COMPLETED: {"flow": _NAME, "duration_ms": _DURATION, "skipped": _SKIPPED},
+        AUTH_ABORTED: {"flow": _NAME, "step": _NAME, "reason": _REASON, "skipped": _SKIPPED},
         AUTH_FAILED: {
             "flow": _NAME,
             "step": _NAME,
             "duration_ms": _DURATION,
             "error_class": _ERROR_CLASS,
+            "skipped": _SKIPPED,
             # Set (true) only when a later invocation ended a flow whose process was killed.
             "recovered": PropertySpec({"type": "boolean"}, required=False),
         },

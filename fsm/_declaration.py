@@ -13,7 +13,10 @@ itself only checks state names lazily, so the checks below run when the funnel i
     )
 
 The first step is where a run starts; a run may complete from any step without successors
-(or from those named in ``completes_from``).
+(or from those named in ``completes_from``). ``optional`` names one segment of steps that a run
+may bypass as a whole (login's app steps, which run only when there is an apps API): the
+machine also allows the move from the segment's predecessors straight to what follows it, a
+run that takes it is marked ``skipped``, and the report's stages still count the segment.
 """
 
 from __future__ import annotations
@@ -73,10 +76,12 @@ class Funnel:
     completes_from: Sequence[str] | None = None
     events: FunnelEvents = AUTH_EVENTS
     properties: Mapping[str, PropertyType] = field(default_factory=dict)
+    optional: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         steps = {str(step): tuple(str(s) for s in nexts) for step, nexts in self.steps.items()}
         object.__setattr__(self, "steps", steps)
+        object.__setattr__(self, "optional", tuple(str(s) for s in self.optional))
         completes = (
             tuple(str(s) for s in self.completes_from)
             if self.completes_from is not None
@@ -102,14 +107,26 @@ class Funnel:
         return tuple(self.completes_from or ())
 
     def successors(self, step: str) -> tuple[str, ...]:
-        """The steps that may follow ``step``."""
+        """The steps that may follow ``step``, a bypass of the optional segment included."""
+        bypass = tuple(dest for source, dest in self.skips if source == step)
+        return tuple(self.steps[step]) + bypass
+
+    def declared_successors(self, step: str) -> tuple[str, ...]:
+        """The steps declared to follow ``step`` (the order a report's stages follow)."""
         return tuple(self.steps[step])
 
     def edges(self) -> Iterator[tuple[str, str]]:
-        """Every allowed step-to-step move."""
+        """Every allowed step-to-step move, the bypasses of the optional segment last."""
         for step, nexts in self.steps.items():
             for following in nexts:
                 yield step, following
+        yield from self.skips
+
+    @cached_property
+    def skips(self) -> tuple[tuple[str, str], ...]:
+        """The moves that bypass the optional segment: from each step leading into it to
+        each step it leads out to (none when nothing is optional)."""
+        return _bypasses(self.steps, frozenset(self.optional))
 
     def run(
         self,
@@ -184,6 +201,7 @@ def _validate(funnel: Funnel) -> None:
     dead_ends = [step for step in steps if step not in can_complete]
     if dead_ends:
         raise DefinitionError(f"{flow}: these steps can never reach completed: {dead_ends}")
+    _validate_optional(funnel)
     for name, kind in funnel.properties.items():
         if not _SNAKE.match(name) or name in BASE_PROPERTY_KEYS or name in _EVENT_KEYS:
             raise DefinitionError(
@@ -193,7 +211,52 @@ def _validate(funnel: Funnel) -> None:
             raise DefinitionError(f"{flow}: run property {name!r} must be bool, int, str or enum")
 
 
-_EVENT_KEYS: Final = frozenset({"flow", "step", "reason", "duration_ms", "error_class"})
+_EVENT_KEYS: Final = frozenset({"flow", "step", "reason", "duration_ms", "error_class", "skipped"})
+
+
+def _validate_optional(funnel: Funnel) -> None:
+    flow, steps, optional = funnel.flow, funnel.steps, frozenset(funnel.optional)
+    if not optional:
+        return
+    unknown = [step for step in funnel.optional if step not in steps]
+    if unknown:
+        raise DefinitionError(f"{flow}: optional names {unknown[0]!r}, which is not a step")
+    if funnel.initial_step in optional:
+        raise DefinitionError(f"{flow}: the first step {funnel.initial_step!r} cannot be optional")
+    entries = sorted(
+        {dest for source, dest in _declared_edges(steps) if dest in optional}
+        & {dest for source, dest in _declared_edges(steps) if source not in optional}
+    )
+    if len(entries) != 1:
+        raise DefinitionError(
+            f"{flow}: the optional steps must be entered through one step, not {entries}"
+        )
+    if not _bypasses(steps, optional):
+        raise DefinitionError(f"{flow}: the optional steps must lead on to a step after them")
+    if set(funnel.completing_steps) & optional:
+        raise DefinitionError(f"{flow}: an optional step cannot complete the funnel")
+
+
+def _declared_edges(steps: Mapping[str, Sequence[str]]) -> Iterator[tuple[str, str]]:
+    for step, nexts in steps.items():
+        for following in nexts:
+            yield step, following
+
+
+def _bypasses(
+    steps: Mapping[str, Sequence[str]], optional: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    if not optional:
+        return ()
+    edges = list(_declared_edges(steps))
+    into = [source for source, dest in edges if source not in optional and dest in optional]
+    out = [dest for source, dest in edges if source in optional and dest not in optional]
+    return tuple(
+        (source, dest)
+        for source in dict.fromkeys(into)
+        for dest in dict.fromkeys(out)
+        if dest not in steps[source]
+    )
 
 
 def _check_name(flow: str, step: str) -> None:

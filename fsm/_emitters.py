@@ -19,6 +19,7 @@ from authfunnel.fsm._catalog import (
     COMMAND_COMPLETED,
     COMMAND_INVOKED,
     Event,
+    PropertyValue,
     auth_aborted,
     auth_completed,
     auth_failed,
@@ -46,10 +47,10 @@ class AuthEvents:
         return auth_started(run.flow, no_browser=run.no_browser, **run.properties)
 
     def completed(self, run: FlowTracker) -> Event:
-        return auth_completed(run.flow, duration_ms=run.duration_ms, **run.properties)
+        return auth_completed(run.flow, duration_ms=run.duration_ms, **_ending(run))
 
     def aborted(self, run: FlowTracker, reason: AbortReason) -> Event:
-        return auth_aborted(run.flow, step=_step(run), reason=reason, **run.properties)
+        return auth_aborted(run.flow, step=_step(run), reason=reason, **_ending(run))
 
     def failed(self, run: FlowTracker, error: str, exit_code: int) -> Event:
         return auth_failed(
@@ -57,7 +58,7 @@ class AuthEvents:
             step=_step(run),
             duration_ms=run.duration_ms,
             error_class=error,
-            **run.properties,
+            **_ending(run),
         )
 
 
@@ -115,6 +116,11 @@ class CommandEvents:
 def _step(run: FlowTracker) -> str:
     # A terminal is only reachable from a step, so a run that emits one always has a step.
     return run.step or ""
+
+
+def _ending(run: FlowTracker) -> Mapping[str, PropertyValue]:
+    # The run properties, and ``skipped`` where the run bypassed the optional steps.
+    return {**run.properties, "skipped": True} if run.skipped else run.properties
 
 
 def _command(properties: Mapping[str, object]) -> str:

@@ -18,8 +18,12 @@ AUTH_STEPS: Final[dict[str, list[str]]] = {
     Step.PROFILE_CONFIGURE: [],
 }
 
-LOGIN: Final = Funnel(flow=Flow.LOGIN, steps=AUTH_STEPS)
-SIGNUP: Final = Funnel(flow=Flow.SIGNUP, steps=AUTH_STEPS)
+# The app steps run only where the configuration has an apps API; without one a run goes from
+# code_exchange straight to profile_configure, and its ending says so (skipped: true).
+APP_STEPS: Final = (Step.APPS_FETCH, Step.APP_CREATE, Step.APP_SELECT)
+
+LOGIN: Final = Funnel(flow=Flow.LOGIN, steps=AUTH_STEPS, optional=APP_STEPS)
+SIGNUP: Final = Funnel(flow=Flow.SIGNUP, steps=AUTH_STEPS, optional=APP_STEPS)
 
 # Login by the device authorization grant (RFC 8628), for a machine without a browser: ask
 # for a device code, show the user code and where to enter it, poll while the person is in a
@@ -32,6 +36,7 @@ DEVICE_LOGIN: Final = Funnel(
         Step.USER_CODE_DISPLAY: [Step.BROWSER_WAIT],
         **AUTH_STEPS,
     },
+    optional=APP_STEPS,
 )
 
 # Logout reports one event, at its start, while the user is still attributed.

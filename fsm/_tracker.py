@@ -75,6 +75,11 @@ class RunnableFunnel(StepGraph, Protocol):
 
     def successors(self, step: str) -> tuple[str, ...]: ...
 
+    @property
+    def skips(self) -> tuple[tuple[str, str], ...]:
+        """The moves that bypass the funnel's optional steps."""
+        ...
+
 
 class FlowTracker:
     """The state of one run: its step in force, its start time and its outcome."""
@@ -85,6 +90,7 @@ class FlowTracker:
         "_ended_at",
         "_funnel",
         "_on_step",
+        "_skipped",
         "_started_at",
         "_state",
         "_step",
@@ -109,6 +115,7 @@ class FlowTracker:
         self._clock = clock
         self._state = IDLE
         self._step: str | None = None
+        self._skipped = False
         self._started_at = clock()
         self._ended_at: float | None = None
         self.no_browser = no_browser
@@ -134,6 +141,11 @@ class FlowTracker:
         return self._step
 
     @property
+    def skipped(self) -> bool:
+        """Whether the run bypassed its funnel's optional steps (its ending says so)."""
+        return self._skipped
+
+    @property
     def state(self) -> str:
         """The machine state: ``idle``, a step, or ``completed`` / ``aborted`` / ``failed``."""
         return self._state
@@ -157,7 +169,9 @@ class FlowTracker:
         """Enter ``step``; an order the funnel does not allow fails the run, then raises."""
         if step in _NOT_STEPS:
             self._refuse(str(step))
+        bypass = (self._step, str(step)) in self._funnel.skips
         self._trigger(str(step))
+        self._skipped = self._skipped or bypass
 
     def complete(self) -> None:
         """End with the completed event; only from a completing step."""
@@ -235,6 +249,7 @@ class _NullTracker(FlowTracker):
     def __init__(self) -> None:
         self._state = IDLE
         self._step = None
+        self._skipped = False
         self._on_step = None
         self.no_browser = False
         self.properties = _EMPTY

@@ -82,20 +82,31 @@ class Terminal:
 
         raise PromptDeclined("no valid choice")
 
-    def ask(self, question: str) -> str:
-        """A non-empty answer to ``question``; ``PromptDeclined`` on an empty one."""
-        return self._read(f"{question}: ")
+    def ask(self, question: str, *, again_if_empty: bool = False) -> str:
+        """A non-empty answer to ``question``; ``PromptDeclined`` on an empty one, or with
+        ``again_if_empty`` only at the end of input (an empty line asks again)."""
+        while True:
+            try:
+                return self._read(f"{question}: ", at_end=again_if_empty)
+            except _EmptyAnswer:
+                continue
 
-    def _read(self, prompt: str) -> str:
+    def _read(self, prompt: str, *, at_end: bool = False) -> str:
         self.console.print(prompt, end="", markup=False)
         self.stream.flush()
         line = self.env.stdin.readline()
         answer = line.strip()
+        if not answer and at_end and line:
+            raise _EmptyAnswer
         if not answer:
             from authfunnel.fsm import PromptDeclined
 
             raise PromptDeclined("no answer")
         return answer
+
+
+class _EmptyAnswer(Exception):
+    """An empty line where an answer must be given: the question is asked again."""
 
 
 def printable(text: str) -> str:

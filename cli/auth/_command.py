@@ -51,7 +51,8 @@ def run_login(
     """
     from authfunnel import fsm
     from authfunnel.cli.auth._device import require_device_endpoint
-    from authfunnel.cli.auth._login import AuthContext, declined, log_in
+    from authfunnel.cli.auth._login import AuthContext, check_app_option, declined, log_in
+    from authfunnel.cli.auth._provider import check_signup
     from authfunnel.cli.telemetry import open_client
 
     # "nan" and "inf" parse as floats: nan would end the wait at once, inf never.
@@ -62,6 +63,9 @@ def run_login(
         ctx = AuthContext.create(env, telemetry, no_browser=no_browser)
         if timeout is not None:
             ctx.timeout = timeout
+        check_app_option(ctx.provider, app_name)  # a usage error, not a failed login
+        if signup:
+            check_signup(ctx.provider)  # no signup possible: no attempt to count
         if device:
             require_device_endpoint(ctx.provider)  # before a funnel starts: a usage problem
         elif not signup and not no_browser and device_login_fits(env, ctx.provider):
@@ -73,6 +77,6 @@ def run_login(
             with funnel.run(telemetry, no_browser=device or ctx.opener is None) as tracker:
                 log_in(ctx, tracker, app_name=app_name, signup=signup)
         except fsm.UserCancelled as exc:
-            raise declined(exc) from exc
+            raise declined(exc, app_option=not signup) from exc
     finally:
         telemetry.close(timeout=2.0)

@@ -74,8 +74,11 @@ def authorize(
     receiver = CallbackServer(issuer=provider.issuer, iss_required=provider.iss_parameter_supported)
     with receiver as callback, _client(provider, callback.redirect_uri) as client:
         extra = dict(provider.authorize_params)
-        if signup:
-            extra["prompt"] = "create"
+        if signup and "create" in provider.prompt_values:
+            extra["prompt"] = "create"  # the provider's own sign-up screen
+        elif signup and provider.registration_url is not None:
+            _show(provider.registration_url, "create your account", terminal, opener, None)
+            terminal.say("Once your account exists, sign in with it:")
         nonce = secrets.token_urlsafe(24) if "openid" in provider.scopes.split() else None
         if nonce is not None:
             extra["nonce"] = nonce
@@ -148,8 +151,13 @@ def _show(
 
 
 def refresh(provider: Provider, refresh_token: str) -> Token:
-    """A new token from ``refresh_token``; ``RefreshFailed`` when the provider says no."""
-    with _client(provider, None) as client:
+    """A new token from ``refresh_token``; ``RefreshFailed`` when the provider says no.
+
+    No ``scope`` is sent: RFC 6749 section 6 then grants the scopes of the original grant,
+    whereas re-sending the configured ones is refused (``invalid_scope``) by a scope-strict
+    provider that granted fewer (oidc-provider drops ``offline_access`` without consent, and
+    any scope it does not know)."""
+    with _client(provider, None, scoped=False) as client:
         return _token_call(
             "the token refresh",
             lambda: client.refresh_token(provider.token_url, refresh_token=refresh_token),
@@ -177,7 +185,7 @@ def revoke(provider: Provider, token: str, hint: str) -> None:
         )
 
 
-def _client(provider: Provider, redirect_uri: str | None) -> OAuth2Client:
+def _client(provider: Provider, redirect_uri: str | None, *, scoped: bool = True) -> OAuth2Client:
     # Authlib 1.9 prefers httpx2 and warns on import when it finds httpx, which this project
     # uses (and pins): the warning is about Authlib's plans, not something a user can act on.
     # authlib.deprecate installs an "always" filter when first imported, so it is imported
@@ -190,7 +198,8 @@ def _client(provider: Provider, redirect_uri: str | None) -> OAuth2Client:
 
     return OAuth2Client(
         client_id=provider.client_id,
-        scope=provider.scopes,
+        # Without a scope, Authlib adds none to a refresh (it adds its own scope otherwise).
+        scope=provider.scopes if scoped else None,
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
         token_endpoint_auth_method="none",

@@ -13,6 +13,10 @@ Scopes default to what an OpenID provider expects (``openid profile email``, tho
 plus ``offline_access`` with ``prompt=consent`` where it lists that scope (a refresh token is
 issued only with consent), plus ``apps`` where it lists it and an apps API is configured. A
 provider configured without an issuer keeps the dev provider's ``profile email apps``.
+
+Signup sends ``prompt=create`` (OpenID Connect "Initiating User Registration") only where the
+provider lists ``create`` in ``prompt_values_supported`` (the dev layout of ``url`` promises it);
+elsewhere it goes through ``registration_url`` (``AUTHFUNNEL_REGISTRATION_URL``) when set.
 """
 
 from __future__ import annotations
@@ -70,6 +74,10 @@ class Provider:
     id_token_algorithms: tuple[str, ...] = ()
     # Extra authorization parameters (``prompt=consent`` where offline access needs it).
     authorize_params: tuple[tuple[str, str], ...] = ()
+    # The ``prompt`` values it accepts (``create``: it shows its sign-up screen when asked).
+    prompt_values: tuple[str, ...] = ()
+    # Where people create an account, for a provider that takes no ``prompt=create``.
+    registration_url: str | None = None
     # Where discovery and keys are cached; None: not cached.
     state_dir: Path | None = field(default=None, compare=False)
     # Its discovery document was fetched by this process (not read from the cache).
@@ -123,6 +131,13 @@ class Provider:
                 check_url(key, value)
             endpoints[key] = value
         authorize_url, token_url, userinfo_url = (endpoints[key] or "" for key in _REQUIRED)
+        registration_url = setting("registration_url", "AUTHFUNNEL_REGISTRATION_URL")
+        if registration_url is not None:
+            check_url("registration_url", registration_url)
+        if found is not None:
+            prompt_values = found.strings("prompt_values_supported")
+        else:  # the dev layout (url) takes prompt=create; bare endpoints promise nothing
+            prompt_values = ("create",) if base else ()
         scopes = setting("scopes", "AUTHFUNNEL_SCOPES") or _default_scopes(
             found, apps=endpoints["apps_url"] is not None
         )
@@ -145,9 +160,24 @@ class Provider:
             if found is not None
             else (),
             authorize_params=_authorize_params(found, scopes),
+            prompt_values=prompt_values,
+            registration_url=registration_url,
             state_dir=paths.state_dir,
             discovered_now=found is not None and found.fetched,
         )
+
+
+def check_signup(provider: Provider) -> None:
+    """``ProviderNotConfigured`` when ``provider`` offers no way to sign up: said before any
+    funnel starts or browser opens, since no attempt at a signup is possible there."""
+    if "create" in provider.prompt_values or provider.registration_url is not None:
+        return
+    raise ProviderNotConfigured(
+        f"the provider at {provider.url} offers no signup: it does not list the 'create' "
+        "prompt, and no registration_url is configured",
+        hint="create an account on the provider's own site, then run 'authfunnel login'; "
+        'or set registration_url = "..." under [provider] in the config file',
+    )
 
 
 def _string(found: Discovered | None, name: str) -> str | None:

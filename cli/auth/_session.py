@@ -54,16 +54,17 @@ def renew(ctx: AuthContext, profile: Profile, token: Token) -> tuple[Profile, To
 
 
 def _renew(ctx: AuthContext, profile: Profile, token: Token) -> tuple[Profile, Token]:
-    if token.refresh_token:
-        try:
-            fresh = refresh(ctx.provider, token.refresh_token)
-        except TokenExchangeError:
-            pass
-        else:
-            if fresh.refresh_token is None:
-                fresh = Token(**{**fresh.as_json(), "refresh_token": token.refresh_token})
-            return ctx.credentials.save(profile, fresh), fresh
-    return reauthenticate(ctx, profile)
+    if not token.refresh_token:
+        why = "the provider gave this login no refresh token to renew it with"
+        return reauthenticate(ctx, profile, why)
+    try:
+        fresh = refresh(ctx.provider, token.refresh_token)
+    except TokenExchangeError as exc:
+        # Said before the browser opens: a browser appearing unasked needs a reason.
+        return reauthenticate(ctx, profile, f"the provider refused to renew it ({exc.message})")
+    if fresh.refresh_token is None:
+        fresh = Token(**{**fresh.as_json(), "refresh_token": token.refresh_token})
+    return ctx.credentials.save(profile, fresh), fresh
 
 
 @contextlib.contextmanager

@@ -31,7 +31,8 @@ class LoginStatus:
             "user_id": profile.user_id,
             "email": profile.email,
             "name": profile.name,
-            "app": {"id": profile.app_id, "name": profile.app_name},
+            # None: logged in where the provider has no apps API.
+            "app": {"id": profile.app_id, "name": profile.app_name} if profile.app_id else None,
             "provider": profile.provider,
             "token_store": profile.token_store,
             "token_location": self.token_location,
@@ -46,7 +47,9 @@ class LoginStatus:
         expiry = f", expires {self.expires}" if self.expires else ""
         return [
             f"Logged in as {profile.email or profile.user_id} ({profile.name})",
-            f"  app:      {profile.app_name} ({profile.app_id})",
+            f"  app:      {profile.app_name} ({profile.app_id})"
+            if profile.app_id
+            else "  app:      none (the provider has no apps API)",
             f"  provider: {profile.provider}",
             f"  token:    {self.token_location}, {state}{expiry}",
         ]

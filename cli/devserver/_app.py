@@ -123,6 +123,8 @@ def create_app(store: Store) -> Flask:
             token_endpoint_auth_methods_supported=["none"],
             # A client configured by this issuer asks for what it lists (apps, for the API).
             scopes_supported=list(SCOPES),
+            # prompt=create opens its sign-up screen (OpenID "Initiating User Registration").
+            prompt_values_supported=["create"],
         )
 
     @app.route("/authorize", methods=["GET", "POST"])

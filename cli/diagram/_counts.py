@@ -4,7 +4,9 @@ Terminal states and the abort / fail edges of each step are exact: every termina
 its step. Step entries are exact where a stage has one step; for alternatives sharing a stage
 (``app_create`` / ``app_select``) the events do not say which was taken on the way to
 completion, so their nodes and edges carry what is known without a guess: at least the flows
-that ended at the step, of the flows through either alternative (see ``Volume``).
+that ended at the step, of the flows through either alternative (see ``Volume``). Optional
+steps count only the flows that ran them; the flows that bypassed them (their ending says
+``skipped``) go along the bypass edge.
 """
 
 from __future__ import annotations
@@ -46,13 +48,15 @@ def traffic(funnel: Funnel, f: Figures) -> Traffic:
         stage = f.stages[where[step]]
         ended: Mapping[str, int] = f.ended_by_step.get(step) or {}
         alternatives = len(stage.steps) > 1
-        states[step] = (
-            Volume(sum(ended.values()), stage.reached) if alternatives else Volume(stage.reached)
-        )
+        entered = stage.reached - stage.skipped
+        states[step] = Volume(sum(ended.values()), entered) if alternatives else Volume(entered)
         edges[step, ABORTED] = Volume(ended.get("aborted", 0))
         edges[step, FAILED] = Volume(ended.get("failed", 0))
     for source, dest in funnel.edges():
         edges[source, dest] = _into(states[dest], len(_predecessors(funnel, dest)))
+    skipped = max((stage.skipped for stage in f.stages if stage.optional), default=0)
+    if len(funnel.skips) == 1:  # the one way past the optional steps: every flow that skipped
+        edges[funnel.skips[0]] = Volume(skipped)
     completing = funnel.completing_steps
     edges.update(
         {(step, COMPLETED): _into(states[COMPLETED], len(completing)) for step in completing}

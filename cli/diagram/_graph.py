@@ -31,6 +31,9 @@ _ENDINGS: Final[Mapping[str, Mapping[str, str]]] = {
     "failed": {"color": "red3", "fontcolor": "red3", "style": "dotted", "arrowhead": "tee"},
 }
 _GOES_ON: Final[Mapping[str, str]] = {"color": "black", "fontcolor": "black", "style": "solid"}
+# A move past a funnel's optional steps (login without an apps API): a way on, drawn apart.
+_SKIPS: Final[Mapping[str, str]] = {"color": "gray40", "fontcolor": "gray40", "style": "dashed"}
+SKIP_NOTE: Final = "(skips the optional steps)"
 # Laid out top to bottom and no wider than this (points): the login funnel drawn left to
 # right was 2043 pt wide.
 MAX_WIDTH_PT: Final = 1000
@@ -129,7 +132,7 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
     shape = machine_shape(funnel)
     # Graphviz: the count on a line of its own (DOT's escape); Mermaid: one line.
     apart = "\\n" if engine == GRAPHVIZ else " "
-    labels = _edge_labels(shape, traffic, engine)
+    labels = _edge_labels(shape, traffic, engine, frozenset(funnel.skips))
     machine = GraphMachine(
         states=[name for name, _ in shape.states],
         transitions=[
@@ -155,22 +158,28 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
         if final:
             graph.set_node_style(name, _TERMINAL_STYLE)
     if engine == GRAPHVIZ or traffic is not None:
-        _style_edges(machine, graph, shape, traffic, kinds=engine == GRAPHVIZ)
+        _style_edges(
+            machine, graph, shape, traffic, kinds=engine == GRAPHVIZ, skips=frozenset(funnel.skips)
+        )
     drawn: Any = graph.get_graph(title=f"{funnel.flow} funnel")
     if engine == GRAPHVIZ:
         drawn.graph_attr.update(_LAYOUT)
-        _add_legend(drawn, traffic)
+        _add_legend(drawn, traffic, bool(funnel.skips))
     return drawn
 
 
 def _edge_labels(
-    shape: MachineShape, traffic: Traffic | None, engine: Engine
+    shape: MachineShape,
+    traffic: Traffic | None,
+    engine: Engine,
+    skips: frozenset[tuple[str, str]],
 ) -> dict[tuple[str, str], str]:
-    """Each edge's trigger and count. In DOT each line is left-justified after a gap: dot sets
-    a label just beside its edge, where a wide edge would run over the text."""
+    """Each edge's trigger, what a bypass of optional steps skips, and its count. In DOT each
+    line is left-justified after a gap: dot sets a label just beside its edge, where a wide
+    edge would run over the text."""
     labels: dict[tuple[str, str], str] = {}
     for trigger, source, dest in shape.transitions:
-        lines = [trigger]
+        lines = [trigger, SKIP_NOTE] if (source, dest) in skips else [trigger]
         if traffic is not None and (source, dest) in traffic.edges:
             lines.append(f"({traffic.edges[source, dest]})")
         if engine == GRAPHVIZ:
@@ -187,18 +196,26 @@ def _state_label(name: str, traffic: Traffic | None, apart: str) -> str:
 
 
 def _style_edges(
-    machine: Any, graph: Any, shape: MachineShape, traffic: Traffic | None, *, kinds: bool
+    machine: Any,
+    graph: Any,
+    shape: MachineShape,
+    traffic: Traffic | None,
+    *,
+    kinds: bool,
+    skips: frozenset[tuple[str, str]],
 ) -> None:
-    """Each edge drawn as what it is (with ``kinds``: goes on, aborts, fails) and as wide as
-    its traffic, in proportion to the busiest edge."""
+    """Each edge drawn as what it is (with ``kinds``: goes on, skips optional steps, aborts,
+    fails) and as wide as its traffic, in proportion to the busiest edge."""
     busiest = max(
         (volume.flows for volume in (traffic.edges if traffic else {}).values()), default=0
     )
     styles: Any = machine.style_attributes
     for _, source, dest in shape.transitions:
         volume = traffic.edges.get((source, dest)) if traffic is not None else None
-        attributes = dict(_ENDINGS.get(dest, _GOES_ON)) if kinds else {}
-        name = f"{dest if dest in _ENDINGS else 'on'}" if kinds else "plain"
+        skip = (source, dest) in skips
+        attributes = dict(_SKIPS if skip else _ENDINGS.get(dest, _GOES_ON)) if kinds else {}
+        kind = "skips" if skip else dest if dest in _ENDINGS else "on"
+        name = kind if kinds else "plain"
         if volume is not None and volume.flows and busiest:
             width = 1.0 + (_MAX_PENWIDTH - 1.0) * volume.flows / busiest
             attributes["penwidth"] = f"{width:.1f}"
@@ -208,9 +225,11 @@ def _style_edges(
             graph.custom_styles["edge"][source][dest] = name
 
 
-def _add_legend(drawn: Any, traffic: Traffic | None) -> None:
+def _add_legend(drawn: Any, traffic: Traffic | None, skips: bool) -> None:
     """A box beside the funnel: one sample edge per kind, and what the counts mean."""
     samples = {"goes on": _GOES_ON, "aborted": _ENDINGS["aborted"], "failed": _ENDINGS["failed"]}
+    if skips:
+        samples["skips optional steps"] = _SKIPS
     with drawn.subgraph(name="cluster_legend") as legend:
         legend.attr(label="legend", fontsize="10", color="gray60", style="rounded")
         legend.attr("node", shape="point", width="0.05", style="invis")

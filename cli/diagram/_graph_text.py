@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from authfunnel.cli.diagram._graph import Traffic, machine_shape
+from authfunnel.cli.diagram._graph import SKIP_NOTE, Traffic, machine_shape
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ def machine_tree(funnel: Funnel, traffic: Traffic | None = None) -> Tree:
         node, state = pending.pop(0)
         for trigger, dest in outgoing[state]:
             volume = traffic.edges.get((state, dest)) if traffic is not None else None
-            via = f"[dim]─{trigger}{f' ({volume})' if volume is not None else ''}→[/] "
+            skip = f" {SKIP_NOTE}" if (state, dest) in funnel.skips else ""
+            via = f"[dim]─{trigger}{skip}{f' ({volume})' if volume is not None else ''}→[/] "
             if dest in drawn and dest not in final:
                 node.add(f"{via}[dim]{dest} (above)[/]")
                 continue

@@ -10,13 +10,15 @@ from authfunnel.cli.report._segments import Segment
 from authfunnel.cli.report._significance import TEST_LEGEND, Comparison, rounded_p
 
 # The funnel's columns, then how the flows that dropped at a stage ended ("recovered" and
-# "late" only when some were: a column of zeros otherwise).
+# "late" only when some were: a column of zeros otherwise), then "skipped" when some flows
+# bypassed a funnel's optional steps (login's app steps, which run only with an apps API).
 FUNNEL_COLUMNS: Final = ("stage", "reached", "% of start", "% of prev.", "dropped here")
-FUNNEL_ENDINGS: Final = ("aborted", "failed", "recovered", "open", "late")
+FUNNEL_ENDINGS: Final = ("aborted", "failed", "recovered", "open", "late", "skipped")
 FUNNEL_LEGEND: Final = (
     "reached: flows that got to the stage; % of start / % of prev.: reached as a share of the "
     "flows started / of those that reached the stage above; dropped here: flows that ended at "
     "the stage without completing (aborted + failed + open, that is in flight or abandoned{late})."
+    "{skipped}"
 )
 
 # A breakdown row after its value: what each segment of a --by adds up to; the tests come
@@ -64,20 +66,30 @@ def share(part: int, whole: int | None) -> float | None:
 
 def funnel_columns(f: Figures) -> tuple[str, ...]:
     """The funnel table's columns for ``f`` (``funnel_cells`` order)."""
-    shown = {"recovered": bool(f.recovered), "late": bool(f.completed_late)}
+    shown = {
+        "recovered": bool(f.recovered),
+        "late": bool(f.completed_late),
+        "skipped": _has_skipped(f),
+    }
     return (*FUNNEL_COLUMNS, *(end for end in FUNNEL_ENDINGS if shown.get(end, True)))
 
 
 def funnel_legend(f: Figures) -> str:
-    """What the funnel's columns mean; "late" only where the table has that column."""
+    """What the funnel's columns mean; "late" and "skipped" only where the table has them."""
     late = ", + late, completed after the conversion window" if f.completed_late else ""
-    return FUNNEL_LEGEND.format(late=late)
+    skipped = (
+        " skipped: of the flows that reached a stage of optional steps, those that went past "
+        "it without running them (a login without an apps API)."
+        if _has_skipped(f)
+        else ""
+    )
+    return FUNNEL_LEGEND.format(late=late, skipped=skipped)
 
 
 def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, ...]]:
     """The funnel table's rows: one per stage (its steps joined by ``alternatives``), then
     "completed"."""
-    recovered, late = bool(f.recovered), bool(f.completed_late)
+    recovered, late, optional = bool(f.recovered), bool(f.completed_late), _has_skipped(f)
     rows: list[tuple[str, ...]] = []
     previous: int | None = None  # the first stage has no stage above it
     for stage in f.stages:
@@ -93,6 +105,7 @@ def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, .
                 *([f"{stage.recovered:,}"] if recovered else []),
                 f"{stage.open:,}",
                 *([f"{stage.late:,}"] if late else []),
+                *([f"{stage.skipped:,}" if stage.optional else ""] if optional else []),
             )
         )
         previous = stage.reached
@@ -107,6 +120,10 @@ def funnel_cells(f: Figures, *, alternatives: str = " or ") -> list[tuple[str, .
         )
     )
     return rows
+
+
+def _has_skipped(f: Figures) -> bool:
+    return any(stage.skipped for stage in f.stages)
 
 
 def p_value(test: Comparison | None) -> str:

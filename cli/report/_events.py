@@ -45,6 +45,7 @@ PROPERTIES: Final = {
     "error_class": "VARCHAR",
     "duration_ms": "BIGINT",
     "no_browser": "BOOLEAN",
+    "skipped": "BOOLEAN",
     "succeeded": "BOOLEAN",
     "user_cancelled": "BOOLEAN",
 }

@@ -115,7 +115,7 @@ def counted_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool
     window = window_sql("ts", since=since, until=until)
     return f"""
         CREATE OR REPLACE TEMP TABLE {COUNTED} AS
-        SELECT type, event, flow, step, reason, error_class, no_browser,
+        SELECT type, event, flow, step, reason, error_class, skipped, no_browser,
             succeeded, user_cancelled, duration_ms, {"by_value" if by else "NULL"} AS by_value,
             {window if since or until else "true"} AS in_window,
             ts < $cutoff AS abandoned,
@@ -142,13 +142,14 @@ def fast_flows_sql(
     close on their start's side of the cutoff ('shift', from ``CHECKED``).
 
     Columns: flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
-    no_browser, kind, in_window, abandoned (for starts and endings: before the cutoff), weight.
+    skipped, no_browser, kind, in_window, abandoned (for starts and endings: before the
+    cutoff), weight.
     """
     counted = events_sql(
         funnels, source=COUNTED, keep=("in_window", "abandoned", "n"), usable="true"
     )
     ends = """flow, by_value, 1 AS instance, outcome, step, reason, error_class, duration_ms,
-            is_start AND coalesce(no_browser, false) AS no_browser,
+            skipped, is_start AND coalesce(no_browser, false) AS no_browser,
             CASE WHEN is_start THEN 'start' ELSE 'end' END AS kind"""
     rows = f"SELECT {ends}, in_window, abandoned, n AS weight FROM ({counted})"
     if group_key(funnels) == "invocation_id":
@@ -158,7 +159,7 @@ def fast_flows_sql(
             f"""
         UNION ALL
         SELECT {quote(str(f.flow))}, {f"by_{c}" if by else "NULL"} AS by_value, 1, NULL, NULL,
-            NULL, NULL, NULL, false, 'shift', true, true, sum(shift_{c})
+            NULL, NULL, NULL, NULL, false, 'shift', true, true, sum(shift_{c})
         FROM {CHECKED} WHERE NOT odd GROUP BY by_value"""
             for c, f in enumerate(funnels)
         )
@@ -172,6 +173,6 @@ def fast_flows_sql(
         FROM {ODD_EVENTS}
         UNION ALL
         SELECT flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
-            no_browser, 'instance' AS kind, {started_in_window} AS in_window,
+            skipped, no_browser, 'instance' AS kind, {started_in_window} AS in_window,
             outcome IS NULL AND started_at < $cutoff AS abandoned, 1 AS weight
         FROM ({flows_sql(funnels, by=by, source=ODD_EVENTS)})"""

@@ -10,6 +10,8 @@ Built from the query's outcome counts and the funnel declaration's stages. By co
 longer (``completed_late``, see ``_conversion_time``) passed every stage but are not
 conversions: they end at the last stage, as its ``late``.
 A flow's last known stage is its terminal event's step; a completed flow passed every stage;
+one whose ending says ``skipped`` passed the stages of its funnel's optional steps without
+running them, and is counted in their ``skipped`` (of their ``reached``);
 a flow with no terminal event yet is only known to have entered the first stage, so it ends
 there as in flight (or abandoned, when old). A terminal step the declaration does not know
 (an older CLI's step) is counted in ``unknown_step`` and placed at the first stage.
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 
 from authfunnel.cli.report._conversion_time import BINS
 from authfunnel.cli.report._funnel_query import ENDINGS, Durations, OutcomeCount
-from authfunnel.cli.report._stages import stage_of, stages
+from authfunnel.cli.report._stages import optional_stages, stage_of, stages
 from authfunnel.cli.telemetry import PROCESS_TERMINATED
 from authfunnel.fsm import Funnel
 
@@ -43,6 +45,8 @@ class Stage:
     open: int = 0
     recovered: int = 0  # of ``failed``: killed mid-flow, ended by the next invocation
     late: int = 0  # completed after the conversion window (the last stage only)
+    skipped: int = 0  # of ``reached``: passed without running its (optional) steps
+    optional: bool = False  # its steps are optional: a flow may bypass them
 
     @property
     def ended(self) -> int:
@@ -101,9 +105,12 @@ def figures(
 ) -> Figures:
     """Fold outcome counts (already narrowed to one flow and breakdown) into ``Figures``."""
     where = stage_of(funnel)
+    optional = optional_stages(funnel)
     result = Figures(
         flow=str(funnel.flow),
-        stages=[Stage(steps) for steps in stages(funnel)],
+        stages=[
+            Stage(steps, optional=index in optional) for index, steps in enumerate(stages(funnel))
+        ],
         records_endings=bool(funnel.events.names & set(ENDINGS)),
     )
     last = len(result.stages)
@@ -142,8 +149,11 @@ def figures(
                 else:
                     result.in_flight += row.flows
             reached += 1
-        for stage in result.stages[:reached]:
+        for index, stage in enumerate(result.stages[:reached]):
             stage.reached += row.flows
+            # Bypassed: the optional stages it passed, not one it is said to have ended at.
+            if row.skipped and stage.optional and index < reached - 1:
+                stage.skipped += row.flows
     for timing in durations:
         result.median_ms, result.p90_ms = timing.median_ms, timing.p90_ms
         result.time_to_convert = timing.time_to_convert or result.time_to_convert

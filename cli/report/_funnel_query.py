@@ -54,6 +54,7 @@ class OutcomeCount:
     flows: int
     no_browser: int
     late: bool = False  # completed, but after the conversion window (``_conversion_time``)
+    skipped: bool = False  # ended after bypassing the funnel's optional steps (no apps API)
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,11 @@ def events_sql(
             CASE WHEN outcome IS NOT NULL THEN {step} END AS step,
             CASE WHEN outcome IS NOT NULL THEN reason END AS reason,
             CASE WHEN outcome IS NOT NULL THEN error_class END AS error_class,
-            CASE WHEN outcome IS NOT NULL THEN duration_ms END AS duration_ms)
+            CASE WHEN outcome IS NOT NULL THEN duration_ms END AS duration_ms,
+            CASE WHEN outcome IS NOT NULL THEN coalesce(skipped, false) END AS skipped)
         FROM (
             SELECT {", ".join(keep)}, by_value, no_browser, step, error_class, duration_ms,
+                skipped,
                 {flow_sql()} AS flow,
                 event IN ({sql_names(STARTS)}) AS is_start,
                 CASE event
@@ -196,6 +199,7 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
             any_value(reason) AS reason,
             any_value(error_class) AS error_class,
             any_value(duration_ms) AS duration_ms,
+            any_value(skipped) AS skipped,
             coalesce(any_value(CASE WHEN is_start THEN no_browser END), false) AS no_browser,
             {by_aggregates}
         FROM numbered
@@ -203,7 +207,8 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
     ),
     single AS (
         SELECT flow, invocation_id, least(starts, 1) AS instance, started_at, outcome, step,
-            reason, error_class, duration_ms, no_browser, coalesce(start_by, end_by) AS by_value
+            reason, error_class, duration_ms, skipped, no_browser,
+            coalesce(start_by, end_by) AS by_value
         FROM per_flow
         WHERE {_SINGLE}
     ),
@@ -222,14 +227,15 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
         WINDOW in_order AS (
             PARTITION BY invocation_id, flow
             ORDER BY sequence, NOT is_start, ts, outcome, step, reason, error_class,
-                duration_ms, no_browser, by_value
+                duration_ms, skipped, no_browser, by_value
             ROWS UNBOUNDED PRECEDING)
     ),
     paired AS (
         SELECT flow, invocation_id, instance,
             any_value(CASE WHEN is_start THEN ts END) AS started_at,
             arg_min({{'outcome': outcome, 'step': step, 'reason': reason,
-                'error_class': error_class, 'duration_ms': duration_ms, 'by_value': by_value}},
+                'error_class': error_class, 'duration_ms': duration_ms, 'skipped': skipped,
+                'by_value': by_value}},
                 rank) FILTER (WHERE outcome IS NOT NULL) AS ending,
             coalesce(bool_or(no_browser) FILTER (WHERE is_start), false) AS no_browser,
             any_value(CASE WHEN is_start THEN by_value END) AS start_by
@@ -240,7 +246,7 @@ def flows_sql(funnels: Sequence[Funnel], *, by: bool = False, source: str | None
     UNION ALL
     -- As in a single group: the start's --by value, else its ending's (never a repeat's).
     SELECT flow, invocation_id, instance, started_at, ending.outcome, ending.step,
-        ending.reason, ending.error_class, ending.duration_ms, no_browser,
+        ending.reason, ending.error_class, ending.duration_ms, ending.skipped, no_browser,
         coalesce(start_by, ending.by_value) AS by_value
     FROM paired
     """

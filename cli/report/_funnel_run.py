@@ -99,7 +99,7 @@ def run_query(
     if not relation:
         relation = f"""
             SELECT flow, by_value, instance, outcome, step, reason, error_class, duration_ms,
-                no_browser, 'instance' AS kind,
+                skipped, no_browser, 'instance' AS kind,
                 {window_sql("started_at", **bounds)} AS in_window,
                 outcome IS NULL AND started_at < $cutoff AS abandoned, 1 AS weight
             FROM ({flows_sql(funnels, by=by)})"""
@@ -112,7 +112,7 @@ def run_query(
         con,
         f"""
         CREATE OR REPLACE TEMP TABLE {HISTOGRAM} AS
-        SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned,
+        SELECT flow, by_value, kind, outcome, step, reason, error_class, skipped, abandoned,
             instance = 0 AS orphan,
             CASE WHEN outcome = 'completed' AND instance > 0 THEN duration_ms END AS duration,
             sum(weight) AS flows, sum(CASE WHEN no_browser THEN weight ELSE 0 END) AS no_browser

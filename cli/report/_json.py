@@ -121,6 +121,8 @@ def _figures_json(f: Figures) -> dict[str, Any]:
                 "recovered": stage.recovered,
                 "open": stage.open,
                 "late": stage.late,
+                "skipped": stage.skipped,
+                "optional": stage.optional,
             }
             for stage in f.stages
         ],

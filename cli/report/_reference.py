@@ -15,14 +15,15 @@ to it on generated populations. It reads the messages as parsed JSON and returns
    ``Completed``, else its ``flow`` property. ``Started``, ``Logout`` and ``Invoked`` start
    a flow; the other events end one, with an outcome (``Command Completed``: completed if it
    ``succeeded``, aborted with reason ``interrupt`` if ``user_cancelled``, else failed).
-   Step, reason, error class and duration are read from endings only (a command's ending
-   with no step ends at its only step), ``no_browser`` from starts only.
+   Step, reason, error class, duration and ``skipped`` (true: the flow bypassed its
+   funnel's optional steps) are read from endings only (a command's ending with no step
+   ends at its only step), ``no_browser`` from starts only.
 2. **Bookkeeping.** Malformed: track messages without an event (``NO_EVENT``), or that are
    not placed (``UNPLACED``). Approximate: the other track messages placed by sender and
    time. Unknown: the other well-formed messages that are not track messages of a known
    event.
 3. **Order.** Each (invocation, flow) group's events by sequence; on a tie starts first,
-   then by time, outcome, step, reason, error class, duration, ``no_browser`` and ``--by``
+   then by time, outcome, step, reason, error class, duration, skipped, ``no_browser`` and ``--by``
    value, missing values last: one total order, so the file's line order never decides.
 4. **Pair.** Each start opens a flow instance, which every following ending of the group
    joins until the next start. An instance's ending is its first (a repeated ending, as
@@ -95,6 +96,7 @@ class Event:
     reason: str | None
     error_class: str | None
     duration_ms: int | None
+    skipped: bool | None
     no_browser: bool | None
     by_value: str | None
 
@@ -194,6 +196,7 @@ def _outcome(instance: Instance, cutoff: datetime | None, window: timedelta) -> 
         flows=1,
         no_browser=int(start.no_browser is True),
         late=took is not None and took > window_ms(window),
+        skipped=bool(ending and ending.skipped),
     )
 
 
@@ -270,6 +273,7 @@ def _read(message: Message, funnels: Sequence[Funnel], by: str | None) -> Event 
         reason=reason if ending else None,
         error_class=properties.get("error_class") if ending else None,
         duration_ms=properties.get("duration_ms") if ending else None,
+        skipped=properties.get("skipped") is True if ending else None,
         no_browser=properties.get("no_browser"),
         by_value=None if by is None else _text(properties.get(by)),
     )
@@ -288,6 +292,7 @@ def _order(event: Event) -> tuple[Any, ...]:
         event.reason,
         event.error_class,
         event.duration_ms,
+        event.skipped,
         event.no_browser,
         event.by_value,
     )

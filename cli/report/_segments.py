@@ -241,7 +241,7 @@ def _sum(overall: Figures, parts: Sequence[Figures]) -> Figures:
     """The figures of ``parts`` together (counts add; durations' quantiles do not, so none)."""
     total = Figures(
         flow=overall.flow,
-        stages=[Stage(stage.steps) for stage in overall.stages],
+        stages=[Stage(stage.steps, optional=stage.optional) for stage in overall.stages],
         records_endings=overall.records_endings,
     )
     for part in parts:
@@ -265,4 +265,5 @@ def _sum(overall: Figures, parts: Sequence[Figures]) -> Figures:
             mine.failed += theirs.failed
             mine.open += theirs.open
             mine.recovered += theirs.recovered
+            mine.skipped += theirs.skipped
     return total

@@ -38,6 +38,7 @@ class CountRow:
     step: str | None
     reason: str | None
     error_class: str | None
+    skipped: bool | None  # endings: after bypassing the funnel's optional steps
     abandoned: bool | None  # instances: open and started before the cutoff; else: before it
     orphan: bool  # endings before their group's first start (an instance numbered 0)
     late: bool  # completed after the conversion window
@@ -48,11 +49,12 @@ class CountRow:
 def counts_sql(window_ms: int) -> str:
     """The counts of ``HISTOGRAM``, completed flows longer than ``window_ms`` told apart."""
     return f"""
-    SELECT flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan,
+    SELECT flow, by_value, kind, outcome, step, reason, error_class, skipped, abandoned, orphan,
         coalesce(duration > {int(window_ms)}, false) AS late,
         sum(flows) AS flows, sum(no_browser) AS no_browser
     FROM {HISTOGRAM}
-    GROUP BY flow, by_value, kind, outcome, step, reason, error_class, abandoned, orphan, late
+    GROUP BY flow, by_value, kind, outcome, step, reason, error_class, skipped, abandoned,
+        orphan, late
 """
 
 
@@ -200,6 +202,7 @@ def _fold(rows: list[CountRow]) -> tuple[list[OutcomeCount], int]:
                 flows=row.flows,
                 no_browser=row.no_browser,
                 late=row.late,
+                skipped=bool(row.skipped),
             )
         )
     for (flow, by, abandoned), count in opened.items():

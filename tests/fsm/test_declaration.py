@@ -16,6 +16,7 @@ from authfunnel.fsm import (
     Funnel,
     Step,
 )
+from authfunnel.fsm.testing import RecordingClient
 
 
 def test_login_and_signup_follow_the_documented_order() -> None:
@@ -28,6 +29,7 @@ def test_login_and_signup_follow_the_documented_order() -> None:
             ("apps_fetch", "app_select"),
             ("app_create", "profile_configure"),
             ("app_select", "profile_configure"),
+            ("code_exchange", "profile_configure"),  # the app steps skipped: no apps API
         ]
         assert funnel.completing_steps == ("profile_configure",)
 
@@ -43,6 +45,38 @@ def test_device_login_asks_for_a_code_shows_it_then_shares_the_login_tail() -> N
     # From the browser on, the same steps as login: one report stage order, one diagram tail.
     assert edges[2:] == list(LOGIN.edges())
     assert DEVICE_LOGIN.completing_steps == LOGIN.completing_steps
+    assert DEVICE_LOGIN.skips == LOGIN.skips  # its app steps are optional too
+
+
+def test_a_run_without_an_apps_api_skips_the_app_steps_and_its_ending_says_so() -> None:
+    client = RecordingClient()
+    with LOGIN.run(client) as run:
+        run.advance(Step.CODE_EXCHANGE)
+        run.advance(Step.PROFILE_CONFIGURE)
+    with LOGIN.run(client) as run:
+        run.advance(Step.CODE_EXCHANGE)
+        run.advance(Step.APPS_FETCH)
+        run.advance(Step.APP_SELECT)
+        run.advance(Step.PROFILE_CONFIGURE)
+
+    endings = [event for event in client.events if event.name == "CLI Auth Completed"]
+    assert [event.properties.get("skipped") for event in endings] == [True, None]
+
+
+def test_an_optional_segment_must_be_entered_through_one_step() -> None:
+    steps = {"a": ["b", "c"], "b": ["d"], "c": ["d"], "d": []}
+    with pytest.raises(DefinitionError, match=r"entered through one step, not \['b', 'c'\]"):
+        Funnel(flow="two_doors", steps=steps, optional=["b", "c"])
+
+
+def test_an_optional_segment_must_lead_on_to_a_later_step() -> None:
+    with pytest.raises(DefinitionError, match=r"optional step cannot complete|lead on to a step"):
+        Funnel(flow="dead_end", steps={"a": ["b"], "b": []}, optional=["b"])
+
+
+def test_an_optional_first_step_is_refused() -> None:
+    with pytest.raises(DefinitionError, match="first step 'a' cannot be optional"):
+        Funnel(flow="first", steps={"a": ["b"], "b": []}, optional=["a"])
 
 
 def test_every_builtin_funnel_builds_a_machine_with_final_terminal_states() -> None:

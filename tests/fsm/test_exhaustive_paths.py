@@ -3,6 +3,7 @@ expected events (built here from the catalog constructors, not by the engine).""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -41,18 +42,20 @@ DEVICE_CASES = list(ending_cases(DEVICE_LOGIN))
 
 def expected_events(funnel: Funnel, path: tuple[str, ...], ending: str) -> list[Event]:
     flow, step = funnel.flow, path[-1]
+    # A path that bypasses the optional app steps says so on its ending.
+    skipped = {"skipped": True} if set(itertools.pairwise(path)) & set(funnel.skips) else {}
     duration = round(STEP_SECONDS * (len(path) - 1) * 1000)
     failed: Callable[[str], Event] = lambda error: fsm.auth_failed(  # noqa: E731
-        flow, step=step, duration_ms=duration, error_class=error
+        flow, step=step, duration_ms=duration, error_class=error, **skipped
     )
     terminal = {
-        "interrupt": fsm.auth_aborted(flow, step=step, reason=AbortReason.INTERRUPT),
-        "declined": fsm.auth_aborted(flow, step=step, reason=AbortReason.DECLINED),
-        "prompt": fsm.auth_aborted(flow, step=step, reason=AbortReason.PROMPT),
+        "interrupt": fsm.auth_aborted(flow, step=step, reason=AbortReason.INTERRUPT, **skipped),
+        "declined": fsm.auth_aborted(flow, step=step, reason=AbortReason.DECLINED, **skipped),
+        "prompt": fsm.auth_aborted(flow, step=step, reason=AbortReason.PROMPT, **skipped),
         "exception": failed("TimeoutError"),
         "illegal": failed("authfunnel.IllegalTransition"),
         "incomplete": failed("authfunnel.IncompleteFlow"),
-        "complete": fsm.auth_completed(flow, duration_ms=duration),
+        "complete": fsm.auth_completed(flow, duration_ms=duration, **skipped),
     }[ending]
     return [fsm.auth_started(flow, no_browser=False), terminal]
 
@@ -112,5 +115,9 @@ def test_path_and_ending_give_exactly_the_expected_events(
 
 def test_the_cases_cover_both_branches_to_the_last_step() -> None:
     completing_paths = {path for funnel, path, ending in CASES if ending == "complete"}
-    assert {path[3] for path in completing_paths} == {"app_create", "app_select"}
-    assert len(CASES) == 2 * 7 * 6  # two flows, seven prefixes, six endings each
+    assert {path[2:] for path in completing_paths} == {
+        ("apps_fetch", "app_create", "profile_configure"),
+        ("apps_fetch", "app_select", "profile_configure"),
+        ("profile_configure",),  # no apps API: the app steps skipped
+    }
+    assert len(CASES) == 2 * 8 * 6  # two flows, eight prefixes, six endings each

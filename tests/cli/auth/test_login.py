@@ -16,7 +16,7 @@ from authfunnel.cli.app import Environment
 from authfunnel.cli.devserver import AutopilotError, DevServer
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import MemoryKeyring, Recorder, require_chromium
-from tests.cli.auth.support import Browser, autopilot, chromium, run_cli
+from tests.cli.auth.support import Browser, Result, autopilot, chromium, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -268,3 +268,37 @@ def test_signup_over_http_completes_with_an_existing_email_only_through_its_pass
     user = provider.store.user_by_email("grace@example.com")
     assert user is not None
     assert user.name == "Grace"
+
+
+def sign_up(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], name: str, stdin: str
+) -> Result:
+    """``authfunnel signup`` with ``stdin`` at its prompts; ``name`` signs up in the browser."""
+    person = autopilot(
+        signup_name=name, email=f"{name}@example.com", password=f"{name}-correct-horse"
+    )
+    use_browser(monkeypatch, Browser(person))
+    return run_cli(env_vars, "signup", stdin=stdin)
+
+
+def test_an_empty_app_name_at_the_signup_prompt_asks_again(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
+) -> None:
+    # The account exists once the browser step is done: an empty answer must not lose it.
+    result = sign_up(monkeypatch, env_vars, "ada", stdin="\n  \nanalytical-engine\n")
+
+    assert result.status == 0, result.err
+    assert result.out.count("Name your first app") == 3
+    assert "Logged in as ada@example.com, app analytical-engine." in result.out
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+
+
+def test_signup_with_no_answer_at_all_hints_at_no_flag_it_does_not_take(
+    monkeypatch: pytest.MonkeyPatch, env_vars: dict[str, str], recorder: Recorder
+) -> None:
+    result = sign_up(monkeypatch, env_vars, "bo", stdin="")  # end of input: no answer comes
+
+    assert result.status == 1
+    assert "no choice was made" in result.err
+    assert "answer the prompt" in result.err
+    assert "--app" not in result.err  # signup takes no --app

@@ -8,6 +8,7 @@ replaced by that person. Tampering happens where an attacker would: on the redir
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -20,6 +21,8 @@ import httpx
 import pytest
 
 from authfunnel import fsm
+from authfunnel.cli.app import Environment
+from authfunnel.cli.auth import AuthContext, require_login
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.auth.conftest import Recorder
 from tests.cli.auth.oidc_provider import OidcProvider, person
@@ -38,8 +41,6 @@ def variables(home: Path, issuer: str) -> dict[str, str]:
     return {
         "AUTHFUNNEL_HOME": str(home),
         "AUTHFUNNEL_ISSUER": issuer,
-        # Until the apps steps are optional (issue 12, item 4): server.js serves an apps API.
-        "AUTHFUNNEL_APPS_URL": f"{issuer}/api/apps",
         "DISPLAY": ":99",
         "NO_COLOR": "1",
         "AUTHFUNNEL_LOGIN_TIMEOUT": "60",
@@ -68,8 +69,17 @@ def test_login_by_issuer_discovers_the_provider_and_verifies_its_id_token(
 
     browser.join()
     assert result.status == 0, result.err
-    assert "Logged in as alice@example.com, app first-app." in result.out
+    # The provider has no apps API: the login completes without the app steps, and says so.
+    assert "Logged in as alice@example.com." in result.out
     assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+    assert [step for flow, step in recorder.steps if flow == "login"] == [
+        "browser_wait",
+        "code_exchange",
+        "profile_configure",
+    ]
+    completed = recorder.funnel_events()[-1]
+    assert_valid(completed)
+    assert completed.properties["skipped"] is True
     query = browser.urls[0]
     assert query.startswith(f"{oidc.issuer}/auth?")  # its endpoint, not the dev layout's
     assert "scope=openid+profile+email+offline_access" in query
@@ -77,6 +87,9 @@ def test_login_by_issuer_discovers_the_provider_and_verifies_its_id_token(
     assert "nonce=" in query
     profile = json.loads((home / "config" / "profile.json").read_text())
     assert (profile["provider"], profile["user_id"]) == (oidc.issuer, "alice")
+    assert (profile["app_id"], profile["app_name"]) == ("", "")
+    status = run_cli(variables(home, oidc.issuer), "status")
+    assert "app:      none (the provider has no apps API)" in status.out
     token = json.loads((home / "config" / "token.json").read_text())
     assert token["refresh_token"]  # offline_access was granted: consent was asked
     cached = json.loads(next((home / "state" / "providers").glob("*.json")).read_text())
@@ -84,6 +97,54 @@ def test_login_by_issuer_discovers_the_provider_and_verifies_its_id_token(
     assert cached["discovery"]["document"]["issuer"] == oidc.issuer
     assert time.time() - cached["discovery"]["fetched_at"] < 3600
     assert cached["jwks"]["uri"] == f"{oidc.issuer}/jwks"
+
+
+def test_choosing_an_app_where_the_provider_has_no_apps_api_is_refused_before_the_browser(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browser = browse(monkeypatch)
+
+    result = run_cli(variables(home, oidc.issuer), "login", "--app", "mine")
+
+    assert result.status == 2
+    assert "--app 'mine': the provider has no apps API" in result.err
+    assert "log in without --app" in result.err
+    assert browser.urls == []
+    assert recorder.funnel_names() == []  # no login attempt counted
+
+
+def test_signup_where_the_provider_offers_none_says_so_before_any_browser(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    browser = browse(monkeypatch)
+
+    result = run_cli(variables(home, oidc.issuer), "signup")
+
+    assert result.status == 1
+    assert f"the provider at {oidc.issuer} offers no signup" in result.err
+    assert "registration_url" in result.err
+    assert browser.urls == []
+    assert recorder.funnel_names() == []  # no signup was possible: none is counted
+
+
+def test_signup_goes_through_a_configured_registration_url_and_never_sends_prompt_create(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    registration = f"{oidc.issuer}/where-accounts-are-made"
+    act = person()
+    browser = Browser(lambda url: None if url == registration else act(url))
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+    settings = {**variables(home, oidc.issuer), "AUTHFUNNEL_REGISTRATION_URL": registration}
+
+    result = run_cli(settings, "signup")
+
+    browser.join()
+    assert result.status == 0, result.err
+    assert browser.urls[0] == registration  # the registration page first, then the sign-in
+    assert "prompt=create" not in browser.urls[1]
+    assert "Once your account exists, sign in with it" in result.out
+    assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
+    assert recorder.funnel_events()[0].properties["flow"] == "signup"
 
 
 def test_cancelling_at_the_provider_aborts_at_browser_wait_declined(
@@ -229,6 +290,17 @@ def expire_saved_token(home: Path) -> dict[str, object]:
     return token
 
 
+def renewed_login(settings: dict[str, str], telemetry: Recorder) -> tuple[str, str]:
+    """What a command that needs a login gets (``require_login``), run in this process as a
+    command would: the access token, and what it said on stderr. (The provider has no apps
+    API, so ``apps list``, the one such command, cannot run against it.)"""
+    err = io.StringIO()
+    env = Environment(stdout=io.StringIO(), stderr=err, variables=settings)
+    ctx = AuthContext.create(env, telemetry, on_stderr=True)
+    _, token = require_login(ctx)
+    return token.access_token, err.getvalue()
+
+
 def refresh(oidc: OidcProvider, refresh_token: object) -> httpx.Response:
     """The provider's answer to ``refresh_token``, presented as the CLI would."""
     return httpx.post(
@@ -247,16 +319,71 @@ def test_an_expired_token_is_refreshed_and_the_refresh_token_rotates(
     browser = browse(monkeypatch)
     assert run_cli(variables(home, oidc.issuer), "login").status == 0
     before = expire_saved_token(home)
+    recorder.clear()
 
-    result = run_cli(variables(home, oidc.issuer), "apps", "list")
+    access_token, said = renewed_login(variables(home, oidc.issuer), recorder)
 
-    assert result.status == 0, result.err
-    assert "first-app" in result.out
+    assert said == ""
     assert len(browser.urls) == 1  # renewed silently: no second browser login
+    assert recorder.funnel_names() == []
     after = json.loads((home / "config" / "token.json").read_text())
-    assert after["access_token"] != before["access_token"]
+    assert after["access_token"] == access_token != before["access_token"]
     assert after["refresh_token"] != before["refresh_token"]  # rotated on use
     assert refresh(oidc, before["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_sends_no_scope_so_a_scope_strict_provider_accepts_it(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    # Scopes as configured for the dev provider, 'apps' among them: this provider grants only
+    # those it knows, and refuses a refresh that asks for more (invalid_scope).
+    settings = {
+        **variables(home, oidc.issuer),
+        "AUTHFUNNEL_SCOPES": "openid profile email offline_access apps",
+    }
+    browser = browse(monkeypatch)
+    assert run_cli(settings, "login").status == 0, "login"
+    before = expire_saved_token(home)
+    recorder.clear()
+
+    access_token, said = renewed_login(settings, recorder)
+
+    assert said == ""  # refreshed: nothing to tell, no browser
+    assert len(browser.urls) == 1
+    assert access_token != before["access_token"]
+    assert recorder.funnel_names() == []
+
+
+def test_a_refused_refresh_says_why_before_the_browser_opens_and_counts_no_login(
+    monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
+) -> None:
+    said_when_opened: list[str] = []
+    err = io.StringIO()
+    browser = Browser(person())
+
+    def open_and_note(url: str) -> bool:
+        said_when_opened.append(err.getvalue())  # what the person had read by then
+        return browser.open(url)
+
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+    assert run_cli(variables(home, oidc.issuer), "login").status == 0
+    stale = expire_saved_token(home)
+    # The refresh token is used up elsewhere (rotation): the one saved here is now refused.
+    assert refresh(oidc, stale["refresh_token"]).status_code == 200
+    recorder.clear()
+    monkeypatch.setattr(webbrowser, "open", open_and_note)
+    env = Environment(stdout=io.StringIO(), stderr=err, variables=variables(home, oidc.issuer))
+
+    _, token = require_login(AuthContext.create(env, recorder, on_stderr=True))
+
+    browser.join()
+    assert len(browser.urls) == 2  # the second login, in the browser
+    said = " ".join(said_when_opened[0].split())
+    assert "Your session has expired, and the provider refused to renew it" in said
+    assert "invalid_grant" in said
+    assert token.access_token != stale["access_token"]
+    # The re-login belongs to the command that needed it: no login funnel is recorded.
+    assert recorder.funnel_names() == []
 
 
 def test_logout_revokes_the_login_at_the_provider(
@@ -293,7 +420,7 @@ def test_an_openid_issuer_given_as_a_dev_layout_url_fails_before_the_browser(
     assert failed_at(recorder) == ("browser_wait", "authfunnel.ProviderNotFound")
 
 
-def test_a_userinfo_api_describing_another_user_fails_the_login_at_apps_fetch(
+def test_a_userinfo_api_describing_another_user_fails_the_login_at_profile_configure(
     monkeypatch: pytest.MonkeyPatch, oidc: OidcProvider, recorder: Recorder, home: Path
 ) -> None:
     browse(monkeypatch)
@@ -306,7 +433,8 @@ def test_a_userinfo_api_describing_another_user_fails_the_login_at_apps_fetch(
 
     assert result.status == 1
     assert "describes the user 'mallory', but the ID token was issued for 'alice'" in result.err
-    assert failed_at(recorder) == ("apps_fetch", "authfunnel.UserInfoMismatch")
+    # No apps API: the user is read at profile_configure, the app steps skipped.
+    assert failed_at(recorder) == ("profile_configure", "authfunnel.UserInfoMismatch")
     assert not (home / "config" / "profile.json").exists()
 
 

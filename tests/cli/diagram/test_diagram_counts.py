@@ -87,10 +87,16 @@ def test_every_state_and_edge_carries_its_count_alternatives_included(
         stage = figures.stages[where[step]]
         ended = sum(figures.ended_by_step[step].values())
         assert ended > 0
-        # At least those that ended there went through it, of all that reached the stage.
-        assert counted(nodes[step].text) == f"≥ {ended:,} of {stage.reached:,}"
-        assert counted(edges["apps_fetch", step].text) == f"≥ {ended:,} of {stage.reached:,}"
+        # At least those that ended there went through it, of all that entered the stage
+        # (those that reached it less those that skipped the app steps: no apps API).
+        entered = stage.reached - stage.skipped
+        assert counted(nodes[step].text) == f"≥ {ended:,} of {entered:,}"
+        assert counted(edges["apps_fetch", step].text) == f"≥ {ended:,} of {entered:,}"
     assert counted(nodes["profile_configure"].text) == f"{figures.stages[-1].reached:,}"
+    skipped = figures.stages[where["apps_fetch"]].skipped
+    assert skipped > 0
+    assert counted(edges["code_exchange", "profile_configure"].text) == f"{skipped:,}"
+    assert "skips the optional steps" in edges["code_exchange", "profile_configure"].text
 
 
 def test_abort_and_fail_edges_look_unlike_success_and_a_legend_says_which_is_which(
@@ -104,18 +110,22 @@ def test_abort_and_fail_edges_look_unlike_success_and_a_legend_says_which_is_whi
     def looks(dest: str) -> set[tuple[str, str]]:
         return {(e.stroke, e.dashes) for (_, d), e in edges.items() if d == dest}
 
+    skips = {(e.stroke, e.dashes) for edge, e in edges.items() if edge in LOGIN.skips}
     success = {
         (e.stroke, e.dashes)
         for (s, d), e in edges.items()
-        if d not in ("aborted", "failed") and not s.startswith("_legend")
+        if d not in ("aborted", "failed")
+        and not s.startswith("_legend")
+        and (s, d) not in LOGIN.skips
     }
     aborted, failed = looks("aborted"), looks("failed")
-    assert len(success) == len(aborted) == len(failed) == 1  # one look per kind
-    assert len(success | aborted | failed) == 3
+    assert len(success) == len(aborted) == len(failed) == len(skips) == 1  # one look per kind
+    assert len(success | aborted | failed | skips) == 4
     assert all(dashes for _, dashes in aborted | failed)  # told apart without colour too
     legend = [g for g in root.iter(f"{SVG}g") if g.findtext(f"{SVG}title") == "cluster_legend"]
     assert legend
-    for kind, look in (("goes on", success), ("aborted", aborted), ("failed", failed)):
+    kinds = (("goes on", success), ("aborted", aborted), ("failed", failed))
+    for kind, look in (*kinds, ("skips optional steps", skips)):
         sample = next(
             e for (s, _), e in edges.items() if s.startswith("_legend") and e.text == kind
         )

@@ -60,6 +60,7 @@ PROPERTIES = st.fixed_dictionaries(
             st.integers(0, 5_000), st.sampled_from([1_000, 1_001, 60_000, 3_600_000])
         ),
         "no_browser": st.booleans(),
+        "skipped": st.booleans(),  # a login without an apps API bypassed the app steps
         "os": st.sampled_from(["linux", "darwin"]),
         "succeeded": st.booleans(),
         "user_cancelled": st.booleans(),

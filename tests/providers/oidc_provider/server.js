@@ -72,43 +72,11 @@ function configuration() {
   };
 }
 
-// authfunnel's apps API, as a resource server beside the provider: it accepts the provider's
-// access tokens (looked up in the provider itself), and keeps each account's apps in memory.
-// Every account starts with one app, so a login needs no prompt.
-function appsApi(provider) {
-  const apps = new Map();
-  return async (ctx, next) => {
-    if (ctx.path !== '/api/apps') return next();
-    const bearer = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
-    const token = bearer && await provider.AccessToken.find(bearer);
-    if (!token) {
-      ctx.status = 401;
-      ctx.body = { error: 'invalid_token' };
-      return undefined;
-    }
-    const own = apps.get(token.accountId) ?? [{ id: 'app-1', name: 'first-app' }];
-    apps.set(token.accountId, own);
-    if (ctx.method === 'POST') {
-      let raw = '';
-      for await (const chunk of ctx.req) raw += chunk;
-      const name = String(JSON.parse(raw || '{}').name ?? '');
-      const app = { id: `app-${own.length + 1}`, name };
-      own.push(app);
-      ctx.status = 201;
-      ctx.body = app;
-      return undefined;
-    }
-    ctx.body = { apps: own };
-    return undefined;
-  };
-}
-
 // Bound first, so the issuer can carry the port the system chose.
 const server = createServer();
 server.listen(port, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, configuration());
-  provider.use(appsApi(provider));
   server.on('request', provider.callback());
   process.stdout.write(`listening on ${issuer}\n`);
 });
