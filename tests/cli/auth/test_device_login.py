@@ -32,8 +32,6 @@ def variables(home: Path, issuer: str, **extra: str) -> dict[str, str]:
     return {
         "AUTHFUNNEL_HOME": str(home),
         "AUTHFUNNEL_ISSUER": issuer,
-        # Until the apps steps are optional (issue 12, item 4): server.js serves an apps API.
-        "AUTHFUNNEL_APPS_URL": f"{issuer}/api/apps",
         "NO_COLOR": "1",
         "AUTHFUNNEL_LOGIN_TIMEOUT": "60",
         **extra,
@@ -60,7 +58,7 @@ def test_device_login_approved_at_the_provider_pages_logs_in_as_its_own_funnel(
     assert code is not None
     # The URL with the code in it, and the code itself to check against the page.
     assert result.out.splitlines().count(code.group(1)) == 1
-    assert "Logged in as alice@example.com, app first-app." in result.out
+    assert "Logged in as alice@example.com." in result.out
     assert recorder.funnel_names() == [fsm.AUTH_STARTED, fsm.AUTH_COMPLETED]
     started = recorder.funnel_events()[0]
     assert (started.properties["flow"], started.properties["no_browser"]) == ("device_login", True)
@@ -71,7 +69,9 @@ def test_device_login_approved_at_the_provider_pages_logs_in_as_its_own_funnel(
         "browser_wait",
         "code_exchange",
     ]
-    assert steps[-1] == "profile_configure"
+    # No apps API at this provider: the optional app steps are skipped, as in a browser login.
+    assert steps[4:] == ["profile_configure"]
+    assert recorder.funnel_events()[-1].properties["skipped"] is True
     assert (home / "config" / "token.json").exists()
 
 
@@ -131,5 +131,4 @@ def provider_without_device(oidc: OidcProvider) -> dict[str, str]:
         "AUTHFUNNEL_AUTHORIZE_URL": f"{oidc.issuer}/auth",
         "AUTHFUNNEL_TOKEN_URL": f"{oidc.issuer}/token",
         "AUTHFUNNEL_USERINFO_URL": f"{oidc.issuer}/me",
-        "AUTHFUNNEL_APPS_URL": f"{oidc.issuer}/api/apps",
     }
