@@ -137,6 +137,29 @@ def read_events(
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
+def first_seen(
+    tables: Mapping[str, Columns], schema: str | None, by: str, values: Sequence[str]
+) -> ir.Table | None:
+    """When each of ``values`` of the property ``by`` was first seen (``by_value``,
+    ``seen``): its earliest time on any event, read or not, as the DuckDB paths read it from
+    every message (``None``: no event table has the property's column)."""
+    import ibis
+
+    column = snake_case(by)
+    parts = []
+    for name, columns in tables.items():
+        if name == TRACKS or column not in columns:
+            continue
+        table = segment_table(schema, name, columns)
+        value = table[column].cast("string")
+        ts = _column(table, "timestamp", COMMON["timestamp"])
+        parts.append(table.select(by_value=value, ts=ts).filter(value.isin(values) & ts.notnull()))
+    if not parts:
+        return None
+    found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return found.group_by("by_value").aggregate(seen=found.ts.min())
+
+
 def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
     """One row: messages in ``tracks``, those no funnel knows, the first and last times; of
     the read events, the unplaced ones and the ones placed by time (no window: a scan)."""
@@ -152,9 +175,12 @@ def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
     zero = ibis.literal(0, "int64")
     row = tracks.aggregate(**figures)
     if events is None:
-        return row.mutate(unplaced=zero, approximate=zero)
+        never = ibis.null(COMMON["timestamp"])
+        return row.mutate(unplaced=zero, approximate=zero, read_first=never, read_last=never)
     read = events.aggregate(
         unplaced=events.count(where=events.grp.isnull() | events.seq.isnull()),
         approximate=events.count(where=events.approximate & events.seq.notnull()),
+        read_first=events.ts.min(),
+        read_last=events.ts.max(),
     )
     return row.cross_join(read)
