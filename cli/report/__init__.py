@@ -18,7 +18,8 @@ messages one at a time, through the same files and lines, for ``authfunnel event
 
 A warehouse (``--source postgresql://...``: ``_warehouse_connect``) computes the same
 ``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema,
-``_warehouse_figures`` pairs and counts, as ibis expressions; ``_warehouse`` runs them.
+``_warehouse_figures`` pairs and counts, ``_warehouse_periods`` places flows in periods, as
+ibis expressions; ``_warehouse`` runs them.
 
 ``_reference`` computes the same figures in plain Python, pairing each start with its ending
 per invocation by sequence: it states what both SQL paths compute, and property tests hold

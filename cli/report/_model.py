@@ -108,12 +108,9 @@ def build_report(
     if not isinstance(source, Path):
         from authfunnel.cli.report._warehouse import warehouse_report
 
-        if over in ("day", "week"):
-            raise CliError(
-                "--over is not available on a warehouse source yet",
-                hint="export the events (JSON lines or Parquet) and report on the file",
-            )
-        return warehouse_report(source, funnels, by=by, since=since, until=until, window=window)
+        return warehouse_report(
+            source, funnels, by=by, since=since, until=until, window=window, over=over, tz=zone
+        )
     zone = tz or ZoneInfo("UTC")
     con = connect()
     try:
@@ -164,13 +161,21 @@ def build_report(
     report.window, report.tz, report.period = window, zone, period
     report.period_from_range = over == "auto"
     if trend is not None and period is not None:
-        ends = stop(last, until)
-        for flow, funnel in zip(report.flows, funnels, strict=True):
-            periods = assemble_report(str(source), [funnel], "period", loaded, trend).flows[0]
-            flow.over = timeline(
-                periods.breakdown, period, zone, ends, partial(figures, funnel, []), since
-            )
+        add_timelines(report, funnels, loaded, trend, period)
     return report
+
+
+def add_timelines(
+    report: Report, funnels: Sequence[Funnel], loaded: Loaded, trend: QueryResult, period: Period
+) -> None:
+    """Give each flow of ``report`` its figures per ``period`` from ``trend``, a query whose
+    breakdown values are the periods flows started in (read in ``report.tz``)."""
+    ends = stop(report.last_event, report.until)
+    for flow, funnel in zip(report.flows, funnels, strict=True):
+        periods = assemble_report(report.source, [funnel], "period", loaded, trend).flows[0]
+        flow.over = timeline(
+            periods.breakdown, period, report.tz, ends, partial(figures, funnel, []), report.since
+        )
 
 
 def _first_seen(

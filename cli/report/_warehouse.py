@@ -1,12 +1,15 @@
 """A report computed inside a warehouse (``cli.report._warehouse_connect``: where, how).
 
-Two queries, each an ibis expression of ``cli.report._warehouse_query`` compiled for the
+Queries, each an ibis expression of ``cli.report._warehouse_query`` compiled for the
 engine and run there: a scan for the bookkeeping row, and the figures (one window pass):
-the counts of flow instances per outcome, step, reason, error class and breakdown value, the
-orphan groups, and each flow's median and p90 from its histogram of durations. Only those
-aggregated rows come back, as typed rows, folded here to the same ``QueryResult`` the DuckDB
-paths return and rendered by the same code. Every section of the report (funnel, reasons,
-error classes, quantiles, breakdowns) is computed on PostgreSQL: none is unavailable.
+the counts of flow instances per outcome, step, reason, error class and breakdown value
+(completed late past the conversion window included), the orphan groups, each flow's median
+and p90 from its histogram of durations and its time-to-convert bins. With ``--over`` (the
+HTML page's conversion over time) the figures again, the breakdown value being the period
+of each flow's start (``_warehouse_periods``); with ``--by`` a version-like property, when
+each other value was first seen. Only those aggregated rows come back, as typed rows,
+folded here to the same ``QueryResult`` the DuckDB paths return and rendered by the same
+code. Every section of the report is computed on PostgreSQL: none is unavailable.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo
 
 from authfunnel.cli.app import CliError
 from authfunnel.cli.report._warehouse_connect import (
@@ -25,10 +29,12 @@ from authfunnel.cli.report._warehouse_connect import (
 )
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     import psycopg
 
-    from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
+    from authfunnel.cli.report._funnel_query import Durations, OutcomeCount, QueryResult
     from authfunnel.cli.report._model import Report
+    from authfunnel.cli.report._periods import Period
     from authfunnel.cli.report._tally import BinRow, CountRow, QuantileRow
     from authfunnel.fsm import Funnel
 
@@ -41,23 +47,43 @@ def warehouse_report(
     since: datetime | None,
     until: datetime | None,
     window: timedelta,
+    over: Period | Literal["auto"] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Report:
     """The report of ``funnels`` computed in ``warehouse`` (see the module); a completed
-    flow converted if it took at most ``window``."""
+    flow converted if it took at most ``window``; with ``over``, per period flows started
+    in, read in ``tz`` (``_warehouse_periods``), as ``_model.build_report``."""
     from authfunnel.cli.report._events import UNPLACED, Loaded, reasons
-    from authfunnel.cli.report._funnel_query import QueryResult
-    from authfunnel.cli.report._model import assemble_report
+    from authfunnel.cli.report._model import add_timelines, assemble_report
+    from authfunnel.cli.report._periods import period_for_range
+    from authfunnel.cli.report._warehouse_periods import period_value
+    from authfunnel.cli.report._warehouse_query import read_events
 
+    zone = tz or ZoneInfo("UTC")
+    period: Period | None = None
+    trend = None
     with psycopg_errors(warehouse):
         con = connect_warehouse(warehouse)
         try:
             tables = _tables(con, warehouse.schema)
             if by is not None:
                 _check_by(tables, by)
-            found = _query(con, tables, warehouse.schema, funnels, by, since, until, window)
+            read = _Read(con, tables, warehouse.schema, since, until, window)
+            events = read_events(tables, warehouse.schema, funnels, by)
+            book = read.bookkeeping(events)
+            if over is not None:
+                first, last = book.first_event, book.last_event
+                period = period_for_range(since or first, until or last) if over == "auto" else over
+                periods = None
+                if events is not None:
+                    at = period_value(events.ts, period, zone, book.read_first, book.read_last)
+                    periods = events.mutate(by_value=at)
+                trend = read.figures(periods, book)
+            # Without --by, the periods' figures are the report's too (as in build_report).
+            result = trend if trend is not None and by is None else read.figures(events, book)
+            seen = _first_seen(con, tables, warehouse.schema, by, result.outcomes) if by else {}
         finally:
             con.close()
-    counts, durations, orphans, book = found
     # Malformed and approximate are counted among the events the funnels read: the other
     # events' tables are never opened.
     loaded = Loaded(
@@ -66,11 +92,49 @@ def warehouse_report(
         malformed_reasons=reasons({UNPLACED: book.unplaced}),
         approximate=book.approximate,
     )
-    result = QueryResult(counts, durations, book.unknown_events, orphans)
     report = assemble_report(str(warehouse), funnels, by, loaded, result)
     report.since, report.until = since, until
     report.first_event, report.last_event = book.first_event, book.last_event
+    report.first_seen, report.window, report.tz = seen, window, zone
+    report.period, report.period_from_range = period, over == "auto"
+    if trend is not None and period is not None:
+        add_timelines(report, funnels, loaded, trend, period)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class FirstSeen:
+    """A ``--by`` value and its earliest event's time (``_warehouse_query.first_seen``)."""
+
+    by_value: str
+    seen: datetime
+
+
+def _first_seen(
+    con: psycopg.Connection[Any],
+    tables: Mapping[str, Mapping[str, str]],
+    schema: str,
+    by: str,
+    counts: Sequence[OutcomeCount],
+) -> dict[str, datetime]:
+    """When each ``--by`` value that is not a version was first seen, where the breakdown
+    reads its values as versions, as the DuckDB paths compute it (``_model._first_seen``)."""
+    import ibis
+    from psycopg.rows import class_row
+
+    from authfunnel.cli.report._segments import read_as_versions, version
+    from authfunnel.cli.report._warehouse_query import first_seen
+
+    values = sorted({row.by_value for row in counts if row.by_value is not None})
+    strays = [value for value in values if version(value) is None]
+    if not strays or not read_as_versions(by, values):
+        return {}
+    query = first_seen(tables, schema, by, strays)
+    if query is None:
+        return {}
+    with con.cursor(row_factory=class_row(FirstSeen)) as cursor:
+        rows = cursor.execute(ibis.to_sql(query, dialect="postgres")).fetchall()
+    return {row.by_value: row.seen for row in rows}
 
 
 def _check_by(tables: Mapping[str, Mapping[str, str]], by: str) -> None:
@@ -124,44 +188,57 @@ class Bookkeeping:
     last_event: datetime | None
     unplaced: int
     approximate: int
+    # The times of the events the funnels read: the range periods are computed over.
+    read_first: datetime | None
+    read_last: datetime | None
 
 
-def _query(
-    con: psycopg.Connection[Any],
-    tables: Mapping[str, Mapping[str, str]],
-    schema: str,
-    funnels: Sequence[Funnel],
-    by: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    window: timedelta,
-) -> tuple[list[OutcomeCount], list[Durations], int, Bookkeeping]:
-    """Run the bookkeeping and the figures in the warehouse, into typed rows; fold them."""
-    import ibis
-    from psycopg.rows import class_row, kwargs_row
+class _Read:
+    """The queries of one report, each an ibis expression run in the warehouse."""
 
-    from authfunnel.cli.report._conversion_time import window_ms
-    from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
-    from authfunnel.cli.report._warehouse_query import (
-        TRACKS,
-        bookkeeping,
-        read_events,
-        segment_table,
-    )
+    def __init__(
+        self,
+        con: psycopg.Connection[Any],
+        tables: Mapping[str, Mapping[str, str]],
+        schema: str,
+        since: datetime | None,
+        until: datetime | None,
+        window: timedelta,
+    ) -> None:
+        from authfunnel.cli.report._warehouse_query import TRACKS, segment_table
 
-    tracks = segment_table(schema, TRACKS, tables[TRACKS])
-    events = read_events(tables, schema, funnels, by)
-    sql = ibis.to_sql(bookkeeping(tracks, events), dialect="postgres")
-    with con.cursor(row_factory=class_row(Bookkeeping)) as cursor:
-        book = cursor.execute(sql).fetchall()[0]
-    if events is None:
-        return [], [], 0, book
-    windowed = paired(events)
-    found = instances(windowed, cutoff(tracks), since, until, window_ms(window))
-    sql = ibis.to_sql(figures(found), "postgres")
-    with con.cursor(row_factory=kwargs_row(figure_row)) as cursor:
-        rows = cursor.execute(sql).fetchall()
-    return (*fold(rows), book)
+        self.con, self.since, self.until, self.window = con, since, until, window
+        self.tracks = segment_table(schema, TRACKS, tables[TRACKS])
+
+    def bookkeeping(self, events: ir.Table | None) -> Bookkeeping:
+        import ibis
+        from psycopg.rows import class_row
+
+        from authfunnel.cli.report._warehouse_query import bookkeeping
+
+        sql = ibis.to_sql(bookkeeping(self.tracks, events), dialect="postgres")
+        with self.con.cursor(row_factory=class_row(Bookkeeping)) as cursor:
+            return cursor.execute(sql).fetchall()[0]
+
+    def figures(self, events: ir.Table | None, book: Bookkeeping) -> QueryResult:
+        """The figures of ``events`` (their ``by_value`` the breakdown), folded."""
+        import ibis
+        from psycopg.rows import kwargs_row
+
+        from authfunnel.cli.report._conversion_time import window_ms
+        from authfunnel.cli.report._funnel_query import QueryResult
+        from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
+
+        if events is None:
+            return QueryResult([], [], book.unknown_events, 0)
+        found = instances(
+            paired(events), cutoff(self.tracks), self.since, self.until, window_ms(self.window)
+        )
+        sql = ibis.to_sql(figures(found), "postgres")
+        with self.con.cursor(row_factory=kwargs_row(figure_row)) as cursor:
+            rows = cursor.execute(sql).fetchall()
+        outcomes, durations, orphans = fold(rows)
+        return QueryResult(outcomes, durations, book.unknown_events, orphans)
 
 
 def figure_row(**columns: Any) -> CountRow | QuantileRow | BinRow:

@@ -37,11 +37,12 @@ def paired(events: ir.Table) -> ir.Table:
         usable.reason,
         usable.error_class,
         usable.duration_ms,
+        usable.skipped,
         usable.no_browser,
         usable.by_value,
     ]
     window = ibis.window(group_by=[usable.grp, usable.flow], order_by=order)
-    following = ("is_start", "outcome", "step", "reason", "error_class", "duration_ms")
+    following = ("is_start", "outcome", "step", "reason", "error_class", "duration_ms", "skipped")
     return usable.mutate(
         first=ibis.row_number().over(window) == 0,
         next_by_value=usable.by_value.lead().over(window),
@@ -87,6 +88,7 @@ def instances(
         outcome=outcome,
         step=ending(kept.next_step),
         reason=ending(kept.next_reason),
+        skipped=ending(kept.next_skipped),
         error_class=ending(kept.next_error_class),
         abandoned=(start & outcome.isnull() & (kept.ts < cutoff)).fill_null(False),
         duration=ibis.ifelse(outcome == "completed", kept.next_duration_ms, ibis.null("int64")),
@@ -97,7 +99,8 @@ def instances(
 
 # Each figure row's columns (``figures``): a count's, then a quantile's; NULL where not its.
 COUNT_KEYS: Final = (
-    *("flow", "orphan", "by_value", "outcome", "step", "reason", "error_class", "late"),
+    *("flow", "orphan", "by_value", "outcome", "step", "reason", "error_class", "skipped"),
+    "late",
 )
 QUANTILES: Final = {"median": 0.5, "p90": 0.9}
 FIGURE_COLUMNS: Final = (
@@ -171,6 +174,7 @@ def figures(instances: ir.Table) -> ir.Table:
             outcome=ibis.null("string"),
             step=ibis.null("string"),
             reason=ibis.null("string"),
+            skipped=ibis.null("boolean"),
             error_class=ibis.null("string"),
             abandoned=ibis.null("boolean"),
             flows=null_int,
@@ -182,6 +186,7 @@ def figures(instances: ir.Table) -> ir.Table:
             outcome=ibis.null("string"),
             step=ibis.null("string"),
             reason=ibis.null("string"),
+            skipped=ibis.null("boolean"),
             error_class=ibis.null("string"),
             abandoned=ibis.null("boolean"),
             no_browser=null_int,

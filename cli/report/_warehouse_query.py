@@ -38,6 +38,7 @@ PROPERTIES: Final = {
     "error_class": "string",
     "duration_ms": "int64",
     "no_browser": "boolean",
+    "skipped": "boolean",
     "succeeded": "boolean",
     "user_cancelled": "boolean",
 }
@@ -128,6 +129,8 @@ def read_events(
                 reason=reason if ending else null_text,
                 error_class=p["error_class"] if ending else null_text,
                 duration_ms=p["duration_ms"] if ending else ibis.null("int64"),
+                # As the DuckDB paths read it: an ending's, false where it does not say.
+                skipped=p["skipped"].fill_null(False) if ending else ibis.null("boolean"),
                 no_browser=p["no_browser"],
                 by_value=_column(table, snake_case(by), "string") if by else null_text,
             ).filter(flow.isin(flows))
@@ -135,6 +138,29 @@ def read_events(
     if not parts:
         return None
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def first_seen(
+    tables: Mapping[str, Columns], schema: str | None, by: str, values: Sequence[str]
+) -> ir.Table | None:
+    """When each of ``values`` of the property ``by`` was first seen (``by_value``,
+    ``seen``): its earliest time on any event, read or not, as the DuckDB paths read it from
+    every message (``None``: no event table has the property's column)."""
+    import ibis
+
+    column = snake_case(by)
+    parts = []
+    for name, columns in tables.items():
+        if name == TRACKS or column not in columns:
+            continue
+        table = segment_table(schema, name, columns)
+        value = table[column].cast("string")
+        ts = _column(table, "timestamp", COMMON["timestamp"])
+        parts.append(table.select(by_value=value, ts=ts).filter(value.isin(values) & ts.notnull()))
+    if not parts:
+        return None
+    found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return found.group_by("by_value").aggregate(seen=found.ts.min())
 
 
 def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
@@ -152,9 +178,12 @@ def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
     zero = ibis.literal(0, "int64")
     row = tracks.aggregate(**figures)
     if events is None:
-        return row.mutate(unplaced=zero, approximate=zero)
+        never = ibis.null(COMMON["timestamp"])
+        return row.mutate(unplaced=zero, approximate=zero, read_first=never, read_last=never)
     read = events.aggregate(
         unplaced=events.count(where=events.grp.isnull() | events.seq.isnull()),
         approximate=events.count(where=events.approximate & events.seq.notnull()),
+        read_first=events.ts.min(),
+        read_last=events.ts.max(),
     )
     return row.cross_join(read)
