@@ -159,40 +159,28 @@ def figures(instances: ir.Table) -> ir.Table:
         .mutate(by_value=ibis.null("string"), overall=ibis.literal(True)),
         distinct=False,
     )
+    # Each kind of row holds NULL (or false) in the other kinds' columns.
     null_int = ibis.null("int64")
+    no_count = {
+        "late": ibis.literal(False),
+        "orphan": ibis.literal(False),
+        "outcome": ibis.null("string"),
+        "step": ibis.null("string"),
+        "reason": ibis.null("string"),
+        "skipped": ibis.null("boolean"),
+        "error_class": ibis.null("string"),
+        "abandoned": ibis.null("boolean"),
+        "no_browser": null_int,
+    }
+    no_quantiles = {
+        name: ibis.null("float64" if name.endswith("_at") else "int64") for name in quantiles
+    }
     return ibis.union(
-        counts.mutate(
-            bin=null_int,
-            overall=ibis.null("boolean"),
-            **{name: null_int for name in quantiles if not name.endswith("_at")},
-            **{name: ibis.null("float64") for name in quantiles if name.endswith("_at")},
-        ).select(*FIGURE_COLUMNS),
-        quantile_rows.mutate(
-            bin=null_int,
-            late=ibis.literal(False),
-            orphan=ibis.literal(False),
-            outcome=ibis.null("string"),
-            step=ibis.null("string"),
-            reason=ibis.null("string"),
-            skipped=ibis.null("boolean"),
-            error_class=ibis.null("string"),
-            abandoned=ibis.null("boolean"),
-            flows=null_int,
-            no_browser=null_int,
-        ).select(*FIGURE_COLUMNS),
-        bins.mutate(
-            late=ibis.literal(False),
-            orphan=ibis.literal(False),
-            outcome=ibis.null("string"),
-            step=ibis.null("string"),
-            reason=ibis.null("string"),
-            skipped=ibis.null("boolean"),
-            error_class=ibis.null("string"),
-            abandoned=ibis.null("boolean"),
-            no_browser=null_int,
-            **{name: null_int for name in quantiles if not name.endswith("_at")},
-            **{name: ibis.null("float64") for name in quantiles if name.endswith("_at")},
-        ).select(*FIGURE_COLUMNS),
+        counts.mutate(bin=null_int, overall=ibis.null("boolean"), **no_quantiles).select(
+            *FIGURE_COLUMNS
+        ),
+        quantile_rows.mutate(bin=null_int, flows=null_int, **no_count).select(*FIGURE_COLUMNS),
+        bins.mutate(**no_count, **no_quantiles).select(*FIGURE_COLUMNS),
         distinct=False,
     )
 
