@@ -111,7 +111,6 @@ def build_report(
         return warehouse_report(
             source, funnels, by=by, since=since, until=until, window=window, over=over, tz=zone
         )
-    zone = tz or ZoneInfo("UTC")
     con = connect()
     try:
         loaded = load_events(con, source, by)
