@@ -27,7 +27,10 @@ from authfunnel.fsm._catalog import (
     COMMAND_INVOKED,
     Direction,
     Event,
+    EventRole,
+    EventSpec,
     Flow,
+    PropertySpec,
     PropertyValue,
     Step,
     auth_aborted,
@@ -40,7 +43,7 @@ from authfunnel.fsm._catalog import (
 )
 from authfunnel.fsm._client import NoopClient, StepRecorder, TelemetryClient, track_event
 from authfunnel.fsm._declaration import Funnel
-from authfunnel.fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS
+from authfunnel.fsm._emitters import AUTH_EVENTS, COMMAND_EVENTS, LOGOUT_EVENTS, FlowEvents
 from authfunnel.fsm._error_class import error_class, register_wrapper, unregister_wrapper
 from authfunnel.fsm._errors import (
     AbortReason,
@@ -61,7 +64,7 @@ from authfunnel.fsm._flows import (
     LOGOUT,
     SIGNUP,
 )
-from authfunnel.fsm._plan import tracking_plan
+from authfunnel.fsm._plan import event_catalog, tracking_plan
 from authfunnel.fsm._run_scope import FlowRun
 from authfunnel.fsm._tracker import NULL_TRACKER, FlowTracker, FunnelEvents
 
@@ -89,7 +92,10 @@ __all__ = [
     "DefinitionError",
     "Direction",
     "Event",
+    "EventRole",
+    "EventSpec",
     "Flow",
+    "FlowEvents",
     "FlowRun",
     "FlowTracker",
     "Funnel",
@@ -100,6 +106,7 @@ __all__ = [
     "InternalError",
     "NoopClient",
     "PromptDeclined",
+    "PropertySpec",
     "PropertyValue",
     "Step",
     "StepRecorder",
@@ -113,6 +120,7 @@ __all__ = [
     "command_completed",
     "command_invoked",
     "error_class",
+    "event_catalog",
     "invocation_id",
     "register_wrapper",
     "set_cli_version",

@@ -111,7 +111,7 @@ def with_base_properties(event: Event) -> Event:
     merged["sequence"] = process.next_sequence()
     merged["invocation_id"] = process.invocation_id
     merged["cli_version"] = cli_version()
-    return Event(event.name, merged)
+    return Event(event.name, merged, event.funnel)
 
 
 def base_properties_of(properties: Mapping[str, PropertyValue]) -> dict[str, PropertyValue]:

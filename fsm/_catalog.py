@@ -1,8 +1,12 @@
-"""The event catalog: every event name, its properties, and one typed constructor per event.
+"""The event catalog: every event name, its role in a run, its properties, and one typed
+constructor per built-in event.
 
-Each event's properties are declared once, in ``EVENT_PROPERTIES``; the constructors below build
-exactly those keys and the tracking plan (``authfunnel.fsm.tracking_plan``) turns the same
-table into JSON Schema. Call sites stay one line::
+The catalog is open: a funnel names its own events (``FlowEvents("Deploy Started", ...)``) and
+its run properties, and each event it emits is declared by an ``EventSpec`` (name, role,
+property schemas). The properties of each role are declared once, in ``ROLE_PROPERTIES``; the
+built-in names take them in ``EVENT_PROPERTIES``; the tracking plan
+(``authfunnel.fsm.tracking_plan``) turns the same tables into JSON Schema. Call sites stay one
+line::
 
     track_event(client, auth_completed(Flow.LOGIN, duration_ms=1840))
 """
@@ -13,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from authfunnel.fsm._errors import AbortReason
 
@@ -58,15 +62,20 @@ class Direction(StrEnum):
     DOWNGRADE = "downgrade"
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One analytics event: a catalog name and its (read-only) properties."""
+class EventRole(StrEnum):
+    """What an event says about its run: the reports, recovery and checks read it."""
 
-    name: str
-    properties: Mapping[str, PropertyValue] = field(default_factory=dict)
+    STARTED = "started"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+    # One ending for every outcome, told by its properties: ``succeeded``, ``user_cancelled``.
+    ENDED = "ended"
+    # The run's only event, at its start: nothing ends it (logout).
+    SOLE = "sole"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
+
+ENDING_ROLES: Final = frozenset({EventRole.COMPLETED, EventRole.ABORTED, EventRole.FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,58 @@ class PropertySpec:
 
     schema: JSONSchema
     required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """One event name's declaration: its role in a run and the properties it may carry
+    (besides the base properties); anything else is left out before it leaves the machine."""
+
+    name: str
+    role: EventRole
+    properties: Mapping[str, PropertySpec]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
+
+
+class Declaring(Protocol):
+    """What an event knows of the funnel whose run emitted it (an ``fsm.Funnel``)."""
+
+    @property
+    def flow(self) -> str: ...
+
+    @property
+    def initial_step(self) -> str: ...
+
+    @property
+    def catalog(self) -> Mapping[str, EventSpec]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One analytics event: a catalog name and its (read-only) properties.
+
+    ``funnel`` is the declaration of the run that emitted it (set by the run): it says which
+    properties may leave and how a killed run ends. A bare event has none, and only the
+    built-in catalog vouches for its properties.
+    """
+
+    name: str
+    properties: Mapping[str, PropertyValue] = field(default_factory=dict)
+    funnel: Declaring | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
+
+    @property
+    def spec(self) -> EventSpec | None:
+        """The declaration of this event's name: its funnel's, else the built-in catalog's."""
+        if self.funnel is not None:
+            declared = self.funnel.catalog.get(self.name)
+            if declared is not None:
+                return declared
+        return BUILTIN_CATALOG.get(self.name)
 
 
 SNAKE_CASE: Final = r"^[a-z][a-z0-9_]*$"
@@ -88,20 +149,40 @@ _REASON = PropertySpec({"type": "string", "enum": [reason.value for reason in Ab
 # Set (true) only on the ending of a run that bypassed its funnel's optional steps.
 _SKIPPED = PropertySpec({"const": True}, required=False)
 
-EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxyType(
+# Set (true) only when a later invocation ended a run whose process was killed.
+_RECOVERED = PropertySpec({"type": "boolean"}, required=False)
+
+# The properties of a funnel's events by role, whatever the events are named.
+ROLE_PROPERTIES: Final[Mapping[EventRole, Mapping[str, PropertySpec]]] = MappingProxyType(
     {
-        AUTH_STARTED: {"flow": _NAME, "no_browser": PropertySpec({"type": "boolean"})},
-        AUTH_COMPLETED: {"flow": _NAME, "duration_ms": _DURATION, "skipped": _SKIPPED},
-        AUTH_ABORTED: {"flow": _NAME, "step": _NAME, "reason": _REASON, "skipped": _SKIPPED},
-        AUTH_FAILED: {
+        EventRole.STARTED: {"flow": _NAME},
+        EventRole.COMPLETED: {"flow": _NAME, "duration_ms": _DURATION, "skipped": _SKIPPED},
+        EventRole.ABORTED: {
+            "flow": _NAME,
+            "step": _NAME,
+            "reason": _REASON,
+            "skipped": _SKIPPED,
+        },
+        EventRole.FAILED: {
             "flow": _NAME,
             "step": _NAME,
             "duration_ms": _DURATION,
             "error_class": _ERROR_CLASS,
             "skipped": _SKIPPED,
-            # Set (true) only when a later invocation ended a flow whose process was killed.
-            "recovered": PropertySpec({"type": "boolean"}, required=False),
+            "recovered": _RECOVERED,
         },
+    }
+)
+
+EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxyType(
+    {
+        AUTH_STARTED: {
+            **ROLE_PROPERTIES[EventRole.STARTED],
+            "no_browser": PropertySpec({"type": "boolean"}),
+        },
+        AUTH_COMPLETED: ROLE_PROPERTIES[EventRole.COMPLETED],
+        AUTH_ABORTED: ROLE_PROPERTIES[EventRole.ABORTED],
+        AUTH_FAILED: ROLE_PROPERTIES[EventRole.FAILED],
         AUTH_LOGOUT: {"flow": PropertySpec({"const": Flow.LOGOUT.value})},
         COMMAND_INVOKED: {"command": PropertySpec({"type": "string", "minLength": 1})},
         COMMAND_COMPLETED: {
@@ -111,9 +192,26 @@ EVENT_PROPERTIES: Final[Mapping[str, Mapping[str, PropertySpec]]] = MappingProxy
             "duration_ms": _DURATION,
             "error_class": PropertySpec(_ERROR_CLASS.schema, required=False),
             "user_cancelled": PropertySpec({"type": "boolean"}, required=False),
-            # Set (true) only when a later invocation ended a command whose process was killed.
-            "recovered": PropertySpec({"type": "boolean"}, required=False),
+            # Why a cancelled command stopped (Ctrl-C, a declined prompt, a signal).
+            "reason": PropertySpec(_REASON.schema, required=False),
+            "recovered": _RECOVERED,
         },
+    }
+)
+
+_BUILTIN_ROLES: Final = {
+    AUTH_STARTED: EventRole.STARTED,
+    AUTH_COMPLETED: EventRole.COMPLETED,
+    AUTH_ABORTED: EventRole.ABORTED,
+    AUTH_FAILED: EventRole.FAILED,
+    AUTH_LOGOUT: EventRole.SOLE,
+    COMMAND_INVOKED: EventRole.STARTED,
+    COMMAND_COMPLETED: EventRole.ENDED,
+}
+BUILTIN_CATALOG: Final[Mapping[str, EventSpec]] = MappingProxyType(
+    {
+        name: EventSpec(name, _BUILTIN_ROLES[name], properties)
+        for name, properties in EVENT_PROPERTIES.items()
     }
 )
 
@@ -166,8 +264,10 @@ def command_completed(
     duration_ms: int,
     error_class: str | None = None,
     user_cancelled: bool | None = None,
+    reason: AbortReason | None = None,
 ) -> Event:
-    """``Command Completed``; ``error_class`` and ``user_cancelled`` only describe a failure."""
+    """``Command Completed``; ``error_class``, ``user_cancelled`` and (for a cancelled one)
+    ``reason`` only describe a failure."""
     properties: dict[str, PropertyValue] = {
         "command": command,
         "succeeded": succeeded,
@@ -178,4 +278,6 @@ def command_completed(
         if error_class is not None:
             properties["error_class"] = error_class
         properties["user_cancelled"] = bool(user_cancelled)
+        if user_cancelled and reason is not None:
+            properties["reason"] = reason.value
     return Event(COMMAND_COMPLETED, properties)

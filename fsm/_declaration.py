@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.fsm._base import BASE_PROPERTY_KEYS
-from authfunnel.fsm._catalog import SNAKE_CASE
+from authfunnel.fsm._catalog import SNAKE_CASE, EventSpec, JSONSchema, PropertySpec
 from authfunnel.fsm._emitters import AUTH_EVENTS
 from authfunnel.fsm._errors import DefinitionError
 from authfunnel.fsm._machine import (
@@ -155,12 +156,38 @@ class Funnel:
         return FlowTracker(self, client, no_browser=no_browser, properties=properties, clock=clock)
 
     @cached_property
+    def catalog(self) -> Mapping[str, EventSpec]:
+        """Each event this funnel emits, declared: its emitter's spec plus the run properties
+        (which every event of a run carries; the emitter's own keys win)."""
+        extra = {name: run_property_spec(kind) for name, kind in self.properties.items()}
+        return MappingProxyType(
+            {
+                spec.name: EventSpec(spec.name, spec.role, {**extra, **spec.properties})
+                for spec in self.events.specs
+            }
+        )
+
+    @cached_property
     def machine(self) -> Machine:
         """The ``transitions`` machine, built once per process on first use."""
         return build_machine(self)
 
     def __repr__(self) -> str:
         return f"Funnel(flow={self.flow!r}, steps={list(self.steps)!r})"
+
+
+def run_property_spec(kind: PropertyType) -> PropertySpec:
+    """The schema of a run property of type ``kind`` (not required: a bare event lacks it)."""
+    schema: JSONSchema
+    if kind is bool:
+        schema = {"type": "boolean"}
+    elif kind is int:
+        schema = {"type": "integer"}
+    elif isinstance(kind, type) and issubclass(kind, StrEnum):
+        schema = {"type": "string", "enum": [member.value for member in kind]}
+    else:
+        schema = {"type": "string"}
+    return PropertySpec(schema, required=False)
 
 
 def _validate(funnel: Funnel) -> None:
@@ -202,6 +229,7 @@ def _validate(funnel: Funnel) -> None:
     if dead_ends:
         raise DefinitionError(f"{flow}: these steps can never reach completed: {dead_ends}")
     _validate_optional(funnel)
+    _validate_events(funnel)
     for name, kind in funnel.properties.items():
         if not _SNAKE.match(name) or name in BASE_PROPERTY_KEYS or name in _EVENT_KEYS:
             raise DefinitionError(
@@ -212,6 +240,21 @@ def _validate(funnel: Funnel) -> None:
 
 
 _EVENT_KEYS: Final = frozenset({"flow", "step", "reason", "duration_ms", "error_class", "skipped"})
+
+
+def _validate_events(funnel: Funnel) -> None:
+    specs = getattr(funnel.events, "specs", None)
+    if not isinstance(specs, tuple) or not all(isinstance(s, EventSpec) for s in specs):
+        raise DefinitionError(
+            f"{funnel.flow}: events= must declare its events as a tuple of EventSpec in "
+            "`specs` (FlowEvents does: FlowEvents.named('Deploy'))"
+        )
+    declared = {spec.name for spec in specs}
+    if declared != set(funnel.events.names) or len(declared) != len(specs):
+        raise DefinitionError(
+            f"{funnel.flow}: events= names {sorted(funnel.events.names)} but declares "
+            f"{sorted(spec.name for spec in specs)}: each name needs exactly one EventSpec"
+        )
 
 
 def _validate_optional(funnel: Funnel) -> None:

@@ -1,19 +1,20 @@
 """The tracking plan: a JSON Schema (draft-07) per event, in the shape Segment Protocols uses.
 
-Built from the catalog's property table and the funnel declarations, so the plan's ``flow`` and
-``step`` enums are exactly the declared ones: a funnel added to ``funnels`` extends the plan.
+Built from the funnel declarations (each funnel's ``catalog``: its events' names, roles and
+properties, run properties included), so the plan's event names and its ``flow`` and ``step``
+enums are exactly the declared ones: a funnel added to ``funnels`` extends the plan.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Final
 
 from authfunnel.fsm._base import BASE_PROPERTY_KEYS
-from authfunnel.fsm._catalog import EVENT_PROPERTIES, JSONSchema, PropertySpec
-from authfunnel.fsm._declaration import Funnel, PropertyType
+from authfunnel.fsm._catalog import BUILTIN_CATALOG, EventSpec, JSONSchema, PropertySpec
+from authfunnel.fsm._declaration import Funnel
+from authfunnel.fsm._errors import DefinitionError
 
 DRAFT_07: Final = "http://json-schema.org/draft-07/schema#"
 _BASE_PROPERTIES: Final[dict[str, JSONSchema]] = {
@@ -30,28 +31,49 @@ _BASE_PROPERTIES: Final[dict[str, JSONSchema]] = {
 assert set(_BASE_PROPERTIES) == BASE_PROPERTY_KEYS
 
 
+def event_catalog(funnels: Iterable[Funnel] | None = None) -> dict[str, EventSpec]:
+    """Every event name ``funnels`` emit (default: the built-in ones), declared once: its
+    role and the union of the properties each funnel gives it (run properties included).
+
+    Raises ``DefinitionError`` when two funnels give one name different roles.
+    """
+    catalog: dict[str, EventSpec] = {}
+    first: dict[str, Funnel] = {}
+    for funnel in _funnels(funnels):
+        for name, spec in funnel.catalog.items():
+            known = catalog.get(name)
+            if known is None:
+                catalog[name], first[name] = spec, funnel
+                continue
+            if known.role != spec.role:
+                raise DefinitionError(
+                    f"event {name!r} is the {known.role} event of {first[name].flow!r} and the "
+                    f"{spec.role} event of {funnel.flow!r}: give each role its own name"
+                )
+            properties = dict(known.properties)
+            for key, prop in spec.properties.items():
+                before = properties.get(key)
+                properties[key] = prop if before is None else _merge_spec(before, prop)
+            catalog[name] = EventSpec(name, known.role, properties)
+    return catalog
+
+
 def tracking_plan(
     funnels: Iterable[Funnel] | None = None, *, tracked: bool = True
 ) -> dict[str, JSONSchema]:
-    """Event name to JSON Schema of a Segment ``track`` message's ``properties``.
+    """Event name to JSON Schema of a Segment ``track`` message's ``properties``: every
+    built-in event, and every event ``funnels`` name (default: the built-in funnels).
 
     ``tracked`` (the default) describes events as they leave ``track_event``, base properties
     required; ``tracked=False`` describes what the catalog constructors return.
     """
-    if funnels is None:
-        from authfunnel.fsm._flows import BUILTIN_FUNNELS
-
-        funnels = BUILTIN_FUNNELS
-    funnels = tuple(funnels)
+    funnels = _funnels(funnels)
+    declared = {**BUILTIN_CATALOG, **event_catalog(funnels)}
     plan: dict[str, JSONSchema] = {}
-    for name, specs in EVENT_PROPERTIES.items():
-        emitting = [funnel for funnel in funnels if name in funnel.events.names]
-        properties = {key: _narrowed(key, spec, emitting) for key, spec in specs.items()}
-        required = [key for key, spec in specs.items() if spec.required]
-        for funnel in emitting:
-            for key, kind in funnel.properties.items():
-                if key not in specs:
-                    properties[key] = _merge(properties.get(key), _schema_of(kind))
+    for name, spec in declared.items():
+        emitting = [funnel for funnel in funnels if name in funnel.catalog]
+        properties = {key: _narrowed(key, p, emitting) for key, p in spec.properties.items()}
+        required = [key for key, p in spec.properties.items() if p.required]
         if tracked:
             properties.update(copy.deepcopy(_BASE_PROPERTIES))
             required += sorted(_BASE_PROPERTIES)
@@ -73,6 +95,14 @@ def tracking_plan(
     return plan
 
 
+def _funnels(funnels: Iterable[Funnel] | None) -> tuple[Funnel, ...]:
+    if funnels is None:
+        from authfunnel.fsm._flows import BUILTIN_FUNNELS
+
+        return BUILTIN_FUNNELS
+    return tuple(funnels)
+
+
 def _narrowed(key: str, spec: PropertySpec, funnels: list[Funnel]) -> JSONSchema:
     schema = copy.deepcopy(spec.schema)
     if not funnels or "const" in schema:
@@ -84,17 +114,8 @@ def _narrowed(key: str, spec: PropertySpec, funnels: list[Funnel]) -> JSONSchema
     return schema
 
 
-def _schema_of(kind: PropertyType) -> JSONSchema:
-    if kind is bool:
-        return {"type": "boolean"}
-    if kind is int:
-        return {"type": "integer"}
-    if isinstance(kind, type) and issubclass(kind, StrEnum):
-        return {"type": "string", "enum": [member.value for member in kind]}
-    return {"type": "string"}
-
-
-def _merge(existing: JSONSchema | None, new: JSONSchema) -> JSONSchema:
-    if existing is None or existing == new:
-        return new
-    return {"anyOf": [existing, new]}
+def _merge_spec(existing: PropertySpec, new: PropertySpec) -> PropertySpec:
+    required = existing.required and new.required
+    if existing.schema == new.schema:
+        return PropertySpec(existing.schema, required)
+    return PropertySpec({"anyOf": [existing.schema, new.schema]}, required)

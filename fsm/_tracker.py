@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol
 
-from authfunnel.fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._catalog import Declaring, Event, EventSpec, PropertyValue
 from authfunnel.fsm._client import TelemetryClient, track_event
 from authfunnel.fsm._error_class import error_class
 from authfunnel.fsm._errors import AbortReason, IllegalTransition
@@ -47,7 +47,13 @@ class FunnelEvents(Protocol):
 
     @property
     def names(self) -> frozenset[str]:
-        """Every event name this emitter can return (the tracking plan is built from them)."""
+        """Every event name this emitter can return."""
+        ...
+
+    @property
+    def specs(self) -> tuple[EventSpec, ...]:
+        """The declaration of each of ``names``: role and properties (the tracking plan, the
+        outbox's allow-list, recovery and the report read them)."""
         ...
 
     def started(self, run: FlowTracker) -> Event | None: ...
@@ -59,7 +65,7 @@ class FunnelEvents(Protocol):
     def failed(self, run: FlowTracker, error: str, exit_code: int) -> Event | None: ...
 
 
-class RunnableFunnel(StepGraph, Protocol):
+class RunnableFunnel(StepGraph, Declaring, Protocol):
     """What a run reads of its funnel: a declaration (``fsm.Funnel``) as a tracker sees it."""
 
     @property
@@ -235,6 +241,8 @@ class FlowTracker:
 
     def _emit(self, event: Event | None) -> None:
         if event is not None:
+            if event.funnel is None:  # the run vouches for what its emitter returned
+                event = Event(event.name, event.properties, self._funnel)
             track_event(self._client, event)
 
     def __repr__(self) -> str:

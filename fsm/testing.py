@@ -79,9 +79,14 @@ class FakeClock:
 def assert_valid(
     event: Event, *, funnels: Iterable[Funnel] | None = None, tracked: bool = True
 ) -> None:
-    """Raise ``jsonschema.ValidationError`` unless ``event`` matches the tracking plan."""
+    """Raise ``jsonschema.ValidationError`` unless ``event`` matches the tracking plan of
+    ``funnels`` (default: the built-in funnels, and the funnel whose run emitted ``event``)."""
     import jsonschema
 
+    if funnels is None and isinstance(event.funnel, Funnel):
+        from authfunnel.fsm._flows import BUILTIN_FUNNELS
+
+        funnels = (*BUILTIN_FUNNELS, event.funnel)
     plan = _plan(tuple(funnels) if funnels is not None else None, tracked)
     schema = plan.get(event.name)
     if schema is None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from authfunnel.fsm._base import BASE_PROPERTY_KEYS
-from authfunnel.fsm._catalog import Event, PropertyValue
+from authfunnel.fsm._catalog import Event, EventSpec, PropertyValue
 from authfunnel.fsm._client import TelemetryClient
 from authfunnel.fsm._declaration import Funnel
 from authfunnel.fsm._errors import AbortReason
@@ -81,6 +81,10 @@ class ObservingEvents:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(self._inner.names)
+
+    @property
+    def specs(self) -> tuple[EventSpec, ...]:
+        return tuple(self._inner.specs)
 
     def started(self, run: FlowTracker) -> Event | None:
         return self._record(Moment("started", self._inner.started(run)))

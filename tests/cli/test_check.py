@@ -22,6 +22,7 @@ class StaleDuration:
     """A hand-written emitter that forgets to measure: Completed always says 0 ms."""
 
     names = AUTH_EVENTS.names
+    specs = AUTH_EVENTS.specs
 
     def started(self, run):
         return AUTH_EVENTS.started(run)

@@ -8,16 +8,17 @@ import sys
 from authfunnel import fsm
 
 PUBLIC = {
-    "AUTH_ABORTED", "AUTH_COMPLETED", "AUTH_EVENTS", "AUTH_FAILED", "AUTH_LOGOUT", "AUTH_STARTED",
-    "AbortReason", "BASE_PROPERTY_KEYS", "BUILTIN_FUNNELS", "COMMAND", "COMMAND_COMPLETED",
-    "COMMAND_EVENTS", "COMMAND_INVOKED", "ConsentDeclined", "DEVICE_LOGIN", "DefinitionError",
-    "Direction", "Event", "Flow", "FlowRun", "FlowTracker", "Funnel", "FunnelError",
-    "FunnelEvents", "IllegalTransition", "IncompleteFlow", "InternalError", "LOGIN", "LOGOUT",
-    "LOGOUT_EVENTS", "NULL_TRACKER", "NoopClient", "PromptDeclined", "PropertyValue", "SIGNUP",
-    "Step", "StepRecorder", "TelemetryClient", "UserCancelled", "auth_aborted", "auth_completed",
+    "AUTH_ABORTED", "AUTH_COMPLETED", "AUTH_EVENTS", "AUTH_FAILED", "AUTH_LOGOUT",
+    "AUTH_STARTED", "AbortReason", "BASE_PROPERTY_KEYS", "BUILTIN_FUNNELS", "COMMAND",
+    "COMMAND_COMPLETED", "COMMAND_EVENTS", "COMMAND_INVOKED", "ConsentDeclined", "DEVICE_LOGIN",
+    "DefinitionError", "Direction", "Event", "EventRole", "EventSpec", "Flow", "FlowEvents",
+    "FlowRun", "FlowTracker", "Funnel", "FunnelError", "FunnelEvents", "IllegalTransition",
+    "IncompleteFlow", "InternalError", "LOGIN", "LOGOUT", "LOGOUT_EVENTS", "NULL_TRACKER",
+    "NoopClient", "PromptDeclined", "PropertySpec", "PropertyValue", "SIGNUP", "Step",
+    "StepRecorder", "TelemetryClient", "UserCancelled", "auth_aborted", "auth_completed",
     "auth_failed", "auth_logout", "auth_started", "command_completed", "command_invoked",
-    "error_class", "invocation_id", "register_wrapper", "set_cli_version", "track_event",
-    "tracking_plan", "unregister_wrapper",
+    "error_class", "event_catalog", "invocation_id", "register_wrapper", "set_cli_version",
+    "track_event", "tracking_plan", "unregister_wrapper",
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from authfunnel.fsm import AUTH_EVENTS, Funnel, auth_completed
 
 class StaleDuration:
     names = AUTH_EVENTS.names
+    specs = AUTH_EVENTS.specs
     started = staticmethod(AUTH_EVENTS.started)
     aborted = staticmethod(AUTH_EVENTS.aborted)
     failed = staticmethod(AUTH_EVENTS.failed)
