@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._console import make_console
     from authfunnel.cli.app._env import Environment, isatty
     from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
-    from authfunnel.cli.app._funnels import default_funnels, flow_names, select_funnels
+    from authfunnel.cli.app._funnels import (
+        DEFAULT_FUNNELS_HELP,
+        default_funnels,
+        flow_names,
+        select_funnels,
+        targets_help,
+    )
     from authfunnel.cli.app._identity import AUTHFUNNEL, AppIdentity
     from authfunnel.cli.app._parser import Parser, ParserExit
     from authfunnel.cli.app._paths import Paths
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "AUTHFUNNEL": "_identity",
     "COMMANDS": "_registry",
+    "DEFAULT_FUNNELS_HELP": "_funnels",
     "EXTRAS": "_registry",
     "FILE_MODE": "_private_files",
     "MAX_LINE_BYTES": "_source_files",
@@ -77,6 +84,7 @@ _HOMES = {
     "open_regular": "_source_files",
     "plural": "_terminal",
     "printable": "_terminal",
+    "targets_help": "_funnels",
     "terminal_width": "_terminal",
     "private_dir": "_private_files",
     "private_file": "_private_files",
@@ -88,6 +96,7 @@ _HOMES = {
 __all__ = [
     "AUTHFUNNEL",
     "COMMANDS",
+    "DEFAULT_FUNNELS_HELP",
     "EXTRAS",
     "FILE_MODE",
     "MAX_LINE_BYTES",
@@ -123,6 +132,7 @@ __all__ = [
     "section",
     "select_funnels",
     "signals_handled",
+    "targets_help",
     "terminal_width",
     "throwaway_dir",
 ]

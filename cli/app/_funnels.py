@@ -18,7 +18,7 @@ its output (report rows, diagram files, check results, events) by flow.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app._config import load_config, section
 from authfunnel.cli.app._exit import CliError, UsageError
@@ -27,6 +27,21 @@ from authfunnel.cli.app._targets import Target, builtin_target, import_target
 
 if TYPE_CHECKING:
     from authfunnel.cli.app._env import Environment
+
+
+# What --help says of the default set, in every command that has one.
+DEFAULT_FUNNELS_HELP: Final = (
+    'the funnels that [funnels] include = ["module:ATTR", ...] in the config file or '
+    "AUTHFUNNEL_FUNNELS=module:ATTR,... name, then the built-in ones unless builtin = false"
+)
+
+
+def targets_help() -> str:
+    """How a command line names funnels, for ``--help``."""
+    return (
+        f"a flow name ({', '.join(flow_names())}, or a configured funnel's), or module:ATTR "
+        "naming a Funnel or a tuple/list of them"
+    )
 
 
 def flow_names() -> list[str]:

@@ -13,12 +13,13 @@ import json
 from typing import TYPE_CHECKING
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     Environment,
     ExitStatus,
     UsageError,
-    flow_names,
     plural,
     select_funnels,
+    targets_help,
 )
 
 if TYPE_CHECKING:
@@ -32,9 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "targets",
         nargs="*",
         metavar="FLOW|module:ATTR",
-        help=f"funnels to check: a flow name ({', '.join(flow_names())}, or a configured "
-        "funnel's), or module:ATTR naming a Funnel or a tuple/list of them (default: the "
-        "funnels under [funnels] in the config file, then every built-in flow)",
+        help=f"funnels to check: {targets_help()} (default: {DEFAULT_FUNNELS_HELP})",
     )
     parser.add_argument(
         "--examples",

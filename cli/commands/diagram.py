@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Final
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     CliError,
     Environment,
     ExitStatus,
     UsageError,
-    flow_names,
     select_funnels,
+    targets_help,
     terminal_width,
 )
 from authfunnel.cli.diagram import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
@@ -33,9 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "targets",
         nargs="*",
         metavar="FLOW|module:ATTR",
-        help=f"the flow to draw: a flow name ({', '.join(flow_names())}, or one of the funnels "
-        "under [funnels] in the config file), or module:ATTR naming a Funnel or a tuple/list of "
-        "them; several need --write (default: the first configured funnel, else login)",
+        help=f"the flow to draw: {targets_help()}; several need --write (default: the first "
+        "configured funnel, else login)",
     )
     parser.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
     parser.add_argument(
@@ -49,8 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all",
         action="store_true",
-        help="every funnel: those under [funnels] in the config file, then the built-in ones "
-        "(with --write)",
+        help=f"every funnel, with --write: {DEFAULT_FUNNELS_HELP}",
     )
     parser.add_argument(
         "--write", metavar="DIR", help="write <flow>.mmd and <flow>.svg for the flows into DIR"

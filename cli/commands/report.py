@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Final, Literal
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     CliError,
     Environment,
     ExitStatus,
     UsageError,
-    flow_names,
     plural,
     printable,
     select_funnels,
+    targets_help,
 )
 from authfunnel.cli.report import TOP_VALUES, parse_when, parse_window, parse_zone
 
@@ -43,9 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--flow",
         action="append",
         metavar="FLOW|module:ATTR",
-        help=f"the flow to report (repeat it for several): a flow name ({', '.join(flow_names())}"
-        ", or a configured funnel's), or module:ATTR naming a Funnel or a tuple/list of them "
-        "(default: the funnels under [funnels] in the config file, then every built-in flow)",
+        help=f"the flow to report (repeat it for several): {targets_help()} "
+        f"(default: {DEFAULT_FUNNELS_HELP})",
     )
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
     parser.add_argument("--until", metavar="T", help="flows started before T")

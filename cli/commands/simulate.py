@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     CliError,
     Environment,
     ExitStatus,
@@ -25,6 +26,7 @@ from authfunnel.cli.app import (
     flow_names,
     plural,
     select_funnels,
+    targets_help,
 )
 from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, Funnel
 
@@ -39,11 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "targets",
         nargs="*",
         metavar="FLOW|module:ATTR",
-        help=f"the funnels users run, evenly: flow names ({', '.join(flow_names())}, or a "
-        "configured funnel's), or module:ATTR naming a Funnel or a tuple/list of them "
-        "(default: authfunnel's own mix of login, signup and logout; with funnels under "
-        "[funnels] in the config file, those and the built-in ones, evenly). Every invocation "
-        "runs inside the command lifecycle",
+        help=f"the funnels users run, evenly: {targets_help()} (default: authfunnel's own mix "
+        f"of login, signup and logout; where funnels are configured, {DEFAULT_FUNNELS_HELP}, "
+        "evenly). Every invocation runs inside the command lifecycle",
     )
     parser.add_argument("--flows", type=int, default=1000, help="invocations to simulate")
     parser.add_argument("--seed", type=int, default=1, help="same seed, same traffic")
