@@ -134,8 +134,9 @@ def _configured(env: Environment) -> tuple[list[Target], bool, str]:
             hint="write builtin = false to leave authfunnel's own funnels out",
         )
     variable = env.identity.variable("FUNNELS")
+    where = f"{origin}: [funnels] include"
     if env.variables.get(variable):
-        origin = variable
+        origin = where = variable
         entries: Any = [e.strip() for e in env.variables[variable].split(",") if e.strip()]
     else:
         entries = table.get("include", [])
@@ -151,7 +152,7 @@ def _configured(env: Environment) -> tuple[list[Target], bool, str]:
                 raise UsageError(f"{entry!r} is not module:ATTR", hint="like myapp.flows:FUNNELS")
             targets.extend(import_target(entry))
         except CliError as exc:
-            raise CliError(f"{origin}: funnels {entry!r}: {exc.message}", hint=exc.hint) from exc
+            raise CliError(f"{where}: {exc.message}", hint=exc.hint) from exc
     return targets, builtin, origin
 
 

@@ -264,3 +264,18 @@ def test_an_apps_own_funnel_of_a_built_in_flow_replaces_it_with_builtin_false(
     assert status == 0
     assert "sso" in out.getvalue()
     assert "browser_wait" not in out.getvalue()
+
+
+def test_a_bad_funnels_variable_is_one_error_naming_the_variable(project: Path) -> None:
+    err = io.StringIO()
+    variables = {
+        "AUTHFUNNEL_HOME": str(project / "home"),
+        "AUTHFUNNEL_FUNNELS": f"{MODULE}:FUNNELS, {MODULE}:NOT_A_FUNNEL",
+    }
+
+    status = main(["check"], Environment(stdout=io.StringIO(), stderr=err, variables=variables))
+
+    assert status == 1
+    assert err.getvalue().startswith(
+        f"authfunnel: error: AUTHFUNNEL_FUNNELS: {MODULE}:NOT_A_FUNNEL is not a"
+    )
