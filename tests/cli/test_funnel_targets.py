@@ -23,9 +23,10 @@ from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import Environment
 
 APP_FUNNELS = """
-from authfunnel.fsm import Funnel
+from authfunnel.fsm import Direction, Funnel
 
 DEPLOY = Funnel(flow="deploy", steps={"build": ["push"], "push": []})
+UPGRADE = Funnel(flow="upgrade", steps={"fetch": []}, properties={"direction": Direction})
 ROLLBACK = Funnel(flow="rollback", steps={"confirm": ["revert"], "revert": []})
 FUNNELS = (DEPLOY, ROLLBACK)
 OTHER_DEPLOY = Funnel(flow="deploy", steps={"build": []})
@@ -279,3 +280,33 @@ def test_a_bad_funnels_variable_is_one_error_naming_the_variable(project: Path) 
     assert err.getvalue().startswith(
         f"authfunnel: error: AUTHFUNNEL_FUNNELS: {MODULE}:NOT_A_FUNNEL is not a"
     )
+
+
+def test_simulate_draws_the_run_properties_a_funnel_declares(project: Path) -> None:
+    status, err = in_process(
+        project, "simulate", f"{MODULE}:UPGRADE", "--flows", "30", "--out", "u.jsonl"
+    )
+
+    messages = [json.loads(line) for line in (project / "u.jsonl").read_text().splitlines()]
+    upgrades = [m["properties"] for m in messages if m["properties"].get("flow") == "upgrade"]
+    assert (status, err) == (0, "")
+    assert {p["direction"] for p in upgrades} == {"upgrade", "downgrade"}
+
+
+def test_simulate_of_the_command_lifecycle_alone_is_a_usage_error(project: Path) -> None:
+    status, err = in_process(project, "simulate", "command", "--out", "c.jsonl")
+
+    assert status == 2
+    assert "the command lifecycle wraps every simulated invocation" in err
+
+
+def test_simulate_with_nothing_named_or_configured_keeps_authfunnels_own_traffic(
+    project: Path,
+) -> None:
+    from authfunnel.cli.simulate import simulate
+
+    status, _ = in_process(project, "simulate", "--flows", "25", "--seed", "4", "--out", "d.jsonl")
+
+    lines = (project / "d.jsonl").read_text().splitlines()
+    assert status == 0
+    assert [json.loads(line) for line in lines] == list(simulate(25, 4))
