@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Final
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     CliError,
     Environment,
     ExitStatus,
     UsageError,
-    flow_names,
-    funnel_named,
+    select_funnels,
+    targets_help,
     terminal_width,
 )
 from authfunnel.cli.diagram import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
-from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.fsm import Funnel
 
 FORMATS: Final = ("mermaid", "dot", "svg", "png", "text")
 # What `--all --write DIR` writes for each flow: the files checked in under diagrams/.
@@ -29,7 +30,13 @@ GENERATED: Final = {"mermaid": ".mmd", "svg": ".svg"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("flow", nargs="?", help=f"the flow to draw: {', '.join(flow_names())}")
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="FLOW|module:ATTR",
+        help=f"the flow to draw: {targets_help()}; several need --write (default: the first "
+        "configured funnel, else login)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
     parser.add_argument(
         "--counts",
@@ -39,7 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="annotate with traffic from events (.jsonl, .parquet, a store; "
         "no value: the local store)",
     )
-    parser.add_argument("--all", action="store_true", help="every built-in flow (with --write)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help=f"every funnel, with --write: {DEFAULT_FUNNELS_HELP}",
+    )
     parser.add_argument(
         "--write", metavar="DIR", help="write <flow>.mmd and <flow>.svg for the flows into DIR"
     )
@@ -47,13 +58,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    if args.all and args.flow:
-        raise UsageError("name one flow or use --all, not both")
+    if args.all and args.targets:
+        raise UsageError("name flows or use --all, not both")
     if args.all and not args.write:
         raise UsageError(
             "--all needs --write DIR", hint="authfunnel diagram --all --write diagrams/"
         )
-    funnels = list(BUILTIN_FUNNELS) if args.all else [funnel_named(args.flow or "login")]
+    selected = select_funnels(env, args.targets)
+    # With no flow named, one diagram: the application's first funnel (login for authfunnel).
+    funnels = [t.funnel for t in (selected if args.all or args.targets else selected[:1])]
+    if len(funnels) > 1 and not args.write:
+        raise UsageError(
+            f"{len(funnels)} funnels selected ({', '.join(str(f.flow) for f in funnels)}): "
+            "one diagram is drawn at a time",
+            hint="name one flow, or give --write DIR to write a file per flow",
+        )
     traffic = _traffic(args.counts, funnels, env) if args.counts is not None else {}
     if args.write:
         directory = Path(args.write)
