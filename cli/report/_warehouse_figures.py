@@ -27,7 +27,9 @@ def paired(events: ir.Table) -> ir.Table:
     group's first (``first``): rules 3 and 4 of the reference, in one window."""
     import ibis
 
-    usable = events.filter(events.grp.notnull() & events.seq.notnull())
+    # Only what the pairing and the counts read goes through the sort (``approximate`` is
+    # bookkeeping's).
+    usable = events.filter(events.grp.notnull() & events.seq.notnull()).drop("approximate")
     order = [
         usable.seq,
         ~usable.is_start,
