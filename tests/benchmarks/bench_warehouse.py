@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,38 +50,30 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_report import sized_files  # noqa: E402
+from bench_report import _MEASURE, Measured, child, sized_files  # noqa: E402
 
 from authfunnel.cli.report._warehouse_query import TRACKS, snake_case  # noqa: E402
 from tests.cli.report.warehouse.postgres_server import URL_VARIABLE, started_cluster  # noqa: E402
-from tests.cli.report.warehouse.segment_layout import COMMON  # noqa: E402
+from tests.cli.report.warehouse.segment_layout import COMMON, _create  # noqa: E402
 
 RUNS: Final = 3
 DATABASE: Final = "authfunnel_bench"
 _PARALLEL: Final = "max_parallel_workers_per_gather"
 
-# The child's last line: wall seconds, peak RSS in KiB, CPU seconds, the figures as JSON.
-_MEASURE = """
-import json, os, sys
-def measured(run):
-    import time
-    start, cpu = time.perf_counter(), time.process_time()
-    answer = run()
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
-    print(elapsed, peak, cpu, json.dumps(answer, sort_keys=True))
-"""
-
-# The report's figures as the LEAD query counts them.
+# The report's figures as the LEAD query counts them, as JSON without spaces: the child's
+# answer (``bench_report._MEASURE``).
 _FIGURES = """
+import json, os, sys
+def compact(found):
+    return json.dumps(found, sort_keys=True, separators=(',', ':'))
 def figures(report):
     f = report.flows[0].figures
     found = {'started': f.started, 'completed': f.completed + f.completed_late}
     for step, outcomes in f.ended_by_step.items():
         for outcome in ('aborted', 'failed'):
             if outcomes.get(outcome):
-                found[f'{outcome} at {step}'] = outcomes[outcome]
-    return found
+                found[f'{outcome}:{step}'] = outcomes[outcome]
+    return compact(found)
 """
 
 REPORT = (
@@ -114,6 +105,7 @@ measured(lambda: figures(build_report(Path(sys.argv[1]), [LOGIN])))
 
 LEAD = (
     _MEASURE
+    + _FIGURES
     + """
 import psycopg
 url, schema, application = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -143,13 +135,11 @@ def run():
     found['completed'] = sum(r[2] for r in rows if r[0] == 'completed')
     for outcome, step, flows in rows:
         if outcome in ('aborted', 'failed'):
-            found[f'{outcome} at {step}'] = found.get(f'{outcome} at {step}', 0) + flows
-    return found
+            found[f'{outcome}:{step}'] = found.get(f'{outcome}:{step}', 0) + flows
+    return compact(found)
 measured(run)
 """
 )
-
-Measured = tuple[float, float, float, dict[str, int]]  # wall s, peak RSS MiB, CPU s, figures
 
 
 @contextmanager
@@ -199,17 +189,6 @@ def _status(pid: int) -> dict[str, float]:
     }
 
 
-def child(code: str, *args: str) -> Measured:
-    """Run ``code`` in a fresh interpreter (``python -I``); see ``bench_report.child``."""
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", code, *args], capture_output=True, text=True
-    )
-    if result.returncode:
-        raise SystemExit(f"benchmark child failed:\n{result.stderr[-2000:]}")
-    seconds, peak_kib, cpu, answer = result.stdout.strip().splitlines()[-1].split(" ", 3)
-    return float(seconds), int(peak_kib) / 1024, float(cpu), json.loads(answer)
-
-
 # --- Loading: the Parquet events into Segment's warehouse layout, by COPY -----------------
 
 
@@ -235,15 +214,7 @@ def load(url: str, parquet: Path, schema: str, staging: Path) -> dict[str, float
             duck.execute(f"COPY ({select}) TO '{csv}' (FORMAT csv, HEADER false)")
             seconds["stage_s"] += time.perf_counter() - start
             start = time.perf_counter()
-            con.execute(
-                sql.SQL("CREATE TABLE {} ({})").format(
-                    sql.Identifier(schema, table),
-                    sql.SQL(", ").join(
-                        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                        for name, kind in columns.items()
-                    ),
-                )
-            )
+            _create(con, schema, table, columns)
             statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(
                 sql.Identifier(schema, table)
             )
@@ -336,12 +307,12 @@ def against_lead(url: str, parquet: Path, events: int, staging: Path) -> dict[st
     for name, results in runs.items():
         walls = ", ".join(f"{r[0]:.2f}" for r in sorted(results, key=lambda r: r[0]))
         print(f"  {name}: wall {walls} s", flush=True)
-    answers = {name: results[0][3] for name, results in runs.items()}
+    answers = {name: json.loads(results[0][1]) for name, results in runs.items()}
     if not answers["report"] == answers["LEAD"] == answers["DuckDB"]:
         raise SystemExit(f"the figures differ:\n{json.dumps(answers, indent=1)}")
     middle = {name: _median(results) for name, results in runs.items()}
     print(f"{'run':<10}{'wall s':>8}{'cpu s':>8}{'client MiB':>12}{'server MiB':>12}{'/ LEAD':>8}")
-    for name, (wall, rss, cpu, _) in middle.items():
+    for name, (wall, _, rss, cpu) in middle.items():
         server = backend.get(name, {}).get("backend_hwm_mib", 0.0)
         ratio = wall / middle["LEAD"][0]
         print(f"{name:<10}{wall:>8.2f}{cpu:>8.2f}{rss:>12.0f}{server:>12.0f}{ratio:>8.2f}")
@@ -350,8 +321,8 @@ def against_lead(url: str, parquet: Path, events: int, staging: Path) -> dict[st
         "load": loaded,
         "report_over_lead": round(middle["report"][0] / middle["LEAD"][0], 2),  # goal <= 1.2
         "wall_s": {name: round(m[0], 2) for name, m in middle.items()},
-        "cpu_s": {name: round(m[2], 2) for name, m in middle.items()},
-        "client_peak_rss_mib": {name: round(max(r[1] for r in rs)) for name, rs in runs.items()},
+        "cpu_s": {name: round(m[3], 2) for name, m in middle.items()},
+        "client_peak_rss_mib": {name: round(max(r[2] for r in rs)) for name, rs in runs.items()},
         "server_peak_mib": {
             name: {k: round(v) for k, v in b.items()} for name, b in backend.items()
         },
@@ -363,8 +334,8 @@ def _median(results: list[Measured]) -> Measured:
     """The run with the median wall time (its CPU time the median CPU time)."""
     ordered = sorted(results, key=lambda r: r[0])
     middle = ordered[len(ordered) // 2]
-    cpu = sorted(r[2] for r in results)[len(results) // 2]
-    return middle[0], max(r[1] for r in results), cpu, middle[3]
+    cpu = sorted(r[3] for r in results)[len(results) // 2]
+    return middle[0], middle[1], max(r[2] for r in results), cpu
 
 
 def _larger(peak: dict[str, float], other: dict[str, float]) -> dict[str, float]:
@@ -408,18 +379,18 @@ def _cluster(tmp: Path, given: str | None) -> Iterator[str]:
 
 
 def main(argv: list[str]) -> None:
-    keep = None
-    if "--keep" in argv:
-        at = argv.index("--keep")
-        keep = Path(argv[at + 1])
-        del argv[at : at + 2]
-    sizes: list[int | Path] = [int(a) for a in argv if a != "--events"]
-    sizes = sizes or [1_000_000, 10_000_000]
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the warehouse report against LEAD")
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--keep", type=Path, help="keep the Parquet files here, to reuse")
+    args = parser.parse_args(argv)
+    sizes: list[int | Path] = list(args.events)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         os.chmod(tmp, 0o755)  # the cluster's owner (postgres, when we are root) goes through it
-        files = sized_files(sizes, tmp, keep)
+        files = sized_files(sizes, tmp, args.keep)
         with server(tmp) as url:
             for parquet, events in files:
                 print(json.dumps(against_lead(url, parquet, events, tmp)), flush=True)

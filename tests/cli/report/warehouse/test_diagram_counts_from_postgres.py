@@ -4,7 +4,6 @@ handling of passwords and refusals."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,29 +11,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from authfunnel.cli.__main__ import main
-from authfunnel.cli.app import Environment
 from authfunnel.cli.commands.simulate import write_simulation
 from tests.cli.report.warehouse.postgres_server import REPORTER, REPORTER_PASSWORD
 from tests.cli.report.warehouse.segment_layout import load_segment, segment_messages
+from tests.cli.report.warehouse.test_messy_warehouses import authfunnel
 
 SCHEMA = "cli_prod"
 
 
 def diagram(home: Path, *args: str, **variables: str) -> tuple[int, str, str]:
     """``authfunnel diagram ARGS`` in ``home``: exit status, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout=out,
-        stderr=err,
-        variables={
-            "HOME": str(home),
-            "AUTHFUNNEL_HOME": str(home / "authfunnel"),
-            "DO_NOT_TRACK": "1",
-            **variables,
-        },
-    )
-    return main(["diagram", *args], env), out.getvalue(), err.getvalue()
+    return authfunnel(home, "diagram", *args, **variables)
 
 
 @pytest.fixture
