@@ -1,7 +1,8 @@
 """``authfunnel diagram``: draw a flow's state machine as Mermaid, DOT, SVG, PNG or text.
 
 The drawing comes from the machine that runs the flow (see ``authfunnel.cli.diagram``); ``--counts``
-overlays the traffic recorded in an events file (see ``authfunnel.cli.diagram``);
+overlays the traffic recorded in an events file, or in a warehouse (``--counts --source
+postgresql://...``: computed there, as ``authfunnel report`` computes it);
 ``--all --write diagrams/`` regenerates the checked-in diagrams.
 """
 
@@ -43,8 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         nargs="?",
         const="",
-        help="annotate with traffic from events (.jsonl, .parquet, a store; "
-        "no value: the local store)",
+        help="annotate with traffic from events (.jsonl, .parquet, a store, or a warehouse "
+        "as report's --source; no value: --source, else the local store)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="with --counts, where the events are: as report's --source, a PostgreSQL "
+        "warehouse included: postgresql://USER@HOST:PORT/DB?schema=SOURCE_SCHEMA "
+        "(password from PGPASSWORD or ~/.pgpass, never the URL)",
     )
     parser.add_argument(
         "--all",
@@ -73,7 +81,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             "one diagram is drawn at a time",
             hint="name one flow, or give --write DIR to write a file per flow",
         )
-    traffic = _traffic(args.counts, funnels, env) if args.counts is not None else {}
+    source = _counts_source(args)
+    traffic = _traffic(source, funnels, env) if args.counts is not None else {}
     if args.write:
         directory = Path(args.write)
         _make_dir(directory)
@@ -133,11 +142,26 @@ def _text(source: str) -> bytes:
     return (source.rstrip("\n") + "\n").encode()
 
 
-def _traffic(source: str, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
-    from authfunnel.cli.diagram import traffic_by_flow
-    from authfunnel.cli.report import source_path
+def _counts_source(args: argparse.Namespace) -> str | None:
+    """Where ``--counts`` reads: its value or ``--source`` (one of them), else the store."""
+    if args.source is not None and args.counts is None:
+        raise UsageError(
+            "--source is where --counts reads its events: give --counts too",
+            hint=f"authfunnel diagram {(args.targets or ['login'])[0]} --counts --source SOURCE",
+        )
+    if args.source is not None and args.counts:
+        raise UsageError(
+            "two sources: --counts SOURCE and --source SOURCE; give one",
+            hint="--counts --source SOURCE",
+        )
+    return args.source or args.counts or None
 
-    return traffic_by_flow(source_path(source or None, env), funnels)
+
+def _traffic(source: str | None, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
+    from authfunnel.cli.diagram import traffic_by_flow
+    from authfunnel.cli.report import report_source
+
+    return traffic_by_flow(report_source(source, env), funnels)
 
 
 def _make_dir(directory: Path) -> None:

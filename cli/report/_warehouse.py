@@ -232,7 +232,7 @@ class _Read:
         if events is None:
             return QueryResult([], [], book.unknown_events, 0)
         found = instances(
-            paired(events), cutoff(self.tracks), self.since, self.until, window_ms(self.window)
+            paired(events), cutoff(book.last_event), self.since, self.until, window_ms(self.window)
         )
         sql = ibis.to_sql(figures(found), "postgres")
         with self.con.cursor(row_factory=kwargs_row(figure_row)) as cursor:

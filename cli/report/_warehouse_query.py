@@ -83,7 +83,8 @@ def read_events(
 ) -> ir.Table | None:
     """The events ``funnels`` read, one row each, from the tables that exist (``None``: none
     does): group (invocation, else sender) and sequence (else time in microseconds), flow,
-    is_start, and for endings outcome, step, reason, error class and duration."""
+    is_start, and for endings outcome (never NULL for an ending: ``paired`` tells endings
+    by it), step, reason, error class and duration."""
     import ibis
 
     flows = [str(f.flow) for f in funnels]

@@ -66,7 +66,7 @@ def sections() -> dict[str, ir.Table]:
     )
 
     def report(read: ir.Table) -> ir.Table:
-        return figures(instances(paired(read), cutoff(tracks), FIRST, LAST, 3_600_000))
+        return figures(instances(paired(read), cutoff(LAST), FIRST, LAST, 3_600_000))
 
     seen = first_seen(TABLES, SCHEMA, "cli_version", ["dev", "nightly"])
     assert seen is not None
