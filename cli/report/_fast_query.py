@@ -30,12 +30,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from authfunnel.cli.report._events import WELL_FORMED, quote
-from authfunnel.cli.report._funnel_query import (
-    KNOWN,
-    events_sql,
-    flows_sql,
-    sql_names,
-)
+from authfunnel.cli.report._funnel_query import events_sql, flows_sql
 from authfunnel.cli.report._invocation_check import (
     CHECKED,
     MAX_FUNNELS,
@@ -43,14 +38,20 @@ from authfunnel.cli.report._invocation_check import (
     layout,
     only_read_sql,
 )
-from authfunnel.fsm import Funnel
+from authfunnel.cli.report._roles import event_roles, sql_names
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
 ODD_EVENTS: Final = "authfunnel_odd_events"
 COUNTED: Final = "authfunnel_counted"
-# A message some funnel could read: a track message of a known event. Well-formed ones that
-# are not are the report's unknown events.
-KNOWN_MESSAGE: Final = f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))"
+
+
+def known_message_sql(funnels: Sequence[Funnel]) -> str:
+    """A message some funnel could read: a track message of an event ``funnels`` or the
+    built-in ones emit. Well-formed ones that are not are the report's unknown events."""
+    builtin = {name for funnel in BUILTIN_FUNNELS for name in funnel.catalog}
+    known = sorted({*event_roles(funnels).names, *builtin})
+    return f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(known)}))"
 
 
 def window_sql(column: str, *, since: bool, until: bool) -> str:
@@ -121,7 +122,7 @@ def counted_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool
             ts < $cutoff AS abandoned,
             count(*) AS n
         FROM events
-        WHERE {WELL_FORMED} AND ({only_read_sql(funnels)} OR NOT {KNOWN_MESSAGE})
+        WHERE {WELL_FORMED} AND ({only_read_sql(funnels)} OR NOT {known_message_sql(funnels)})
         GROUP BY ALL"""
 
 

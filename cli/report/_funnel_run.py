@@ -21,10 +21,10 @@ from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW, window_ms
 from authfunnel.cli.report._events import WELL_FORMED
 from authfunnel.cli.report._fast_query import (
     COUNTED,
-    KNOWN_MESSAGE,
     ODD_GROUPS,
     counted_sql,
     fast_flows_sql,
+    known_message_sql,
     odd_events_sql,
     odd_groups_sql,
     window_sql,
@@ -129,7 +129,8 @@ def run_query(
     if counted:
         tally, source, well_formed = "coalesce(sum(n), 0)", COUNTED, "true"
     unknown = _count(
-        con, f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT {KNOWN_MESSAGE}"
+        con,
+        f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT {known_message_sql(funnels)}",
     )
     return QueryResult(outcomes, durations, unknown, orphans)
 

@@ -16,13 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.report._funnel_query import (
-    COMMAND_EVENTS,
-    KNOWN,
-    STARTS,
-    read_names,
-)
-from authfunnel.fsm import AUTH_ABORTED, AUTH_COMPLETED, AUTH_FAILED, COMMAND_COMPLETED, Funnel
+from authfunnel.cli.report._roles import CANCELLED_REASON, event_roles
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -44,7 +39,6 @@ PROPERTIES: Final = {
 }
 # Columns every Segment table has that the report reads.
 COMMON: Final = {"timestamp": "timestamp('UTC')", "anonymous_id": "string", "user_id": "string"}
-_OUTCOMES: Final = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
 _EPOCH: Final = "1970-01-01 00:00:00+00:00"
 
 Columns = Mapping[str, str]  # a table's column names and their engine's type names
@@ -86,25 +80,27 @@ def read_events(
     is_start, and for endings outcome, step, reason, error class and duration."""
     import ibis
 
-    flows = [str(f.flow) for f in funnels]
+    roles = event_roles(funnels)
+    flows = list(roles.flows)
     single_steps = {str(f.flow): f.initial_step for f in funnels if len(f.step_names) == 1}
     parts = []
-    for name in read_names(funnels):
+    for name in roles.names:
         if snake_case(name) not in tables:
             continue  # no such event recorded yet
         table = segment_table(schema, snake_case(name), tables[snake_case(name)])
         p = {prop: _column(table, prop, kind) for prop, kind in PROPERTIES.items()}
         c = {col: _column(table, col, kind) for col, kind in COMMON.items()}
-        flow = ibis.literal("command") if name in COMMAND_EVENTS else p["flow"]
-        if name == COMMAND_COMPLETED:
+        fixed = roles.fixed_flows.get(name)
+        flow = p["flow"] if fixed is None else ibis.literal(fixed, "string")
+        if name in roles.told:
             outcome = ibis.cases(
                 (p["succeeded"], "completed"), (p["user_cancelled"], "aborted"), else_="failed"
             )
-            reason = ibis.cases((p["user_cancelled"], "interrupt"), else_=p["reason"])
+            reason = ibis.cases((p["user_cancelled"], CANCELLED_REASON), else_=p["reason"])
         else:
-            outcome = ibis.literal(_OUTCOMES.get(name), "string")
+            outcome = ibis.literal(roles.outcomes.get(name), "string")
             reason = p["reason"]
-        ending = name not in STARTS
+        ending = not roles.is_start(name)
         step = p["step"]
         if single_steps:
             only = ibis.cases(*((flow == f, s) for f, s in single_steps.items()), else_=None)
@@ -168,7 +164,7 @@ def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
     the read events, the unplaced ones and the ones placed by time (no window: a scan)."""
     import ibis
 
-    known = [snake_case(name) for name in KNOWN]
+    known = sorted({snake_case(name) for f in BUILTIN_FUNNELS for name in f.catalog})
     figures: dict[str, ir.Value] = {
         "rows": tracks.count(),
         "unknown_events": tracks.count(where=~tracks.event.isin(known)),
