@@ -22,6 +22,7 @@ from typing import Final
 
 from authfunnel.cli.report._events import USABLE, quote
 from authfunnel.cli.report._roles import event_roles
+from authfunnel.cli.report._unreported import Unreported
 from authfunnel.fsm import Funnel
 
 # Flows with no terminal event for this long after the newest event are called abandoned.
@@ -64,8 +65,10 @@ class QueryResult:
 
     outcomes: list[OutcomeCount]
     durations: list[Durations]
-    unknown_events: int  # well-formed messages a funnel does not read: other names or types
+    unknown_events: int  # well-formed messages that are not track messages (identify, page)
     orphan_terminals: int
+    # Well-formed track messages the funnels do not read, per flow or name (``_unreported``).
+    unreported: tuple[Unreported, ...] = ()
 
 
 # A (invocation, flow) group that is exactly one flow instance (a start, then at most one

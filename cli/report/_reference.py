@@ -21,8 +21,9 @@ to it on generated populations. It reads the messages as parsed JSON and returns
    ends at its only step), ``no_browser`` from starts only.
 2. **Bookkeeping.** Malformed: track messages without an event (``NO_EVENT``), or that are
    not placed (``UNPLACED``). Approximate: the other track messages placed by sender and
-   time. Unknown: the other well-formed messages that are not track messages of a known
-   event.
+   time. Unknown: the other well-formed messages that are not track messages (identify,
+   page). Not reported: the other well-formed track messages no funnel reads, counted per
+   flow (as rule 1 reads it) when it is none of the funnels', else per event name.
 3. **Order.** Each (invocation, flow) group's events by sequence; on a tie starts first,
    then by time, outcome, step, reason, error class, duration, skipped, ``no_browser`` and ``--by``
    value, missing values last: one total order, so the file's line order never decides.
@@ -66,7 +67,8 @@ from authfunnel.cli.report._funnel_query import (
 )
 from authfunnel.cli.report._periods import Period, period_of
 from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
-from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.cli.report._unreported import Unreported, unreported_counts
+from authfunnel.fsm import Funnel
 
 Message = Mapping[str, Any]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -121,10 +123,9 @@ def reference_result(
     )
     approximate = sum(_well_formed(m) and _is_track(m) and not _exact(m) for m in messages)
     roles = event_roles(funnels)
-    builtin = {name for funnel in BUILTIN_FUNNELS for name in funnel.catalog}
-    known = {*roles.names, *builtin}
-    unknown = sum(
-        _well_formed(m) and not (_is_track(m) and m.get("event") in known) for m in messages
+    unknown = sum(_well_formed(m) and not _is_track(m) for m in messages)
+    unreported = unreported_counts(
+        _unreported(m, roles) for m in messages if _well_formed(m) and _is_track(m)
     )
     times = [t for t in (_time(m) for m in messages) if t is not None]
     cutoff = max(times) - timedelta(hours=ABANDONED_AFTER_HOURS) if times else None
@@ -151,7 +152,7 @@ def reference_result(
 
     counted = [i for i in instances if in_window(i)]
     outcomes = [_outcome(i, cutoff, window) for i in counted]
-    result = QueryResult(outcomes, _durations(counted), unknown, orphans)
+    result = QueryResult(outcomes, _durations(counted), unknown, orphans, unreported)
     loaded = Loaded(
         rows=len(messages),
         malformed=sum(why.values()),
@@ -274,6 +275,18 @@ def _read(
         no_browser=properties.get("no_browser"),
         by_value=None if by is None else _text(properties.get(by)),
     )
+
+
+def _unreported(message: Message, roles: EventRoles) -> Unreported:
+    """Rule 2: a well-formed track message counted as not reported (0 if a funnel reads
+    it), under its flow if it is none of the funnels', else under its name."""
+    name, flow = message.get("event"), _properties(message).get("flow")
+    if roles.reads(name, flow):
+        return Unreported(None, None, 0)
+    flow = _text(roles.flow_of(name, flow))
+    if flow in roles.flows:
+        flow = None
+    return Unreported(flow, None if flow is not None else _text(name), 1)
 
 
 def _group(event: Event) -> tuple[str, str]:
