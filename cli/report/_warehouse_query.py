@@ -4,7 +4,8 @@ Segment's warehouses keep a source in one schema: ``tracks`` (one row per track 
 ``event`` is the snake_cased name, ``timestamp``, ``anonymous_id``, ``user_id``...) and one
 table per event, named by its snake_cased name, with those columns plus one snake_cased
 column per property it ever carried. The report reads the tables of the events the funnels
-emit (``read_events``); a table (or a property column) that does not exist yet holds no such
+emit (``read_events``) and counts, per flow, the events of any table that they do not read
+(``unreported``); a table (or a property column) that does not exist yet holds no such
 events (no such values). Types are read from the warehouse, not assumed: ``sequence`` stored
 as a double or as text is cast to an integer, so it orders as a number. ``bookkeeping``
 counts what the report says about the source; ``_warehouse_figures`` pairs and counts.
@@ -16,8 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.report._roles import CANCELLED_REASON, event_roles
-from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
+from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -159,15 +160,54 @@ def first_seen(
     return found.group_by("by_value").aggregate(seen=found.ts.min())
 
 
-def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
-    """One row: messages in ``tracks``, those no funnel knows, the first and last times; of
-    the read events, the unplaced ones and the ones placed by time (no window: a scan)."""
+def unreported(
+    tables: Mapping[str, Columns], schema: str | None, roles: EventRoles
+) -> ir.Table | None:
+    """The placed events of every event table that ``roles``' funnels do not read, counted
+    per flow not reported, else per name (``event_text``), as ``_unreported`` counts them
+    (``None``: no event table)."""
     import ibis
 
-    known = sorted({snake_case(name) for f in BUILTIN_FUNNELS for name in f.catalog})
+    parts = []
+    for name, columns in tables.items():
+        if name == TRACKS or "event" not in columns:
+            continue  # not an event's table (identifies, pages, users)
+        table = segment_table(schema, name, columns)
+        text = _column(table, "event_text", "string").coalesce(ibis.literal(name))
+        flow = _column(table, "flow", "string")
+        if roles.fixed_flows:
+            fixed = ((text == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
+            flow = ibis.cases(*fixed, else_=flow)
+        reads = (text.isin(roles.names) & flow.isin(roles.flows)).fill_null(False)
+        exact = (
+            _column(table, "invocation_id", "string").notnull()
+            & _column(table, "sequence", "int64").notnull()
+        )
+        sender = _column(table, "anonymous_id", "string").coalesce(
+            _column(table, "user_id", "string")
+        )
+        placed = exact | (
+            sender.notnull() & _column(table, "timestamp", COMMON["timestamp"]).notnull()
+        )
+        other = ibis.cases((~flow.isin(roles.flows), flow), else_=ibis.null("string"))
+        parts.append(table.filter(placed & ~reads).select(flow=other, event=text))
+    if not parts:
+        return None
+    found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    labelled = found.mutate(event=ibis.cases((found.flow.isnull(), found.event), else_=None))
+    return labelled.group_by(["flow", "event"]).aggregate(events=labelled.count())
+
+
+def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
+    """One row: messages in ``tracks``, the first and last times; of the read events, the
+    unplaced ones and the ones placed by time (no window: a scan). ``tracks`` holds only
+    track messages (the other types have tables of their own, never opened): no unknown
+    events; the tracks the funnels do not read are counted by ``unreported``."""
+    import ibis
+
     figures: dict[str, ir.Value] = {
         "rows": tracks.count(),
-        "unknown_events": tracks.count(where=~tracks.event.isin(known)),
+        "unknown_events": ibis.literal(0, "int64"),
         "first_event": tracks.timestamp.min(),
         "last_event": tracks.timestamp.max(),
     }
