@@ -109,3 +109,15 @@ def test_events_with_no_flow_are_counted_by_name(tmp_path: Path) -> None:
     status, out, _ = run_cli("report", "--source", str(source), "--flow", "login")
     assert status == 0
     assert "3 events of no reported flow, by name: Signed In (2), CLI Auth Started (1)" in out
+
+
+def test_names_and_flows_from_the_events_reach_the_terminal_as_text(tmp_path: Path) -> None:
+    hostile = "Evil\x1b[2J[bold red]shouted[/]"
+    source = tmp_path / "hostile.jsonl"
+    source.write_text(
+        message(hostile, "a", 1, 3) + "\n" + message("X", "b", 1, 3, flow=hostile) + "\n"
+    )
+    status, out, _ = run_cli("report", "--source", str(source), "--flow", "login")
+    assert status == 0
+    assert "\x1b" not in out
+    assert "[bold red]shouted[/]" in out  # shown, not read as markup
