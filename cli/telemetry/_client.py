@@ -27,7 +27,7 @@ from authfunnel.cli.telemetry import _ending
 from authfunnel.cli.telemetry._message import identify_message, track_message
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, transaction, translated
 from authfunnel.cli.telemetry._recording import (
-    catalog_properties,
+    allowed_properties,
     ending_file,
     enter_step,
     put,
@@ -83,7 +83,7 @@ class OutboxClient:
         if outbox is None:
             return
         properties = dict(event.properties)
-        outside = properties.keys() - catalog_properties(event.name)
+        outside = properties.keys() - allowed_properties(event)
         for key in outside:
             del properties[key]
         message = track_message(

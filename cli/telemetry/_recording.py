@@ -21,6 +21,7 @@ from authfunnel.fsm import (
     COMMAND,
     COMMAND_COMPLETED,
     COMMAND_INVOKED,
+    Event,
     invocation_id,
 )
 
@@ -81,21 +82,15 @@ def enter_step(outbox: Outbox, flow: str, step: str) -> int:
     return 0
 
 
-def catalog_properties(event: str) -> frozenset[str]:
-    """The properties ``event`` may carry off this machine: its tracking plan's, else the base.
+def allowed_properties(event: Event) -> frozenset[str]:
+    """The properties ``event`` may carry off this machine: those its declaration names (its
+    funnel's ``EventSpec``: the role's properties and the run properties), and the base ones.
 
-    Only catalog properties ever leave: whatever else a call site passes (a path, an email,
-    an exception message) is never stored, so never sent.
+    Only declared properties ever leave: whatever else a call site passes (a path, an email,
+    an exception message) is never stored, so never sent. An event nothing declares keeps
+    only the base properties.
     """
-    global _catalog
-    if _catalog is None:
-        from authfunnel.fsm import tracking_plan
-
-        _catalog = {
-            name: frozenset(schema["properties"]["properties"]["properties"])
-            for name, schema in tracking_plan().items()
-        }
-    return _catalog.get(event, BASE_PROPERTY_KEYS)
-
-
-_catalog: dict[str, frozenset[str]] | None = None
+    spec = event.spec
+    if spec is None:
+        return BASE_PROPERTY_KEYS
+    return BASE_PROPERTY_KEYS | spec.properties.keys()
