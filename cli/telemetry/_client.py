@@ -97,7 +97,9 @@ class OutboxClient:
             integrations={},
         )
         ending = ending_file(outbox.path.parent, event.name, properties)
-        dropped = self._attempt(lambda box: record(box, event.name, message), ending, message)
+        dropped = self._attempt(
+            lambda box: record(box, event.name, message, outside), ending, message
+        )
         if dropped is None:
             return
         if event.name == AUTH_STARTED and ending is not None:
@@ -109,7 +111,8 @@ class OutboxClient:
             self._show(message)
             if outside:  # names only: a value may be what must not leave
                 self._stderr.write(
-                    f"telemetry: left out properties outside the catalog: {sorted(outside)}\n"
+                    f"telemetry: left out properties {event.name!r} does not declare (counted "
+                    f"in telemetry status): {sorted(outside)}\n"
                 )
             if dropped:
                 self._stderr.write(f"telemetry: the outbox bounds dropped {dropped} old events\n")

@@ -7,10 +7,11 @@ release the file its ending falls back to on a full disk (``_ending``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.telemetry import _ending, _flows, _owner
+from authfunnel.cli.telemetry import _ending, _flows, _owner, _undeclared
 from authfunnel.cli.telemetry._outbox import Outbox, transaction, translated
 from authfunnel.fsm import (
     AUTH_ABORTED,
@@ -30,22 +31,27 @@ OPENING: Final = frozenset({AUTH_STARTED, COMMAND_INVOKED})
 ENDING: Final = AUTH_ENDINGS | {COMMAND_COMPLETED}
 
 
-def record(outbox: Outbox, name: str, message: dict[str, Any]) -> int:
+def record(
+    outbox: Outbox, name: str, message: dict[str, Any], undeclared: Iterable[str] = ()
+) -> int:
     """Append ``message`` (event ``name``); return how many the bounds dropped.
 
     One transaction with the open-flow record: killed between the two writes, a Started would
-    be left that nothing ends, or a terminal event followed by a recovered one.
+    be left that nothing ends, or a terminal event followed by a recovered one. The names of
+    the ``undeclared`` properties left out of it are counted in the same one (``_undeclared``).
     """
     flow = _flow_named(name, message)
-    if flow is None:
+    undeclared = tuple(undeclared)
+    if flow is None and not undeclared:
         return outbox.append(message)
-    invocation, flow_name = flow
     with translated(), transaction(outbox.db):
         dropped = outbox.append(message)
-        if name in OPENING:
+        if undeclared:
+            _undeclared.count(outbox, name, undeclared)
+        if flow is not None and name in OPENING:
             _flows.open_flow(outbox, message, _owner.this_process())
-        else:
-            _flows.close_flow(outbox, invocation, flow_name)
+        elif flow is not None:
+            _flows.close_flow(outbox, *flow)
     return dropped
 
 
