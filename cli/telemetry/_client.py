@@ -30,11 +30,12 @@ from authfunnel.cli.telemetry._recording import (
     allowed_properties,
     ending_file,
     enter_step,
+    flow_mark,
     put,
     record,
 )
 from authfunnel.cli.telemetry._settings import mask
-from authfunnel.fsm import AUTH_STARTED, Event, PropertyValue
+from authfunnel.fsm import Event, PropertyValue
 
 USER_ID: Final = "user_id"
 MAX_UNWRITTEN: Final = 1_000  # what a full disk leaves in memory, at most, until close
@@ -96,14 +97,15 @@ class OutboxClient:
             context=self._context(),
             integrations={},
         )
-        ending = ending_file(outbox.path.parent, event.name, properties)
+        mark = flow_mark(event, properties)
+        ending = ending_file(outbox.path.parent, mark)
         dropped = self._attempt(
-            lambda box: record(box, event.name, message, outside), ending, message
+            lambda box: record(box, event.name, message, mark, outside), ending, message
         )
         if dropped is None:
             return
-        if event.name == AUTH_STARTED and ending is not None:
-            _ending.reserve(ending)
+        if ending is not None and mark is not None and mark.recovery is not None:
+            _ending.reserve(ending)  # it opened the flow: its ending gets a place
         elif ending is not None:
             _ending.discard(ending)
         self.recorded += 1

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from authfunnel import fsm
 from authfunnel.cli.app import Environment
 from authfunnel.cli.telemetry import (
     Outbox,
     Telemetry,
+    _flows,
     _undeclared,
     load_settings,
     open_client,
@@ -20,6 +28,7 @@ from authfunnel.cli.telemetry import (
 )
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.telemetry.deploy_app import Target, deploy_funnel
+from tests.cli.telemetry.test_state_dir import tmpfs
 
 DEPLOY = deploy_funnel()
 RUN_PROPERTIES: dict[str, fsm.PropertyValue] = {"environment": Target.STAGING, "dry_run": False}
@@ -154,3 +163,155 @@ def test_the_undeclared_count_is_bounded_however_many_names_a_call_site_invents(
     assert sum(len(names) for names in found.values()) == _undeclared.MAX_PAIRS + 1
     assert found[_undeclared.OTHERS] == {_undeclared.OTHERS: 50}
     assert sum(n for names in found.values() for n in names.values()) == _undeclared.MAX_PAIRS + 50
+
+
+APP = Path(__file__).with_name("deploy_app.py")
+
+
+def run_app(state: Path, mode: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(APP), str(state), mode],
+        env=app_variables(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def app_variables() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DEPLOYCTL_", "DEBUG"))}
+
+
+def killed_mid_deploy(state: Path, mode: str) -> None:
+    """Run the application's deploy until it is under way, then SIGKILL it."""
+    deploy = subprocess.Popen(
+        [sys.executable, str(APP), str(state), mode],
+        env=app_variables(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert deploy.stdout is not None
+    assert deploy.stdout.readline() == "ready\n"
+    os.kill(deploy.pid, signal.SIGKILL)
+    _, stderr = deploy.communicate(timeout=60)
+    assert deploy.returncode == -signal.SIGKILL, stderr
+
+
+def messages_in(state: Path) -> list[dict[str, Any]]:
+    db = sqlite3.connect(state / "outbox.sqlite3")
+    try:
+        return [json.loads(body) for (body,) in db.execute("SELECT body FROM messages ORDER BY id")]
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(("mode", "step"), [("deploy", "upload"), ("started", "build")])
+def test_a_killed_run_of_a_custom_funnel_is_recovered_as_its_own_failed_event(
+    tmp_path: Path, mode: str, step: str
+) -> None:
+    state = tmp_path / "state"
+    killed_mid_deploy(state, mode)
+    for _ in range(2):  # the second invocation must not recover it again
+        idle = run_app(state, "idle")
+        assert idle.returncode == 0, idle.stderr
+    messages = messages_in(state)
+    names = [message["event"] for message in messages]
+    assert names[:2] == ["Command Invoked", "Deploy Started"]
+    assert sorted(names[2:]) == ["Command Completed", "Deploy Failed"]  # once each
+    by_name = {message["event"]: message["properties"] for message in messages}
+    properties = by_name["Deploy Failed"]
+    assert properties["step"] == step  # the last step recorded, else the funnel's first
+    assert properties["error_class"] == "ProcessTerminated"
+    assert properties["recovered"] is True
+    assert (properties["environment"], properties["dry_run"]) == ("production", True)
+    assert properties["invocation_id"] == by_name["Deploy Started"]["invocation_id"]
+    assert_valid(fsm.Event("Deploy Failed", properties), funnels=[DEPLOY])
+    command = by_name[fsm.COMMAND_COMPLETED]
+    assert (command["succeeded"], command["exit_code"], command["recovered"]) == (False, 137, True)
+    assert_valid(fsm.Event(fsm.COMMAND_COMPLETED, command))
+    db = sqlite3.connect(state / "outbox.sqlite3")
+    assert db.execute("SELECT COUNT(*) FROM open_flows").fetchone() == (0,)
+    db.close()
+
+
+def test_a_custom_funnel_completed_on_a_full_disk_is_not_recovered_as_failed(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    with tmpfs(home / "state", "1m") as state:
+        client = open_client(environment(home))
+        tracker = DEPLOY.tracker(client, properties=RUN_PROPERTIES)
+        tracker.start()
+        filler = state / "filler"
+        with open(filler, "wb") as file, contextlib.suppress(OSError):
+            while True:
+                file.write(b"\0" * 65536)
+                file.flush()
+        tracker.advance("upload")
+        tracker.complete()
+        client.close(0)  # tries again, still full: the ending waits in its reserved file
+        filler.unlink()
+        outbox = Outbox(state / "outbox.sqlite3")
+        recovered = _flows.recover(outbox, alive=lambda pid, start: False)
+        assert [m["event"] for m in recovered] == ["Deploy Completed"]
+        names = [json.loads(body)["event"] for _, body in outbox.pending()]
+        outbox.close()
+    assert names == ["Deploy Started", "Deploy Completed"]
+
+
+_ENDED = {
+    "succeeded": fsm.PropertySpec({"type": "boolean"}),
+    "exit_code": fsm.PropertySpec({"type": "integer"}),
+    "duration_ms": fsm.PropertySpec({"type": "integer", "minimum": 0}),
+    "error_class": fsm.PropertySpec({"type": "string"}, required=False),
+    "recovered": fsm.PropertySpec({"type": "boolean"}, required=False),
+}
+
+
+class JobEvents:
+    """A command-like emitter: ``Job Queued``, then ``Job Finished`` however the job ends."""
+
+    names = frozenset({"Job Queued", "Job Finished"})
+    specs = (
+        fsm.EventSpec("Job Queued", fsm.EventRole.STARTED, {}),
+        fsm.EventSpec("Job Finished", fsm.EventRole.ENDED, _ENDED),
+    )
+
+    def started(self, run: fsm.FlowTracker) -> fsm.Event:
+        return fsm.Event("Job Queued", dict(run.properties))
+
+    def completed(self, run: fsm.FlowTracker) -> fsm.Event:
+        return self._finished(run, succeeded=True, exit_code=0)
+
+    def aborted(self, run: fsm.FlowTracker, reason: fsm.AbortReason) -> fsm.Event:
+        return self._finished(run, succeeded=False, exit_code=130)
+
+    def failed(self, run: fsm.FlowTracker, error: str, exit_code: int) -> fsm.Event:
+        return self._finished(run, succeeded=False, exit_code=exit_code, error_class=error)
+
+    def _finished(self, run: fsm.FlowTracker, **ending: fsm.PropertyValue) -> fsm.Event:
+        properties = {**run.properties, **ending, "duration_ms": run.duration_ms}
+        return fsm.Event("Job Finished", properties)
+
+
+JOB = fsm.Funnel(flow="job", steps={"run": []}, events=JobEvents(), properties={"queue": str})
+
+
+def test_a_killed_run_of_a_command_like_funnel_is_recovered_as_its_ended_event(
+    tmp_path: Path,
+) -> None:
+    client = open_client(environment(tmp_path))
+    JOB.tracker(client, properties={"queue": "nightly"}).start()
+    client.close(0)  # the process "dies" here: the job stays open in the outbox
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    (recovered,) = _flows.recover(outbox, alive=lambda pid, start: False)
+    outbox.close()
+    assert recovered["event"] == "Job Finished"
+    properties = recovered["properties"]
+    assert (properties["succeeded"], properties["exit_code"]) == (False, 137)
+    assert (properties["error_class"], properties["recovered"]) == ("ProcessTerminated", True)
+    assert properties["queue"] == "nightly"
+    assert "step" not in properties
+    assert_valid(fsm.Event("Job Finished", properties), funnels=[JOB])
