@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from authfunnel.cli.telemetry import (
 )
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.telemetry.deploy_app import Target, deploy_funnel
+from tests.cli.telemetry.harness import killed_when_ready
 from tests.cli.telemetry.test_state_dir import tmpfs
 
 DEPLOY = deploy_funnel()
@@ -185,18 +185,7 @@ def app_variables() -> dict[str, str]:
 
 def killed_mid_deploy(state: Path, mode: str) -> None:
     """Run the application's deploy until it is under way, then SIGKILL it."""
-    deploy = subprocess.Popen(
-        [sys.executable, str(APP), str(state), mode],
-        env=app_variables(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert deploy.stdout is not None
-    assert deploy.stdout.readline() == "ready\n"
-    os.kill(deploy.pid, signal.SIGKILL)
-    _, stderr = deploy.communicate(timeout=60)
-    assert deploy.returncode == -signal.SIGKILL, stderr
+    killed_when_ready([sys.executable, str(APP), str(state), mode], app_variables())
 
 
 def messages_in(state: Path) -> list[dict[str, Any]]:
@@ -315,3 +304,22 @@ def test_a_killed_run_of_a_command_like_funnel_is_recovered_as_its_ended_event(
     assert properties["queue"] == "nightly"
     assert "step" not in properties
     assert_valid(fsm.Event("Job Finished", properties), funnels=[JOB])
+
+
+def test_an_open_flow_whose_recovery_cannot_be_read_is_quarantined_not_fatal(
+    tmp_path: Path,
+) -> None:
+    client = open_client(environment(tmp_path))
+    DEPLOY.tracker(client, properties=RUN_PROPERTIES).start()
+    fsm.LOGIN.tracker(client).start()
+    client.close(0)
+    path = tmp_path / "state" / "outbox.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("UPDATE open_flows SET recovery = '{\"role\": \"sole\"}' WHERE flow = 'deploy'")
+    db.commit()
+    db.close()
+    outbox = Outbox(path)
+    (recovered,) = _flows.recover(outbox, alive=lambda pid, start: False)
+    assert recovered["event"] == fsm.AUTH_FAILED
+    assert outbox.db.execute("SELECT source FROM quarantine").fetchall() == [("open_flows",)]
+    outbox.close()
