@@ -18,12 +18,14 @@ from authfunnel.cli.telemetry import Outbox, _flows, open_client
 VOLATILE = {"invocation_id", "duration_ms", "os", "arch", "python_version", "cli_version"}
 
 
-def shape(message: dict[str, Any]) -> str:
-    """The message's event and properties as bytes, volatile values replaced by their name."""
+def shape(message: dict[str, Any], origin: int) -> str:
+    """The message's event and properties as bytes, volatile values replaced by their name and
+    ``sequence`` counted from ``origin`` (the process's count before this run began)."""
     properties = {
         key: key.upper() if key in VOLATILE else value
         for key, value in message["properties"].items()
     }
+    properties["sequence"] -= origin
     return json.dumps([message["event"], properties], separators=(",", ":"))
 
 
@@ -62,9 +64,11 @@ def run_everything(home: Path) -> list[str]:
     _flows.recover(Outbox(path), alive=lambda pid, start: False)
     db = sqlite3.connect(path)
     try:
-        return [shape(json.loads(body)) for (body,) in db.execute("SELECT body FROM messages")]
+        messages = [json.loads(body) for (body,) in db.execute("SELECT body FROM messages")]
     finally:
         db.close()
+    origin = messages[0]["properties"]["sequence"] - 1
+    return [shape(message, origin) for message in messages]
 
 
 def test_authfunnels_own_events_are_stored_as_before(tmp_path: Path) -> None:
