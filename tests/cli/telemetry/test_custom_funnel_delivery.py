@@ -304,22 +304,3 @@ def test_a_killed_run_of_a_command_like_funnel_is_recovered_as_its_ended_event(
     assert properties["queue"] == "nightly"
     assert "step" not in properties
     assert_valid(fsm.Event("Job Finished", properties), funnels=[JOB])
-
-
-def test_an_open_flow_whose_recovery_cannot_be_read_is_quarantined_not_fatal(
-    tmp_path: Path,
-) -> None:
-    client = open_client(environment(tmp_path))
-    DEPLOY.tracker(client, properties=RUN_PROPERTIES).start()
-    fsm.LOGIN.tracker(client).start()
-    client.close(0)
-    path = tmp_path / "state" / "outbox.sqlite3"
-    db = sqlite3.connect(path)
-    db.execute("UPDATE open_flows SET recovery = '{\"role\": \"sole\"}' WHERE flow = 'deploy'")
-    db.commit()
-    db.close()
-    outbox = Outbox(path)
-    (recovered,) = _flows.recover(outbox, alive=lambda pid, start: False)
-    assert recovered["event"] == fsm.AUTH_FAILED
-    assert outbox.db.execute("SELECT source FROM quarantine").fetchall() == [("open_flows",)]
-    outbox.close()
