@@ -16,7 +16,8 @@ day or week a flow started);
 ``_stages`` reads the step order from each flow's declaration. ``_messages`` reads a source's
 messages one at a time, through the same files and lines, for ``authfunnel events``.
 
-A warehouse (``--source postgresql://...``: ``_warehouse_connect``) computes the same
+A warehouse (``--source postgresql://...``: ``_warehouse_connect``; ``spark:///...``:
+``_warehouse_spark``) computes the same
 ``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema,
 ``_warehouse_figures`` pairs and counts, ``_warehouse_periods`` places flows in periods, as
 ibis expressions; ``_warehouse`` runs them.

@@ -25,6 +25,7 @@ from authfunnel.cli.report._funnel_query import (
 from authfunnel.fsm import AUTH_ABORTED, AUTH_COMPLETED, AUTH_FAILED, COMMAND_COMPLETED, Funnel
 
 if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
     import ibis.expr.types as ir
 
 TRACKS: Final = "tracks"
@@ -47,7 +48,9 @@ COMMON: Final = {"timestamp": "timestamp('UTC')", "anonymous_id": "string", "use
 _OUTCOMES: Final = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
 _EPOCH: Final = "1970-01-01 00:00:00+00:00"
 
-Columns = Mapping[str, str]  # a table's column names and their engine's type names
+# A table's column names and their types: PostgreSQL's type names, or ibis types (an engine
+# whose type names PostgreSQL's parser does not read, such as Spark, gives those).
+Columns = Mapping[str, "str | dt.DataType"]
 
 
 def snake_case(name: str) -> str:
@@ -61,7 +64,10 @@ def segment_table(schema: str | None, name: str, columns: Columns) -> ir.Table:
     import ibis
     from ibis.backends.sql.datatypes import PostgresType
 
-    typed = {column: PostgresType.from_string(kind) for column, kind in columns.items()}
+    typed = {
+        column: PostgresType.from_string(kind) if isinstance(kind, str) else kind
+        for column, kind in columns.items()
+    }
     return ibis.table(typed, name=name, database=schema)
 
 
