@@ -204,8 +204,11 @@ class _Read:
 
         if events is None:
             return QueryResult([], [], book.unknown_events, 0)
-        found = instances(
-            paired(events), cutoff(self.tracks), self.since, self.until, window_ms(self.window)
+        # Every figure is counted from the instances: the one window pass, computed once.
+        found = self.engine.staged(
+            instances(
+                paired(events), cutoff(self.tracks), self.since, self.until, window_ms(self.window)
+            )
         )
         rows = [figure_row(**row) for row in self.engine.rows(figures(found))]
         outcomes, durations, orphans = fold(rows)

@@ -179,6 +179,12 @@ class Engine(Protocol):
         """``query`` run in the warehouse: its rows, each column by name."""
         ...
 
+    def staged(self, query: ir.Table) -> ir.Table:
+        """``query``, computed once for the queries built on it where the engine would
+        compute it again for each use (Spark inlines a relation used twice; PostgreSQL
+        computes such a CTE once itself, and returns ``query`` as it is)."""
+        ...
+
 
 @contextmanager
 def open_engine(warehouse: AnyWarehouse) -> Iterator[Engine]:
@@ -221,3 +227,6 @@ class _Postgres:
 
         with self.con.cursor(row_factory=dict_row) as cursor:
             return cursor.execute(ibis.to_sql(query, dialect="postgres")).fetchall()
+
+    def staged(self, query: ir.Table) -> ir.Table:
+        return query

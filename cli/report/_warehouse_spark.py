@@ -95,7 +95,11 @@ def spark_engine(warehouse: SparkWarehouse) -> Iterator[_Spark]:
         ) from exc
     try:
         with _session(warehouse) as session:
-            yield _Spark(session, warehouse)
+            engine = _Spark(session, warehouse)
+            try:
+                yield engine
+            finally:
+                engine.drop_staged()
     except (PySparkException, Py4JError) as exc:
         raise CliError(f"cannot compute the report in {warehouse}: {_first_line(exc)}") from exc
 
@@ -120,10 +124,12 @@ def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
                 hint="install a Java runtime (apt-get install openjdk-17-jre-headless) or set "
                 "JAVA_HOME",
             )
+        builder = SparkSession.builder.master(warehouse.master).appName("authfunnel report")
+        partitions = _local_shuffle_partitions(warehouse.master)
+        if partitions is not None:
+            builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
         session = (
-            SparkSession.builder.master(warehouse.master)
-            .appName("authfunnel report")
-            .config("spark.sql.warehouse.dir", str(warehouse.directory))
+            builder.config("spark.sql.warehouse.dir", str(warehouse.directory))
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
@@ -139,6 +145,21 @@ def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
             session.conf.set("spark.sql.session.timeZone", zone)
 
 
+def _local_shuffle_partitions(master: str) -> int | None:
+    """Shuffle partitions for a local session: two per core. Spark's default (200) suits a
+    cluster; on one machine each query's every shuffle ran 200 tasks, and the report took ten
+    times as long (tests/benchmarks/bench_warehouse_spark.py). A cluster keeps its own."""
+    import re
+
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if found is None:
+        return None
+    cores = found.group(1)  # none: "local", one thread
+    if cores == "*":
+        return 2 * (os.cpu_count() or 1)
+    return 2 * int(cores or 1)
+
+
 class _Spark:
     """The report's engine on a Spark session (``_warehouse_connect.Engine``)."""
 
@@ -149,6 +170,7 @@ class _Spark:
         # ibis's backend on the session: it compiles the queries to Spark SQL (and sets the
         # session's time zone to UTC, as ``_session`` does).
         self.backend = ibis.pyspark.connect(session)
+        self.staged_views: list[str] = []
 
     def tables(self, schema: str) -> Tables:
         from ibis.backends.sql.datatypes import PySparkType
@@ -198,6 +220,24 @@ class _Spark:
             result = frame.toArrow()
         rows: list[dict[str, Any]] = result.to_pylist()
         return rows
+
+    def staged(self, query: ir.Table) -> ir.Table:
+        """``query`` cached as a temporary view of the session, computed now, once: Spark
+        inlines a relation each time a query uses it (the figures use the instances five
+        times, each a window over every event), and reuses no more than its shuffles."""
+        import uuid
+
+        import ibis
+
+        name = f"authfunnel_staged_{uuid.uuid4().hex}"
+        self.session.sql(f"CACHE TABLE `{name}` AS {self.backend.compile(query)}")
+        self.staged_views.append(name)
+        return ibis.table(query.schema(), name=name)
+
+    def drop_staged(self) -> None:
+        """The staged views dropped, and their cached rows with them."""
+        while self.staged_views:
+            self.session.catalog.dropTempView(self.staged_views.pop())
 
 
 def _quoted(path: Path) -> str:

@@ -44,12 +44,16 @@ def spark_reports(
     catalog: bool = False,
     **query: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JSON report of ``messages`` by DuckDB (from a file) and by Spark."""
+    """The JSON report of ``messages`` by DuckDB (from a file) and by Spark; the session
+    left as it was."""
 
     def load(stored: list[dict[str, Any]]) -> str:
         return load_segment_spark(spark, SCHEMA, stored, catalog=catalog)
 
-    return duckdb_and_warehouse(load, folder, messages, funnels, **query)
+    reports = duckdb_and_warehouse(load, folder, messages, funnels, **query)
+    # The instances the report cached in the session are dropped with it.
+    assert [t.name for t in spark.catalog.listTables() if t.isTemporary] == []
+    return reports
 
 
 @parity_settings(max_examples=5)

@@ -95,3 +95,23 @@ def test_authfunnel_report_from_a_spark_warehouse_directory_in_a_new_process(
     assert_same_report(remote, local)
     assert list(work.iterdir()) == []
     assert sorted(p.name for p in home.iterdir()) in ([], ["af"])
+
+
+@pytest.mark.parametrize(
+    ("master", "partitions"),
+    [
+        ("local", 2),
+        ("local[2]", 4),
+        ("local[3, 2]", 6),
+        ("local[*]", 2 * (os.cpu_count() or 1)),
+        ("spark://host:7077", None),
+        ("yarn", None),
+    ],
+)
+def test_a_local_session_has_two_shuffle_partitions_per_core_and_a_cluster_its_own(
+    master: str, partitions: int | None
+) -> None:
+    """Spark's default of 200 made every shuffle of the report 200 tasks on one machine."""
+    from authfunnel.cli.report._warehouse_spark import _local_shuffle_partitions
+
+    assert _local_shuffle_partitions(master) == partitions
