@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,16 @@ def simulated_messages(folder: Path, invocations: int = 3000) -> list[dict[str, 
     argv = ["simulate", "--flows", str(invocations), "--seed", "7", "--out", str(simulated)]
     assert main(argv, quiet) == 0
     return [json.loads(line) for line in simulated.read_text().splitlines()]
+
+
+def run_alone(test: str, variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One test (``path::name``) in a pytest of its own, from the repository's root, with
+    exactly ``variables`` as its environment (as on a machine lacking what they leave out)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=Path(__file__).resolve().parents[4],
+        env=variables,
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[4]
+from tests.cli.report.warehouse.parity import run_alone
+
 NEEDS_SPARK = "test_spark_report_equals_duckdb_report_on_simulated_traffic_in_the_catalog"
 
 
@@ -22,14 +22,7 @@ def run_without_java(tmp_path: Path, *, ci: bool) -> subprocess.CompletedProcess
     if ci:
         variables["CI"] = "true"
     test = f"{Path(__file__).parent / 'test_spark_equals_duckdb.py'}::{NEEDS_SPARK}"
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        cwd=ROOT,
-        env=variables,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_alone(test, variables)
 
 
 @pytest.mark.slow
