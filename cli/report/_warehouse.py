@@ -9,12 +9,13 @@ HTML page's conversion over time) the figures again, the breakdown value being t
 of each flow's start (``_warehouse_periods``); with ``--by`` a version-like property, when
 each other value was first seen. Only those aggregated rows come back, as typed rows,
 folded here to the same ``QueryResult`` the DuckDB paths return and rendered by the same
-code. Every section of the report is computed on PostgreSQL: none is unavailable.
+code. Every section of the report is computed on PostgreSQL and on Spark: none is
+unavailable. The engine (``_warehouse_connect.Engine``) runs the queries: nothing here is
+particular to one.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
@@ -22,26 +23,22 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from authfunnel.cli.app import CliError
-from authfunnel.cli.report._warehouse_connect import (
-    Warehouse,
-    connect_warehouse,
-    psycopg_errors,
-)
+from authfunnel.cli.report._warehouse_connect import Engine, Tables, open_engine
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-    import psycopg
 
     from authfunnel.cli.report._funnel_query import Durations, OutcomeCount, QueryResult
     from authfunnel.cli.report._model import Report
     from authfunnel.cli.report._periods import Period
     from authfunnel.cli.report._tally import BinRow, CountRow, QuantileRow
     from authfunnel.cli.report._unreported import Unreported
+    from authfunnel.cli.report._warehouse_connect import AnyWarehouse
     from authfunnel.fsm import Funnel
 
 
 def warehouse_report(
-    warehouse: Warehouse,
+    warehouse: AnyWarehouse,
     funnels: Sequence[Funnel],
     *,
     by: str | None,
@@ -63,29 +60,25 @@ def warehouse_report(
     zone = tz or ZoneInfo("UTC")
     period: Period | None = None
     trend = None
-    with psycopg_errors(warehouse):
-        con = connect_warehouse(warehouse)
-        try:
-            tables = _tables(con, warehouse.schema)
-            if by is not None:
-                _check_by(tables, by)
-            read = _Read(con, tables, warehouse.schema, since, until, window)
-            events = read_events(tables, warehouse.schema, funnels, by)
-            book = read.bookkeeping(events)
-            if over is not None:
-                first, last = book.first_event, book.last_event
-                period = period_for_range(since or first, until or last) if over == "auto" else over
-                periods = None
-                if events is not None:
-                    at = period_value(events.ts, period, zone, book.read_first, book.read_last)
-                    periods = events.mutate(by_value=at)
-                trend = read.figures(periods, book)
-            # Without --by, the periods' figures are the report's too (as in build_report).
-            result = trend if trend is not None and by is None else read.figures(events, book)
-            seen = _first_seen(con, tables, warehouse.schema, by, result.outcomes) if by else {}
-            result = replace(result, unreported=read.unreported(tables, funnels))
-        finally:
-            con.close()
+    with open_engine(warehouse) as engine:
+        tables = _tables(engine, warehouse.schema)
+        if by is not None:
+            _check_by(tables, by)
+        read = _Read(engine, tables, warehouse.schema, since, until, window)
+        events = read_events(tables, warehouse.schema, funnels, by)
+        book = read.bookkeeping(events)
+        if over is not None:
+            first, last = book.first_event, book.last_event
+            period = period_for_range(since or first, until or last) if over == "auto" else over
+            periods = None
+            if events is not None:
+                at = period_value(events.ts, period, zone, book.read_first, book.read_last)
+                periods = events.mutate(by_value=at)
+            trend = read.figures(periods, book)
+        # Without --by, the periods' figures are the report's too (as in build_report).
+        result = trend if trend is not None and by is None else read.figures(events, book)
+        seen = _first_seen(engine, tables, warehouse.schema, by, result.outcomes) if by else {}
+        result = replace(result, unreported=read.unreported(tables, funnels))
     # Malformed and approximate are counted among the events the funnels read: the other
     # events' tables are never opened.
     loaded = Loaded(
@@ -113,17 +106,14 @@ class FirstSeen:
 
 
 def _first_seen(
-    con: psycopg.Connection[Any],
-    tables: Mapping[str, Mapping[str, str]],
+    engine: Engine,
+    tables: Tables,
     schema: str,
     by: str,
     counts: Sequence[OutcomeCount],
 ) -> dict[str, datetime]:
     """When each ``--by`` value that is not a version was first seen, where the breakdown
     reads its values as versions, as the DuckDB paths compute it (``_model._first_seen``)."""
-    import ibis
-    from psycopg.rows import class_row
-
     from authfunnel.cli.report._segments import read_as_versions, version
     from authfunnel.cli.report._warehouse_query import first_seen
 
@@ -134,12 +124,11 @@ def _first_seen(
     query = first_seen(tables, schema, by, strays)
     if query is None:
         return {}
-    with con.cursor(row_factory=class_row(FirstSeen)) as cursor:
-        rows = cursor.execute(ibis.to_sql(query, dialect="postgres")).fetchall()
-    return {row.by_value: row.seen for row in rows}
+    found = [FirstSeen(**row) for row in engine.rows(query)]
+    return {row.by_value: row.seen for row in found}
 
 
-def _check_by(tables: Mapping[str, Mapping[str, str]], by: str) -> None:
+def _check_by(tables: Tables, by: str) -> None:
     """Refuse a ``--by`` property no event carries: Segment adds a property's column to an
     event's table when a message first carries it, so no table has its column."""
     from authfunnel.cli.report._model import _no_such_property
@@ -158,26 +147,17 @@ _SEGMENT_COLUMNS: Final = frozenset(
 )
 
 
-def _tables(con: psycopg.Connection[Any], schema: str) -> dict[str, dict[str, str]]:
+def _tables(engine: Engine, schema: str) -> Tables:
     """Every table of ``schema`` with its columns' types; a clear error without ``tracks``."""
     from authfunnel.cli.report._warehouse_query import TRACKS
 
-    tables: dict[str, dict[str, str]] = defaultdict(dict)
-    for table, column, kind in con.execute(
-        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
-        "FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid "
-        "JOIN pg_namespace n ON c.relnamespace = n.oid "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f') "
-        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
-        (schema,),
-    ).fetchall():
-        tables[table][column] = kind
+    tables = engine.tables(schema)
     if TRACKS not in tables:
         raise CliError(
             f"no table {TRACKS} in the schema {schema!r}: it holds no Segment source",
             hint="name the schema Segment writes the source to: ?schema=NAME in the URL",
         )
-    return dict(tables)
+    return tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +180,8 @@ class _Read:
 
     def __init__(
         self,
-        con: psycopg.Connection[Any],
-        tables: Mapping[str, Mapping[str, str]],
+        engine: Engine,
+        tables: Tables,
         schema: str,
         since: datetime | None,
         until: datetime | None,
@@ -209,7 +189,7 @@ class _Read:
     ) -> None:
         from authfunnel.cli.report._warehouse_query import TRACKS, segment_table
 
-        self.con, self.since, self.until, self.window = con, since, until, window
+        self.engine, self.since, self.until, self.window = engine, since, until, window
         self.schema = schema
         self.tracks = segment_table(schema, TRACKS, tables[TRACKS])
 
@@ -217,9 +197,6 @@ class _Read:
         self, tables: Mapping[str, Mapping[str, str]], funnels: Sequence[Funnel]
     ) -> tuple[Unreported, ...]:
         """The events ``funnels`` do not read, per flow or name (``_unreported``)."""
-        import ibis
-        from psycopg.rows import class_row
-
         from authfunnel.cli.report._roles import event_roles
         from authfunnel.cli.report._unreported import Unreported, unreported_counts
         from authfunnel.cli.report._warehouse_query import unreported
@@ -227,36 +204,33 @@ class _Read:
         query = unreported(tables, self.schema, event_roles(funnels))
         if query is None:
             return ()
-        with self.con.cursor(row_factory=class_row(Unreported)) as cursor:
-            return unreported_counts(cursor.execute(ibis.to_sql(query, "postgres")).fetchall())
+        return unreported_counts([Unreported(**row) for row in self.engine.rows(query)])
 
     def bookkeeping(self, events: ir.Table | None) -> Bookkeeping:
-        import ibis
-        from psycopg.rows import class_row
-
         from authfunnel.cli.report._warehouse_query import bookkeeping
 
-        sql = ibis.to_sql(bookkeeping(self.tracks, events), dialect="postgres")
-        with self.con.cursor(row_factory=class_row(Bookkeeping)) as cursor:
-            return cursor.execute(sql).fetchall()[0]
+        (row,) = self.engine.rows(bookkeeping(self.tracks, events))
+        return Bookkeeping(**row)
 
     def figures(self, events: ir.Table | None, book: Bookkeeping) -> QueryResult:
         """The figures of ``events`` (their ``by_value`` the breakdown), folded."""
-        import ibis
-        from psycopg.rows import kwargs_row
-
         from authfunnel.cli.report._conversion_time import window_ms
         from authfunnel.cli.report._funnel_query import QueryResult
         from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
 
         if events is None:
             return QueryResult([], [], book.unknown_events, 0)
-        found = instances(
-            paired(events), cutoff(book.last_event), self.since, self.until, window_ms(self.window)
+        # Every figure is counted from the instances: the one window pass, computed once.
+        found = self.engine.staged(
+            instances(
+                paired(events),
+                cutoff(book.last_event),
+                self.since,
+                self.until,
+                window_ms(self.window),
+            )
         )
-        sql = ibis.to_sql(figures(found), "postgres")
-        with self.con.cursor(row_factory=kwargs_row(figure_row)) as cursor:
-            rows = cursor.execute(sql).fetchall()
+        rows = [figure_row(**row) for row in self.engine.rows(figures(found))]
         outcomes, durations, orphans = fold(rows)
         return QueryResult(outcomes, durations, book.unknown_events, orphans)
 
