@@ -243,6 +243,11 @@ def test_the_report_counts_what_was_run(session: Session) -> None:
     assert (signin["started"], signin["completed"]) == (1, 1)
     assert (deploy["started"], deploy["completed"], deploy["aborted"]) == (2, 1, 1)
     assert deploy["aborted_by_reason"] == {"declined": 1}
+    by_target = {
+        value: (row["started"], row["completed"], row["aborted"])
+        for value, row in deploy["breakdown"].items()
+    }
+    assert by_target == {"production": (1, 1, 0), "staging": (1, 0, 1)}
 
 
 def test_the_diagram_draws_the_deploy_funnel_with_its_counts(session: Session) -> None:
