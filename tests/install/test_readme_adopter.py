@@ -97,12 +97,13 @@ def session(tmp_path_factory: pytest.TempPathFactory, adopter_python: Path) -> I
     env["PATH"] = f"{adopter_python.parent}:{env.get('PATH', '')}"
     lines = shell_lines()
     collector_line, export_line, *typed = lines[1:]
+    log = (folder / "collector.log").open("w")  # a file: a pipe left unread could fill
     collector = subprocess.Popen(
         command_of(collector_line),
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     ran = Session(folder, adopter_python, env)
@@ -111,8 +112,9 @@ def session(tmp_path_factory: pytest.TempPathFactory, adopter_python: Path) -> I
         url = collector.stdout.readline().strip()
         if not re.fullmatch(r"http://127\.0\.0\.1:\d+", url):
             collector.kill()
-            _, stderr = collector.communicate(timeout=30)
-            raise AssertionError(f"{collector_line!r} printed {url!r} first:\n{stderr}")
+            collector.wait(timeout=30)
+            said = (folder / "collector.log").read_text()
+            raise AssertionError(f"{collector_line!r} printed {url!r} first:\n{said}")
         assert PLACEHOLDER in export_line
         words = command_of(export_line.replace(PLACEHOLDER, url))
         assert words[0] == "export", export_line
@@ -128,13 +130,14 @@ def session(tmp_path_factory: pytest.TempPathFactory, adopter_python: Path) -> I
                 timeout=300,
                 check=False,
             )
-        # Each command's exit started a detached sender and flush sent the rest: wait for the
-        # last of them (the flush's own events) before the collector stops.
+        # Each command's exit started a detached sender, and flush sent what they had not:
+        # wait for the flows' events to be stored.
         wait_until(lambda: len(flow_events(ran.collected)) >= len(FLOW_EVENTS))
         yield ran
     finally:
         collector.terminate()
         collector.communicate(timeout=30)
+        log.close()
 
 
 def flow_events(messages: list[dict[str, Any]]) -> list[str]:
