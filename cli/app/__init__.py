@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from authfunnel.cli.app._console import make_console
     from authfunnel.cli.app._env import Environment, isatty
     from authfunnel.cli.app._exit import CliError, ExitStatus, LoginRequired, UsageError
-    from authfunnel.cli.app._funnels import flow_names, funnel_named
+    from authfunnel.cli.app._funnels import (
+        DEFAULT_FUNNELS_HELP,
+        default_funnels,
+        flow_names,
+        select_funnels,
+        targets_help,
+    )
     from authfunnel.cli.app._identity import AUTHFUNNEL, AppIdentity
     from authfunnel.cli.app._parser import Parser, ParserExit
     from authfunnel.cli.app._paths import Paths
@@ -33,7 +39,7 @@ if TYPE_CHECKING:
     )
     from authfunnel.cli.app._signal_scope import signals_handled
     from authfunnel.cli.app._source_files import MAX_LINE_BYTES, bounded_lines, open_regular
-    from authfunnel.cli.app._targets import binding, resolve
+    from authfunnel.cli.app._targets import Target
     from authfunnel.cli.app._terminal import (
         Terminal,
         literal,
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "AUTHFUNNEL": "_identity",
     "COMMANDS": "_registry",
+    "DEFAULT_FUNNELS_HELP": "_funnels",
     "EXTRAS": "_registry",
     "FILE_MODE": "_private_files",
     "MAX_LINE_BYTES": "_source_files",
@@ -59,14 +66,15 @@ _HOMES = {
     "Parser": "_parser",
     "ParserExit": "_parser",
     "Paths": "_paths",
+    "Target": "_targets",
     "Terminal": "_terminal",
     "UsageError": "_exit",
-    "binding": "_targets",
     "bounded_lines": "_source_files",
     "config_error": "_config",
+    "default_funnels": "_funnels",
     "extra_providing": "_registry",
     "flow_names": "_funnels",
-    "funnel_named": "_funnels",
+    "select_funnels": "_funnels",
     "isatty": "_env",
     "literal": "_terminal",
     "load_config": "_config",
@@ -76,10 +84,10 @@ _HOMES = {
     "open_regular": "_source_files",
     "plural": "_terminal",
     "printable": "_terminal",
+    "targets_help": "_funnels",
     "terminal_width": "_terminal",
     "private_dir": "_private_files",
     "private_file": "_private_files",
-    "resolve": "_targets",
     "section": "_config",
     "signals_handled": "_signal_scope",
     "throwaway_dir": "_throwaway",
@@ -88,6 +96,7 @@ _HOMES = {
 __all__ = [
     "AUTHFUNNEL",
     "COMMANDS",
+    "DEFAULT_FUNNELS_HELP",
     "EXTRAS",
     "FILE_MODE",
     "MAX_LINE_BYTES",
@@ -100,14 +109,14 @@ __all__ = [
     "Parser",
     "ParserExit",
     "Paths",
+    "Target",
     "Terminal",
     "UsageError",
-    "binding",
     "bounded_lines",
     "config_error",
+    "default_funnels",
     "extra_providing",
     "flow_names",
-    "funnel_named",
     "isatty",
     "lazy_face",
     "literal",
@@ -120,9 +129,10 @@ __all__ = [
     "printable",
     "private_dir",
     "private_file",
-    "resolve",
     "section",
+    "select_funnels",
     "signals_handled",
+    "targets_help",
     "terminal_width",
     "throwaway_dir",
 ]

@@ -13,13 +13,13 @@ import json
 from typing import TYPE_CHECKING
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     Environment,
     ExitStatus,
     UsageError,
-    binding,
-    flow_names,
     plural,
-    resolve,
+    select_funnels,
+    targets_help,
 )
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "targets",
         nargs="*",
-        metavar="FLOW|module:attribute",
-        help=f"funnels to check (default: every built-in flow: {', '.join(flow_names())})",
+        metavar="FLOW|module:ATTR",
+        help=f"funnels to check: {targets_help()} (default: {DEFAULT_FUNNELS_HELP})",
     )
     parser.add_argument(
         "--examples",
@@ -51,18 +51,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     if args.examples < 0:
         raise UsageError("--examples must be 0 or more", hint="try --examples 100")
-    targets = args.targets or flow_names()
-    funnels = [resolve(target) for target in targets]
+    targets = select_funnels(env, args.targets)
     from authfunnel.fsm.check import check_funnel
 
     # Without the check extra, Hypothesis or jsonschema is missing: the dispatcher says so.
-    reports = [check_funnel(f, examples=args.examples, seed=args.seed) for f in funnels]
+    reports = [check_funnel(t.funnel, examples=args.examples, seed=args.seed) for t in targets]
     ok = all(report.ok for report in reports)
     if args.json:
         document = {"ok": ok, "funnels": [report.to_dict() for report in reports]}
         env.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        _render(env, reports, [binding(target) for target in targets])
+        _render(env, reports, [target.binding for target in targets])
     return ExitStatus.OK if ok else ExitStatus.ERROR
 
 

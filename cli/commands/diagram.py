@@ -1,7 +1,8 @@
 """``authfunnel diagram``: draw a flow's state machine as Mermaid, DOT, SVG, PNG or text.
 
 The drawing comes from the machine that runs the flow (see ``authfunnel.cli.diagram``); ``--counts``
-overlays the traffic recorded in an events file (see ``authfunnel.cli.diagram``);
+overlays the traffic recorded in an events file, or in a warehouse (``--counts --source
+postgresql://...``: computed there, as ``authfunnel report`` computes it);
 ``--all --write diagrams/`` regenerates the checked-in diagrams.
 """
 
@@ -12,16 +13,17 @@ from pathlib import Path
 from typing import Final
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     CliError,
     Environment,
     ExitStatus,
     UsageError,
-    flow_names,
-    funnel_named,
+    select_funnels,
+    targets_help,
     terminal_width,
 )
 from authfunnel.cli.diagram import GRAPHVIZ, MERMAID, Traffic, render_image, render_source
-from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
+from authfunnel.fsm import Funnel
 
 FORMATS: Final = ("mermaid", "dot", "svg", "png", "text")
 # What `--all --write DIR` writes for each flow: the files checked in under diagrams/.
@@ -29,17 +31,34 @@ GENERATED: Final = {"mermaid": ".mmd", "svg": ".svg"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("flow", nargs="?", help=f"the flow to draw: {', '.join(flow_names())}")
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="FLOW|module:ATTR",
+        help=f"the flow to draw: {targets_help()}; several need --write (default: the first "
+        "configured funnel, else login)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="mermaid", help="default: mermaid")
     parser.add_argument(
         "--counts",
         metavar="SOURCE",
         nargs="?",
         const="",
-        help="annotate with traffic from events (.jsonl, .parquet, a store; "
-        "no value: the local store)",
+        help="annotate with traffic from events (.jsonl, .parquet, a store, or a warehouse "
+        "as report's --source; no value: --source, else the local store)",
     )
-    parser.add_argument("--all", action="store_true", help="every built-in flow (with --write)")
+    parser.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="with --counts, where the events are: as report's --source, a PostgreSQL "
+        "warehouse included: postgresql://USER@HOST:PORT/DB?schema=SOURCE_SCHEMA "
+        "(password from PGPASSWORD or ~/.pgpass, never the URL)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help=f"every funnel, with --write: {DEFAULT_FUNNELS_HELP}",
+    )
     parser.add_argument(
         "--write", metavar="DIR", help="write <flow>.mmd and <flow>.svg for the flows into DIR"
     )
@@ -47,14 +66,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    if args.all and args.flow:
-        raise UsageError("name one flow or use --all, not both")
+    if args.all and args.targets:
+        raise UsageError("name flows or use --all, not both")
     if args.all and not args.write:
         raise UsageError(
             "--all needs --write DIR", hint="authfunnel diagram --all --write diagrams/"
         )
-    funnels = list(BUILTIN_FUNNELS) if args.all else [funnel_named(args.flow or "login")]
-    traffic = _traffic(args.counts, funnels, env) if args.counts is not None else {}
+    selected = select_funnels(env, args.targets)
+    # With no flow named, one diagram: the application's first funnel (login for authfunnel).
+    funnels = [t.funnel for t in (selected if args.all or args.targets else selected[:1])]
+    if len(funnels) > 1 and not args.write:
+        raise UsageError(
+            f"{len(funnels)} funnels selected ({', '.join(str(f.flow) for f in funnels)}): "
+            "one diagram is drawn at a time",
+            hint="name one flow, or give --write DIR to write a file per flow",
+        )
+    source = _counts_source(args)
+    traffic = _traffic(source, funnels, env) if args.counts is not None else {}
     if args.write:
         directory = Path(args.write)
         _make_dir(directory)
@@ -114,11 +142,26 @@ def _text(source: str) -> bytes:
     return (source.rstrip("\n") + "\n").encode()
 
 
-def _traffic(source: str, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
-    from authfunnel.cli.diagram import traffic_by_flow
-    from authfunnel.cli.report import source_path
+def _counts_source(args: argparse.Namespace) -> str | None:
+    """Where ``--counts`` reads: its value or ``--source`` (one of them), else the store."""
+    if args.source is not None and args.counts is None:
+        raise UsageError(
+            "--source is where --counts reads its events: give --counts too",
+            hint=f"authfunnel diagram {(args.targets or ['login'])[0]} --counts --source SOURCE",
+        )
+    if args.source is not None and args.counts:
+        raise UsageError(
+            "two sources: --counts SOURCE and --source SOURCE; give one",
+            hint="--counts --source SOURCE",
+        )
+    return args.source or args.counts or None
 
-    return traffic_by_flow(source_path(source or None, env), funnels)
+
+def _traffic(source: str | None, funnels: list[Funnel], env: Environment) -> dict[str, Traffic]:
+    from authfunnel.cli.diagram import traffic_by_flow
+    from authfunnel.cli.report import report_source
+
+    return traffic_by_flow(report_source(source, env), funnels)
 
 
 def _make_dir(directory: Path) -> None:

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Final, Literal
 
 from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
     CliError,
     Environment,
     ExitStatus,
     UsageError,
-    flow_names,
-    funnel_named,
     plural,
     printable,
+    select_funnels,
+    targets_help,
 )
 from authfunnel.cli.report import TOP_VALUES, parse_when, parse_window, parse_zone
-from authfunnel.fsm import BUILTIN_FUNNELS
 
 FORMATS: Final = ("table", "json", "html", "svg")
 
@@ -40,7 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "holding a Segment source: postgresql://USER@HOST:PORT/DB?schema=SOURCE_SCHEMA "
         "(password from PGPASSWORD or ~/.pgpass, never the URL)",
     )
-    parser.add_argument("--flow", help=f"one flow: {', '.join(flow_names())} (default: all)")
+    parser.add_argument(
+        "--flow",
+        action="append",
+        metavar="FLOW|module:ATTR",
+        help=f"the flow to report (repeat it for several): {targets_help()} "
+        f"(default: {DEFAULT_FUNNELS_HELP})",
+    )
     parser.add_argument("--since", metavar="T", help="flows started at or after T (date or 7d)")
     parser.add_argument("--until", metavar="T", help="flows started before T")
     parser.add_argument("--by", metavar="PROPERTY", help="break down by an event property")
@@ -98,7 +104,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     )
 
     source = report_source(args.source, env)
-    funnels = [funnel_named(args.flow)] if args.flow else list(BUILTIN_FUNNELS)
+    funnels = [target.funnel for target in select_funnels(env, args.flow or [])]
     since = parse_when(args.since, option="--since") if args.since else None
     until = parse_when(args.until, option="--until") if args.until else None
     if since is not None and until is not None and since >= until:

@@ -17,7 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from authfunnel.cli.app import CliError, Environment, ExitStatus, UsageError, plural
+from authfunnel.cli.app import (
+    DEFAULT_FUNNELS_HELP,
+    CliError,
+    Environment,
+    ExitStatus,
+    UsageError,
+    flow_names,
+    plural,
+    select_funnels,
+    targets_help,
+)
+from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, Funnel
 
 STORE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
@@ -26,6 +37,14 @@ _UUID_TYPE: Final = re.compile(r"\bUUID\b")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="FLOW|module:ATTR",
+        help=f"the funnels users run, evenly: {targets_help()} (default: authfunnel's own mix "
+        f"of login, signup and logout; where funnels are configured, {DEFAULT_FUNNELS_HELP}, "
+        "evenly). Every invocation runs inside the command lifecycle",
+    )
     parser.add_argument("--flows", type=int, default=1000, help="invocations to simulate")
     parser.add_argument("--seed", type=int, default=1, help="same seed, same traffic")
     parser.add_argument(
@@ -40,6 +59,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     if args.flows < 0:
         raise UsageError("--flows must be 0 or more")
+    funnels = _funnels(env, args.targets)
     out = Path(args.out) if args.out else local_store(env)
     if out.name.endswith(STORE_SUFFIXES):
         from authfunnel.cli.telemetry import load_settings
@@ -49,6 +69,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             out,
             flows=args.flows,
             seed=args.seed,
+            funnels=funnels,
             max_events=settings.max_events,
             max_age_days=settings.max_age_days,
         )
@@ -64,9 +85,24 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise UsageError(
             f"cannot tell the format of {out.name}", hint="use .jsonl, .parquet or .sqlite3"
         )
-    count = write_simulation(out, flows=args.flows, seed=args.seed)
+    count = write_simulation(out, flows=args.flows, seed=args.seed, funnels=funnels)
     env.stdout.write(f"wrote {_of(count, args.flows)} to {out}\n")
     return ExitStatus.OK
+
+
+def _funnels(env: Environment, targets: list[str]) -> list[Funnel] | None:
+    """The funnels simulated users run; ``None`` for authfunnel's own realistic mix."""
+    selected = [t.funnel for t in select_funnels(env, targets)]
+    if not targets and selected == list(BUILTIN_FUNNELS):
+        return None
+    # The command lifecycle wraps every invocation: it is never the flow run inside it.
+    runnable = [funnel for funnel in selected if funnel is not COMMAND]
+    if not runnable:
+        raise UsageError(
+            "the command lifecycle wraps every simulated invocation: name a flow it runs",
+            hint=f"like: authfunnel simulate {flow_names()[0]}",
+        )
+    return runnable
 
 
 def _of(events: int, invocations: int) -> str:
@@ -75,7 +111,13 @@ def _of(events: int, invocations: int) -> str:
 
 
 def write_to_store(
-    out: Path, *, flows: int, seed: int, max_events: int, max_age_days: float
+    out: Path,
+    *,
+    flows: int,
+    seed: int,
+    max_events: int,
+    max_age_days: float,
+    funnels: list[Funnel] | None = None,
 ) -> tuple[int, int]:
     """Archive the simulated messages in the store at ``out`` (created if needed), where they
     are never sent; return (written, dropped by the store's bounds)."""
@@ -88,7 +130,7 @@ def write_to_store(
 
     def counted() -> Iterator[dict[str, Any]]:
         nonlocal count
-        for message in simulate(flows, seed):
+        for message in simulate(flows, seed, funnels):
             count += 1
             yield message
 
@@ -105,7 +147,9 @@ def write_to_store(
         raise CliError(f"cannot write to the store {out}: {exc}") from exc
 
 
-def write_simulation(out: Path, *, flows: int, seed: int) -> int:
+def write_simulation(
+    out: Path, *, flows: int, seed: int, funnels: list[Funnel] | None = None
+) -> int:
     """Write the simulated messages to ``out``, atomically; return how many were written."""
     from authfunnel.cli.simulate import simulate
 
@@ -118,7 +162,7 @@ def write_simulation(out: Path, *, flows: int, seed: int) -> int:
     try:
         count = 0
         with os.fdopen(fd, "w") as lines:
-            for message in simulate(flows, seed):
+            for message in simulate(flows, seed, funnels):
                 lines.write(json.dumps(message, separators=(",", ":")) + "\n")
                 count += 1
         if out.name.endswith(".parquet"):

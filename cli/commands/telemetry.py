@@ -29,6 +29,7 @@ from authfunnel.cli.telemetry import (
     open_outbox,
     refused_messages,
     status_facts,
+    undeclared_summary,
 )
 
 ACTIONS = ("status", "enable", "disable", "show", "flush")
@@ -158,6 +159,9 @@ def _status(settings: Settings, env: Environment, *, as_json: bool) -> int:
         if facts["rejected"]:
             earlier = plural(facts["rejected"], "event")
             lines.append(f"Rejected and dropped by an earlier version: {earlier}")
+        undeclared = undeclared_summary(facts)
+        if undeclared:
+            lines.append(undeclared)
         last = facts["last_delivery"]
         if last:
             lines.append(

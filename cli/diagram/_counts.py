@@ -1,4 +1,5 @@
-"""Diagram traffic (``diagram --counts``) from the same figures the report computes.
+"""Diagram traffic (``diagram --counts``) from the same figures the report computes, from a
+local source or, as the report's, computed in a warehouse (``--source postgresql://...``).
 
 Terminal states and the abort / fail edges of each step are exact: every terminal event names
 its step. Step entries are exact where a stage has one step; for alternatives sharing a stage
@@ -14,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from authfunnel.cli.diagram._graph import Traffic, Volume
 from authfunnel.cli.report import Figures, build_report, stage_of
 from authfunnel.fsm import Funnel
+
+if TYPE_CHECKING:
+    from authfunnel.cli.report import Warehouse
 
 # The machine's final states (see fsm.Funnel.machine), named as the engine documents them.
 COMPLETED: Final = "completed"
@@ -26,8 +30,8 @@ ABORTED: Final = "aborted"
 FAILED: Final = "failed"
 
 
-def traffic_by_flow(source: Path, funnels: Sequence[Funnel]) -> dict[str, Traffic]:
-    """Each funnel's traffic in ``source``, by flow name."""
+def traffic_by_flow(source: Path | Warehouse, funnels: Sequence[Funnel]) -> dict[str, Traffic]:
+    """Each funnel's traffic in ``source`` (events, or a warehouse holding them), by flow."""
     # The machine's traffic: every flow that reached completed, however long it took (the
     # report's conversion window would count a late one as dropped at the last stage).
     report = build_report(source, funnels, window=timedelta.max)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._source import not_read_warning, report_source, source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
+    from authfunnel.cli.report._warehouse_connect import Warehouse
     from authfunnel.cli.report._when import parse_when
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
@@ -59,6 +60,7 @@ _HOMES = {
     "Figures": "_figures",
     "Messages": "_messages",
     "Report": "_model",
+    "Warehouse": "_warehouse_connect",
     "approximate_note": "_events",
     "as_json": "_json",
     "build_report": "_model",
@@ -84,6 +86,7 @@ __all__ = [
     "Figures",
     "Messages",
     "Report",
+    "Warehouse",
     "approximate_note",
     "as_json",
     "build_report",

@@ -30,27 +30,13 @@ from collections.abc import Sequence
 from typing import Final
 
 from authfunnel.cli.report._events import WELL_FORMED, quote
-from authfunnel.cli.report._funnel_query import (
-    KNOWN,
-    events_sql,
-    flows_sql,
-    sql_names,
-)
-from authfunnel.cli.report._invocation_check import (
-    CHECKED,
-    MAX_FUNNELS,
-    checked_sql,
-    layout,
-    only_read_sql,
-)
+from authfunnel.cli.report._funnel_query import events_sql, flows_sql
+from authfunnel.cli.report._invocation_check import CHECKED, MAX_FUNNELS, checked_sql, layout
 from authfunnel.fsm import Funnel
 
 ODD_GROUPS: Final = "authfunnel_odd_groups"
 ODD_EVENTS: Final = "authfunnel_odd_events"
 COUNTED: Final = "authfunnel_counted"
-# A message some funnel could read: a track message of a known event. Well-formed ones that
-# are not are the report's unknown events.
-KNOWN_MESSAGE: Final = f"(coalesce(type, 'track') = 'track' AND event IN ({sql_names(KNOWN)}))"
 
 
 def window_sql(column: str, *, since: bool, until: bool) -> str:
@@ -109,9 +95,10 @@ def _zone_sql(window: str) -> str:
 def counted_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool) -> str:
     """Create ``COUNTED``: the messages of the view ``events`` that a report can read (well
     formed: see ``cli._events.WELL_FORMED``) counted per distinct value of the columns it
-    reads, in one scan with no join. The fewer the rows and columns, the cheaper the scan:
-    only the messages ``funnels`` read and those no funnel knows (the report's unknown
-    tally) are kept, and the window and the ``--by`` value are constants when not asked for."""
+    reads, in one scan with no join. Every well-formed message is kept: those ``funnels`` do
+    not read are the report's bookkeeping (other message types, events of flows not
+    reported: ``_unreported``). The fewer the rows and columns, the cheaper the scan: the
+    window and the ``--by`` value are constants when not asked for."""
     window = window_sql("ts", since=since, until=until)
     return f"""
         CREATE OR REPLACE TEMP TABLE {COUNTED} AS
@@ -121,7 +108,7 @@ def counted_sql(funnels: Sequence[Funnel], *, since: bool, until: bool, by: bool
             ts < $cutoff AS abandoned,
             count(*) AS n
         FROM events
-        WHERE {WELL_FORMED} AND ({only_read_sql(funnels)} OR NOT {KNOWN_MESSAGE})
+        WHERE {WELL_FORMED}
         GROUP BY ALL"""
 
 

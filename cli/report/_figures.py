@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from authfunnel.cli.report._conversion_time import BINS
-from authfunnel.cli.report._funnel_query import ENDINGS, Durations, OutcomeCount
+from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
+from authfunnel.cli.report._roles import records_endings
 from authfunnel.cli.report._stages import optional_stages, stage_of, stages
 from authfunnel.cli.telemetry import PROCESS_TERMINATED
 from authfunnel.fsm import Funnel
@@ -111,7 +112,7 @@ def figures(
         stages=[
             Stage(steps, optional=index in optional) for index, steps in enumerate(stages(funnel))
         ],
-        records_endings=bool(funnel.events.names & set(ENDINGS)),
+        records_endings=records_endings(funnel),
     )
     last = len(result.stages)
     for row in outcomes:

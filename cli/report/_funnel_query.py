@@ -21,21 +21,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from authfunnel.cli.report._events import USABLE, quote
-from authfunnel.fsm import (
-    AUTH_ABORTED,
-    AUTH_COMPLETED,
-    AUTH_FAILED,
-    AUTH_LOGOUT,
-    AUTH_STARTED,
-    COMMAND,
-    COMMAND_COMPLETED,
-    COMMAND_INVOKED,
-    Funnel,
-)
+from authfunnel.cli.report._roles import event_roles
+from authfunnel.cli.report._unreported import Unreported
+from authfunnel.fsm import Funnel
 
-STARTS: Final = (AUTH_STARTED, AUTH_LOGOUT, COMMAND_INVOKED)
-ENDINGS: Final = (AUTH_COMPLETED, AUTH_ABORTED, AUTH_FAILED, COMMAND_COMPLETED)
-KNOWN: Final = (*STARTS, *ENDINGS)
 # Flows with no terminal event for this long after the newest event are called abandoned.
 ABANDONED_AFTER_HOURS: Final = 24
 
@@ -76,8 +65,10 @@ class QueryResult:
 
     outcomes: list[OutcomeCount]
     durations: list[Durations]
-    unknown_events: int  # well-formed messages a funnel does not read: other names or types
+    unknown_events: int  # well-formed messages that are not track messages (identify, page)
     orphan_terminals: int
+    # Well-formed track messages the funnels do not read, per flow or name (``_unreported``).
+    unreported: tuple[Unreported, ...] = ()
 
 
 # A (invocation, flow) group that is exactly one flow instance (a start, then at most one
@@ -85,38 +76,9 @@ class QueryResult:
 _SINGLE: Final = "starts <= 1 AND events - starts <= 1 AND (events = 1 OR first_key % 2 = 0)"
 
 
-def sql_names(names: Sequence[str]) -> str:
-    return ", ".join(quote(name) for name in names)
-
-
-COMMAND_EVENTS: Final = (COMMAND_INVOKED, COMMAND_COMPLETED)
-
-
-def flow_sql() -> str:
-    """An event's flow: the command's for the command lifecycle's events, else its ``flow``."""
-    return (
-        f"CASE WHEN event IN ({sql_names(COMMAND_EVENTS)}) "
-        f"THEN {quote(str(COMMAND.flow))} ELSE flow END"
-    )
-
-
-def read_names(funnels: Sequence[Funnel]) -> list[str]:
-    """The names of the events ``funnels`` read: those they emit."""
-    return sorted({name for f in funnels for name in f.events.names} & set(KNOWN))
-
-
 def reads_sql(funnels: Sequence[Funnel]) -> str:
-    """Whether a message of ``events`` is one ``funnels`` read: a track message of an event
-    they emit whose flow (``flow_sql``) is theirs. Written over the stored columns alone, so
-    the scan applies it early and no derived column is computed twice to filter."""
-    flows = sql_names([str(f.flow) for f in funnels])
-    commands = sql_names(COMMAND_EVENTS)
-    if any(f.flow == COMMAND.flow for f in funnels):
-        theirs = f"(event IN ({commands}) OR flow IN ({flows}))"
-    else:
-        theirs = f"(event NOT IN ({commands}) AND flow IN ({flows}))"
-    names = sql_names(read_names(funnels))
-    return f"coalesce(type, 'track') = 'track' AND event IN ({names}) AND {theirs}"
+    """Whether a message of ``events`` is one ``funnels`` read (``EventRoles.reads_sql``)."""
+    return event_roles(funnels).reads_sql()
 
 
 def events_sql(
@@ -132,6 +94,7 @@ def events_sql(
     Over another ``source`` with the same property columns (the fast path's counted events,
     one row per distinct event), ``keep`` names the columns passed through and ``usable``
     says which rows carry an invocation and a sequence."""
+    roles = event_roles(funnels)
     single_steps = [(f.flow, f.initial_step) for f in funnels if len(f.step_names) == 1]
     # A terminal event without a `step` property ends its flow at the only step (the command).
     step = "step"
@@ -149,21 +112,12 @@ def events_sql(
         FROM (
             SELECT {", ".join(keep)}, by_value, no_browser, step, error_class, duration_ms,
                 skipped,
-                {flow_sql()} AS flow,
-                event IN ({sql_names(STARTS)}) AS is_start,
-                CASE event
-                    WHEN {quote(AUTH_COMPLETED)} THEN 'completed'
-                    WHEN {quote(AUTH_ABORTED)} THEN 'aborted'
-                    WHEN {quote(AUTH_FAILED)} THEN 'failed'
-                    WHEN {quote(COMMAND_COMPLETED)} THEN CASE
-                        WHEN succeeded THEN 'completed'
-                        WHEN user_cancelled THEN 'aborted'
-                        ELSE 'failed' END
-                END AS outcome,
-                CASE WHEN event = {quote(COMMAND_COMPLETED)} AND user_cancelled
-                    THEN 'interrupt' ELSE reason END AS reason
+                {roles.flow_sql()} AS flow,
+                {roles.is_start_sql()} AS is_start,
+                {roles.outcome_sql()} AS outcome,
+                {roles.reason_sql()} AS reason
             FROM {source}
-            WHERE {reads_sql(funnels)} AND {usable}
+            WHERE {roles.reads_sql()} AND {usable}
         )"""
 
 

@@ -21,7 +21,6 @@ from authfunnel.cli.report._conversion_time import DEFAULT_WINDOW, window_ms
 from authfunnel.cli.report._events import WELL_FORMED
 from authfunnel.cli.report._fast_query import (
     COUNTED,
-    KNOWN_MESSAGE,
     ODD_GROUPS,
     counted_sql,
     fast_flows_sql,
@@ -35,8 +34,10 @@ from authfunnel.cli.report._funnel_query import (
     events_sql,
     flows_sql,
 )
+from authfunnel.cli.report._roles import event_roles
 from authfunnel.cli.report._rows import fetch_rows
 from authfunnel.cli.report._tally import HISTOGRAM, read_histogram
+from authfunnel.cli.report._unreported import Unreported, unreported_counts, unreported_sql
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -124,14 +125,18 @@ def run_query(
         params,
     )
     outcomes, durations, orphans = read_histogram(con, window_ms(window))
-    # Well-formed messages no funnel reads (``COUNTED`` holds only well-formed messages).
+    # Well-formed messages no funnel reads (``COUNTED`` holds only well-formed messages):
+    # other types, and events of flows not reported.
     tally, source, well_formed = "count(*)", "events", WELL_FORMED
     if counted:
         tally, source, well_formed = "coalesce(sum(n), 0)", COUNTED, "true"
     unknown = _count(
-        con, f"SELECT {tally} FROM {source} WHERE {well_formed} AND NOT {KNOWN_MESSAGE}"
+        con,
+        f"SELECT {tally} FROM {source} WHERE {well_formed} AND coalesce(type, 'track') <> 'track'",
     )
-    return QueryResult(outcomes, durations, unknown, orphans)
+    sql = unreported_sql(event_roles(funnels), source, tally=tally, where=well_formed)
+    unreported = unreported_counts(fetch_rows(con, sql, Unreported))
+    return QueryResult(outcomes, durations, unknown, orphans, unreported)
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:

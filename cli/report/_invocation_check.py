@@ -87,14 +87,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from authfunnel.cli.report._events import quote
-from authfunnel.cli.report._funnel_query import (
-    COMMAND_EVENTS,
-    ENDINGS,
-    STARTS,
-    read_names,
-    reads_sql,
-)
-from authfunnel.fsm import BUILTIN_FUNNELS, COMMAND, Funnel
+from authfunnel.cli.report._funnel_query import reads_sql
+from authfunnel.cli.report._roles import EventRoles, event_roles, records_endings
+from authfunnel.fsm import BUILTIN_FUNNELS, Funnel
 
 CHECKED: Final = "authfunnel_checked"
 # The built-in five (login, signup, device_login, logout, command): 6 positions, 5 with a
@@ -137,9 +132,11 @@ def layout(funnels: Sequence[Funnel], *, window: bool) -> Layout:
     """The check's layout for ``funnels`` (at most ``MAX_FUNNELS`` of them)."""
     if len(funnels) > MAX_FUNNELS:
         raise ValueError(f"the per-invocation check takes at most {MAX_FUNNELS} funnels")
-    emitted = [set(f.events.names) for f in funnels]
-    lanes: list[tuple[int, bool]] = [(c, False) for c, e in enumerate(emitted) if e & {*STARTS}]
-    lanes += [(c, True) for c, e in enumerate(emitted) if e & {*ENDINGS}]
+    roles = event_roles(funnels)
+    lanes: list[tuple[int, bool]] = [
+        (c, False) for c, f in enumerate(funnels) if any(map(roles.is_start, f.catalog))
+    ]
+    lanes += [(c, True) for c, f in enumerate(funnels) if records_endings(f)]
     places = len(lanes) + 1 + window
     positions = min(_MAX_POSITIONS, _CODE_BITS // places)
     index = {lane: i for i, lane in enumerate(lanes)}
@@ -274,27 +271,28 @@ def _follows_sql(starts: str) -> str:
     return f"(gaps + (({starts}) << 1))"
 
 
-def _commonest_first(name: str) -> int:
-    return 0 if name in COMMAND_EVENTS else 1 if name in STARTS else 2
+def _commonest_first(roles: EventRoles, name: str) -> int:
+    return 0 if name in roles.fixed_flows else 1 if roles.is_start(name) else 2
 
 
 def _lane_sql(check: Layout) -> str:
     """Each message's lane bit (``1 << positions * lane``), 0 for one a funnel reads but no
     lane holds (a kind its flow never emits), NULL for one ``funnels`` do not read
     (``reads_sql``): one CASE over the event name, one over the flow."""
+    roles = event_roles(check.funnels)
     numbers = {str(f.flow): c for c, f in enumerate(check.funnels)}
-    command = numbers.get(str(COMMAND.flow))
 
     def bit(c: int, name: str) -> int:
-        lane = (check.starts if name in STARTS else check.endings)[c]
+        lane = (check.starts if roles.is_start(name) else check.endings)[c]
         return 0 if lane is None else 1 << (check.positions * lane)
 
     whens = []
     # The commonest first: every invocation has the command's two events, every flow a start.
-    for name in sorted(read_names(check.funnels), key=_commonest_first):
-        if name not in COMMAND_EVENTS:
+    for name in sorted(roles.names, key=lambda name: _commonest_first(roles, name)):
+        fixed = roles.fixed_flows.get(name)
+        if fixed is None:
             by_flow = " ".join(f"WHEN {quote(f)} THEN {bit(c, name)}" for f, c in numbers.items())
             whens.append(f"WHEN {quote(name)} THEN CASE flow {by_flow} END")
-        elif command is not None:
-            whens.append(f"WHEN {quote(name)} THEN {bit(command, name)}")
+        else:  # one of the funnels' flows: the funnels emit it
+            whens.append(f"WHEN {quote(name)} THEN {bit(numbers[fixed], name)}")
     return f"CASE WHEN coalesce(type, 'track') = 'track' THEN CASE event {' '.join(whens)} END END"

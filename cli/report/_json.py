@@ -26,6 +26,12 @@ def as_json(report: Report) -> dict[str, Any]:
         "approximate": report.loaded.approximate > 0,
         "placed_by_time": report.loaded.approximate,
         "unknown_events": report.unknown_events,
+        # Track messages of flows not reported (or of no flow: per name), counted not read.
+        "unreported_events": {
+            "total": sum(u.events for u in report.unreported),
+            "by_flow": {u.flow: u.events for u in report.unreported if u.flow is not None},
+            "by_event": {u.event: u.events for u in report.unreported if u.flow is None},
+        },
         "terminal_events_without_start": report.orphan_terminals,
         # --over: flows per period they started in (the day, or the ISO week from Monday),
         # read in this time zone.

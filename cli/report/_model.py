@@ -39,6 +39,7 @@ from authfunnel.cli.report._segments import (
     read_as_versions,
     version,
 )
+from authfunnel.cli.report._unreported import Unreported
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class Report:
     unknown_events: int
     orphan_terminals: int
     flows: list[FlowReport]
+    # Events of flows not reported (per flow, else per name): ``_unreported``.
+    unreported: tuple[Unreported, ...] = ()
     # The analysed range: the window asked for (flows started at or after ``since``, before
     # ``until``), and the first and last timestamps among the source's well-formed messages.
     since: datetime | None = None
@@ -232,6 +235,7 @@ def assemble_report(
         unknown_events=result.unknown_events,
         orphan_terminals=result.orphan_terminals,
         flows=flows,
+        unreported=result.unreported,
     )
 
 

@@ -10,18 +10,20 @@ to it on generated populations. It reads the messages as parsed JSON and returns
    ``track``), its event is one the funnels emit, it is placed, and its flow is a funnel's.
    Placed: by its invocation and ``sequence`` when it names both; else (any other Segment
    client's message) by its sender, ``anonymousId`` else ``userId``, as its group and its
-   time in microseconds as its sequence, when it has a sender and a time: approximate. Its
-   flow: the command's for ``Command Invoked`` /
-   ``Completed``, else its ``flow`` property. ``Started``, ``Logout`` and ``Invoked`` start
-   a flow; the other events end one, with an outcome (``Command Completed``: completed if it
-   ``succeeded``, aborted with reason ``interrupt`` if ``user_cancelled``, else failed).
+   time in microseconds as its sequence, when it has a sender and a time: approximate. What
+   a name means comes from the funnels' declarations (``_roles``): its flow is its ``flow``
+   property, or its funnel's where its declaration has none (the command's events); a
+   ``STARTED`` or ``SOLE`` name starts a flow; the other names end one, with the outcome of
+   their role (``ENDED``, the command's: completed if it ``succeeded``, aborted with reason
+   ``interrupt`` if ``user_cancelled``, else failed).
    Step, reason, error class, duration and ``skipped`` (true: the flow bypassed its
    funnel's optional steps) are read from endings only (a command's ending with no step
    ends at its only step), ``no_browser`` from starts only.
 2. **Bookkeeping.** Malformed: track messages without an event (``NO_EVENT``), or that are
    not placed (``UNPLACED``). Approximate: the other track messages placed by sender and
-   time. Unknown: the other well-formed messages that are not track messages of a known
-   event.
+   time. Unknown: the other well-formed messages that are not track messages (identify,
+   page). Not reported: the other well-formed track messages no funnel reads, counted per
+   flow (as rule 1 reads it) when it is none of the funnels', else per event name.
 3. **Order.** Each (invocation, flow) group's events by sequence; on a tie starts first,
    then by time, outcome, step, reason, error class, duration, skipped, ``no_browser`` and ``--by``
    value, missing values last: one total order, so the file's line order never decides.
@@ -59,27 +61,17 @@ from authfunnel.cli.report._conversion_time import BINS, DEFAULT_WINDOW, bin_of,
 from authfunnel.cli.report._events import NO_EVENT, UNPLACED, Loaded, reasons
 from authfunnel.cli.report._funnel_query import (
     ABANDONED_AFTER_HOURS,
-    COMMAND_EVENTS,
-    KNOWN,
-    STARTS,
     Durations,
     OutcomeCount,
     QueryResult,
-    read_names,
 )
 from authfunnel.cli.report._periods import Period, period_of
-from authfunnel.fsm import (
-    AUTH_ABORTED,
-    AUTH_COMPLETED,
-    AUTH_FAILED,
-    COMMAND,
-    COMMAND_COMPLETED,
-    Funnel,
-)
+from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
+from authfunnel.cli.report._unreported import Unreported, unreported_counts
+from authfunnel.fsm import Funnel
 
 Message = Mapping[str, Any]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_OUTCOMES = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
 
 
 @dataclass(frozen=True)
@@ -130,10 +122,14 @@ def reference_result(
         NO_EVENT if m.get("event") is None else UNPLACED for m in messages if not _well_formed(m)
     )
     approximate = sum(_well_formed(m) and _is_track(m) and not _exact(m) for m in messages)
-    unknown = sum(_well_formed(m) and not _known(m) for m in messages)
+    roles = event_roles(funnels)
+    unknown = sum(_well_formed(m) and not _is_track(m) for m in messages)
+    unreported = unreported_counts(
+        _unreported(m, roles) for m in messages if _well_formed(m) and _is_track(m)
+    )
     times = [t for t in (_time(m) for m in messages) if t is not None]
     cutoff = max(times) - timedelta(hours=ABANDONED_AFTER_HOURS) if times else None
-    events = [e for e in (_read(m, funnels, by) for m in messages) if e is not None]
+    events = [e for e in (_read(m, funnels, roles, by) for m in messages) if e is not None]
     if over is not None:
         events = [replace(e, by_value=period_of(e.ts, *over)) for e in events]
 
@@ -156,7 +152,7 @@ def reference_result(
 
     counted = [i for i in instances if in_window(i)]
     outcomes = [_outcome(i, cutoff, window) for i in counted]
-    result = QueryResult(outcomes, _durations(counted), unknown, orphans)
+    result = QueryResult(outcomes, _durations(counted), unknown, orphans, unreported)
     loaded = Loaded(
         rows=len(messages),
         malformed=sum(why.values()),
@@ -237,31 +233,33 @@ def _quantile(values: list[int], q: float) -> float:
     return low if low == high else low + (high - low) * (at - math.floor(at))
 
 
-def _read(message: Message, funnels: Sequence[Funnel], by: str | None) -> Event | None:
+def _read(
+    message: Message, funnels: Sequence[Funnel], roles: EventRoles, by: str | None
+) -> Event | None:
     """``message`` as a funnel's event, or None if no funnel reads it."""
     properties = _properties(message)
     name = message.get("event")
-    flow = str(COMMAND.flow) if name in COMMAND_EVENTS else properties.get("flow")
+    flow = roles.flow_of(name, properties.get("flow"))
     if not (
         _is_track(message)
-        and name in read_names(funnels)
-        and flow in {str(f.flow) for f in funnels}
+        and roles.reads(name, properties.get("flow"))
         and (place := _place(message)) is not None
     ):
         return None
+    assert isinstance(name, str)
     group, sequence = place
-    outcome = _OUTCOMES.get(name)
+    cancelled = properties.get("user_cancelled") is True
+    outcome = roles.outcome_of(
+        name, succeeded=properties.get("succeeded") is True, cancelled=cancelled
+    )
     reason = properties.get("reason")
-    if name == COMMAND_COMPLETED:
-        cancelled = properties.get("user_cancelled") is True
-        succeeded = properties.get("succeeded") is True
-        outcome = "completed" if succeeded else "aborted" if cancelled else "failed"
-        reason = "interrupt" if cancelled else reason
+    if name in roles.told and cancelled:
+        reason = CANCELLED_REASON
     step = properties.get("step")
     if step is None:
         only = [f.initial_step for f in funnels if str(f.flow) == flow and len(f.step_names) == 1]
         step = only[0] if only else None
-    ending = name not in STARTS
+    ending = not roles.is_start(name)
     return Event(
         invocation_id=group,
         flow=str(flow),
@@ -277,6 +275,18 @@ def _read(message: Message, funnels: Sequence[Funnel], by: str | None) -> Event 
         no_browser=properties.get("no_browser"),
         by_value=None if by is None else _text(properties.get(by)),
     )
+
+
+def _unreported(message: Message, roles: EventRoles) -> Unreported:
+    """Rule 2: a well-formed track message counted as not reported (0 if a funnel reads
+    it), under its flow if it is none of the funnels', else under its name."""
+    name, flow = message.get("event"), _properties(message).get("flow")
+    if roles.reads(name, flow):
+        return Unreported(None, None, 0)
+    flow = _text(roles.flow_of(name, flow))
+    if flow in roles.flows:
+        flow = None
+    return Unreported(flow, None if flow is not None else _text(name), 1)
 
 
 def _group(event: Event) -> tuple[str, str]:
@@ -337,10 +347,6 @@ def _sender(message: Message) -> str | None:
     if message.get("userId") is not None:
         return f"user:{message['userId']}"
     return None
-
-
-def _known(message: Message) -> bool:
-    return _is_track(message) and message.get("event") in KNOWN
 
 
 def _time(message: Message) -> datetime | None:

@@ -27,6 +27,7 @@ from authfunnel.cli.report._figures import Figures
 from authfunnel.cli.report._model import Report, breakdown_of
 from authfunnel.cli.report._periods import Timeline, label, marks_legend
 from authfunnel.cli.report._segments import Breakdown
+from authfunnel.cli.report._unreported import unreported_note
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -86,10 +87,10 @@ def notes(report: Report) -> list[str]:
         found.append(f"{skipped} skipped: {malformed_reasons(report.loaded)}")
     if report.loaded.approximate:
         found.append(approximate_note(report.loaded))
+    found += unreported_note(report.unreported)
     if report.unknown_events:
         found.append(
-            f"{plural(report.unknown_events, 'other message')} (unknown events, identify, ...) "
-            "ignored"
+            f"{plural(report.unknown_events, 'other message')} (identify, page, ...) ignored"
         )
     if report.orphan_terminals:
         endings = plural(report.orphan_terminals, "flow ending")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._model import Report
     from authfunnel.cli.report._periods import Period
     from authfunnel.cli.report._tally import BinRow, CountRow, QuantileRow
+    from authfunnel.cli.report._unreported import Unreported
     from authfunnel.fsm import Funnel
 
 
@@ -82,6 +83,7 @@ def warehouse_report(
             # Without --by, the periods' figures are the report's too (as in build_report).
             result = trend if trend is not None and by is None else read.figures(events, book)
             seen = _first_seen(con, tables, warehouse.schema, by, result.outcomes) if by else {}
+            result = replace(result, unreported=read.unreported(tables, funnels))
         finally:
             con.close()
     # Malformed and approximate are counted among the events the funnels read: the other
@@ -208,7 +210,25 @@ class _Read:
         from authfunnel.cli.report._warehouse_query import TRACKS, segment_table
 
         self.con, self.since, self.until, self.window = con, since, until, window
+        self.schema = schema
         self.tracks = segment_table(schema, TRACKS, tables[TRACKS])
+
+    def unreported(
+        self, tables: Mapping[str, Mapping[str, str]], funnels: Sequence[Funnel]
+    ) -> tuple[Unreported, ...]:
+        """The events ``funnels`` do not read, per flow or name (``_unreported``)."""
+        import ibis
+        from psycopg.rows import class_row
+
+        from authfunnel.cli.report._roles import event_roles
+        from authfunnel.cli.report._unreported import Unreported, unreported_counts
+        from authfunnel.cli.report._warehouse_query import unreported
+
+        query = unreported(tables, self.schema, event_roles(funnels))
+        if query is None:
+            return ()
+        with self.con.cursor(row_factory=class_row(Unreported)) as cursor:
+            return unreported_counts(cursor.execute(ibis.to_sql(query, "postgres")).fetchall())
 
     def bookkeeping(self, events: ir.Table | None) -> Bookkeeping:
         import ibis
@@ -232,7 +252,7 @@ class _Read:
         if events is None:
             return QueryResult([], [], book.unknown_events, 0)
         found = instances(
-            paired(events), cutoff(self.tracks), self.since, self.until, window_ms(self.window)
+            paired(events), cutoff(book.last_event), self.since, self.until, window_ms(self.window)
         )
         sql = ibis.to_sql(figures(found), "postgres")
         with self.con.cursor(row_factory=kwargs_row(figure_row)) as cursor:

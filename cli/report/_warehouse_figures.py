@@ -27,7 +27,9 @@ def paired(events: ir.Table) -> ir.Table:
     group's first (``first``): rules 3 and 4 of the reference, in one window."""
     import ibis
 
-    usable = events.filter(events.grp.notnull() & events.seq.notnull())
+    # Only what the pairing and the counts read goes through the sort (``approximate`` is
+    # bookkeeping's).
+    usable = events.filter(events.grp.notnull() & events.seq.notnull()).drop("approximate")
     order = [
         usable.seq,
         ~usable.is_start,
@@ -42,7 +44,9 @@ def paired(events: ir.Table) -> ir.Table:
         usable.by_value,
     ]
     window = ibis.window(group_by=[usable.grp, usable.flow], order_by=order)
-    following = ("is_start", "outcome", "step", "reason", "error_class", "duration_ms", "skipped")
+    # Each LEAD reads the next row again: only what an ending says. Whether the next event
+    # is an ending is whether it has an outcome (every ending has one, no start has).
+    following = ("outcome", "step", "reason", "error_class", "duration_ms", "skipped")
     return usable.mutate(
         first=ibis.row_number().over(window) == 0,
         next_by_value=usable.by_value.lead().over(window),
@@ -73,7 +77,7 @@ def instances(
         (windowed.is_start & in_window.fill_null(False)) | (windowed.first & ~windowed.is_start)
     )
     start = kept.is_start
-    ended = start & kept.next_is_start.notnull() & ~kept.next_is_start
+    ended = start & kept.next_outcome.notnull()
 
     def ending(column: ir.Value) -> ir.Value:
         return ibis.ifelse(ended, column, ibis.null(column.type()))
@@ -185,13 +189,13 @@ def figures(instances: ir.Table) -> ir.Table:
     )
 
 
-def cutoff(tracks: ir.Table) -> ir.Value:
+def cutoff(newest: datetime | None) -> ir.Value:
     """Flows with no ending started before this are abandoned: the newest message's time
-    less ``ABANDONED_AFTER_HOURS``."""
-    return tracks.timestamp.max() - ibis_hours(ABANDONED_AFTER_HOURS)
-
-
-def ibis_hours(hours: int) -> ir.Value:
+    (``Bookkeeping.last_event``, already read) less ``ABANDONED_AFTER_HOURS``; NULL (none
+    abandoned) when there is no message. A literal, so the figures do not scan ``tracks``
+    a second time for it."""
     import ibis
 
-    return ibis.interval(timedelta(hours=hours))
+    if newest is None:
+        return ibis.null("timestamp('UTC')")
+    return ibis.literal(newest - timedelta(hours=ABANDONED_AFTER_HOURS), "timestamp('UTC')")

@@ -4,7 +4,8 @@ Segment's warehouses keep a source in one schema: ``tracks`` (one row per track 
 ``event`` is the snake_cased name, ``timestamp``, ``anonymous_id``, ``user_id``...) and one
 table per event, named by its snake_cased name, with those columns plus one snake_cased
 column per property it ever carried. The report reads the tables of the events the funnels
-emit (``read_events``); a table (or a property column) that does not exist yet holds no such
+emit (``read_events``) and counts, per flow, the events of any table that they do not read
+(``unreported``); a table (or a property column) that does not exist yet holds no such
 events (no such values). Types are read from the warehouse, not assumed: ``sequence`` stored
 as a double or as text is cast to an integer, so it orders as a number. ``bookkeeping``
 counts what the report says about the source; ``_warehouse_figures`` pairs and counts.
@@ -16,13 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.report._funnel_query import (
-    COMMAND_EVENTS,
-    KNOWN,
-    STARTS,
-    read_names,
-)
-from authfunnel.fsm import AUTH_ABORTED, AUTH_COMPLETED, AUTH_FAILED, COMMAND_COMPLETED, Funnel
+from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
+from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -44,7 +40,6 @@ PROPERTIES: Final = {
 }
 # Columns every Segment table has that the report reads.
 COMMON: Final = {"timestamp": "timestamp('UTC')", "anonymous_id": "string", "user_id": "string"}
-_OUTCOMES: Final = {AUTH_COMPLETED: "completed", AUTH_ABORTED: "aborted", AUTH_FAILED: "failed"}
 _EPOCH: Final = "1970-01-01 00:00:00+00:00"
 
 Columns = Mapping[str, str]  # a table's column names and their engine's type names
@@ -83,28 +78,31 @@ def read_events(
 ) -> ir.Table | None:
     """The events ``funnels`` read, one row each, from the tables that exist (``None``: none
     does): group (invocation, else sender) and sequence (else time in microseconds), flow,
-    is_start, and for endings outcome, step, reason, error class and duration."""
+    is_start, and for endings outcome (never NULL for an ending: ``paired`` tells endings
+    by it), step, reason, error class and duration."""
     import ibis
 
-    flows = [str(f.flow) for f in funnels]
+    roles = event_roles(funnels)
+    flows = list(roles.flows)
     single_steps = {str(f.flow): f.initial_step for f in funnels if len(f.step_names) == 1}
     parts = []
-    for name in read_names(funnels):
+    for name in roles.names:
         if snake_case(name) not in tables:
             continue  # no such event recorded yet
         table = segment_table(schema, snake_case(name), tables[snake_case(name)])
         p = {prop: _column(table, prop, kind) for prop, kind in PROPERTIES.items()}
         c = {col: _column(table, col, kind) for col, kind in COMMON.items()}
-        flow = ibis.literal("command") if name in COMMAND_EVENTS else p["flow"]
-        if name == COMMAND_COMPLETED:
+        fixed = roles.fixed_flows.get(name)
+        flow = p["flow"] if fixed is None else ibis.literal(fixed, "string")
+        if name in roles.told:
             outcome = ibis.cases(
                 (p["succeeded"], "completed"), (p["user_cancelled"], "aborted"), else_="failed"
             )
-            reason = ibis.cases((p["user_cancelled"], "interrupt"), else_=p["reason"])
+            reason = ibis.cases((p["user_cancelled"], CANCELLED_REASON), else_=p["reason"])
         else:
-            outcome = ibis.literal(_OUTCOMES.get(name), "string")
+            outcome = ibis.literal(roles.outcomes.get(name), "string")
             reason = p["reason"]
-        ending = name not in STARTS
+        ending = not roles.is_start(name)
         step = p["step"]
         if single_steps:
             only = ibis.cases(*((flow == f, s) for f, s in single_steps.items()), else_=None)
@@ -163,15 +161,54 @@ def first_seen(
     return found.group_by("by_value").aggregate(seen=found.ts.min())
 
 
-def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
-    """One row: messages in ``tracks``, those no funnel knows, the first and last times; of
-    the read events, the unplaced ones and the ones placed by time (no window: a scan)."""
+def unreported(
+    tables: Mapping[str, Columns], schema: str | None, roles: EventRoles
+) -> ir.Table | None:
+    """The placed events of every event table that ``roles``' funnels do not read, counted
+    per flow not reported, else per name (``event_text``), as ``_unreported`` counts them
+    (``None``: no event table)."""
     import ibis
 
-    known = [snake_case(name) for name in KNOWN]
+    parts = []
+    for name, columns in tables.items():
+        if name == TRACKS or "event" not in columns:
+            continue  # not an event's table (identifies, pages, users)
+        table = segment_table(schema, name, columns)
+        text = _column(table, "event_text", "string").coalesce(ibis.literal(name))
+        flow = _column(table, "flow", "string")
+        if roles.fixed_flows:
+            fixed = ((text == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
+            flow = ibis.cases(*fixed, else_=flow)
+        reads = (text.isin(roles.names) & flow.isin(roles.flows)).fill_null(False)
+        exact = (
+            _column(table, "invocation_id", "string").notnull()
+            & _column(table, "sequence", "int64").notnull()
+        )
+        sender = _column(table, "anonymous_id", "string").coalesce(
+            _column(table, "user_id", "string")
+        )
+        placed = exact | (
+            sender.notnull() & _column(table, "timestamp", COMMON["timestamp"]).notnull()
+        )
+        other = ibis.cases((~flow.isin(roles.flows), flow), else_=ibis.null("string"))
+        parts.append(table.filter(placed & ~reads).select(flow=other, event=text))
+    if not parts:
+        return None
+    found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    labelled = found.mutate(event=ibis.cases((found.flow.isnull(), found.event), else_=None))
+    return labelled.group_by(["flow", "event"]).aggregate(events=labelled.count())
+
+
+def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
+    """One row: messages in ``tracks``, the first and last times; of the read events, the
+    unplaced ones and the ones placed by time (no window: a scan). ``tracks`` holds only
+    track messages (the other types have tables of their own, never opened): no unknown
+    events; the tracks the funnels do not read are counted by ``unreported``."""
+    import ibis
+
     figures: dict[str, ir.Value] = {
         "rows": tracks.count(),
-        "unknown_events": tracks.count(where=~tracks.event.isin(known)),
+        "unknown_events": ibis.literal(0, "int64"),
         "first_event": tracks.timestamp.min(),
         "last_event": tracks.timestamp.max(),
     }

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Final
 
 from authfunnel.cli.telemetry import track_message
@@ -121,8 +122,14 @@ class SegmentRecorder:
         pass
 
 
-def simulate(flows: int, seed: int) -> Iterator[Message]:
-    """Segment messages of ``flows`` simulated invocations, reproducible from ``seed``."""
+def simulate(flows: int, seed: int, funnels: Sequence[Funnel] | None = None) -> Iterator[Message]:
+    """Segment messages of ``flows`` simulated invocations, reproducible from ``seed``.
+
+    Each invocation runs one funnel inside the command lifecycle: authfunnel's own mix of
+    login, signup and logout, or, given ``funnels``, one of them chosen evenly (the command
+    named after its flow, declared run properties drawn at random).
+    """
+    mix = COMMAND_MIX if funnels is None else tuple((str(f.flow), f, 1.0) for f in funnels)
     rng = random.Random(seed)
     clock = FakeClock()
     recorder = SegmentRecorder(rng, clock)
@@ -131,7 +138,7 @@ def simulate(flows: int, seed: int) -> Iterator[Message]:
         started = EPOCH + SPREAD * rng.random()
         platform = _pick(rng, [((o, a), w) for o, a, w in PLATFORMS])
         recorder.new_invocation(rng.choice(users), started, platform)
-        command, funnel = _pick(rng, [((name, f), w) for name, f, w in COMMAND_MIX])
+        command, funnel = _pick(rng, [((name, f), w) for name, f, w in mix])
         _invocation(rng, clock, recorder, command, funnel)
         yield from recorder.messages
         recorder.messages.clear()
@@ -169,7 +176,8 @@ def _killed(
 ) -> None:
     """A process that dies mid-flow (SIGKILL, power loss): started, never ended."""
     COMMAND.tracker(client, properties={"command": command}, clock=clock).start()
-    tracker = funnel.tracker(client, no_browser=no_browser, clock=clock)
+    properties = _run_properties(rng, funnel)
+    tracker = funnel.tracker(client, no_browser=no_browser, properties=properties, clock=clock)
     tracker.start()
     step = funnel.initial_step
     while funnel.successors(step) and rng.random() < 0.5:
@@ -181,7 +189,8 @@ def _killed(
 def _flow(
     rng: random.Random, clock: FakeClock, client: SegmentRecorder, funnel: Funnel, no_browser: bool
 ) -> None:
-    with funnel.run(client, no_browser=no_browser, clock=clock) as tracker:
+    properties = _run_properties(rng, funnel)
+    with funnel.run(client, no_browser=no_browser, properties=properties, clock=clock) as tracker:
         step = funnel.initial_step
         while True:
             _behave(rng, clock, BEHAVIOUR.get(step, DEFAULT), no_browser)
@@ -210,6 +219,23 @@ def _behave(
         roll -= chance
     if roll < behaviour.fail:
         raise rng.choice(behaviour.errors)()
+
+
+def _run_properties(rng: random.Random, funnel: Funnel) -> dict[str, PropertyValue] | None:
+    """Values for the run properties ``funnel`` declares (every run must carry them)."""
+    if not funnel.properties:
+        return None  # no draw from rng: the built-in mix stays as reproducible as before
+    values: dict[str, PropertyValue] = {}
+    for name, kind in funnel.properties.items():
+        if issubclass(kind, StrEnum):
+            values[name] = rng.choice(list(kind))
+        elif kind is bool:
+            values[name] = rng.random() < 0.5
+        elif kind is int:
+            values[name] = rng.randrange(100)
+        else:
+            values[name] = f"{name}-{rng.randrange(10)}"
+    return values
 
 
 def _pick(rng: random.Random, weighted: list[tuple[Any, float]]) -> Any:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         mask,
         mask_url,
     )
-    from authfunnel.cli.telemetry._status import status_facts
+    from authfunnel.cli.telemetry._status import status_facts, undeclared_summary
     from authfunnel.cli.telemetry._wiring import DISABLED, NOTICE_SHOWN, forget_user, open_client
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
@@ -75,6 +75,7 @@ _HOMES = {
     "run_command": "_lifecycle",
     "status_facts": "_status",
     "track_message": "_message",
+    "undeclared_summary": "_status",
 }
 
 __all__ = [
@@ -110,6 +111,7 @@ __all__ = [
     "run_command",
     "status_facts",
     "track_message",
+    "undeclared_summary",
 ]
 
 __getattr__, __dir__ = lazy_face(__name__, _HOMES)

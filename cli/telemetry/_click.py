@@ -141,6 +141,8 @@ def telemetry_group(telemetry: Telemetry) -> click.Group:
     @group.command(help="Whether telemetry is on (and why), where it goes, what waits.")
     @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
     def status(as_json: bool) -> None:
+        from authfunnel.cli.telemetry._status import undeclared_summary
+
         with _errors():
             facts = telemetry.status()
         if as_json:
@@ -150,6 +152,9 @@ def telemetry_group(telemetry: Telemetry) -> click.Group:
         destination = facts["destination"] or "nowhere (no write key: events stay here)"
         click.echo(f"Sending to: {destination}")
         click.echo(f"Pending events: {facts['pending']} in {facts['outbox']}")
+        undeclared = undeclared_summary(facts)
+        if undeclared:
+            click.echo(undeclared)
 
     @group.command(help="Allow telemetry (the first-run notice is not shown again).")
     def enable() -> None:

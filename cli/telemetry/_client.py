@@ -27,14 +27,15 @@ from authfunnel.cli.telemetry import _ending
 from authfunnel.cli.telemetry._message import identify_message, track_message
 from authfunnel.cli.telemetry._outbox import Outbox, OutboxError, transaction, translated
 from authfunnel.cli.telemetry._recording import (
-    catalog_properties,
+    allowed_properties,
     ending_file,
     enter_step,
+    flow_mark,
     put,
     record,
 )
 from authfunnel.cli.telemetry._settings import mask
-from authfunnel.fsm import AUTH_STARTED, Event, PropertyValue
+from authfunnel.fsm import Event, PropertyValue
 
 USER_ID: Final = "user_id"
 MAX_UNWRITTEN: Final = 1_000  # what a full disk leaves in memory, at most, until close
@@ -83,7 +84,7 @@ class OutboxClient:
         if outbox is None:
             return
         properties = dict(event.properties)
-        outside = properties.keys() - catalog_properties(event.name)
+        outside = properties.keys() - allowed_properties(event)
         for key in outside:
             del properties[key]
         message = track_message(
@@ -96,12 +97,15 @@ class OutboxClient:
             context=self._context(),
             integrations={},
         )
-        ending = ending_file(outbox.path.parent, event.name, properties)
-        dropped = self._attempt(lambda box: record(box, event.name, message), ending, message)
+        mark = flow_mark(event, properties)
+        ending = ending_file(outbox.path.parent, mark)
+        dropped = self._attempt(
+            lambda box: record(box, event.name, message, mark, outside), ending, message
+        )
         if dropped is None:
             return
-        if event.name == AUTH_STARTED and ending is not None:
-            _ending.reserve(ending)
+        if ending is not None and mark is not None and mark.recovery is not None:
+            _ending.reserve(ending)  # it opened the flow: its ending gets a place
         elif ending is not None:
             _ending.discard(ending)
         self.recorded += 1
@@ -109,7 +113,8 @@ class OutboxClient:
             self._show(message)
             if outside:  # names only: a value may be what must not leave
                 self._stderr.write(
-                    f"telemetry: left out properties outside the catalog: {sorted(outside)}\n"
+                    f"telemetry: left out properties {event.name!r} does not declare (counted "
+                    f"in telemetry status): {sorted(outside)}\n"
                 )
             if dropped:
                 self._stderr.write(f"telemetry: the outbox bounds dropped {dropped} old events\n")

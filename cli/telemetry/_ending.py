@@ -1,11 +1,12 @@
 """A flow's ending, kept where a full disk cannot refuse it.
 
-When a login starts, a small file is reserved for its ending (``posix_fallocate``: the
-blocks are the file's before the disk fills). If the disk is full when the terminal event
-must be recorded, the outbox cannot take it, but this file can: the event is written over the
-reserved blocks, which needs no new ones. The invocation that later finds the open flow of
-a process that is gone records that ending instead of a recovered ``CLI Auth Failed``; an
-ending recorded normally just removes the file.
+When a flow that ends by a Failed event starts (a login, an application's deploy), a small
+file is reserved for its ending (``posix_fallocate``: the blocks are the file's before the disk
+fills). If the disk is full when the terminal event must be recorded, the outbox cannot take
+it, but this file can: the event is written over the reserved blocks, which needs no new ones.
+The invocation that later finds the open flow of a process that is gone records that ending
+instead of a recovered Failed event (``CLI Auth Failed``, ``Deploy Failed``); an ending
+recorded normally just removes the file.
 
 On a filesystem that cannot reserve blocks (copy-on-write ones, say), the file is still
 written if it can be; at worst the flow is recovered as Failed, as it was before.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from authfunnel.cli.telemetry import _lease, _refused, _sender
+from authfunnel.cli.telemetry import _lease, _refused, _sender, _undeclared
 from authfunnel.cli.telemetry._outbox import Outbox
 from authfunnel.cli.telemetry._send_policy import finite
 from authfunnel.cli.telemetry._settings import Settings, mask, mask_url
@@ -39,6 +39,7 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
         dropped={"age": counter(outbox, "dropped_age"), "count": counter(outbox, "dropped_count")},
         refused=_refused.refused_count(outbox),
         rejected=counter(outbox, "rejected"),  # dropped by versions without the dead letters
+        undeclared=_undeclared.counts(outbox),  # property names left out, never values
         anonymous_id=outbox.anonymous_id,
         notice_shown=bool(outbox.get(NOTICE_SHOWN)),
         sender_running=_lease.held(outbox),
@@ -47,6 +48,12 @@ def status_facts(settings: Settings, outbox: Outbox | None) -> dict[str, Any]:
         read_only=outbox.read_only,
     )
     return facts
+
+
+def undeclared_summary(facts: dict[str, Any]) -> str | None:
+    """The status line on undeclared properties left out (``facts`` from ``status_facts``),
+    or None when none was."""
+    return _undeclared.summary(facts.get("undeclared") or {})
 
 
 def counter(outbox: Outbox, key: str) -> int:

@@ -23,9 +23,10 @@ from authfunnel.cli.app import FILE_MODE, private_dir, private_file
 
 # 2: the archive table. 3: open flows carry their owner's PID namespace and boot; the
 # quarantine table keeps rows that could not be read. 4: the sender's refused, refusals and
-# in_flight tables. The migration is idempotent (it checks what exists), so the number only
-# says whether to run it.
-SCHEMA_VERSION: Final = 4
+# in_flight tables. 5: the undeclared table (properties left out, counted: _undeclared). 6: an
+# open flow says how it is recovered (its funnel's Failed or ended event: _flows.Recovery). The
+# migration is idempotent (it checks what exists), so the number only says whether to run it.
+SCHEMA_VERSION: Final = 6
 BUSY_TIMEOUT_MS: Final = 15_000
 COMPANIONS: Final = ("-wal", "-shm")
 
@@ -68,7 +69,15 @@ _TABLES: Final = (
         started_body TEXT NOT NULL,
         pid_ns TEXT,
         boot_id TEXT,
+        recovery TEXT,
         PRIMARY KEY (invocation_id, flow)
+    )""",
+    # How often each event left out each property its declaration does not name (no values).
+    """CREATE TABLE IF NOT EXISTS undeclared (
+        event TEXT NOT NULL,
+        property TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (event, property)
     )""",
     # Rows that could not be read (a body that is not a Segment message, an open flow that
     # cannot be parsed): kept for inspection, out of the way of delivery and recovery.
@@ -80,7 +89,7 @@ _TABLES: Final = (
         data TEXT NOT NULL
     )""",
 )
-_ADDED_COLUMNS: Final = {"open_flows": ("pid_ns TEXT", "boot_id TEXT")}
+_ADDED_COLUMNS: Final = {"open_flows": ("pid_ns TEXT", "boot_id TEXT", "recovery TEXT")}
 
 _CORRUPT: Final = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 _FULL: Final = ("SQLITE_FULL",)

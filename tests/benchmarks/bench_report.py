@@ -58,9 +58,8 @@ import sys
 from pathlib import Path
 import duckdb
 from authfunnel.cli.report import build_report
-from authfunnel.cli.app import funnel_named
 from authfunnel.fsm import BUILTIN_FUNNELS, LOGIN
-funnels = [funnel_named(sys.argv[2])] if sys.argv[2] != 'all' else list(BUILTIN_FUNNELS)
+funnels = [f for f in BUILTIN_FUNNELS if sys.argv[2] in ('all', f.flow)]
 by = sys.argv[3] if sys.argv[3] != '-' else None
 def run():
     report = build_report(Path(sys.argv[1]), funnels, by=by)

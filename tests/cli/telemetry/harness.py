@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -53,6 +54,23 @@ def drive(variables: dict[str, str], mode: str) -> subprocess.CompletedProcess[s
         timeout=60,
         check=False,
     )
+
+
+def killed_when_ready(command: list[str], variables: dict[str, str]) -> str:
+    """Run ``command`` until it prints "ready" (a flow under way), SIGKILL it; its stderr."""
+    process = subprocess.Popen(
+        command,
+        env=variables,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    os.kill(process.pid, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, stderr
+    return stderr
 
 
 def recorded(stderr: str) -> list[dict[str, object]]:

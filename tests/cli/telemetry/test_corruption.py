@@ -9,6 +9,8 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import pytest
+
 from authfunnel import fsm
 from authfunnel.cli.__main__ import main
 from authfunnel.cli.app import Environment
@@ -81,8 +83,13 @@ def test_a_damaged_page_is_moved_aside_and_every_readable_message_kept(tmp_path:
     assert moved.exists()
 
 
+@pytest.mark.parametrize(
+    ("column", "damage"),
+    [("started_body", "{not json"), ("recovery", '{"role": "sole"}')],
+    ids=["started message", "recovery"],
+)
 def test_a_bad_open_flow_row_is_quarantined_and_the_other_flows_recovered(
-    tmp_path: Path,
+    tmp_path: Path, column: str, damage: str
 ) -> None:
     env = environment(tmp_path)
     client = open_client(env)
@@ -91,7 +98,7 @@ def test_a_bad_open_flow_row_is_quarantined_and_the_other_flows_recovered(
     client.close(0)
     path = tmp_path / "state" / "outbox.sqlite3"
     db = sqlite3.connect(path)
-    db.execute("UPDATE open_flows SET started_body = '{not json' WHERE flow = 'signup'")
+    db.execute(f"UPDATE open_flows SET {column} = ? WHERE flow = 'signup'", (damage,))
     db.commit()
     db.close()
 
@@ -101,7 +108,7 @@ def test_a_bad_open_flow_row_is_quarantined_and_the_other_flows_recovered(
     assert outbox.db.execute("SELECT COUNT(*) FROM open_flows").fetchone() == (0,)
     (source, data) = outbox.db.execute("SELECT source, data FROM quarantine").fetchone()
     assert source == "open_flows"
-    assert "{not json" in data
+    assert damage in data
     # and recording goes on: the next invocation is not turned off by it
     later = environment(tmp_path)
     assert isinstance(open_client(later), OutboxClient)

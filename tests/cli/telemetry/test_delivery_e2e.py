@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from tests.cli.telemetry.harness import (
     drive,
     environment,
     hanging_server,
+    killed_when_ready,
     meta,
     pending_ids,
     recorded,
@@ -193,18 +193,7 @@ def test_a_flow_killed_mid_way_gets_exactly_one_recovered_failure(tmp_path: Path
     with collector(store) as server:
         variables = environment(home, server.url)
         expected = consent(variables)
-        flow = subprocess.Popen(
-            [sys.executable, str(DRIVER), "hang"],
-            env=variables,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert flow.stdout is not None
-        assert flow.stdout.readline() == "ready\n"
-        os.kill(flow.pid, signal.SIGKILL)
-        _, stderr = flow.communicate()
-        assert flow.returncode == -signal.SIGKILL
+        stderr = killed_when_ready([sys.executable, str(DRIVER), "hang"], variables)
         expected += recorded_ids(stderr)
         for _ in range(2):  # the second invocation must not recover it again
             expected += recorded_ids(authfunnel(variables, "telemetry", "status").stderr)

@@ -87,3 +87,32 @@ def test_a_process_killed_while_recording_a_flow_event_leaves_one_terminal_event
     terminal = [name for name in names if name in (fsm.AUTH_FAILED, fsm.AUTH_COMPLETED)]
     assert len(terminal) == names.count(fsm.AUTH_STARTED)
     assert outbox.db.execute("SELECT COUNT(*) FROM open_flows").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("funnel", "ending"),
+    [(fsm.COMMAND, fsm.COMMAND_COMPLETED), (fsm.DEVICE_LOGIN, fsm.AUTH_FAILED)],
+    ids=["command", "device_login"],
+)
+def test_a_row_an_earlier_version_left_without_its_recovery_is_ended_as_then(
+    tmp_path: Path, funnel: fsm.Funnel, ending: str
+) -> None:
+    env = Environment(stderr=io.StringIO(), variables={"AUTHFUNNEL_HOME": str(tmp_path)})
+    client = open_client(env)
+    properties = {"command": "report"} if funnel is fsm.COMMAND else None
+    funnel.tracker(client, properties=properties).start()
+    client.close(0)
+    path = tmp_path / "state" / "outbox.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("UPDATE open_flows SET recovery = NULL")  # as schema 5 and earlier wrote it
+    db.commit()
+    db.close()
+    (recovered,) = _flows.recover(Outbox(path), alive=lambda pid, start: False)
+    assert recovered["event"] == ending
+    properties = recovered["properties"]
+    assert (properties["error_class"], properties["recovered"]) == ("ProcessTerminated", True)
+    if funnel is fsm.COMMAND:
+        assert (properties["succeeded"], properties["exit_code"]) == (False, 137)
+    else:
+        assert properties["step"] == fsm.Step.DEVICE_CODE_REQUEST  # its funnel's first
+    assert_valid(fsm.Event(ending, properties))

@@ -180,23 +180,35 @@ RECOVERED_ANONYMOUS_BEFORE = (
 )
 
 
-def test_crash_recovery_ends_a_flow_with_the_message_it_made_before() -> None:
+# A row of an earlier version says nothing of how to recover it; one of this version records
+# its funnel's (_flows.Recovery). Either way authfunnel's own recovered endings are unchanged.
+ROW_RECOVERIES = {
+    "row of an earlier version": lambda funnel: None,
+    "row recording its recovery": lambda funnel: _flows.Recovery.of(funnel).dumps(),
+}
+
+
+@pytest.mark.parametrize("recovery", ROW_RECOVERIES.values(), ids=ROW_RECOVERIES.keys())
+def test_crash_recovery_ends_a_flow_with_the_message_it_made_before(recovery: Any) -> None:
     started = json.dumps(STARTED, separators=(",", ":"))
     row = ("inv-1", "login", "code_exchange", 1_772_600_767.891, 1_772_600_769.5, started)
-    assert dumps(recovered_ending(row)) == RECOVERED_BEFORE
+    assert dumps(recovered_ending(row, recovery(fsm.LOGIN))) == RECOVERED_BEFORE
 
 
-def test_crash_recovery_of_an_anonymous_flow_killed_at_its_first_step_is_unchanged() -> None:
+@pytest.mark.parametrize("recovery", ROW_RECOVERIES.values(), ids=ROW_RECOVERIES.keys())
+def test_crash_recovery_of_an_anonymous_flow_killed_at_its_first_step_is_unchanged(
+    recovery: Any,
+) -> None:
     started = json.dumps({k: v for k, v in STARTED.items() if k != "userId"})
     row = ("inv-2", "signup", None, 1_772_600_767.0, 1_772_600_767.0004, started)
-    assert dumps(recovered_ending(row)) == RECOVERED_ANONYMOUS_BEFORE
+    assert dumps(recovered_ending(row, recovery(fsm.SIGNUP))) == RECOVERED_ANONYMOUS_BEFORE
 
 
-def recovered_ending(row: tuple[Any, ...]) -> dict[str, Any]:
+def recovered_ending(row: tuple[Any, ...], recovery: str | None = None) -> dict[str, Any]:
     """The ending recovery makes for an open flow of a killed process: ``row`` holds what the
     message depends on (invocation, flow, step, started, seen, started message)."""
     invocation, flow, step, started, seen, body = row
-    stored = (1, invocation, flow, 1234, None, step, started, seen, body, None, None)
+    stored = (1, invocation, flow, 1234, None, step, started, seen, body, None, None, recovery)
     return _flows._terminated(_flows._OpenFlow.parse(stored))
 
 

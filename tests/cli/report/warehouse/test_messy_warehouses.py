@@ -52,6 +52,11 @@ def login(
 
 def report(home: Path, source: str, *args: str, **variables: str) -> tuple[int, str, str]:
     """``authfunnel report --source SOURCE --format json ARGS`` in ``home``."""
+    return authfunnel(home, "report", "--source", source, "--format", "json", *args, **variables)
+
+
+def authfunnel(home: Path, *argv: str, **variables: str) -> tuple[int, str, str]:
+    """``authfunnel ARGV`` in ``home``, telemetry off: exit status, stdout, stderr."""
     out, err = io.StringIO(), io.StringIO()
     env = Environment(
         stdout=out,
@@ -63,8 +68,7 @@ def report(home: Path, source: str, *args: str, **variables: str) -> tuple[int, 
             **variables,
         },
     )
-    status = main(["report", "--source", source, "--format", "json", *args], env)
-    return status, out.getvalue(), err.getvalue()
+    return main(list(argv), env), out.getvalue(), err.getvalue()
 
 
 def as_reporter(database: str, **parameters: str) -> str:

@@ -21,7 +21,7 @@ import pytest
 import sqlglot
 from ibis.common.exceptions import OperationNotDefinedError
 
-from authfunnel.cli.report._funnel_query import read_names
+from authfunnel.cli.report._roles import event_roles
 from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
 from authfunnel.cli.report._warehouse_periods import period_value
 from authfunnel.cli.report._warehouse_query import (
@@ -52,7 +52,7 @@ COLUMNS = {
     "sequence": "double precision",
     "cli_version": "text",
 }
-TABLES = {TRACKS: COMMON, **{snake_case(n): COLUMNS for n in read_names(BUILTIN_FUNNELS)}}
+TABLES = {TRACKS: COMMON, **{snake_case(n): COLUMNS for n in event_roles(BUILTIN_FUNNELS).names}}
 FIRST, LAST = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC)
 
 
@@ -66,7 +66,7 @@ def sections() -> dict[str, ir.Table]:
     )
 
     def report(read: ir.Table) -> ir.Table:
-        return figures(instances(paired(read), cutoff(tracks), FIRST, LAST, 3_600_000))
+        return figures(instances(paired(read), cutoff(LAST), FIRST, LAST, 3_600_000))
 
     seen = first_seen(TABLES, SCHEMA, "cli_version", ["dev", "nightly"])
     assert seen is not None
