@@ -256,5 +256,14 @@ def test_the_report_counts_what_was_run(session: Session) -> None:
 def test_the_diagram_draws_the_deploy_funnel_with_its_counts(session: Session) -> None:
     done = session.result("authfunnel diagram")
     assert done.returncode == 0, done.stderr
-    assert "build" in done.stdout
-    assert "upload" in done.stdout
+    assert "title: deploy funnel" in done.stdout
+    for drawn in (
+        'state "build (2)"',
+        'state "upload (1)"',
+        'state "completed (1)"',
+        'state "aborted (1)"',
+        "build --> upload: upload (1)",
+        "build --> aborted: abort (1)",
+        "upload --> completed: complete (1)",
+    ):
+        assert drawn in done.stdout
