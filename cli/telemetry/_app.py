@@ -77,8 +77,6 @@ class Telemetry:
         state_dir: str | os.PathLike[str] | None = None,
         notice: str = "",
     ) -> None:
-        from authfunnel.fsm import set_cli_version
-
         self.identity = AppIdentity(
             name=name,
             version=version,
@@ -88,7 +86,6 @@ class Telemetry:
             notice=notice,
             **({"host": host.rstrip("/")} if host else {}),
         )
-        set_cli_version(version)  # the events' cli_version is the application's
         # The environments of the commands running now, innermost last: ``client()`` called
         # in one borrows its client, so a funnel's events share the command's outbox session.
         self._running: list[Environment] = []
@@ -118,7 +115,7 @@ class Telemetry:
         (``command`` and ``instrument``'s commands both run in it)."""
         from authfunnel.cli.telemetry._lifecycle import command_lifecycle
 
-        env = self.environment()
+        env = self._recording()
         self._running.append(env)
         try:
             with command_lifecycle(name, env) as lifecycle:
@@ -133,7 +130,7 @@ class Telemetry:
         the sender. Never raises."""
         from authfunnel.cli.telemetry._wiring import open_client
 
-        return open_client(self._running[-1] if self._running else self.environment())
+        return open_client(self._running[-1] if self._running else self._recording())
 
     def settings(self) -> Settings:
         """What telemetry does now (on or off and why, destination, bounds); raises
@@ -222,6 +219,15 @@ class Telemetry:
         from authfunnel.cli.telemetry._click import telemetry_group
 
         return telemetry_group(self)
+
+    def _recording(self) -> Environment:
+        """``environment()``, for recording: from now on the events' ``cli_version`` is this
+        application's. Not when made: a process that only imports the application (``authfunnel
+        report app:FUNNELS``) must keep its own version on its own events."""
+        from authfunnel.fsm import set_cli_version
+
+        set_cli_version(self.identity.version)
+        return self.environment()
 
     def environment(self) -> Environment:
         """The environment this application's telemetry reads now: its identity, the process's
