@@ -156,6 +156,43 @@ def test_bad_event_names_are_refused_when_declared(names: dict[str, str], messag
         FlowEvents(**chosen)
 
 
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        # The command lifecycle's events carry no flow: a report would count them as commands.
+        ({"started": "Command Invoked"}, "'Command Invoked' is the command lifecycle's"),
+        ({"failed": "Command Completed"}, "'Command Completed' is the command lifecycle's"),
+        ({"aborted": "Command Invoked"}, "'Command Invoked' is the command lifecycle's"),
+        # A built-in name in another role: every report of the built-in flows would refuse it.
+        ({"started": "CLI Auth Completed"}, "'CLI Auth Completed' is the built-in completed"),
+        ({"completed": "CLI Auth Logout"}, "'CLI Auth Logout' is the built-in sole"),
+    ],
+)
+def test_built_in_event_names_outside_their_role_are_refused_when_declared(
+    names: dict[str, str], message: str
+) -> None:
+    chosen = {
+        "started": "Deploy Started",
+        "completed": "Deploy Completed",
+        "aborted": "Deploy Aborted",
+        "failed": "Deploy Failed",
+        **names,
+    }
+    with pytest.raises(DefinitionError, match=message):
+        FlowEvents(**chosen)
+
+
+def test_the_auth_event_names_may_serve_another_flow_in_their_own_roles() -> None:
+    auth_names = FlowEvents(
+        started="CLI Auth Started",
+        completed="CLI Auth Completed",
+        aborted="CLI Auth Aborted",
+        failed="CLI Auth Failed",
+    )
+    sync = Funnel(flow="sync", steps={"fetch": []}, events=auth_names)
+    assert event_catalog([LOGIN, sync])["CLI Auth Started"].role is EventRole.STARTED
+
+
 def test_an_emitter_without_declared_events_is_refused_when_declared() -> None:
     class Undeclared:
         names = AUTH_EVENTS.names
