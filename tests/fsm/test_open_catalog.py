@@ -193,6 +193,15 @@ def test_the_auth_event_names_may_serve_another_flow_in_their_own_roles() -> Non
     assert event_catalog([LOGIN, sync])["CLI Auth Started"].role is EventRole.STARTED
 
 
+def test_a_funnel_cannot_take_the_command_lifecycles_flow_name() -> None:
+    """The command lifecycle runs around every funnel, and a flow is known by its name in one
+    invocation: a deploy funnel named 'command' closed the command's open record when it
+    ended, so a command killed after it was never given its ending (and reports counted
+    both as commands)."""
+    with pytest.raises(DefinitionError, match="'command' is the command lifecycle's"):
+        Funnel(flow="command", steps={"build": []}, events=FlowEvents.named("Deploy"))
+
+
 def test_an_emitter_without_declared_events_is_refused_when_declared() -> None:
     class Undeclared:
         names = AUTH_EVENTS.names
