@@ -164,6 +164,15 @@ def event_roles(funnels: Sequence[Funnel]) -> EventRoles:
     )
 
 
+def records_no_browser(funnel: Funnel) -> bool:
+    """Whether ``funnel``'s starts say if a browser could open (the auth funnels' do)."""
+    return any(
+        "no_browser" in spec.properties
+        for spec in funnel.catalog.values()
+        if spec.role in _START_ROLES
+    )
+
+
 def records_endings(funnel: Funnel) -> bool:
     """Whether ``funnel``'s flows can end (logout's, whose only event is ``SOLE``, cannot)."""
     return any(spec.role not in _START_ROLES for spec in funnel.catalog.values())
