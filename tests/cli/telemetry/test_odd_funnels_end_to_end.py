@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,6 +25,7 @@ from authfunnel.cli.telemetry import Outbox, _undeclared
 from authfunnel.fsm.testing import assert_valid
 from tests.cli.telemetry.harness import killed_when_ready
 from tests.cli.telemetry.odd_funnels_app import FUNNELS, NASTY_SUBJECT
+from tests.cli.telemetry.test_custom_funnel_delivery import messages_in
 
 APP = Path(__file__).with_name("odd_funnels_app.py")
 ENDINGS = ("ok", "fail", "abort", "term", "kill")
@@ -81,17 +80,9 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return state
 
 
-def stored(state: Path) -> list[dict[str, Any]]:
-    db = sqlite3.connect(state / "outbox.sqlite3")
-    try:
-        return [json.loads(body) for (body,) in db.execute("SELECT body FROM messages ORDER BY id")]
-    finally:
-        db.close()
-
-
 @pytest.mark.slow
 def test_every_stored_event_is_valid_in_its_plan_and_nothing_was_left_out(state: Path) -> None:
-    messages = stored(state)
+    messages = messages_in(state)
     assert any(m["event"] == f"{NASTY_SUBJECT} Completed" for m in messages)
     for message in messages:
         assert_valid(
