@@ -247,7 +247,9 @@ def _validate(funnel: Funnel) -> None:
 
 
 _COMMAND_FLOW: Final = "command"
-_EVENT_KEYS: Final = frozenset({"flow", "step", "reason", "duration_ms", "error_class", "skipped"})
+_EVENT_KEYS: Final = frozenset(
+    {"flow", "step", "reason", "duration_ms", "error_class", "skipped", "recovered"}
+)
 
 
 def _validate_events(funnel: Funnel) -> None:

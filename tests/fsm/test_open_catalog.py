@@ -199,3 +199,16 @@ def test_a_cancelled_command_says_why() -> None:
     ended = client.events[-1]
     assert ended.properties["reason"] == "prompt"
     assert_valid(ended)
+
+
+@pytest.mark.parametrize("name", ["flow", "step", "reason", "sequence", "recovered"])
+def test_a_run_property_cannot_take_a_name_the_events_give_a_meaning(name: str) -> None:
+    """``recovered: true`` says a later invocation ended a killed run: a run property of that
+    name would put it on every event of every run, and on its ordinary failures."""
+    with pytest.raises(DefinitionError, match=f"run property '{name}' must be snake_case and not"):
+        Funnel(
+            flow="deploy",
+            steps={"build": []},
+            events=FlowEvents.named("Deploy"),
+            properties={name: bool},
+        )
