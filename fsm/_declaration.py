@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.fsm._base import BASE_PROPERTY_KEYS
 from authfunnel.fsm._catalog import SNAKE_CASE, EventSpec, JSONSchema, PropertySpec
-from authfunnel.fsm._emitters import AUTH_EVENTS
+from authfunnel.fsm._emitters import AUTH_EVENTS, CommandEvents
 from authfunnel.fsm._errors import DefinitionError
 from authfunnel.fsm._machine import (
     ABORT,
@@ -230,6 +230,13 @@ def _validate(funnel: Funnel) -> None:
         raise DefinitionError(f"{flow}: these steps can never reach completed: {dead_ends}")
     _validate_optional(funnel)
     _validate_events(funnel)
+    # The command lifecycle runs around every funnel, and one invocation knows a flow by its
+    # name (its open record, a report's pairing): no other funnel may take the name.
+    if str(flow) == _COMMAND_FLOW and not isinstance(funnel.events, CommandEvents):
+        raise DefinitionError(
+            f"flow name {_COMMAND_FLOW!r} is the command lifecycle's, which runs around every "
+            "funnel: name yours after what it does, like 'deploy'"
+        )
     for name, kind in funnel.properties.items():
         if not _SNAKE.match(name) or name in BASE_PROPERTY_KEYS or name in _EVENT_KEYS:
             raise DefinitionError(
@@ -239,7 +246,10 @@ def _validate(funnel: Funnel) -> None:
             raise DefinitionError(f"{flow}: run property {name!r} must be bool, int, str or enum")
 
 
-_EVENT_KEYS: Final = frozenset({"flow", "step", "reason", "duration_ms", "error_class", "skipped"})
+_COMMAND_FLOW: Final = "command"
+_EVENT_KEYS: Final = frozenset(
+    {"flow", "step", "reason", "duration_ms", "error_class", "skipped", "recovered"}
+)
 
 
 def _validate_events(funnel: Funnel) -> None:

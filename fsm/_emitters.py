@@ -52,7 +52,9 @@ class FlowEvents:
         DEPLOY = Funnel(flow="deploy", steps=..., events=FlowEvents.named("Deploy"))
 
     Names are checked when declared: four distinct, non-blank, printable names of at most
-    200 characters (Segment's convention is "Object Action", as in "Deploy Started").
+    200 characters (Segment's convention is "Object Action", as in "Deploy Started"); a
+    built-in name only in its own role (``CLI Auth Started`` as a start), never the command
+    lifecycle's.
     """
 
     def __init__(self, *, started: str, completed: str, aborted: str, failed: str) -> None:
@@ -141,6 +143,22 @@ def _check_event_name(role: EventRole, name: object) -> None:
         raise DefinitionError(
             f"event name {name!r} must be printable, without surrounding spaces, and at most "
             f"{_MAX_NAME} characters"
+        )
+    builtin = BUILTIN_CATALOG.get(name)
+    if builtin is None:
+        return
+    # A report tells a built-in event of another flow by its ``flow`` property and its role:
+    # the command's events carry no flow (any would be counted as a command), and a built-in
+    # name in another role could never be reported beside the built-in flows.
+    if "flow" not in builtin.properties:
+        raise DefinitionError(
+            f"event name {name!r} is the command lifecycle's, whose events carry no flow: "
+            f"a report would count yours as commands; name it like 'Deploy {role.title()}'"
+        )
+    if builtin.role is not role:
+        raise DefinitionError(
+            f"event name {name!r} is the built-in {builtin.role} event, not a {role} one: "
+            f"name your {role} event like 'Deploy {role.title()}'"
         )
 
 

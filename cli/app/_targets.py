@@ -110,6 +110,13 @@ def _import(module_name: str) -> object:
                 hint="run from the directory that contains it, or install its package",
             ) from missing
         raise CliError(f"importing {module_name!r} failed: {missing}") from missing
+    except SystemExit as exited:  # an app's module that runs its command line on import
+        raise CliError(
+            f"importing {module_name!r} exited (SystemExit: {exited.code}) before defining "
+            "its funnels",
+            hint="run its command line only under if __name__ == '__main__', or keep the "
+            "funnels in a module of their own",
+        ) from exited
     except Exception as broken:  # a user's module may raise anything while importing
         raise CliError(
             f"importing {module_name!r} failed: {type(broken).__name__}: {broken}",

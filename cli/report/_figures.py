@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from authfunnel.cli.report._conversion_time import BINS
 from authfunnel.cli.report._funnel_query import Durations, OutcomeCount
-from authfunnel.cli.report._roles import records_endings
+from authfunnel.cli.report._roles import records_endings, records_no_browser
 from authfunnel.cli.report._stages import optional_stages, stage_of, stages
 from authfunnel.cli.telemetry import PROCESS_TERMINATED
 from authfunnel.fsm import Funnel
@@ -80,6 +80,7 @@ class Figures:
     # Completed flows (late ones too) per bin of ``_conversion_time.BINS``.
     time_to_convert: tuple[int, ...] = (0,) * len(BINS)
     records_endings: bool = True  # logout reports only its start: its flows never end
+    records_no_browser: bool = True  # only the auth funnels' starts say it
 
     @property
     def aborted(self) -> int:
@@ -113,6 +114,7 @@ def figures(
             Stage(steps, optional=index in optional) for index, steps in enumerate(stages(funnel))
         ],
         records_endings=records_endings(funnel),
+        records_no_browser=records_no_browser(funnel),
     )
     last = len(result.stages)
     for row in outcomes:

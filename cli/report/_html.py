@@ -175,10 +175,14 @@ def _flow_section(f: Figures, report: Report) -> Iterable[str]:
             ("reason", "flows", "share of aborted"),
             [(r, f"{c:,}", percent(c / f.aborted)) for r, c in f.aborted_by_reason.most_common()],
         )
+    no_browser = (
+        f"Started without a browser (no_browser): {f.no_browser:,}. "
+        if f.records_no_browser
+        else ""
+    )
     yield (
-        f"<p class=note>Started without a browser (no_browser): {f.no_browser:,}. Still in "
-        f"flight: {f.in_flight:,}. Abandoned (no ending within a day of the last event): "
-        f"{f.abandoned:,}.</p></section>"
+        f"<p class=note>{no_browser}Still in flight: {f.in_flight:,}. Abandoned (no ending "
+        f"within a day of the last event): {f.abandoned:,}.</p></section>"
     )
 
 

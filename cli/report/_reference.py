@@ -14,8 +14,8 @@ to it on generated populations. It reads the messages as parsed JSON and returns
    a name means comes from the funnels' declarations (``_roles``): its flow is its ``flow``
    property, or its funnel's where its declaration has none (the command's events); a
    ``STARTED`` or ``SOLE`` name starts a flow; the other names end one, with the outcome of
-   their role (``ENDED``, the command's: completed if it ``succeeded``, aborted with reason
-   ``interrupt`` if ``user_cancelled``, else failed).
+   their role (``ENDED``, the command's: completed if it ``succeeded``, aborted if
+   ``user_cancelled``, for its ``reason``, else ``interrupt``; otherwise failed).
    Step, reason, error class, duration and ``skipped`` (true: the flow bypassed its
    funnel's optional steps) are read from endings only (a command's ending with no step
    ends at its only step), ``no_browser`` from starts only.
@@ -253,7 +253,7 @@ def _read(
         name, succeeded=properties.get("succeeded") is True, cancelled=cancelled
     )
     reason = properties.get("reason")
-    if name in roles.told and cancelled:
+    if name in roles.told and cancelled and reason is None:
         reason = CANCELLED_REASON
     step = properties.get("step")
     if step is None:

@@ -11,8 +11,9 @@ characters is one literal.
 - **Starts**: ``STARTED``, and ``SOLE`` (the run's only event: a start that nothing ends,
   as logout's).
 - **Endings**: ``COMPLETED``, ``ABORTED``, ``FAILED`` (the outcome is the role), and
-  ``ENDED`` (the command lifecycle's one ending: completed if it ``succeeded``, aborted with
-  reason ``interrupt`` if ``user_cancelled``, else failed).
+  ``ENDED`` (the command lifecycle's one ending: completed if it ``succeeded``, aborted if
+  ``user_cancelled``, for its ``reason`` (``interrupt`` when it names none, as before
+  authfunnel recorded it), else failed).
 - **Flow**: an event's ``flow`` property, unless its declaration has no ``flow`` property
   (the command lifecycle's events): then the flow of the funnel that declares it.
 """
@@ -33,7 +34,8 @@ _OUTCOME_OF_ROLE: Final = {
     EventRole.ABORTED: "aborted",
     EventRole.FAILED: "failed",
 }
-# The reason the report gives a cancelled command (``ENDED`` with ``user_cancelled``).
+# The reason the report gives a cancelled command (``ENDED`` with ``user_cancelled``) whose
+# event names none: recorded before ``Command Completed`` carried one, it was an interrupt.
 CANCELLED_REASON: Final = "interrupt"
 
 
@@ -102,12 +104,12 @@ class EventRoles:
         return f"CASE event {' '.join(whens)} END" if whens else "NULL"
 
     def reason_sql(self) -> str:
-        """An ending's reason: a cancelled command's is ``CANCELLED_REASON``."""
+        """An ending's reason: a cancelled command's own, else ``CANCELLED_REASON``."""
         if not self.told:
             return "reason"
         return (
             f"CASE WHEN event IN ({sql_names(self.told)}) AND user_cancelled"
-            f" THEN {quote(CANCELLED_REASON)} ELSE reason END"
+            f" THEN coalesce(reason, {quote(CANCELLED_REASON)}) ELSE reason END"
         )
 
     def reads_sql(self) -> str:
@@ -159,6 +161,15 @@ def event_roles(funnels: Sequence[Funnel]) -> EventRoles:
         },
         told=tuple(sorted(n for n, s in catalog.items() if s.role is EventRole.ENDED)),
         fixed_flows=fixed,
+    )
+
+
+def records_no_browser(funnel: Funnel) -> bool:
+    """Whether ``funnel``'s starts say if a browser could open (the auth funnels' do)."""
+    return any(
+        "no_browser" in spec.properties
+        for spec in funnel.catalog.values()
+        if spec.role in _START_ROLES
     )
 
 

@@ -243,6 +243,7 @@ def _sum(overall: Figures, parts: Sequence[Figures]) -> Figures:
         flow=overall.flow,
         stages=[Stage(stage.steps, optional=stage.optional) for stage in overall.stages],
         records_endings=overall.records_endings,
+        records_no_browser=overall.records_no_browser,
     )
     for part in parts:
         total.started += part.started

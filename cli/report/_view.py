@@ -118,11 +118,11 @@ def _stacked(header: str) -> str:
 
 
 def _outcome_lines(f: Figures) -> list[str]:
-    lines = [
-        f"no_browser: {f.no_browser:,} of {f.started:,}"
-        f" ({percent(share(f.no_browser, f.started))})"
-        f" · in flight: {f.in_flight:,} · abandoned: {f.abandoned:,}"
-    ]
+    flight = f"in flight: {f.in_flight:,} · abandoned: {f.abandoned:,}"
+    if f.records_no_browser:
+        no_browser = f"no_browser: {f.no_browser:,} of {f.started:,}"
+        flight = f"{no_browser} ({percent(share(f.no_browser, f.started))}) · {flight}"
+    lines = [flight]
     if f.aborted_by_reason:
         reasons = ", ".join(f"{k} {v:,}" for k, v in f.aborted_by_reason.most_common())
         lines.append(f"aborted {f.aborted:,}: {reasons}")

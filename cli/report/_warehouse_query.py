@@ -104,7 +104,8 @@ def read_events(
             outcome = ibis.cases(
                 (p["succeeded"], "completed"), (p["user_cancelled"], "aborted"), else_="failed"
             )
-            reason = ibis.cases((p["user_cancelled"], CANCELLED_REASON), else_=p["reason"])
+            reason = p["reason"].coalesce(CANCELLED_REASON)
+            reason = ibis.cases((p["user_cancelled"], reason), else_=p["reason"])
         else:
             outcome = ibis.literal(roles.outcomes.get(name), "string")
             reason = p["reason"]

@@ -199,6 +199,26 @@ def test_a_misspelt_flow_is_the_same_usage_error_everywhere(project: Path, comma
     assert "did you mean 'rollback'?" in err
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_module_that_exits_while_imported_is_one_error_not_a_silent_exit(
+    project: Path, command: str
+) -> None:
+    """An app's module that runs its command line when imported (no ``__main__`` guard) ends
+    in ``sys.exit``: the command must say so, not exit with the app's status and no word."""
+    (project / "runs_its_cli.py").write_text("import sys\nsys.exit(3)\n")
+
+    status, err = in_process(project, *COMMANDS[command], "runs_its_cli:FUNNELS")
+
+    assert status == 1
+    lines = err.splitlines()
+    assert lines[0] == (
+        "authfunnel: error: importing 'runs_its_cli' exited (SystemExit: 3) before defining "
+        "its funnels"
+    )
+    assert "if __name__ == '__main__'" in lines[1]
+    assert len(lines) == 2
+
+
 BAD_ENTRIES = {
     "not a table": ('funnels = ["x:Y"]', "[funnels] must be a table"),
     "not a list": ('[funnels]\ninclude = "x:Y"', "include must be a list of module:ATTR"),

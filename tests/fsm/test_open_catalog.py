@@ -142,6 +142,13 @@ def test_two_funnels_may_share_their_event_names() -> None:
         ({"started": "Deploy\nStarted"}, "printable"),
         ({"started": "x" * 201}, "at most 200"),
         ({"started": "Deploy Completed"}, "must differ"),
+        # The command lifecycle's events carry no flow: a report would count them as commands.
+        ({"started": "Command Invoked"}, "'Command Invoked' is the command lifecycle's"),
+        ({"failed": "Command Completed"}, "'Command Completed' is the command lifecycle's"),
+        ({"aborted": "Command Invoked"}, "'Command Invoked' is the command lifecycle's"),
+        # A built-in name in another role: every report of the built-in flows would refuse it.
+        ({"started": "CLI Auth Completed"}, "'CLI Auth Completed' is the built-in completed"),
+        ({"completed": "CLI Auth Logout"}, "'CLI Auth Logout' is the built-in sole"),
     ],
 )
 def test_bad_event_names_are_refused_when_declared(names: dict[str, str], message: str) -> None:
@@ -154,6 +161,26 @@ def test_bad_event_names_are_refused_when_declared(names: dict[str, str], messag
     }
     with pytest.raises(DefinitionError, match=message):
         FlowEvents(**chosen)
+
+
+def test_the_auth_event_names_may_serve_another_flow_in_their_own_roles() -> None:
+    auth_names = FlowEvents(
+        started="CLI Auth Started",
+        completed="CLI Auth Completed",
+        aborted="CLI Auth Aborted",
+        failed="CLI Auth Failed",
+    )
+    sync = Funnel(flow="sync", steps={"fetch": []}, events=auth_names)
+    assert event_catalog([LOGIN, sync])["CLI Auth Started"].role is EventRole.STARTED
+
+
+def test_a_funnel_cannot_take_the_command_lifecycles_flow_name() -> None:
+    """The command lifecycle runs around every funnel, and a flow is known by its name in one
+    invocation: a deploy funnel named 'command' closed the command's open record when it
+    ended, so a command killed after it was never given its ending (and reports counted
+    both as commands)."""
+    with pytest.raises(DefinitionError, match="'command' is the command lifecycle's"):
+        Funnel(flow="command", steps={"build": []}, events=FlowEvents.named("Deploy"))
 
 
 def test_an_emitter_without_declared_events_is_refused_when_declared() -> None:
@@ -172,3 +199,16 @@ def test_a_cancelled_command_says_why() -> None:
     ended = client.events[-1]
     assert ended.properties["reason"] == "prompt"
     assert_valid(ended)
+
+
+@pytest.mark.parametrize("name", ["flow", "step", "reason", "sequence", "recovered"])
+def test_a_run_property_cannot_take_a_name_the_events_give_a_meaning(name: str) -> None:
+    """``recovered: true`` says a later invocation ended a killed run: a run property of that
+    name would put it on every event of every run, and on its ordinary failures."""
+    with pytest.raises(DefinitionError, match=f"run property '{name}' must be snake_case and not"):
+        Funnel(
+            flow="deploy",
+            steps={"build": []},
+            events=FlowEvents.named("Deploy"),
+            properties={name: bool},
+        )

@@ -66,6 +66,27 @@ def test_a_cancelled_command_is_aborted_by_an_interrupt(tmp_path: Path) -> None:
     assert (command["aborted"], command["aborted_by_reason"]) == (1, {"interrupt": 1})
 
 
+def test_a_cancelled_command_is_aborted_for_the_reason_it_recorded(tmp_path: Path) -> None:
+    """A cancelled command's ``Command Completed`` names why it stopped (a declined prompt, a
+    signal); one recorded before it did (no ``reason``) is still an interrupt."""
+    messages = []
+    for number, reason in enumerate(["prompt", "terminated", "hangup", None, "interrupt"]):
+        invocation = f"cancelled-{number}"
+        said = {} if reason is None else {"reason": reason}
+        messages += [
+            event("Command Invoked", invocation, 1),
+            event("Command Completed", invocation, 2, succeeded=False, user_cancelled=True, **said),
+        ]
+    command = report(tmp_path, messages)["flows"]["command"]
+    assert command["aborted"] == 5
+    assert command["aborted_by_reason"] == {
+        "interrupt": 2,
+        "prompt": 1,
+        "terminated": 1,
+        "hangup": 1,
+    }
+
+
 def test_a_start_and_an_ending_numbered_alike_pair_start_first_when_retried(
     tmp_path: Path,
 ) -> None:

@@ -121,3 +121,29 @@ def test_names_and_flows_from_the_events_reach_the_terminal_as_text(tmp_path: Pa
     assert status == 0
     assert "\x1b" not in out
     assert "[bold red]shouted[/]" in out  # shown, not read as markup
+
+
+def test_no_browser_is_reported_only_for_funnels_whose_starts_carry_it(
+    app_source: Path, tmp_path: Path
+) -> None:
+    """A deploy's or a command's start never says whether a browser could open: a report
+    saying "no_browser: 0 of 17 (0.0%)" of them claimed 17 deploys with a browser. The
+    terminal and HTML say it of a login only (JSON keeps the count, 0, for its shape)."""
+    flows = ("--flow", "tests.cli.report.custom_funnels:DEPLOY", "--flow", "command")
+    status, out, _ = run_cli("report", "--source", str(app_source), *flows)
+    assert status == 0, out
+    assert "deploy funnel: 17 started" in out
+    assert "no_browser" not in out
+    assert "in flight: 0 · abandoned: 0" in out
+    page = tmp_path / "report.html"
+    status, _, err = run_cli(
+        "report", "--source", str(app_source), *flows, "--format", "html", "-o", str(page)
+    )
+    assert status == 0, err
+    assert "Started without a browser" not in page.read_text()
+    login = message("CLI Auth Started", "inv-login", 1, 3, flow="login", no_browser=True)
+    with app_source.open("a") as source:
+        source.write(login + "\n")
+    status, out, _ = run_cli("report", "--source", str(app_source), "--flow", "login")
+    assert status == 0, out
+    assert "no_browser: 1 of 1 (100.0%) · in flight: 1" in out

@@ -87,3 +87,33 @@ def test_custom_funnels_are_read_from_their_own_tables_alike(
     assert (deploy["started"], deploy["completed"], deploy["failed"]) == (DEPLOYS, 3, 3)
     assert (rollback["started"], rollback["aborted"]) == (1, 1)
     assert remote["unreported_events"]["by_event"] == {"Signed In": 1}
+
+
+def test_a_cancelled_command_is_aborted_for_its_recorded_reason_alike(
+    warehouse: psycopg.Connection[Any], database: str, tmp_path: Path
+) -> None:
+    """The warehouse reads a cancelled command's ``reason`` as the DuckDB paths do; one
+    recorded without it (an older authfunnel) is an interrupt."""
+    messages = []
+    for number, reason in enumerate(["prompt", "terminated", None]):
+        said = {} if reason is None else {"reason": reason}
+        cancelled = {"succeeded": False, "user_cancelled": True, **said}
+        for sequence, (name, extra) in enumerate(
+            [("Command Invoked", {}), ("Command Completed", cancelled)], 1
+        ):
+            properties = {"invocation_id": f"c-{number}", "sequence": sequence, **extra}
+            messages.append(
+                {
+                    "type": "track",
+                    "event": name,
+                    "properties": {"command": "deploy", **properties},
+                    "timestamp": f"2026-01-10T00:00:0{sequence}.000Z",
+                }
+            )
+    local, remote = both_reports(warehouse, database, tmp_path, messages, [COMMAND])
+    assert_same_report(remote, local)
+    assert remote["flows"]["command"]["aborted_by_reason"] == {
+        "prompt": 1,
+        "terminated": 1,
+        "interrupt": 1,
+    }
