@@ -13,7 +13,7 @@ from tests.adopter.apps import rows, variables
 from tests.adopter.test_deployctl import state_dir
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = "## Instrument your own CLI: durable telemetry"
+SECTION = "## The telemetry API: every option"
 
 pytestmark = pytest.mark.slow
 
