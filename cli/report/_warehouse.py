@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -79,9 +80,13 @@ def warehouse_report(
                 if events is not None:
                     at = period_value(events.ts, period, zone, book.read_first, book.read_last)
                     periods = events.mutate(by_value=at)
-                trend = read.figures(periods, book)
+                trend = read.figures(periods, book, breakdown=True)
             # Without --by, the periods' figures are the report's too (as in build_report).
-            result = trend if trend is not None and by is None else read.figures(events, book)
+            result = (
+                trend
+                if trend is not None and by is None
+                else read.figures(events, book, breakdown=by is not None)
+            )
             seen = _first_seen(con, tables, warehouse.schema, by, result.outcomes) if by else {}
             result = replace(result, unreported=read.unreported(tables, funnels))
         finally:
@@ -240,8 +245,11 @@ class _Read:
         with self.con.cursor(row_factory=class_row(Bookkeeping)) as cursor:
             return cursor.execute(sql).fetchall()[0]
 
-    def figures(self, events: ir.Table | None, book: Bookkeeping) -> QueryResult:
-        """The figures of ``events`` (their ``by_value`` the breakdown), folded."""
+    def figures(
+        self, events: ir.Table | None, book: Bookkeeping, *, breakdown: bool
+    ) -> QueryResult:
+        """The figures of ``events`` (their ``by_value`` the breakdown, if ``breakdown``:
+        else NULL, and not carried through the window), folded."""
         import ibis
         from psycopg.rows import kwargs_row
 
@@ -251,8 +259,11 @@ class _Read:
 
         if events is None:
             return QueryResult([], [], book.unknown_events, 0)
+        windowed = paired(
+            events, start_time=self.since is not None or self.until is not None, breakdown=breakdown
+        )
         found = instances(
-            paired(events), cutoff(book.last_event), self.since, self.until, window_ms(self.window)
+            windowed, cutoff(book.last_event), self.since, self.until, window_ms(self.window)
         )
         sql = ibis.to_sql(figures(found), "postgres")
         with self.con.cursor(row_factory=kwargs_row(figure_row)) as cursor:
@@ -265,9 +276,11 @@ def figure_row(**columns: Any) -> CountRow | QuantileRow | BinRow:
     """A row of the figures query as the DuckDB paths' typed rows (``_tally``): a count of
     paired instances (``overall`` NULL), a flow's completed flows in one time-to-convert bin
     (``bin`` set), or a flow's quantile ranks. Every field is read by its name, so a column
-    the query lost fails here, loudly."""
+    the query lost fails here, loudly. The counts are sums of a tally (``_warehouse_figures``),
+    which PostgreSQL computes as NUMERIC: whole numbers, read as ``int``."""
     from authfunnel.cli.report._tally import BinRow, CountRow, QuantileRow
 
+    columns = {k: int(v) if isinstance(v, Decimal) else v for k, v in columns.items()}
     if columns["bin"] is not None:
         return BinRow(**{f.name: columns[f.name] for f in fields(BinRow)})
     if columns["overall"] is None:
