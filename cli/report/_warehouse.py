@@ -72,7 +72,7 @@ def warehouse_report(
                 _check_by(tables, by)
             read = _Read(con, tables, warehouse.schema, since, until, window)
             events = read_events(tables, warehouse.schema, funnels, by)
-            book = read.bookkeeping(events)
+            book, unreported = read.bookkeeping(tables, funnels)
             if over is not None:
                 first, last = book.first_event, book.last_event
                 period = period_for_range(since or first, until or last) if over == "auto" else over
@@ -88,7 +88,7 @@ def warehouse_report(
                 else read.figures(events, book, breakdown=by is not None)
             )
             seen = _first_seen(con, tables, warehouse.schema, by, result.outcomes) if by else {}
-            result = replace(result, unreported=read.unreported(tables, funnels))
+            result = replace(result, unreported=unreported)
         finally:
             con.close()
     # Malformed and approximate are counted among the events the funnels read: the other
@@ -186,8 +186,32 @@ def _tables(con: psycopg.Connection[Any], schema: str) -> dict[str, dict[str, st
 
 
 @dataclass(frozen=True, slots=True)
+class _Tracks:
+    """``tracks``' one row (``_warehouse_query.bookkeeping``)."""
+
+    rows: int
+    unknown_events: int
+    first_event: datetime | None
+    last_event: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """A row of ``_warehouse_query.event_tables``."""
+
+    flow: str | None
+    event: str | None
+    events: int
+    unplaced: int
+    approximate: int
+    read_first: datetime | None
+    read_last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Bookkeeping:
-    """The warehouse's one row of bookkeeping (``_warehouse_query.bookkeeping``)."""
+    """The warehouse's bookkeeping: ``tracks``' (``_warehouse_query.bookkeeping``) and the
+    read events' (``_warehouse_query.event_tables``)."""
 
     rows: int
     unknown_events: int
@@ -218,32 +242,40 @@ class _Read:
         self.schema = schema
         self.tracks = segment_table(schema, TRACKS, tables[TRACKS])
 
-    def unreported(
+    def bookkeeping(
         self, tables: Mapping[str, Mapping[str, str]], funnels: Sequence[Funnel]
-    ) -> tuple[Unreported, ...]:
-        """The events ``funnels`` do not read, per flow or name (``_unreported``)."""
+    ) -> tuple[Bookkeeping, tuple[Unreported, ...]]:
+        """The source's bookkeeping (a scan of ``tracks``), and in one scan of the event
+        tables the read events' and the events ``funnels`` do not read, per flow or name
+        (``_unreported``)."""
         import ibis
         from psycopg.rows import class_row
 
-        from authfunnel.cli.report._roles import event_roles
         from authfunnel.cli.report._unreported import Unreported, unreported_counts
-        from authfunnel.cli.report._warehouse_query import unreported
+        from authfunnel.cli.report._warehouse_query import bookkeeping, event_tables
 
-        query = unreported(tables, self.schema, event_roles(funnels))
-        if query is None:
-            return ()
-        with self.con.cursor(row_factory=class_row(Unreported)) as cursor:
-            return unreported_counts(cursor.execute(ibis.to_sql(query, "postgres")).fetchall())
-
-    def bookkeeping(self, events: ir.Table | None) -> Bookkeeping:
-        import ibis
-        from psycopg.rows import class_row
-
-        from authfunnel.cli.report._warehouse_query import bookkeeping
-
-        sql = ibis.to_sql(bookkeeping(self.tracks, events), dialect="postgres")
-        with self.con.cursor(row_factory=class_row(Bookkeeping)) as cursor:
-            return cursor.execute(sql).fetchall()[0]
+        with self.con.cursor(row_factory=class_row(_Tracks)) as cursor:
+            sql = ibis.to_sql(bookkeeping(self.tracks), dialect="postgres")
+            tracks = cursor.execute(sql).fetchall()[0]
+        query = event_tables(tables, self.schema, funnels)
+        tallies: list[_Tally] = []
+        if query is not None:
+            with self.con.cursor(row_factory=class_row(_Tally)) as cursor:
+                tallies = cursor.execute(ibis.to_sql(query, "postgres")).fetchall()
+        firsts = [t.read_first for t in tallies if t.read_first is not None]
+        lasts = [t.read_last for t in tallies if t.read_last is not None]
+        book = Bookkeeping(
+            rows=tracks.rows,
+            unknown_events=tracks.unknown_events,
+            first_event=tracks.first_event,
+            last_event=tracks.last_event,
+            unplaced=sum(t.unplaced for t in tallies),
+            approximate=sum(t.approximate for t in tallies),
+            read_first=min(firsts, default=None),
+            read_last=max(lasts, default=None),
+        )
+        counts = (Unreported(t.flow, t.event, t.events) for t in tallies if t.events)
+        return book, unreported_counts(counts)
 
     def figures(
         self, events: ir.Table | None, book: Bookkeeping, *, breakdown: bool

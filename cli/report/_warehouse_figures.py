@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 def paired(events: ir.Table, *, start_time: bool = True, breakdown: bool = True) -> ir.Table:
     """Each event with what its neighbours in its group say: whether the event before it is
-    a start (``prev_start``: NULL for the group's first event) and a start that said
-    no_browser (``prev_no_browser``), whether the event after it is an ending
+    a start, one that said no_browser (``prev_kind``: see ``kind``; NULL for the group's
+    first event), whether the event after it is an ending
     (``next_ending``); with ``start_time`` the time of the event before it (``prev_ts``),
     with ``breakdown`` its ``by_value`` (``prev_by_value``): rules 3 and 4 of the reference,
     in one window. An instance is then one row, never a join: an ending right after a start
@@ -55,10 +55,8 @@ def paired(events: ir.Table, *, start_time: bool = True, breakdown: bool = True)
     kind = ibis.cases((~usable.is_start, 0), (usable.no_browser.fill_null(False), 2), else_=1).cast(
         "int8"
     )
-    before = kind.lag().over(window)
     neighbours: dict[str, ir.Value] = {
-        "prev_start": before > 0,
-        "prev_no_browser": before == 2,
+        "prev_kind": kind.lag().over(window),
         "next_ending": ~usable.is_start.lead().over(window),
     }
     if start_time:
@@ -92,14 +90,14 @@ def instances(
 
     start = windowed.is_start
     # An ending right after a start: the instance that start began, ended here.
-    ended = ~start & windowed.prev_start.fill_null(False)
+    ended = ~start & (windowed.prev_kind > 0).fill_null(False)
     started_at = windowed.prev_ts if "prev_ts" in windowed.columns else windowed.ts
     kept = windowed.filter(
         (start & ~windowed.next_ending.fill_null(False) & in_window(windowed.ts))
         | (ended & in_window(started_at))
-        | (~start & windowed.prev_start.isnull())
+        | (~start & windowed.prev_kind.isnull())
     )
-    start, ended = kept.is_start, ~kept.is_start & kept.prev_start.fill_null(False)
+    start, ended = kept.is_start, ~kept.is_start & (kept.prev_kind > 0).fill_null(False)
 
     def ending(column: ir.Value) -> ir.Value:
         return ibis.ifelse(ended, column, ibis.null(column.type()))
@@ -120,8 +118,7 @@ def instances(
         error_class=ending(kept.error_class),
         abandoned=(start & (kept.ts < cutoff)).fill_null(False),
         duration=ibis.ifelse(outcome == "completed", kept.duration_ms, ibis.null("int64")),
-        no_browser=(start & kept.no_browser.fill_null(False))
-        | (ended & kept.prev_no_browser.fill_null(False)),
+        no_browser=(start & kept.no_browser.fill_null(False)) | (ended & (kept.prev_kind == 2)),
     )
     return instances.mutate(late=(instances.duration > window_ms).fill_null(False))
 
