@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import ibis
+import psycopg
 
 from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
 from authfunnel.cli.report._warehouse_query import (
@@ -50,3 +51,18 @@ def test_the_read_events_bookkeeping_shares_the_one_scan_of_every_event_table() 
         assert sql.count(f'"{table}"') == (table != TRACKS), table
     tracks = segment_table(SCHEMA, TRACKS, TABLES[TRACKS])
     assert ibis.to_sql(bookkeeping(tracks), "postgres").count('FROM "cli_prod"."') == 1
+
+
+def test_the_report_session_does_not_jit_compile_its_queries(database: str) -> None:
+    """JIT compiled each query's many expressions (in every parallel worker too) for longer
+    than it saved: the report's own session turns it off, nothing else."""
+    from authfunnel.cli.app import Environment
+    from authfunnel.cli.report._warehouse_connect import connect_warehouse, warehouse_source
+
+    con = connect_warehouse(warehouse_source(database, Environment(variables={})))
+    try:
+        assert con.execute("SHOW jit").fetchall() == [("off",)]
+    finally:
+        con.close()
+    with psycopg.connect(database) as other:
+        assert other.execute("SHOW jit").fetchall() == [("on",)]
