@@ -65,7 +65,7 @@ from authfunnel.fsm._flows import (
     SIGNUP,
 )
 from authfunnel.fsm._plan import event_catalog, tracking_plan
-from authfunnel.fsm._run_scope import FlowRun
+from authfunnel.fsm._run_scope import FlowRun, abort_reason
 from authfunnel.fsm._tracker import NULL_TRACKER, FlowTracker, FunnelEvents
 
 __all__ = [
@@ -112,6 +112,7 @@ __all__ = [
     "StepRecorder",
     "TelemetryClient",
     "UserCancelled",
+    "abort_reason",
     "auth_aborted",
     "auth_completed",
     "auth_failed",

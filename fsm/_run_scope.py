@@ -12,9 +12,10 @@ class FlowRun:
     """A run scope: ``with funnel.run(client) as tracker:`` ends in exactly one terminal event.
 
     The body returning at a completing step completes the run; KeyboardInterrupt (with the
-    ``reason`` it may carry) and ``UserCancelled`` abort it with their reason; any other
-    exception fails it with its ``error_class``; returning early fails it with
-    ``fsm.IncompleteFlow``. Exceptions always propagate: the scope records, it never swallows.
+    ``reason`` it may carry), ``UserCancelled`` and click's ``Abort`` abort it with their
+    reason (``abort_reason``); any other exception fails it with its ``error_class``;
+    returning early fails it with ``fsm.IncompleteFlow``. Exceptions always propagate: the
+    scope records, it never swallows.
     """
 
     __slots__ = ("tracker",)
@@ -41,15 +42,39 @@ class FlowRun:
                 tracker.complete()
             else:
                 tracker.fail(IncompleteFlow())
-        elif isinstance(exc, KeyboardInterrupt):
-            # A stop by signal is raised as a KeyboardInterrupt carrying its reason (cli's
-            # Signalled): no ``except Exception`` on its way may swallow it.
-            reason = getattr(exc, "reason", None)
-            tracker.abort(reason if isinstance(reason, AbortReason) else AbortReason.INTERRUPT)
-        elif isinstance(exc, UserCancelled):
-            tracker.abort(exc.reason)
+        elif (reason := abort_reason(exc)) is not None:
+            tracker.abort(reason)
         else:
             tracker.fail(exc, exit_code=_exit_code(exc))
+
+
+def abort_reason(exc: BaseException) -> AbortReason | None:
+    """Why the person stopped, if ``exc`` says they did; ``None`` for a failure.
+
+    Ctrl-C is ``interrupt`` (a stop by signal is raised as a KeyboardInterrupt carrying its
+    reason, cli's Signalled, so that no ``except Exception`` on its way may swallow it);
+    ``UserCancelled`` carries its own; click's (or Typer's) ``Abort`` is ``interrupt`` when
+    Ctrl-C at a prompt raised it, ``prompt`` when the input ended there, ``declined``
+    otherwise (``confirm(abort=True)`` answered no). click is recognised by its class's
+    name and module, never imported.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        reason = getattr(exc, "reason", None)
+        return reason if isinstance(reason, AbortReason) else AbortReason.INTERRUPT
+    if isinstance(exc, UserCancelled):
+        return exc.reason
+    if not any(
+        kind.__name__ == "Abort" and kind.__module__.split(".")[0] in ("click", "typer")
+        for kind in type(exc).__mro__
+    ):
+        return None
+    # click.prompt raises Abort "from None" on Ctrl-C and EOF: the context still says which.
+    cause = exc.__context__
+    if isinstance(cause, KeyboardInterrupt):
+        return AbortReason.INTERRUPT
+    if isinstance(cause, EOFError):
+        return AbortReason.PROMPT
+    return AbortReason.DECLINED
 
 
 def _exit_code(exc: BaseException) -> int:

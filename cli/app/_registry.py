@@ -45,6 +45,8 @@ EXTRAS: Final[dict[str, frozenset[str]]] = {
     "demo": _CLI | _DEVSERVER | _REPORT,
     # report --source postgresql://... (named by the report itself when missing).
     "postgres": frozenset({"ibis", "psycopg"}),
+    # report --source spark:///... (named by the report itself when missing).
+    "spark": frozenset({"ibis", "pyspark"}),
 }
 
 

@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "A path that exists is read as named, never as a glob: only a name that does not "
         "exist is expanded (default: this install's local store). Or a PostgreSQL warehouse "
         "holding a Segment source: postgresql://USER@HOST:PORT/DB?schema=SOURCE_SCHEMA "
-        "(password from PGPASSWORD or ~/.pgpass, never the URL)",
+        "(password from PGPASSWORD or ~/.pgpass, never the URL); or Spark over a warehouse "
+        "directory: spark:///PATH/TO/SPARK-WAREHOUSE?schema=SOURCE_SCHEMA[&master=local[4]]",
     )
     parser.add_argument(
         "--flow",

@@ -22,7 +22,7 @@ from authfunnel.cli.report import Figures, build_report, stage_of
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
-    from authfunnel.cli.report import Warehouse
+    from authfunnel.cli.report import AnyWarehouse
 
 # The machine's final states (see fsm.Funnel.machine), named as the engine documents them.
 COMPLETED: Final = "completed"
@@ -30,7 +30,7 @@ ABORTED: Final = "aborted"
 FAILED: Final = "failed"
 
 
-def traffic_by_flow(source: Path | Warehouse, funnels: Sequence[Funnel]) -> dict[str, Traffic]:
+def traffic_by_flow(source: Path | AnyWarehouse, funnels: Sequence[Funnel]) -> dict[str, Traffic]:
     """Each funnel's traffic in ``source`` (events, or a warehouse holding them), by flow."""
     # The machine's traffic: every flow that reached completed, however long it took (the
     # report's conversion window would count a late one as dropped at the last stage).

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from authfunnel.cli.app import CliError
-from authfunnel.fsm import Funnel
+from authfunnel.fsm import EventRole, Funnel
 
 Engine = Literal["mermaid", "graphviz"]
 MERMAID: Final = "mermaid"
@@ -92,6 +92,32 @@ def machine_shape(funnel: Funnel) -> MachineShape:
     return MachineShape(states=states, transitions=transitions, initial=str(machine.initial))
 
 
+@dataclass(frozen=True)
+class EventNames:
+    """What the funnel's declaration emits where: the event of its start, and of each final
+    state (a final state with no event emits none: logout's)."""
+
+    start: str | None
+    states: Mapping[str, str]
+
+
+_FINAL_ROLES: Final = (EventRole.COMPLETED, EventRole.ABORTED, EventRole.FAILED)
+
+
+def event_names(funnel: Funnel) -> EventNames:
+    """The events ``funnel`` emits, read from its declaration (``funnel.catalog``)."""
+    start: str | None = None
+    states: dict[str, str] = {}
+    for name, spec in funnel.catalog.items():
+        if spec.role in (EventRole.STARTED, EventRole.SOLE):
+            start = name
+        elif spec.role is EventRole.ENDED:  # one ending, whatever the outcome
+            states.update({str(role): name for role in _FINAL_ROLES})
+        else:
+            states[str(spec.role)] = name
+    return EventNames(start, states)
+
+
 def render_source(funnel: Funnel, engine: Engine, traffic: Traffic | None = None) -> str:
     """The diagram as text: Mermaid ``stateDiagram-v2`` or Graphviz DOT."""
     source = str(_graph(funnel, engine, traffic).source)
@@ -132,7 +158,8 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
     shape = machine_shape(funnel)
     # Graphviz: the count on a line of its own (DOT's escape); Mermaid: one line.
     apart = "\\n" if engine == GRAPHVIZ else " "
-    labels = _edge_labels(shape, traffic, engine, frozenset(funnel.skips))
+    events = event_names(funnel)
+    labels = _edge_labels(shape, traffic, engine, frozenset(funnel.skips), events.start)
     machine = GraphMachine(
         states=[name for name, _ in shape.states],
         transitions=[
@@ -145,7 +172,8 @@ def _graph(funnel: Funnel, engine: Engine, traffic: Traffic | None) -> Any:
         graph_engine=engine,
     )
     for state in machine.states.values():
-        setattr(state, "label", _state_label(state.name, traffic, apart))  # noqa: B010 (read by markup)
+        label = _state_label(state.name, traffic, apart, events.states.get(state.name), engine)
+        setattr(state, "label", label)  # noqa: B010 (read by markup)
     machine._needs_update = True  # markup re-reads the states, now labelled
     # Class-level defaults are shared by every GraphMachine: change a copy.
     styles: Any = copy.deepcopy(machine.style_attributes)
@@ -173,13 +201,16 @@ def _edge_labels(
     traffic: Traffic | None,
     engine: Engine,
     skips: frozenset[tuple[str, str]],
+    start_event: str | None,
 ) -> dict[tuple[str, str], str]:
-    """Each edge's trigger, what a bypass of optional steps skips, and its count. In DOT each
-    line is left-justified after a gap: dot sets a label just beside its edge, where a wide
-    edge would run over the text."""
+    """Each edge's trigger, the event the start emits, what a bypass of optional steps skips,
+    and its count. In DOT each line is left-justified after a gap: dot sets a label just
+    beside its edge, where a wide edge would run over the text."""
     labels: dict[tuple[str, str], str] = {}
     for trigger, source, dest in shape.transitions:
         lines = [trigger, SKIP_NOTE] if (source, dest) in skips else [trigger]
+        if source == shape.initial and start_event is not None:
+            lines.append(_literal(f"emits {start_event}", engine))
         if traffic is not None and (source, dest) in traffic.edges:
             lines.append(f"({traffic.edges[source, dest]})")
         if engine == GRAPHVIZ:
@@ -189,10 +220,23 @@ def _edge_labels(
     return labels
 
 
-def _state_label(name: str, traffic: Traffic | None, apart: str) -> str:
+def _state_label(
+    name: str, traffic: Traffic | None, apart: str, event: str | None, engine: Engine
+) -> str:
+    between = apart if engine == GRAPHVIZ else " · "
+    label = name if event is None else f"{name}{between}{_literal(event, engine)}"
     if traffic is None or name not in traffic.states:
-        return name
-    return f"{name}{apart}({traffic.states[name]})"
+        return label
+    return f"{label}{apart}({traffic.states[name]})"
+
+
+def _literal(text: str, engine: Engine) -> str:
+    """``text`` (a declared event name: any printable text) shown as itself: DOT reads
+    backslashes as escapes; Mermaid ends a label at a double quote and reads ``#...;`` as an
+    entity."""
+    if engine == GRAPHVIZ:
+        return text.replace("\\", "\\\\")
+    return text.replace("#", "#35;").replace('"', "#quot;")
 
 
 def _style_edges(

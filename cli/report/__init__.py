@@ -16,7 +16,8 @@ day or week a flow started);
 ``_stages`` reads the step order from each flow's declaration. ``_messages`` reads a source's
 messages one at a time, through the same files and lines, for ``authfunnel events``.
 
-A warehouse (``--source postgresql://...``: ``_warehouse_connect``) computes the same
+A warehouse (``--source postgresql://...``: ``_warehouse_connect``; ``spark:///...``:
+``_warehouse_spark``) computes the same
 ``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema,
 ``_warehouse_figures`` pairs and counts, ``_warehouse_periods`` places flows in periods, as
 ibis expressions; ``_warehouse`` runs them.
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._source import not_read_warning, report_source, source_path
     from authfunnel.cli.report._stages import stage_of, stages
     from authfunnel.cli.report._view import print_report, render
-    from authfunnel.cli.report._warehouse_connect import Warehouse
+    from authfunnel.cli.report._warehouse_connect import AnyWarehouse, Warehouse
     from authfunnel.cli.report._when import parse_when
 
 # Each public name and the module it lives in, loaded on first use (see app.lazy_face).
@@ -60,6 +61,7 @@ _HOMES = {
     "Figures": "_figures",
     "Messages": "_messages",
     "Report": "_model",
+    "AnyWarehouse": "_warehouse_connect",
     "Warehouse": "_warehouse_connect",
     "approximate_note": "_events",
     "as_json": "_json",
@@ -83,6 +85,7 @@ _HOMES = {
 __all__ = [
     "SQLITE_HEADER",
     "TOP_VALUES",
+    "AnyWarehouse",
     "Figures",
     "Messages",
     "Report",

@@ -45,7 +45,7 @@ from authfunnel.fsm import Funnel
 if TYPE_CHECKING:
     import duckdb
 
-    from authfunnel.cli.report._warehouse_connect import Warehouse
+    from authfunnel.cli.report._warehouse_connect import AnyWarehouse
 
 SHOWN_PROPERTIES: Final = 30  # listed when --by names none of them
 
@@ -92,7 +92,7 @@ class Report:
 
 
 def build_report(
-    source: Path | Warehouse,
+    source: Path | AnyWarehouse,
     funnels: Sequence[Funnel],
     *,
     by: str | None = None,

@@ -15,12 +15,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from authfunnel.cli.app import CliError, Environment, open_regular
 from authfunnel.cli.report._events import SQLITE_HEADER
 from authfunnel.cli.report._lines import GZIP_MAGIC
-from authfunnel.cli.report._warehouse_connect import Warehouse, is_warehouse
+from authfunnel.cli.report._warehouse_connect import is_warehouse
+
+if TYPE_CHECKING:
+    from authfunnel.cli.report._warehouse_connect import AnyWarehouse
 
 _GLOB_CHARACTERS: Final = frozenset("*?[")
 PARQUET_MAGIC: Final = b"PAR1"
@@ -38,9 +41,9 @@ class SourceFiles:
     named_as_set: bool
 
 
-def report_source(given: str | None, env: Environment) -> Path | Warehouse:
-    """``--source`` of ``report``: a warehouse's URL (``postgresql://``: ``_warehouse``), else
-    as ``source_path``."""
+def report_source(given: str | None, env: Environment) -> Path | AnyWarehouse:
+    """``--source`` of ``report``: a warehouse's URL (``postgresql://``, ``spark:``:
+    ``_warehouse``), else as ``source_path``."""
     if given and is_warehouse(given):
         from authfunnel.cli.report._warehouse_connect import warehouse_source
 

@@ -1,7 +1,8 @@
 """A report computed inside a warehouse (``cli.report._warehouse_connect``: where, how).
 
 Queries, each an ibis expression of ``cli.report._warehouse_query`` compiled for the
-engine and run there: a scan for the bookkeeping row, and the figures (one window pass):
+engine and run there: a scan of ``tracks`` and one of the event tables for the bookkeeping
+and the events not reported, and the figures (one window pass, tallied once):
 the counts of flow instances per outcome, step, reason, error class and breakdown value
 (completed late past the conversion window included), the orphan groups, each flow's median
 and p90 from its histogram of durations and its time-to-convert bins. With ``--over`` (the
@@ -9,12 +10,13 @@ HTML page's conversion over time) the figures again, the breakdown value being t
 of each flow's start (``_warehouse_periods``); with ``--by`` a version-like property, when
 each other value was first seen. Only those aggregated rows come back, as typed rows,
 folded here to the same ``QueryResult`` the DuckDB paths return and rendered by the same
-code. Every section of the report is computed on PostgreSQL: none is unavailable.
+code. Every section of the report is computed on PostgreSQL and on Spark: none is
+unavailable. The engine (``_warehouse_connect.Engine``) runs the queries: nothing here is
+particular to one.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
@@ -23,26 +25,22 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from authfunnel.cli.app import CliError
-from authfunnel.cli.report._warehouse_connect import (
-    Warehouse,
-    connect_warehouse,
-    psycopg_errors,
-)
+from authfunnel.cli.report._warehouse_connect import Engine, Tables, open_engine
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-    import psycopg
 
     from authfunnel.cli.report._funnel_query import Durations, OutcomeCount, QueryResult
     from authfunnel.cli.report._model import Report
     from authfunnel.cli.report._periods import Period
     from authfunnel.cli.report._tally import BinRow, CountRow, QuantileRow
     from authfunnel.cli.report._unreported import Unreported
+    from authfunnel.cli.report._warehouse_connect import AnyWarehouse
     from authfunnel.fsm import Funnel
 
 
 def warehouse_report(
-    warehouse: Warehouse,
+    warehouse: AnyWarehouse,
     funnels: Sequence[Funnel],
     *,
     by: str | None,
@@ -64,33 +62,29 @@ def warehouse_report(
     zone = tz or ZoneInfo("UTC")
     period: Period | None = None
     trend = None
-    with psycopg_errors(warehouse):
-        con = connect_warehouse(warehouse)
-        try:
-            tables = _tables(con, warehouse.schema)
-            if by is not None:
-                _check_by(tables, by)
-            read = _Read(con, tables, warehouse.schema, since, until, window)
-            events = read_events(tables, warehouse.schema, funnels, by)
-            book, unreported = read.bookkeeping(tables, funnels)
-            if over is not None:
-                first, last = book.first_event, book.last_event
-                period = period_for_range(since or first, until or last) if over == "auto" else over
-                periods = None
-                if events is not None:
-                    at = period_value(events.ts, period, zone, book.read_first, book.read_last)
-                    periods = events.mutate(by_value=at)
-                trend = read.figures(periods, book, breakdown=True)
-            # Without --by, the periods' figures are the report's too (as in build_report).
-            result = (
-                trend
-                if trend is not None and by is None
-                else read.figures(events, book, breakdown=by is not None)
-            )
-            seen = _first_seen(con, tables, warehouse.schema, by, result.outcomes) if by else {}
-            result = replace(result, unreported=unreported)
-        finally:
-            con.close()
+    with open_engine(warehouse) as engine:
+        tables = _tables(engine, warehouse.schema)
+        if by is not None:
+            _check_by(tables, by)
+        read = _Read(engine, tables, warehouse.schema, since, until, window)
+        events = read_events(tables, warehouse.schema, funnels, by)
+        book, unreported = read.bookkeeping(tables, funnels)
+        if over is not None:
+            first, last = book.first_event, book.last_event
+            period = period_for_range(since or first, until or last) if over == "auto" else over
+            periods = None
+            if events is not None:
+                at = period_value(events.ts, period, zone, book.read_first, book.read_last)
+                periods = events.mutate(by_value=at)
+            trend = read.figures(periods, book, breakdown=True)
+        # Without --by, the periods' figures are the report's too (as in build_report).
+        result = (
+            trend
+            if trend is not None and by is None
+            else read.figures(events, book, breakdown=by is not None)
+        )
+        seen = _first_seen(engine, tables, warehouse.schema, by, result.outcomes) if by else {}
+        result = replace(result, unreported=unreported)
     # Malformed and approximate are counted among the events the funnels read: the other
     # events' tables are never opened.
     loaded = Loaded(
@@ -118,17 +112,14 @@ class FirstSeen:
 
 
 def _first_seen(
-    con: psycopg.Connection[Any],
-    tables: Mapping[str, Mapping[str, str]],
+    engine: Engine,
+    tables: Tables,
     schema: str,
     by: str,
     counts: Sequence[OutcomeCount],
 ) -> dict[str, datetime]:
     """When each ``--by`` value that is not a version was first seen, where the breakdown
     reads its values as versions, as the DuckDB paths compute it (``_model._first_seen``)."""
-    import ibis
-    from psycopg.rows import class_row
-
     from authfunnel.cli.report._segments import read_as_versions, version
     from authfunnel.cli.report._warehouse_query import first_seen
 
@@ -139,12 +130,11 @@ def _first_seen(
     query = first_seen(tables, schema, by, strays)
     if query is None:
         return {}
-    with con.cursor(row_factory=class_row(FirstSeen)) as cursor:
-        rows = cursor.execute(ibis.to_sql(query, dialect="postgres")).fetchall()
-    return {row.by_value: row.seen for row in rows}
+    found = [FirstSeen(**row) for row in engine.rows(query)]
+    return {row.by_value: row.seen for row in found}
 
 
-def _check_by(tables: Mapping[str, Mapping[str, str]], by: str) -> None:
+def _check_by(tables: Tables, by: str) -> None:
     """Refuse a ``--by`` property no event carries: Segment adds a property's column to an
     event's table when a message first carries it, so no table has its column."""
     from authfunnel.cli.report._model import _no_such_property
@@ -163,49 +153,17 @@ _SEGMENT_COLUMNS: Final = frozenset(
 )
 
 
-def _tables(con: psycopg.Connection[Any], schema: str) -> dict[str, dict[str, str]]:
+def _tables(engine: Engine, schema: str) -> Tables:
     """Every table of ``schema`` with its columns' types; a clear error without ``tracks``."""
     from authfunnel.cli.report._warehouse_query import TRACKS
 
-    tables: dict[str, dict[str, str]] = defaultdict(dict)
-    for table, column, kind in con.execute(
-        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
-        "FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid "
-        "JOIN pg_namespace n ON c.relnamespace = n.oid "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f') "
-        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
-        (schema,),
-    ).fetchall():
-        tables[table][column] = kind
+    tables = engine.tables(schema)
     if TRACKS not in tables:
         raise CliError(
             f"no table {TRACKS} in the schema {schema!r}: it holds no Segment source",
             hint="name the schema Segment writes the source to: ?schema=NAME in the URL",
         )
-    return dict(tables)
-
-
-@dataclass(frozen=True, slots=True)
-class _Tracks:
-    """``tracks``' one row (``_warehouse_query.bookkeeping``)."""
-
-    rows: int
-    unknown_events: int
-    first_event: datetime | None
-    last_event: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Tally:
-    """A row of ``_warehouse_query.event_tables``."""
-
-    flow: str | None
-    event: str | None
-    events: int
-    unplaced: int
-    approximate: int
-    read_first: datetime | None
-    read_last: datetime | None
+    return tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +187,8 @@ class _Read:
 
     def __init__(
         self,
-        con: psycopg.Connection[Any],
-        tables: Mapping[str, Mapping[str, str]],
+        engine: Engine,
+        tables: Tables,
         schema: str,
         since: datetime | None,
         until: datetime | None,
@@ -238,43 +196,32 @@ class _Read:
     ) -> None:
         from authfunnel.cli.report._warehouse_query import TRACKS, segment_table
 
-        self.con, self.since, self.until, self.window = con, since, until, window
+        self.engine, self.since, self.until, self.window = engine, since, until, window
         self.schema = schema
         self.tracks = segment_table(schema, TRACKS, tables[TRACKS])
 
     def bookkeeping(
-        self, tables: Mapping[str, Mapping[str, str]], funnels: Sequence[Funnel]
+        self, tables: Mapping[str, Mapping[str, Any]], funnels: Sequence[Funnel]
     ) -> tuple[Bookkeeping, tuple[Unreported, ...]]:
         """The source's bookkeeping (a scan of ``tracks``), and in one scan of the event
         tables the read events' and the events ``funnels`` do not read, per flow or name
         (``_unreported``)."""
-        import ibis
-        from psycopg.rows import class_row
-
         from authfunnel.cli.report._unreported import Unreported, unreported_counts
         from authfunnel.cli.report._warehouse_query import bookkeeping, event_tables
 
-        with self.con.cursor(row_factory=class_row(_Tracks)) as cursor:
-            sql = ibis.to_sql(bookkeeping(self.tracks), dialect="postgres")
-            tracks = cursor.execute(sql).fetchall()[0]
+        (tracks,) = self.engine.rows(bookkeeping(self.tracks))
         query = event_tables(tables, self.schema, funnels)
-        tallies: list[_Tally] = []
-        if query is not None:
-            with self.con.cursor(row_factory=class_row(_Tally)) as cursor:
-                tallies = cursor.execute(ibis.to_sql(query, "postgres")).fetchall()
-        firsts = [t.read_first for t in tallies if t.read_first is not None]
-        lasts = [t.read_last for t in tallies if t.read_last is not None]
+        tallies = [] if query is None else self.engine.rows(query)
+        firsts = [t["read_first"] for t in tallies if t["read_first"] is not None]
+        lasts = [t["read_last"] for t in tallies if t["read_last"] is not None]
         book = Bookkeeping(
-            rows=tracks.rows,
-            unknown_events=tracks.unknown_events,
-            first_event=tracks.first_event,
-            last_event=tracks.last_event,
-            unplaced=sum(t.unplaced for t in tallies),
-            approximate=sum(t.approximate for t in tallies),
+            **tracks,
+            unplaced=sum(t["unplaced"] for t in tallies),
+            approximate=sum(t["approximate"] for t in tallies),
             read_first=min(firsts, default=None),
             read_last=max(lasts, default=None),
         )
-        counts = (Unreported(t.flow, t.event, t.events) for t in tallies if t.events)
+        counts = [Unreported(t["flow"], t["event"], t["events"]) for t in tallies if t["events"]]
         return book, unreported_counts(counts)
 
     def figures(
@@ -282,9 +229,6 @@ class _Read:
     ) -> QueryResult:
         """The figures of ``events`` (their ``by_value`` the breakdown, if ``breakdown``:
         else NULL, and not carried through the window), folded."""
-        import ibis
-        from psycopg.rows import kwargs_row
-
         from authfunnel.cli.report._conversion_time import window_ms
         from authfunnel.cli.report._funnel_query import QueryResult
         from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
@@ -297,9 +241,9 @@ class _Read:
         found = instances(
             windowed, cutoff(book.last_event), self.since, self.until, window_ms(self.window)
         )
-        sql = ibis.to_sql(figures(found), "postgres")
-        with self.con.cursor(row_factory=kwargs_row(figure_row)) as cursor:
-            rows = cursor.execute(sql).fetchall()
+        # The instances (the one window pass) are tallied once; every figure is counted
+        # from the tally, staged where the engine would compute it again for each use.
+        rows = [figure_row(**row) for row in self.engine.rows(figures(found, self.engine.staged))]
         outcomes, durations, orphans = fold(rows)
         return QueryResult(outcomes, durations, book.unknown_events, orphans)
 

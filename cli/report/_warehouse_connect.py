@@ -1,4 +1,5 @@
-"""Where a warehouse is and how to reach it: ``--source postgresql://user@host:port/db?schema=s``.
+"""Where a warehouse is and how to reach it: ``--source postgresql://user@host:port/db?schema=s``
+(or ``spark:///path/to/spark-warehouse?schema=s``: ``_warehouse_spark``).
 
 The URL names the database and, in ``schema``, the schema of the Segment source (Segment
 names it after the source). A password never goes in the URL (the process list and the
@@ -8,24 +9,35 @@ file. A runaway query is cancelled by the server after ``timeout`` seconds (the 
 ``timeout``, else ``timeout_seconds`` under ``[warehouse]``, else ``DEFAULT_TIMEOUT_S``).
 Other URL parameters are libpq's (``sslmode``, ``application_name``...) and reach it as given.
 
+An ``Engine`` is what a report needs of any warehouse: its tables' columns, and the rows of
+an ibis query run there (``open_engine`` opens the one a ``--source`` names).
 This module is the one place where ``psycopg.Error`` becomes a ``CliError``
 (``psycopg_errors``). It imports neither ibis nor psycopg until a connection is opened.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 from authfunnel.cli.app import CliError, Environment, Paths, load_config, section
 
 if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
+    import ibis.expr.types as ir
     import psycopg
 
+    from authfunnel.cli.report._warehouse_spark import SparkWarehouse
+
+# What a warehouse --source names (a string at run time: Spark is imported only to use it).
+AnyWarehouse: TypeAlias = "Warehouse | SparkWarehouse"
+
 SCHEMES: Final = ("postgresql://", "postgres://")
+SPARK_SCHEME: Final = "spark:"
 DEFAULT_TIMEOUT_S: Final = 300.0
 CONNECT_TIMEOUT_S: Final = 10
 # URL parameters that are authfunnel's, not libpq's.
@@ -37,7 +49,7 @@ _PASSWORD_HINT: Final = (
 
 def is_warehouse(given: str) -> bool:
     """Whether ``--source`` names a warehouse rather than a path."""
-    return given.lower().startswith(SCHEMES)
+    return given.lower().startswith((*SCHEMES, SPARK_SCHEME))
 
 
 @dataclass(frozen=True)
@@ -56,9 +68,15 @@ class Warehouse:
         return self.url
 
 
-def warehouse_source(given: str, env: Environment) -> Warehouse:
-    """``--source``'s URL, checked: no password in it, a schema, a timeout in seconds."""
+def warehouse_source(given: str, env: Environment) -> AnyWarehouse:
+    """``--source``'s URL, checked: Spark's (``_warehouse_spark``), or PostgreSQL's: no
+    password in it, a schema, a timeout in seconds."""
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    if given.lower().startswith(SPARK_SCHEME):
+        from authfunnel.cli.report._warehouse_spark import spark_source
+
+        return spark_source(given)
 
     parts = urlsplit(given)
     if parts.password is not None:
@@ -148,3 +166,72 @@ def connect_warehouse(warehouse: Warehouse) -> psycopg.Connection[Any]:
     # a 1-3 s query at 1 M events): this session only, as the timeout.
     con.execute("SELECT set_config('jit', 'off', false)")
     return con
+
+
+# A table's columns and their types: an engine's type names (PostgreSQL's spelling, as
+# ``_warehouse_query.segment_table`` reads them) or ibis types.
+Tables = dict[str, dict[str, "str | dt.DataType"]]
+
+
+class Engine(Protocol):
+    """What a report needs of a warehouse."""
+
+    def tables(self, schema: str) -> Tables:
+        """Every table of ``schema`` with its columns' types."""
+        ...
+
+    def rows(self, query: ir.Table) -> list[dict[str, Any]]:
+        """``query`` run in the warehouse: its rows, each column by name."""
+        ...
+
+    def staged(self, query: ir.Table) -> ir.Table:
+        """``query``, computed once for the queries built on it where the engine would
+        compute it again for each use (Spark inlines a relation used twice; PostgreSQL
+        computes such a CTE once itself, and returns ``query`` as it is)."""
+        ...
+
+
+@contextmanager
+def open_engine(warehouse: AnyWarehouse) -> Iterator[Engine]:
+    """The engine of ``warehouse``, closed after the block; its errors, in and out of the
+    block, become one-line ``CliError``s."""
+    if isinstance(warehouse, Warehouse):
+        with psycopg_errors(warehouse):
+            con = connect_warehouse(warehouse)
+            try:
+                yield _Postgres(con)
+            finally:
+                con.close()
+        return
+    from authfunnel.cli.report._warehouse_spark import spark_engine
+
+    with spark_engine(warehouse) as engine:
+        yield engine
+
+
+class _Postgres:
+    def __init__(self, con: psycopg.Connection[Any]) -> None:
+        self.con = con
+
+    def tables(self, schema: str) -> Tables:
+        tables: Tables = defaultdict(dict)
+        for table, column, kind in self.con.execute(
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+            "FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid "
+            "JOIN pg_namespace n ON c.relnamespace = n.oid "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f') "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+            (schema,),
+        ).fetchall():
+            tables[table][column] = kind
+        return dict(tables)
+
+    def rows(self, query: ir.Table) -> list[dict[str, Any]]:
+        import ibis
+        from psycopg.rows import dict_row
+
+        with self.con.cursor(row_factory=dict_row) as cursor:
+            return cursor.execute(ibis.to_sql(query, dialect="postgres")).fetchall()
+
+    def staged(self, query: ir.Table) -> ir.Table:
+        return query

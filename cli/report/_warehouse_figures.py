@@ -12,6 +12,7 @@ but those aggregated rows leaves the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -137,12 +138,14 @@ FIGURE_COLUMNS: Final = (
 )
 
 
-def figures(instances: ir.Table) -> ir.Table:
+def figures(instances: ir.Table, stage: Callable[[ir.Table], ir.Table] | None = None) -> ir.Table:
     """The report's rows from ``instances``, in one relation: the counts (``overall`` NULL)
     and, from a histogram of completed durations, per flow and breakdown value and per flow
     (``overall``), the completed durations at the ranks either side of the median and of p90
     with where between them each lies, read from running sums over the durations in order:
-    the exact quantiles, computed where the events are, as DuckDB's ``quantile_cont``."""
+    the exact quantiles, computed where the events are, as DuckDB's ``quantile_cont``.
+    ``stage`` (an engine's ``staged``) computes the tally they are all read from once, where
+    the engine would compute it again for each use."""
     import ibis
 
     # One pass over the instances: counted per key and completed duration (a few rows per
@@ -152,6 +155,8 @@ def figures(instances: ir.Table) -> ir.Table:
     tally = instances.group_by([*COUNT_KEYS, "abandoned", "duration"]).aggregate(
         flows=instances.count(), no_browser=instances.count(where=instances.no_browser)
     )
+    if stage is not None:
+        tally = stage(tally)
     counts = tally.group_by([*COUNT_KEYS, "abandoned"]).aggregate(
         flows=tally.flows.sum(), no_browser=tally.no_browser.sum()
     )

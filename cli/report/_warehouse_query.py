@@ -22,6 +22,7 @@ from authfunnel.cli.report._roles import CANCELLED_REASON, event_roles
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
+    import ibis.expr.datatypes as dt
     import ibis.expr.types as ir
 
 TRACKS: Final = "tracks"
@@ -43,7 +44,9 @@ PROPERTIES: Final = {
 COMMON: Final = {"timestamp": "timestamp('UTC')", "anonymous_id": "string", "user_id": "string"}
 _EPOCH: Final = "1970-01-01 00:00:00+00:00"
 
-Columns = Mapping[str, str]  # a table's column names and their engine's type names
+# A table's column names and their types: PostgreSQL's type names, or ibis types (an engine
+# whose type names PostgreSQL's parser does not read, such as Spark, gives those).
+Columns = Mapping[str, "str | dt.DataType"]
 
 
 def snake_case(name: str) -> str:
@@ -57,7 +60,10 @@ def segment_table(schema: str | None, name: str, columns: Columns) -> ir.Table:
     import ibis
     from ibis.backends.sql.datatypes import PostgresType
 
-    typed = {column: PostgresType.from_string(kind) for column, kind in columns.items()}
+    typed = {
+        column: PostgresType.from_string(kind) if isinstance(kind, str) else kind
+        for column, kind in columns.items()
+    }
     return ibis.table(typed, name=name, database=schema)
 
 

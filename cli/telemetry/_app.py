@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from authfunnel.cli.telemetry._batches import DeliveryReport
     from authfunnel.cli.telemetry._lease import Discarded
+    from authfunnel.cli.telemetry._lifecycle import CommandRun
     from authfunnel.cli.telemetry._settings import Settings
     from authfunnel.fsm import TelemetryClient
 
@@ -76,8 +77,6 @@ class Telemetry:
         state_dir: str | os.PathLike[str] | None = None,
         notice: str = "",
     ) -> None:
-        from authfunnel.fsm import set_cli_version
-
         self.identity = AppIdentity(
             name=name,
             version=version,
@@ -87,7 +86,9 @@ class Telemetry:
             notice=notice,
             **({"host": host.rstrip("/")} if host else {}),
         )
-        set_cli_version(version)  # the events' cli_version is the application's
+        # The environments of the commands running now, innermost last: ``client()`` called
+        # in one borrows its client, so a funnel's events share the command's outbox session.
+        self._running: list[Environment] = []
 
     @contextmanager
     def command(self, name: str) -> Iterator[TelemetryClient]:
@@ -100,21 +101,36 @@ class Telemetry:
         propagates, Ctrl-C an abort. SIGTERM and SIGHUP end the command as aborted and exit
         ``128 + signal``.
         """
-        from authfunnel.cli.telemetry._lifecycle import command_lifecycle
         from authfunnel.cli.telemetry._signals import Signalled
 
         try:
-            with command_lifecycle(name, self.environment()) as lifecycle:
+            with self._lifecycle(name) as lifecycle:
                 yield lifecycle.client
         except Signalled as stopped:
             raise SystemExit(stopped.exit_code) from None
 
+    @contextmanager
+    def _lifecycle(self, name: str) -> Iterator[CommandRun]:
+        """``command_lifecycle`` for command ``name``, known to ``client()`` while it runs
+        (``command`` and ``instrument``'s commands both run in it)."""
+        from authfunnel.cli.telemetry._lifecycle import command_lifecycle
+
+        env = self._recording()
+        self._running.append(env)
+        try:
+            with command_lifecycle(name, env) as lifecycle:
+                yield lifecycle
+        finally:
+            self._running.remove(env)
+
     def client(self) -> TelemetryClient:
-        """A client outside any command (a long-running process, a hook): events go to the
-        outbox at once; ``close(0)`` when done, which starts the sender. Never raises."""
+        """Inside a command (``command``, or one ``instrument`` wraps): that command's client,
+        which the command closes. Outside any (a long-running process, a hook): a client of
+        its own, whose events go to the outbox at once; ``close(0)`` when done, which starts
+        the sender. Never raises."""
         from authfunnel.cli.telemetry._wiring import open_client
 
-        return open_client(self.environment())
+        return open_client(self._running[-1] if self._running else self._recording())
 
     def settings(self) -> Settings:
         """What telemetry does now (on or off and why, destination, bounds); raises
@@ -203,6 +219,15 @@ class Telemetry:
         from authfunnel.cli.telemetry._click import telemetry_group
 
         return telemetry_group(self)
+
+    def _recording(self) -> Environment:
+        """``environment()``, for recording: from now on the events' ``cli_version`` is this
+        application's. Not when made: a process that only imports the application (``authfunnel
+        report app:FUNNELS``) must keep its own version on its own events."""
+        from authfunnel.fsm import set_cli_version
+
+        set_cli_version(self.identity.version)
+        return self.environment()
 
     def environment(self) -> Environment:
         """The environment this application's telemetry reads now: its identity, the process's

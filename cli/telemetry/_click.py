@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from authfunnel.fsm import AbortReason
+from authfunnel.fsm import abort_reason
 
 if TYPE_CHECKING:
     import click
@@ -90,12 +90,11 @@ def _wrap(command: Any, telemetry: Telemetry) -> None:
 def _lifecycle(name: str, telemetry: Telemetry) -> Iterator[Callable[[Callable[[], Any]], Any]]:
     """Yields ``outcome(body)``: runs ``body`` in the lifecycle of command ``name``, recording
     click's ways of ending as the module's docstring says."""
-    from authfunnel.cli.telemetry._lifecycle import command_lifecycle
     from authfunnel.cli.telemetry._signals import Signalled
 
     leaving: list[Exception] = []
     try:
-        with command_lifecycle(name, telemetry.environment()) as run:
+        with telemetry._lifecycle(name) as run:
 
             def outcome(body: Callable[[], Any]) -> Any:
                 try:
@@ -105,8 +104,8 @@ def _lifecycle(name: str, telemetry: Telemetry) -> Iterator[Callable[[Callable[[
                         run.exit_status(int(getattr(error, "exit_code", 0) or 0))
                         leaving.append(error)
                         return None
-                    if _is(error, "Abort"):
-                        run.abort(_reason(error))
+                    if (reason := abort_reason(error)) is not None:  # click.Abort
+                        run.abort(reason)
                     elif _is(error, "UsageError"):
                         run.usage_error()
                     raise
@@ -116,16 +115,6 @@ def _lifecycle(name: str, telemetry: Telemetry) -> Iterator[Callable[[Callable[[
             raise leaving[0]
     except Signalled as stopped:
         raise SystemExit(stopped.exit_code) from None
-
-
-def _reason(stopped: BaseException) -> AbortReason:
-    # click.prompt raises Abort "from None" on Ctrl-C and EOF: the context still says which.
-    cause = stopped.__context__
-    if isinstance(cause, KeyboardInterrupt):
-        return AbortReason.INTERRUPT
-    if isinstance(cause, EOFError):
-        return AbortReason.PROMPT
-    return AbortReason.DECLINED
 
 
 def _name_of(ctx: Any) -> str:

@@ -15,10 +15,10 @@ PUBLIC = {
     "FlowRun", "FlowTracker", "Funnel", "FunnelError", "FunnelEvents", "IllegalTransition",
     "IncompleteFlow", "InternalError", "LOGIN", "LOGOUT", "LOGOUT_EVENTS", "NULL_TRACKER",
     "NoopClient", "PromptDeclined", "PropertySpec", "PropertyValue", "SIGNUP", "Step",
-    "StepRecorder", "TelemetryClient", "UserCancelled", "auth_aborted", "auth_completed",
-    "auth_failed", "auth_logout", "auth_started", "command_completed", "command_invoked",
-    "error_class", "event_catalog", "invocation_id", "register_wrapper", "set_cli_version",
-    "track_event", "tracking_plan", "unregister_wrapper",
+    "StepRecorder", "TelemetryClient", "UserCancelled", "abort_reason", "auth_aborted",
+    "auth_completed", "auth_failed", "auth_logout", "auth_started", "command_completed",
+    "command_invoked", "error_class", "event_catalog", "invocation_id", "register_wrapper",
+    "set_cli_version", "track_event", "tracking_plan", "unregister_wrapper",
 }  # fmt: skip
 
 

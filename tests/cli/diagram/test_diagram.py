@@ -99,7 +99,7 @@ def test_text_draws_the_machine_as_a_tree() -> None:
     status, out, _ = run_cli("diagram", "command", "--format", "text")
     assert status == 0
     assert "idle" in out
-    assert "─start→ execute" in out
+    assert "─start emits Command Invoked→ execute" in out
     assert "(completed)" in out
 
 
@@ -217,7 +217,11 @@ def test_counts_widen_busy_edges_in_dot(tmp_path: Path) -> None:
     source = tmp_path / "events.jsonl"
     write_events(source)
     _, out, _ = run_cli("diagram", "login", "--format", "dot", "--counts", str(source))
-    assert re.search(r'idle -> browser_wait \[label="\s+start\\l\s+\(3\)\\l".* penwidth=6.0', out)
+    assert re.search(
+        r'idle -> browser_wait \[label="\s+start\\l\s+emits CLI Auth Started\\l\s+\(3\)\\l".* '
+        r"penwidth=6.0",
+        out,
+    )
 
 
 def test_counts_from_a_missing_file_is_an_error(tmp_path: Path) -> None:

@@ -7,8 +7,7 @@ import io
 import click
 import pytest
 
-from authfunnel.cli.telemetry._click import _reason
-from authfunnel.fsm import AbortReason
+from authfunnel.fsm import AbortReason, abort_reason
 
 
 def abort_from(prompting: type[BaseException] | None) -> click.Abort:
@@ -34,7 +33,7 @@ def abort_from(prompting: type[BaseException] | None) -> click.Abort:
 def test_an_abort_carries_the_reason_click_raised_it_for(
     prompting: type[BaseException] | None, reason: AbortReason
 ) -> None:
-    assert _reason(abort_from(prompting)) is reason
+    assert abort_reason(abort_from(prompting)) is reason
 
 
 def test_a_real_prompt_at_the_end_of_its_input_aborts_as_prompt(
@@ -43,4 +42,4 @@ def test_a_real_prompt_at_the_end_of_its_input_aborts_as_prompt(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     with pytest.raises(click.Abort) as stopped:
         click.prompt("Target")
-    assert _reason(stopped.value) is AbortReason.PROMPT
+    assert abort_reason(stopped.value) is AbortReason.PROMPT

@@ -1,4 +1,5 @@
-"""A PostgreSQL server per session (see ``postgres_server``) and a database per test."""
+"""A PostgreSQL server per session (see ``postgres_server``) and a database per test; one
+local Spark session per run (``spark_session``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -19,6 +20,10 @@ from tests.cli.report.warehouse.postgres_server import (
     add_reporter,
     started_cluster,
 )
+from tests.cli.report.warehouse.spark_session import NoSpark, started_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +64,17 @@ def warehouse(database: str) -> Iterator[psycopg.Connection[Any]]:
     """A superuser's connection to the test's database, for loading events."""
     with psycopg.connect(database, autocommit=True) as con:
         yield con
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """The one local Spark session of the run (``spark_session``); under CI=true a missing
+    pyspark or Java fails the tests that need it, elsewhere it skips them."""
+    root = tmp_path_factory.mktemp("spark")
+    try:
+        with started_session(root) as session:
+            yield session
+    except NoSpark as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Spark is required under CI: {exc}")
+        pytest.skip(str(exc))

@@ -67,6 +67,28 @@ def _time(message: Mapping[str, Any]) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def segment_tables(
+    messages: Sequence[Mapping[str, Any]], types: Mapping[str, str] | None = None
+) -> dict[str, tuple[dict[str, str], list[list[object]]]]:
+    """``messages`` (``segment_messages``) as Segment's loader lays them out: each table's
+    columns with their types (PostgreSQL's names) and its rows, in the columns' order."""
+    by_table: dict[str, list[Mapping[str, Any]]] = {"tracks": []}
+    for message in messages:
+        by_table["tracks"].append(message)
+        by_table.setdefault(snake_case(message["event"]), []).append(message)
+    tables = {}
+    for table, rows in by_table.items():
+        columns = dict(COMMON)
+        if table != "tracks":
+            for message in rows:
+                for name, value in (message.get("properties") or {}).items():
+                    if value is not None:
+                        column = snake_case(name)
+                        columns.setdefault(column, (types or {}).get(column) or _kind(value))
+        tables[table] = (columns, [_row(message, columns) for message in rows])
+    return tables
+
+
 def load_segment(
     con: psycopg.Connection[Any],
     schema: str,
@@ -77,18 +99,7 @@ def load_segment(
     """``messages`` (``segment_messages``) into ``schema``, created anew."""
     con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    by_table: dict[str, list[Mapping[str, Any]]] = {"tracks": []}
-    for message in messages:
-        by_table["tracks"].append(message)
-        by_table.setdefault(snake_case(message["event"]), []).append(message)
-    for table, rows in by_table.items():
-        columns = dict(COMMON)
-        if table != "tracks":
-            for message in rows:
-                for name, value in (message.get("properties") or {}).items():
-                    if value is not None:
-                        column = snake_case(name)
-                        columns.setdefault(column, (types or {}).get(column) or _kind(value))
+    for table, (columns, rows) in segment_tables(messages, types).items():
         _create(con, schema, table, columns)
         _copy(con, schema, table, columns, rows)
 
@@ -110,35 +121,38 @@ def _copy(
     schema: str,
     table: str,
     columns: dict[str, str],
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Sequence[object]],
 ) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with con.cursor() as cursor, cursor.copy(statement) as copy:
-        for message in rows:
-            properties = {snake_case(k): v for k, v in (message.get("properties") or {}).items()}
-            moment = _time(message)
-            common = {
-                "id": str(uuid.uuid4()),
-                "anonymous_id": message.get("anonymousId"),
-                "user_id": message.get("userId"),
-                "event": snake_case(message["event"]),
-                "event_text": message["event"],
-                "timestamp": moment,
-                "original_timestamp": moment,
-                "sent_at": moment,
-                "received_at": moment,
-                "uuid_ts": moment,
-                "context_library_name": "analytics-python",
-                "context_library_version": "2.3.4",
-            }
-            copy.write_row(
-                [
-                    common[name] if name in common else _typed(properties.get(name), kind)
-                    for name, kind in columns.items()
-                ]
-            )
+        for row in rows:
+            copy.write_row(row)
+
+
+def _row(message: Mapping[str, Any], columns: Mapping[str, str]) -> list[object]:
+    """A message's row of a table with ``columns``."""
+    properties = {snake_case(k): v for k, v in (message.get("properties") or {}).items()}
+    moment = _time(message)
+    common = {
+        "id": str(uuid.uuid4()),
+        "anonymous_id": message.get("anonymousId"),
+        "user_id": message.get("userId"),
+        "event": snake_case(message["event"]),
+        "event_text": message["event"],
+        "timestamp": moment,
+        "original_timestamp": moment,
+        "sent_at": moment,
+        "received_at": moment,
+        "uuid_ts": moment,
+        "context_library_name": "analytics-python",
+        "context_library_version": "2.3.4",
+    }
+    return [
+        common[name] if name in common else _typed(properties.get(name), kind)
+        for name, kind in columns.items()
+    ]
 
 
 def _typed(value: object, kind: str) -> object:

@@ -117,8 +117,8 @@ def test_the_html_page_of_a_warehouse_shows_conversion_over_time(
     where it was once silently missing."""
     from authfunnel.cli.report import build_report, report_source
     from authfunnel.cli.report._html import render_html
+    from tests.cli.report.warehouse.parity import SCHEMA, env
     from tests.cli.report.warehouse.segment_layout import load_segment
-    from tests.cli.report.warehouse.test_postgres_equals_duckdb import SCHEMA, env
 
     load_segment(warehouse, SCHEMA, segment_messages(started_at(1, "2026-01-12T10:00:00.000Z")))
     source = report_source(f"{database}?schema={SCHEMA}", env())

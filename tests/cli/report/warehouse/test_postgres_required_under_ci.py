@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.report.warehouse.parity import run_alone
 from tests.cli.report.warehouse.postgres_server import BIN_VARIABLE, URL_VARIABLE
 
-ROOT = Path(__file__).resolve().parents[4]
 NEEDS_POSTGRES = "test_the_password_comes_from_pgpassword"  # any test on the server
 
 
@@ -23,14 +22,7 @@ def run_without_postgres(tmp_path: Path, *, ci: bool) -> subprocess.CompletedPro
     if ci:
         variables["CI"] = "true"
     test = f"{Path(__file__).parent / 'test_messy_warehouses.py'}::{NEEDS_POSTGRES}"
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        cwd=ROOT,
-        env=variables,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_alone(test, variables)
 
 
 @pytest.mark.slow

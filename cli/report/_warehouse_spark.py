@@ -1,0 +1,245 @@
+"""Spark as the warehouse: ``--source 'spark:///path/to/spark-warehouse?schema=cli_prod'``.
+
+The path is a Spark SQL warehouse directory (``spark.sql.warehouse.dir``) and ``schema`` the
+database Segment's layout is in: its tables are the session catalog's, and a table folder
+``<path>/<schema>.db/<table>`` that no catalog lists (Spark's default, in-memory catalog
+forgets the tables ``saveAsTable`` wrote when its session ends) is read as the Parquet
+table Spark wrote there. The report starts a session of its own on ``master`` (``local[*]``
+unless the URL's ``master`` says otherwise: ``local[4]``, ``spark://host:7077``, ``yarn``),
+runs the same ibis expressions as on PostgreSQL compiled to Spark SQL, and stops it; in a
+process that already has a session (a notebook, the tests) it runs in that one and leaves
+it running. Times are read in UTC (``spark.sql.session.timeZone``), as the queries assume.
+
+This module is the one place where Spark's errors (``PySparkException``, py4j's) become a
+``CliError`` (``spark_engine``). It imports neither ibis nor pyspark until a session starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from authfunnel.cli.app import CliError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from pyspark.sql import SparkSession
+
+    from authfunnel.cli.report._warehouse_connect import Tables
+
+DEFAULT_MASTER: Final = "local[*]"
+_PARAMETERS: Final = ("schema", "master")
+_FORM: Final = "spark:///PATH/TO/SPARK-WAREHOUSE?schema=SOURCE_SCHEMA"
+
+
+@dataclass(frozen=True)
+class SparkWarehouse:
+    """A Spark SQL warehouse directory holding a Segment source in ``schema``."""
+
+    url: str
+    directory: Path
+    schema: str
+    master: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def spark_source(given: str) -> SparkWarehouse:
+    """``--source``'s ``spark:`` URL, checked: an existing directory, known parameters."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    parts = urlsplit(given)
+    if parts.netloc:
+        raise CliError(
+            f"the Spark source {given!r} names a host ({parts.netloc}): it takes the "
+            "warehouse directory's path",
+            hint=f"write it as {_FORM}, a cluster as ?master=spark://HOST:PORT",
+        )
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(query) - set(_PARAMETERS))
+    if unknown:
+        raise CliError(
+            f"the Spark source does not take {', '.join(unknown)}",
+            hint=f"it takes {' and '.join(_PARAMETERS)}: {_FORM}&master=local[4]",
+        )
+    directory = Path(unquote(parts.path)).expanduser()
+    if not parts.path or not directory.is_dir():
+        named = str(directory) if parts.path else "(none given)"
+        raise CliError(
+            f"no Spark warehouse directory at {named}",
+            hint=f"name the folder Spark writes tables to (spark.sql.warehouse.dir): {_FORM}",
+        )
+    schema = query.get("schema") or "default"
+    return SparkWarehouse(given, directory.resolve(), schema, query.get("master") or DEFAULT_MASTER)
+
+
+@contextmanager
+def spark_engine(warehouse: SparkWarehouse) -> Iterator[_Spark]:
+    """A session on ``warehouse`` (see the module) for the block; Spark's errors, Java's
+    absence and the extra's become one-line ``CliError``s."""
+    try:
+        import ibis  # noqa: F401  (the query's compiler: checked before a session starts)
+        import pyspark  # noqa: F401
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+    except ImportError as exc:
+        raise CliError(
+            "a report from a Spark warehouse needs the spark extra",
+            hint="pip install 'authfunnel[spark]'",
+        ) from exc
+    try:
+        with _session(warehouse) as session:
+            engine = _Spark(session, warehouse)
+            try:
+                yield engine
+            finally:
+                engine.drop_staged()
+    except (PySparkException, Py4JError) as exc:
+        raise CliError(f"cannot compute the report in {warehouse}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+@contextmanager
+def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
+    """The process's session, else one of our own, stopped after the block; in UTC."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    owned = session is None
+    if session is None:
+        java_home = os.environ.get("JAVA_HOME")
+        if not (java_home and Path(java_home, "bin", "java").exists()) and not shutil.which("java"):
+            raise CliError(
+                "a report from a Spark warehouse needs Java (17 or later): none found",
+                hint="install a Java runtime (apt-get install openjdk-17-jre-headless) or set "
+                "JAVA_HOME",
+            )
+        builder = SparkSession.builder.master(warehouse.master).appName("authfunnel report")
+        partitions = _local_shuffle_partitions(warehouse.master)
+        if partitions is not None:
+            builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+        session = (
+            builder.config("spark.sql.warehouse.dir", str(warehouse.directory))
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+    zone = session.conf.get("spark.sql.session.timeZone")
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    try:
+        yield session
+    finally:
+        if owned:
+            session.stop()
+        elif zone is not None:
+            session.conf.set("spark.sql.session.timeZone", zone)
+
+
+def _local_shuffle_partitions(master: str) -> int | None:
+    """Shuffle partitions for a local session: two per core. Spark's default (200) suits a
+    cluster; on one machine each query's every shuffle ran 200 tasks, and the report took ten
+    times as long (tests/benchmarks/bench_warehouse_spark.py). A cluster keeps its own."""
+    import re
+
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if found is None:
+        return None
+    cores = found.group(1)  # none: "local", one thread
+    if cores == "*":
+        return 2 * (os.cpu_count() or 1)
+    return 2 * int(cores or 1)
+
+
+class _Spark:
+    """The report's engine on a Spark session (``_warehouse_connect.Engine``)."""
+
+    def __init__(self, session: SparkSession, warehouse: SparkWarehouse) -> None:
+        import ibis
+
+        self.session, self.warehouse = session, warehouse
+        # ibis's backend on the session: it compiles the queries to Spark SQL (and sets the
+        # session's time zone to UTC, as ``_session`` does).
+        self.backend = ibis.pyspark.connect(session)
+        self.staged_views: list[str] = []
+
+    def tables(self, schema: str) -> Tables:
+        from ibis.backends.sql.datatypes import PySparkType
+
+        self._register_folders(schema)
+        catalog = self.session.catalog
+        if not catalog.databaseExists(schema):
+            return {}
+        found: Tables = {}
+        for table in catalog.listTables(schema):
+            if table.isTemporary:
+                continue
+            columns = catalog.listColumns(f"`{schema}`.`{table.name}`")
+            found[table.name] = {c.name: PySparkType.from_string(c.dataType) for c in columns}
+        return found
+
+    def _register_folders(self, schema: str) -> None:
+        """Each table folder under the warehouse directory's ``<schema>.db`` that the catalog
+        does not list, added to it as the Parquet table Spark wrote there."""
+        folder = self.warehouse.directory / f"{schema}.db"
+        if not folder.is_dir():
+            return
+        catalog = self.session.catalog
+        if not catalog.databaseExists(schema):
+            self.session.sql(f"CREATE DATABASE `{schema}` LOCATION '{_quoted(folder)}'")
+        for table in sorted(folder.iterdir()):
+            if table.name.startswith((".", "_")) or not table.is_dir():
+                continue
+            if catalog.tableExists(f"`{schema}`.`{table.name}`"):
+                continue
+            if (table / "_delta_log").is_dir():
+                raise CliError(
+                    f"{table} is a Delta table: the report reads Spark's Parquet tables",
+                    hint="register it in the session's catalog (with delta-spark), or write the "
+                    "source's tables as Parquet",
+                )
+            catalog.createTable(f"`{schema}`.`{table.name}`", path=str(table), source="parquet")
+
+    def rows(self, query: ir.Table) -> list[dict[str, Any]]:
+        """``query`` compiled to Spark SQL; its rows through Arrow, times aware (UTC)."""
+        import warnings
+
+        frame = self.session.sql(self.backend.compile(query))
+        with warnings.catch_warnings():
+            # pyspark leaves the socket it reads the result from to the garbage collector.
+            warnings.simplefilter("ignore", ResourceWarning)
+            result = frame.toArrow()
+        rows: list[dict[str, Any]] = result.to_pylist()
+        return rows
+
+    def staged(self, query: ir.Table) -> ir.Table:
+        """``query`` cached as a temporary view of the session, computed now, once: Spark
+        inlines a relation each time a query uses it (the figures use the instances five
+        times, each a window over every event), and reuses no more than its shuffles."""
+        import uuid
+
+        import ibis
+
+        name = f"authfunnel_staged_{uuid.uuid4().hex}"
+        self.session.sql(f"CACHE TABLE `{name}` AS {self.backend.compile(query)}")
+        self.staged_views.append(name)
+        return ibis.table(query.schema(), name=name)
+
+    def drop_staged(self) -> None:
+        """The staged views dropped, and their cached rows with them."""
+        while self.staged_views:
+            self.session.catalog.dropTempView(self.staged_views.pop())
+
+
+def _quoted(path: Path) -> str:
+    """``path`` inside a Spark SQL string literal."""
+    return str(path).replace("\\", "\\\\").replace("'", "\\'")

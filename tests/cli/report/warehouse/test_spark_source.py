@@ -1,0 +1,117 @@
+"""``--source spark:///PATH?schema=S``: what a user types, refused in one line when wrong, and
+run as a user runs it: a new process that starts Spark itself, finds the tables as folders of
+the warehouse directory, and leaves nothing behind in its working directory or home."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from authfunnel.cli.__main__ import main
+from authfunnel.cli.app import Environment
+from authfunnel.fsm import BUILTIN_FUNNELS
+from tests.cli.report.warehouse.parity import (
+    SCHEMA,
+    assert_same_report,
+    report_or_refusal,
+    simulated_messages,
+)
+from tests.cli.report.warehouse.segment_layout import segment_messages
+from tests.cli.report.warehouse.spark_session import load_segment_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+JSON = ("--format", "json")
+
+
+def report_error(tmp_path: Path, source: str) -> tuple[int, str]:
+    err = io.StringIO()
+    variables = {"AUTHFUNNEL_HOME": str(tmp_path / "home"), "DO_NOT_TRACK": "1"}
+    env = Environment(stdout=io.StringIO(), stderr=err, variables=variables)
+    return main(["report", "--source", source], env), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("spark://cluster:7077/wh?schema=s", "names a host (cluster:7077)"),
+        ("spark:///{tmp}?schema=s&password=x", "does not take password"),
+        ("spark:///{tmp}/absent?schema=s", "no Spark warehouse directory at"),
+        ("spark:", "no Spark warehouse directory at (none given)"),
+    ],
+)
+def test_a_wrong_spark_source_is_refused_in_one_line_before_spark_starts(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    status, err = report_error(tmp_path, source.format(tmp=tmp_path))
+    assert status == 1
+    assert message in err
+    assert err.count("\n") == 2  # the error and its hint, no traceback
+
+
+def test_a_schema_with_no_tracks_table_is_named(spark: SparkSession, tmp_path: Path) -> None:
+    directory = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
+    status, err = report_error(tmp_path, f"spark://{directory}?schema=no_such_schema")
+    assert status == 1
+    assert "no table tracks in the schema 'no_such_schema'" in err
+
+
+@pytest.mark.slow
+def test_authfunnel_report_from_a_spark_warehouse_directory_in_a_new_process(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The report a user gets from the command line equals DuckDB's; its own Spark session
+    wrote nothing to the working directory or the home."""
+    messages = segment_messages(simulated_messages(tmp_path, invocations=300))
+    source = load_segment_spark(spark, SCHEMA, messages)
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    work, home = tmp_path / "work", tmp_path / "user"
+    work.mkdir()
+    home.mkdir()
+    variables = {**os.environ, "HOME": str(home), "AUTHFUNNEL_HOME": str(home / "af")}
+    variables |= {"DO_NOT_TRACK": "1", "CI": "true"}
+    found = subprocess.run(
+        [sys.executable, "-I", "-m", "authfunnel.cli", "report", "--source", source, *JSON],
+        cwd=work,
+        env=variables,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    remote = json.loads(found.stdout)
+    local = report_or_refusal(events, list(BUILTIN_FUNNELS), {})
+    for key in ("source", "malformed", "malformed_by_reason", "approximate", "placed_by_time"):
+        remote.pop(key)
+    assert_same_report(remote, local)
+    assert list(work.iterdir()) == []
+    assert sorted(p.name for p in home.iterdir()) in ([], ["af"])
+
+
+@pytest.mark.parametrize(
+    ("master", "partitions"),
+    [
+        ("local", 2),
+        ("local[2]", 4),
+        ("local[3, 2]", 6),
+        ("local[*]", 2 * (os.cpu_count() or 1)),
+        ("spark://host:7077", None),
+        ("yarn", None),
+    ],
+)
+def test_a_local_session_has_two_shuffle_partitions_per_core_and_a_cluster_its_own(
+    master: str, partitions: int | None
+) -> None:
+    """Spark's default of 200 made every shuffle of the report 200 tasks on one machine."""
+    from authfunnel.cli.report._warehouse_spark import _local_shuffle_partitions
+
+    assert _local_shuffle_partitions(master) == partitions
