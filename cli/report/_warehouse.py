@@ -214,14 +214,17 @@ class _Read:
         tallies = [] if query is None else self.engine.rows(query)
         firsts = [t["read_first"] for t in tallies if t["read_first"] is not None]
         lasts = [t["read_last"] for t in tallies if t["read_last"] is not None]
+        # Sums of counts: NUMERIC on PostgreSQL (Decimal), whole numbers.
         book = Bookkeeping(
             **tracks,
-            unplaced=sum(t["unplaced"] for t in tallies),
-            approximate=sum(t["approximate"] for t in tallies),
+            unplaced=int(sum(t["unplaced"] for t in tallies)),
+            approximate=int(sum(t["approximate"] for t in tallies)),
             read_first=min(firsts, default=None),
             read_last=max(lasts, default=None),
         )
-        counts = [Unreported(t["flow"], t["event"], t["events"]) for t in tallies if t["events"]]
+        counts = [
+            Unreported(t["flow"], t["event"], int(t["events"])) for t in tallies if t["events"]
+        ]
         return book, unreported_counts(counts)
 
     def figures(

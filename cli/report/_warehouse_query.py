@@ -209,28 +209,36 @@ def event_tables(
                 read_flow = ibis.literal(fixed_flow, "string")
             read = read_flow.isin(roles.flows).fill_null(False)
         counted = ibis.literal("event" in columns) & (exact | by_time) & ~reads
-        other = ibis.cases((~flow.isin(roles.flows), flow), else_=ibis.null("string"))
-        parts.append(
-            table.select(
-                flow=other,
-                event=text,
-                counted=counted,
-                read=read,
-                unplaced=read & ~exact & ~by_time,
-                approximate=read & by_time,
-                ts=ibis.ifelse(read, ts, ibis.null(COMMON["timestamp"])),
-            ).filter(counted | read)
+        # Grouped first by the table's own columns, which the engine has statistics of
+        # (a handful of values: hashed in memory), then labelled: grouped by the labels,
+        # expressions of unknown spread, every row would be sorted on disk.
+        tally = table.group_by(
+            event_text=_column(table, "event_text", "string"),
+            raw_flow=_column(table, "flow", "string"),
+        ).aggregate(
+            events=table.count(where=counted),
+            unplaced=table.count(where=read & ~exact & ~by_time),
+            approximate=table.count(where=read & by_time),
+            read_first=ts.min(where=read),
+            read_last=ts.max(where=read),
         )
+        named = tally.event_text.coalesce(ibis.literal(name))
+        label = tally.raw_flow
+        if roles.fixed_flows:
+            fixed = ((named == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
+            label = ibis.cases(*fixed, else_=label)
+        other = ibis.cases((~label.isin(roles.flows), label), else_=ibis.null("string"))
+        parts.append(tally.mutate(flow=other, event=named).drop("event_text", "raw_flow"))
     if not parts:
         return None
     found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
     labelled = found.mutate(event=ibis.cases((found.flow.isnull(), found.event), else_=None))
     return labelled.group_by(["flow", "event"]).aggregate(
-        events=labelled.count(where=labelled.counted),
-        unplaced=labelled.count(where=labelled.unplaced),
-        approximate=labelled.count(where=labelled.approximate),
-        read_first=labelled.ts.min(),
-        read_last=labelled.ts.max(),
+        events=labelled.events.sum(),
+        unplaced=labelled.unplaced.sum(),
+        approximate=labelled.approximate.sum(),
+        read_first=labelled.read_first.min(),
+        read_last=labelled.read_last.max(),
     )
 
 
