@@ -152,7 +152,10 @@ def figures(instances: ir.Table, stage: Callable[[ir.Table], ir.Table] | None = 
     # distinct duration), which the counts, the histogram and the bins then read, not the
     # instances again. PostgreSQL sums integers to NUMERIC (ibis's int64 casts of them are
     # dropped as no-ops): ``_warehouse.figure_row`` reads them as integers.
-    tally = instances.group_by([*COUNT_KEYS, "abandoned", "duration"]).aggregate(
+    # Grouped by the completed duration first: where the engine sorts to group (PostgreSQL
+    # does, not knowing how few groups there are), most comparisons then end at the first
+    # key instead of running through the ten that nearly every instance shares.
+    tally = instances.group_by(["duration", *COUNT_KEYS, "abandoned"]).aggregate(
         flows=instances.count(), no_browser=instances.count(where=instances.no_browser)
     )
     if stage is not None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import ibis
 import psycopg
+import sqlglot
 
 from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
 from authfunnel.cli.report._warehouse_query import (
@@ -66,3 +67,20 @@ def test_the_report_session_does_not_jit_compile_its_queries(database: str) -> N
         con.close()
     with psycopg.connect(database) as other:
         assert other.execute("SHOW jit").fetchall() == [("on",)]
+
+
+def test_the_instances_are_tallied_by_their_duration_first() -> None:
+    """Sorted to be grouped, instances that share the flow, outcome, step... (nearly all)
+    are told apart at the first key: 10 M events, figures 13.5 s -> 8.7 s."""
+    events = read_events(TABLES, SCHEMA, BUILTIN_FUNNELS, None)
+    assert events is not None
+    found = instances(paired(events), cutoff(NEWEST), None, None, 3_600_000)
+    sql = ibis.to_sql(figures(found), "postgres")
+    tree = sqlglot.parse_one(sql, read="postgres")
+    tallies = [
+        select.named_selects
+        for select in tree.find_all(sqlglot.exp.Select)
+        if select.args.get("group") and {"abandoned", "duration"} <= set(select.named_selects)
+    ]
+    assert tallies
+    assert all(columns[0] == "duration" for columns in tallies), tallies
