@@ -1,7 +1,8 @@
 """A report computed inside a warehouse (``cli.report._warehouse_connect``: where, how).
 
 Queries, each an ibis expression of ``cli.report._warehouse_query`` compiled for the
-engine and run there: a scan for the bookkeeping row, and the figures (one window pass):
+engine and run there: a scan of ``tracks`` and one of the event tables for the bookkeeping
+and the events not reported, and the figures (one window pass, tallied once):
 the counts of flow instances per outcome, step, reason, error class and breakdown value
 (completed late past the conversion window included), the orphan groups, each flow's median
 and p90 from its histogram of durations and its time-to-convert bins. With ``--over`` (the
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -66,7 +68,7 @@ def warehouse_report(
             _check_by(tables, by)
         read = _Read(engine, tables, warehouse.schema, since, until, window)
         events = read_events(tables, warehouse.schema, funnels, by)
-        book = read.bookkeeping(events)
+        book, unreported = read.bookkeeping(tables, funnels)
         if over is not None:
             first, last = book.first_event, book.last_event
             period = period_for_range(since or first, until or last) if over == "auto" else over
@@ -74,11 +76,15 @@ def warehouse_report(
             if events is not None:
                 at = period_value(events.ts, period, zone, book.read_first, book.read_last)
                 periods = events.mutate(by_value=at)
-            trend = read.figures(periods, book)
+            trend = read.figures(periods, book, breakdown=True)
         # Without --by, the periods' figures are the report's too (as in build_report).
-        result = trend if trend is not None and by is None else read.figures(events, book)
+        result = (
+            trend
+            if trend is not None and by is None
+            else read.figures(events, book, breakdown=by is not None)
+        )
         seen = _first_seen(engine, tables, warehouse.schema, by, result.outcomes) if by else {}
-        result = replace(result, unreported=read.unreported(tables, funnels))
+        result = replace(result, unreported=unreported)
     # Malformed and approximate are counted among the events the funnels read: the other
     # events' tables are never opened.
     loaded = Loaded(
@@ -162,7 +168,8 @@ def _tables(engine: Engine, schema: str) -> Tables:
 
 @dataclass(frozen=True, slots=True)
 class Bookkeeping:
-    """The warehouse's one row of bookkeeping (``_warehouse_query.bookkeeping``)."""
+    """The warehouse's bookkeeping: ``tracks``' (``_warehouse_query.bookkeeping``) and the
+    read events' (``_warehouse_query.event_tables``)."""
 
     rows: int
     unknown_events: int
@@ -193,44 +200,53 @@ class _Read:
         self.schema = schema
         self.tracks = segment_table(schema, TRACKS, tables[TRACKS])
 
-    def unreported(
-        self, tables: Mapping[str, Mapping[str, str]], funnels: Sequence[Funnel]
-    ) -> tuple[Unreported, ...]:
-        """The events ``funnels`` do not read, per flow or name (``_unreported``)."""
-        from authfunnel.cli.report._roles import event_roles
+    def bookkeeping(
+        self, tables: Mapping[str, Mapping[str, Any]], funnels: Sequence[Funnel]
+    ) -> tuple[Bookkeeping, tuple[Unreported, ...]]:
+        """The source's bookkeeping (a scan of ``tracks``), and in one scan of the event
+        tables the read events' and the events ``funnels`` do not read, per flow or name
+        (``_unreported``)."""
         from authfunnel.cli.report._unreported import Unreported, unreported_counts
-        from authfunnel.cli.report._warehouse_query import unreported
+        from authfunnel.cli.report._warehouse_query import bookkeeping, event_tables
 
-        query = unreported(tables, self.schema, event_roles(funnels))
-        if query is None:
-            return ()
-        return unreported_counts([Unreported(**row) for row in self.engine.rows(query)])
+        (tracks,) = self.engine.rows(bookkeeping(self.tracks))
+        query = event_tables(tables, self.schema, funnels)
+        tallies = [] if query is None else self.engine.rows(query)
+        firsts = [t["read_first"] for t in tallies if t["read_first"] is not None]
+        lasts = [t["read_last"] for t in tallies if t["read_last"] is not None]
+        # Sums of counts: NUMERIC on PostgreSQL (Decimal), whole numbers.
+        book = Bookkeeping(
+            **tracks,
+            unplaced=int(sum(t["unplaced"] for t in tallies)),
+            approximate=int(sum(t["approximate"] for t in tallies)),
+            read_first=min(firsts, default=None),
+            read_last=max(lasts, default=None),
+        )
+        counts = [
+            Unreported(t["flow"], t["event"], int(t["events"])) for t in tallies if t["events"]
+        ]
+        return book, unreported_counts(counts)
 
-    def bookkeeping(self, events: ir.Table | None) -> Bookkeeping:
-        from authfunnel.cli.report._warehouse_query import bookkeeping
-
-        (row,) = self.engine.rows(bookkeeping(self.tracks, events))
-        return Bookkeeping(**row)
-
-    def figures(self, events: ir.Table | None, book: Bookkeeping) -> QueryResult:
-        """The figures of ``events`` (their ``by_value`` the breakdown), folded."""
+    def figures(
+        self, events: ir.Table | None, book: Bookkeeping, *, breakdown: bool
+    ) -> QueryResult:
+        """The figures of ``events`` (their ``by_value`` the breakdown, if ``breakdown``:
+        else NULL, and not carried through the window), folded."""
         from authfunnel.cli.report._conversion_time import window_ms
         from authfunnel.cli.report._funnel_query import QueryResult
         from authfunnel.cli.report._warehouse_figures import cutoff, figures, instances, paired
 
         if events is None:
             return QueryResult([], [], book.unknown_events, 0)
-        # Every figure is counted from the instances: the one window pass, computed once.
-        found = self.engine.staged(
-            instances(
-                paired(events),
-                cutoff(book.last_event),
-                self.since,
-                self.until,
-                window_ms(self.window),
-            )
+        windowed = paired(
+            events, start_time=self.since is not None or self.until is not None, breakdown=breakdown
         )
-        rows = [figure_row(**row) for row in self.engine.rows(figures(found))]
+        found = instances(
+            windowed, cutoff(book.last_event), self.since, self.until, window_ms(self.window)
+        )
+        # The instances (the one window pass) are tallied once; every figure is counted
+        # from the tally, staged where the engine would compute it again for each use.
+        rows = [figure_row(**row) for row in self.engine.rows(figures(found, self.engine.staged))]
         outcomes, durations, orphans = fold(rows)
         return QueryResult(outcomes, durations, book.unknown_events, orphans)
 
@@ -239,9 +255,11 @@ def figure_row(**columns: Any) -> CountRow | QuantileRow | BinRow:
     """A row of the figures query as the DuckDB paths' typed rows (``_tally``): a count of
     paired instances (``overall`` NULL), a flow's completed flows in one time-to-convert bin
     (``bin`` set), or a flow's quantile ranks. Every field is read by its name, so a column
-    the query lost fails here, loudly."""
+    the query lost fails here, loudly. The counts are sums of a tally (``_warehouse_figures``),
+    which PostgreSQL computes as NUMERIC: whole numbers, read as ``int``."""
     from authfunnel.cli.report._tally import BinRow, CountRow, QuantileRow
 
+    columns = {k: int(v) if isinstance(v, Decimal) else v for k, v in columns.items()}
     if columns["bin"] is not None:
         return BinRow(**{f.name: columns[f.name] for f in fields(BinRow)})
     if columns["overall"] is None:

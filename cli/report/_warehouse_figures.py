@@ -12,6 +12,7 @@ but those aggregated rows leaves the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -22,9 +23,15 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 
-def paired(events: ir.Table) -> ir.Table:
-    """Each event with the one after it in its group (``next_*``) and whether it is its
-    group's first (``first``): rules 3 and 4 of the reference, in one window."""
+def paired(events: ir.Table, *, start_time: bool = True, breakdown: bool = True) -> ir.Table:
+    """Each event with what its neighbours in its group say: whether the event before it is
+    a start, one that said no_browser (``prev_kind``: see ``kind``; NULL for the group's
+    first event), whether the event after it is an ending
+    (``next_ending``); with ``start_time`` the time of the event before it (``prev_ts``),
+    with ``breakdown`` its ``by_value`` (``prev_by_value``): rules 3 and 4 of the reference,
+    in one window. An instance is then one row, never a join: an ending right after a start
+    (it carries its own outcome, step, reason...: nothing of it is read again), a start not
+    followed by an ending, or a group's first event when it is an ending (an orphan)."""
     import ibis
 
     # Only what the pairing and the counts read goes through the sort (``approximate`` is
@@ -44,14 +51,20 @@ def paired(events: ir.Table) -> ir.Table:
         usable.by_value,
     ]
     window = ibis.window(group_by=[usable.grp, usable.flow], order_by=order)
-    # Each LEAD reads the next row again: only what an ending says. Whether the next event
-    # is an ending is whether it has an outcome (every ending has one, no start has).
-    following = ("outcome", "step", "reason", "error_class", "duration_ms", "skipped")
-    return usable.mutate(
-        first=ibis.row_number().over(window) == 0,
-        next_by_value=usable.by_value.lead().over(window),
-        **{f"next_{name}": usable[name].lead().over(window) for name in following},
+    # One LAG says both what the start before an ending said of the browser and that it is
+    # a start: 0 an ending, 1 a start, 2 a start that said no_browser.
+    kind = ibis.cases((~usable.is_start, 0), (usable.no_browser.fill_null(False), 2), else_=1).cast(
+        "int8"
     )
+    neighbours: dict[str, ir.Value] = {
+        "prev_kind": kind.lag().over(window),
+        "next_ending": ~usable.is_start.lead().over(window),
+    }
+    if start_time:
+        neighbours["prev_ts"] = usable.ts.lag().over(window)
+    if breakdown:
+        neighbours["prev_by_value"] = usable.by_value.lag().over(window)
+    return usable.mutate(**neighbours)
 
 
 def instances(
@@ -68,35 +81,45 @@ def instances(
     one row per group whose first event is an ending, whatever the window."""
     import ibis
 
-    in_window = ibis.literal(True)
-    if since is not None:
-        in_window &= windowed.ts >= ibis.literal(since)
-    if until is not None:
-        in_window &= windowed.ts < ibis.literal(until)
+    def in_window(ts: ir.Value) -> ir.Value:
+        inside = ibis.literal(True)
+        if since is not None:
+            inside &= ts >= ibis.literal(since)
+        if until is not None:
+            inside &= ts < ibis.literal(until)
+        return inside.fill_null(False)
+
+    start = windowed.is_start
+    # An ending right after a start: the instance that start began, ended here.
+    ended = ~start & (windowed.prev_kind > 0).fill_null(False)
+    started_at = windowed.prev_ts if "prev_ts" in windowed.columns else windowed.ts
     kept = windowed.filter(
-        (windowed.is_start & in_window.fill_null(False)) | (windowed.first & ~windowed.is_start)
+        (start & ~windowed.next_ending.fill_null(False) & in_window(windowed.ts))
+        | (ended & in_window(started_at))
+        | (~start & windowed.prev_kind.isnull())
     )
-    start = kept.is_start
-    ended = start & kept.next_outcome.notnull()
+    start, ended = kept.is_start, ~kept.is_start & (kept.prev_kind > 0).fill_null(False)
 
     def ending(column: ir.Value) -> ir.Value:
         return ibis.ifelse(ended, column, ibis.null(column.type()))
 
-    outcome = ending(kept.next_outcome)
+    by_value = kept.by_value
+    if "prev_by_value" in kept.columns:
+        # The start's value, else the ending's (the start's event is the one before).
+        by_value = ibis.ifelse(ended, kept.prev_by_value.coalesce(by_value), by_value)
+    outcome = ending(kept.outcome)
     instances = kept.select(
         flow=kept.flow,
-        orphan=~start,
-        by_value=ibis.ifelse(
-            start, kept.by_value.coalesce(ending(kept.next_by_value)), ibis.null("string")
-        ),
+        orphan=~start & ~ended,
+        by_value=ibis.ifelse(start | ended, by_value, ibis.null("string")),
         outcome=outcome,
-        step=ending(kept.next_step),
-        reason=ending(kept.next_reason),
-        skipped=ending(kept.next_skipped),
-        error_class=ending(kept.next_error_class),
-        abandoned=(start & outcome.isnull() & (kept.ts < cutoff)).fill_null(False),
-        duration=ibis.ifelse(outcome == "completed", kept.next_duration_ms, ibis.null("int64")),
-        no_browser=start & kept.no_browser.fill_null(False),
+        step=ending(kept.step),
+        reason=ending(kept.reason),
+        skipped=ending(kept.skipped),
+        error_class=ending(kept.error_class),
+        abandoned=(start & (kept.ts < cutoff)).fill_null(False),
+        duration=ibis.ifelse(outcome == "completed", kept.duration_ms, ibis.null("int64")),
+        no_browser=(start & kept.no_browser.fill_null(False)) | (ended & (kept.prev_kind == 2)),
     )
     return instances.mutate(late=(instances.duration > window_ms).fill_null(False))
 
@@ -115,21 +138,34 @@ FIGURE_COLUMNS: Final = (
 )
 
 
-def figures(instances: ir.Table) -> ir.Table:
+def figures(instances: ir.Table, stage: Callable[[ir.Table], ir.Table] | None = None) -> ir.Table:
     """The report's rows from ``instances``, in one relation: the counts (``overall`` NULL)
     and, from a histogram of completed durations, per flow and breakdown value and per flow
     (``overall``), the completed durations at the ranks either side of the median and of p90
     with where between them each lies, read from running sums over the durations in order:
-    the exact quantiles, computed where the events are, as DuckDB's ``quantile_cont``."""
+    the exact quantiles, computed where the events are, as DuckDB's ``quantile_cont``.
+    ``stage`` (an engine's ``staged``) computes the tally they are all read from once, where
+    the engine would compute it again for each use."""
     import ibis
 
-    # Counts, never sums, come back: PostgreSQL sums integers to NUMERIC (Python's Decimal).
-    counts = instances.group_by([*COUNT_KEYS, "abandoned"]).aggregate(
+    # One pass over the instances: counted per key and completed duration (a few rows per
+    # distinct duration), which the counts, the histogram and the bins then read, not the
+    # instances again. PostgreSQL sums integers to NUMERIC (ibis's int64 casts of them are
+    # dropped as no-ops): ``_warehouse.figure_row`` reads them as integers.
+    # Grouped by the completed duration first: where the engine sorts to group (PostgreSQL
+    # does, not knowing how few groups there are), most comparisons then end at the first
+    # key instead of running through the ten that nearly every instance shares.
+    tally = instances.group_by(["duration", *COUNT_KEYS, "abandoned"]).aggregate(
         flows=instances.count(), no_browser=instances.count(where=instances.no_browser)
     )
-    timed = instances.filter(instances.duration.notnull())
-    each = timed.group_by(["flow", "by_value", "duration"]).aggregate(n=timed.count())
-    across = timed.group_by(["flow", "duration"]).aggregate(n=timed.count())
+    if stage is not None:
+        tally = stage(tally)
+    counts = tally.group_by([*COUNT_KEYS, "abandoned"]).aggregate(
+        flows=tally.flows.sum(), no_browser=tally.no_browser.sum()
+    )
+    timed = tally.filter(tally.duration.notnull())
+    each = timed.group_by(["flow", "by_value", "duration"]).aggregate(n=timed.flows.sum())
+    across = timed.group_by(["flow", "duration"]).aggregate(n=timed.flows.sum())
     durations = ibis.union(
         each.mutate(overall=ibis.literal(False)),
         across.mutate(by_value=ibis.null("string"), overall=ibis.literal(True)),
@@ -149,20 +185,15 @@ def figures(instances: ir.Table) -> ir.Table:
         quantiles[f"{name}_high"] = ranked.duration.min(where=ranked.upto > at.ceil())
         quantiles[f"{name}_at"] = at.max()
     quantile_rows = ranked.group_by(["flow", "by_value", "overall"]).aggregate(**quantiles)
-    # Completed flows per time-to-convert bin (``_conversion_time.BINS``), as ``_tally``'s:
-    # counted, not summed (see above).
-    binned = timed.mutate(
-        bin=sum((ibis.ifelse(timed.duration >= b.from_ms, 1, 0) for b in BINS[1:]), ibis.literal(0))
+    # Completed flows per time-to-convert bin (``_conversion_time.BINS``), as ``_tally``'s,
+    # from the histogram: a duration's bin is its histogram row's.
+    binned = durations.mutate(
+        bin=sum(
+            (ibis.ifelse(durations.duration >= b.from_ms, 1, 0) for b in BINS[1:]),
+            ibis.literal(0),
+        )
     )
-    bins = ibis.union(
-        binned.group_by(["flow", "by_value", "bin"])
-        .aggregate(flows=binned.count())
-        .mutate(overall=ibis.literal(False)),
-        binned.group_by(["flow", "bin"])
-        .aggregate(flows=binned.count())
-        .mutate(by_value=ibis.null("string"), overall=ibis.literal(True)),
-        distinct=False,
-    )
+    bins = binned.group_by(["flow", "by_value", "overall", "bin"]).aggregate(flows=binned.n.sum())
     # Each kind of row holds NULL (or false) in the other kinds' columns.
     null_int = ibis.null("int64")
     no_count = {

@@ -5,10 +5,11 @@ Segment's warehouses keep a source in one schema: ``tracks`` (one row per track 
 table per event, named by its snake_cased name, with those columns plus one snake_cased
 column per property it ever carried. The report reads the tables of the events the funnels
 emit (``read_events``) and counts, per flow, the events of any table that they do not read
-(``unreported``); a table (or a property column) that does not exist yet holds no such
-events (no such values). Types are read from the warehouse, not assumed: ``sequence`` stored
-as a double or as text is cast to an integer, so it orders as a number. ``bookkeeping``
-counts what the report says about the source; ``_warehouse_figures`` pairs and counts.
+(``event_tables``, in the same scan as the read events' bookkeeping); a table (or a property
+column) that does not exist yet holds no such events (no such values). Types are read from
+the warehouse, not assumed: ``sequence`` stored as a double or as text is cast to an integer,
+so it orders as a number. ``bookkeeping`` counts what the report says of ``tracks``;
+``_warehouse_figures`` pairs and counts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
+from authfunnel.cli.report._roles import CANCELLED_REASON, event_roles
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -168,17 +169,21 @@ def first_seen(
     return found.group_by("by_value").aggregate(seen=found.ts.min())
 
 
-def unreported(
-    tables: Mapping[str, Columns], schema: str | None, roles: EventRoles
+def event_tables(
+    tables: Mapping[str, Columns], schema: str | None, funnels: Sequence[Funnel]
 ) -> ir.Table | None:
-    """The placed events of every event table that ``roles``' funnels do not read, counted
-    per flow not reported, else per name (``event_text``), as ``_unreported`` counts them
-    (``None``: no event table)."""
+    """One scan of every event table for two tallies, per ``flow`` and ``event``: the placed
+    events ``funnels`` do not read (``events``), counted per flow not reported, else per
+    name (``event_text``), as ``_unreported`` counts them; and the bookkeeping of the events
+    they read (``read_events``' rows): how many are unplaced, how many placed by time alone
+    (``approximate``), their first and last times. ``None``: no event table."""
     import ibis
 
+    roles = event_roles(funnels)
+    read_by = {snake_case(name): name for name in reversed(roles.names)}
     parts = []
     for name, columns in tables.items():
-        if name == TRACKS or "event" not in columns:
+        if name == TRACKS or ("event" not in columns and name not in read_by):
             continue  # not an event's table (identifies, pages, users)
         table = segment_table(schema, name, columns)
         text = _column(table, "event_text", "string").coalesce(ibis.literal(name))
@@ -194,40 +199,60 @@ def unreported(
         sender = _column(table, "anonymous_id", "string").coalesce(
             _column(table, "user_id", "string")
         )
-        placed = exact | (
-            sender.notnull() & _column(table, "timestamp", COMMON["timestamp"]).notnull()
+        ts = _column(table, "timestamp", COMMON["timestamp"])
+        by_time = ~exact & sender.notnull() & ts.notnull()
+        # ``read_events``' rows of this table: its name's, of the funnels' flows.
+        read = ibis.literal(False)
+        if name in read_by:
+            fixed_flow = roles.fixed_flows.get(read_by[name])
+            read_flow = _column(table, "flow", "string")
+            if fixed_flow is not None:
+                read_flow = ibis.literal(fixed_flow, "string")
+            read = read_flow.isin(roles.flows).fill_null(False)
+        counted = ibis.literal("event" in columns) & (exact | by_time) & ~reads
+        # Grouped first by the table's own columns, which the engine has statistics of
+        # (a handful of values: hashed in memory), then labelled: grouped by the labels,
+        # expressions of unknown spread, every row would be sorted on disk.
+        tally = table.group_by(
+            event_text=_column(table, "event_text", "string"),
+            raw_flow=_column(table, "flow", "string"),
+        ).aggregate(
+            events=table.count(where=counted),
+            unplaced=table.count(where=read & ~exact & ~by_time),
+            approximate=table.count(where=read & by_time),
+            read_first=ts.min(where=read),
+            read_last=ts.max(where=read),
         )
-        other = ibis.cases((~flow.isin(roles.flows), flow), else_=ibis.null("string"))
-        parts.append(table.filter(placed & ~reads).select(flow=other, event=text))
+        named = tally.event_text.coalesce(ibis.literal(name))
+        label = tally.raw_flow
+        if roles.fixed_flows:
+            fixed = ((named == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
+            label = ibis.cases(*fixed, else_=label)
+        other = ibis.cases((~label.isin(roles.flows), label), else_=ibis.null("string"))
+        parts.append(tally.mutate(flow=other, event=named).drop("event_text", "raw_flow"))
     if not parts:
         return None
     found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
     labelled = found.mutate(event=ibis.cases((found.flow.isnull(), found.event), else_=None))
-    return labelled.group_by(["flow", "event"]).aggregate(events=labelled.count())
+    return labelled.group_by(["flow", "event"]).aggregate(
+        events=labelled.events.sum(),
+        unplaced=labelled.unplaced.sum(),
+        approximate=labelled.approximate.sum(),
+        read_first=labelled.read_first.min(),
+        read_last=labelled.read_last.max(),
+    )
 
 
-def bookkeeping(tracks: ir.Table, events: ir.Table | None) -> ir.Table:
-    """One row: messages in ``tracks``, the first and last times; of the read events, the
-    unplaced ones and the ones placed by time (no window: a scan). ``tracks`` holds only
-    track messages (the other types have tables of their own, never opened): no unknown
-    events; the tracks the funnels do not read are counted by ``unreported``."""
+def bookkeeping(tracks: ir.Table) -> ir.Table:
+    """One row: messages in ``tracks``, the first and last times (a scan). ``tracks`` holds
+    only track messages (the other types have tables of their own, never opened): no unknown
+    events; the events the funnels read and those they do not are tallied by
+    ``event_tables``."""
     import ibis
 
-    figures: dict[str, ir.Value] = {
-        "rows": tracks.count(),
-        "unknown_events": ibis.literal(0, "int64"),
-        "first_event": tracks.timestamp.min(),
-        "last_event": tracks.timestamp.max(),
-    }
-    zero = ibis.literal(0, "int64")
-    row = tracks.aggregate(**figures)
-    if events is None:
-        never = ibis.null(COMMON["timestamp"])
-        return row.mutate(unplaced=zero, approximate=zero, read_first=never, read_last=never)
-    read = events.aggregate(
-        unplaced=events.count(where=events.grp.isnull() | events.seq.isnull()),
-        approximate=events.count(where=events.approximate & events.seq.notnull()),
-        read_first=events.ts.min(),
-        read_last=events.ts.max(),
+    return tracks.aggregate(
+        rows=tracks.count(),
+        unknown_events=ibis.literal(0, "int64"),
+        first_event=tracks.timestamp.min(),
+        last_event=tracks.timestamp.max(),
     )
-    return row.cross_join(read)

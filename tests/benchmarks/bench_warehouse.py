@@ -27,9 +27,12 @@ completed, late ones included; aborted and failed by step) must be equal: the sc
 if they are not. Goal: report / LEAD at most 1.2x (wall) at each size.
 
 Usage:
-  python tests/benchmarks/bench_warehouse.py [--events N ...] [--keep DIR]
+  python tests/benchmarks/bench_warehouse.py [--events N ...] [--keep DIR] [--runs N]
       (default: --events 1000000 10000000; ``--keep DIR`` keeps the Parquet files, as
-      ``bench_report.py --keep`` does; the 10 M load needs ~8 GB in the temporary directory)
+      ``bench_report.py --keep`` does, and with ``TEST_POSTGRES_URL`` the loaded database
+      too: a later run with the same ``--keep`` reuses a schema already loaded from the same
+      Parquet file instead of loading it again; the 10 M load needs ~8 GB in the temporary
+      directory)
 """
 
 from __future__ import annotations
@@ -286,17 +289,22 @@ def _quoted(text: str) -> str:
 # --- The runs --------------------------------------------------------------------------
 
 
-def against_lead(url: str, parquet: Path, events: int, staging: Path) -> dict[str, object]:
-    """Load ``parquet`` into a schema of its own, then the report, LEAD and DuckDB runs,
-    interleaved; their figures must agree."""
+def against_lead(
+    url: str, parquet: Path, events: int, staging: Path, *, reuse: bool = False, runs_of: int = RUNS
+) -> dict[str, object]:
+    """Load ``parquet`` into a schema of its own (``reuse``: unless loaded from it before),
+    then the report, LEAD and DuckDB runs, interleaved; their figures must agree."""
     schema = f"bench_{events}"
     print(f"\n{events:,} events ({parquet.name})", flush=True)
-    loaded = load(url, parquet, schema, staging)
+    loaded = _loaded_before(url, schema, parquet) if reuse else None
+    if loaded is None:
+        loaded = load(url, parquet, schema, staging)
+        _mark_loaded(url, schema, parquet, loaded)
     print(f"  load: {json.dumps(loaded)}", flush=True)
     source = f"{url}?schema={schema}&application_name=bench-report"
     runs: dict[str, list[Measured]] = {"report": [], "LEAD": [], "DuckDB": []}
     backend: dict[str, dict[str, float]] = {"report": {}, "LEAD": {}}
-    for _ in range(RUNS):
+    for _ in range(runs_of):
         with backend_peak(url, "bench-report") as peak:
             runs["report"].append(child(REPORT, source))
         backend["report"] = _larger(backend["report"], peak)
@@ -330,6 +338,40 @@ def against_lead(url: str, parquet: Path, events: int, staging: Path) -> dict[st
     }
 
 
+def _loaded_before(url: str, schema: str, parquet: Path) -> dict[str, float] | None:
+    """The load figures of ``schema`` when it was loaded from this very ``parquet`` (its
+    path, size and time in the schema's comment, ``_mark_loaded``), else None."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        found = con.execute(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
+            (schema,),
+        ).fetchall()
+    if not found or found[0][0] is None:
+        return None
+    mark = json.loads(found[0][0])
+    if mark.get("parquet") != _identity(parquet):
+        return None
+    return {**mark["load"], "reused": True}
+
+
+def _mark_loaded(url: str, schema: str, parquet: Path, loaded: dict[str, float]) -> None:
+    import psycopg
+    from psycopg import sql
+
+    mark = json.dumps({"parquet": _identity(parquet), "load": loaded})
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(
+            sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema), sql.Literal(mark))
+        )
+
+
+def _identity(parquet: Path) -> str:
+    status = parquet.stat()
+    return f"{parquet.resolve()}:{status.st_size}:{status.st_mtime_ns}"
+
+
 def _median(results: list[Measured]) -> Measured:
     """The run with the median wall time (its CPU time the median CPU time)."""
     ordered = sorted(results, key=lambda r: r[0])
@@ -343,16 +385,21 @@ def _larger(peak: dict[str, float], other: dict[str, float]) -> dict[str, float]
 
 
 @contextmanager
-def server(tmp: Path) -> Iterator[str]:
+def server(tmp: Path, *, keep: bool = False) -> Iterator[str]:
     """``TEST_POSTGRES_URL``'s server, else a throwaway cluster: a URL to a database of the
-    benchmark's own, dropped at the end."""
+    benchmark's own, dropped at the end unless ``keep`` (then reused when it exists)."""
     import psycopg
 
     given = os.environ.get(URL_VARIABLE)
+    keep = keep and bool(given)
     with _cluster(tmp, given) as superuser:
         with psycopg.connect(superuser, autocommit=True) as con:
-            con.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-            con.execute(f"CREATE DATABASE {DATABASE}")
+            exists = con.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchall()
+            if not (keep and exists):
+                con.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+                con.execute(f"CREATE DATABASE {DATABASE}")
             settings = [
                 (name, con.execute(f"SHOW {name}").fetchall()[0][0])
                 for name in ("server_version", "shared_buffers", "work_mem", _PARALLEL)
@@ -361,8 +408,9 @@ def server(tmp: Path) -> Iterator[str]:
         try:
             yield superuser.rsplit("/", 1)[0] + f"/{DATABASE}"
         finally:
-            with psycopg.connect(superuser, autocommit=True) as con:
-                con.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            if not keep:
+                with psycopg.connect(superuser, autocommit=True) as con:
+                    con.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 @contextmanager
@@ -384,16 +432,19 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="the warehouse report against LEAD")
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--keep", type=Path, help="keep the Parquet files here, to reuse")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs of each (median)")
     args = parser.parse_args(argv)
+    keep = args.keep is not None
     sizes: list[int | Path] = list(args.events)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         os.chmod(tmp, 0o755)  # the cluster's owner (postgres, when we are root) goes through it
         files = sized_files(sizes, tmp, args.keep)
-        with server(tmp) as url:
+        with server(tmp, keep=keep) as url:
             for parquet, events in files:
-                print(json.dumps(against_lead(url, parquet, events, tmp)), flush=True)
+                found = against_lead(url, parquet, events, tmp, reuse=keep, runs_of=args.runs)
+                print(json.dumps(found), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
