@@ -260,8 +260,9 @@ def test_the_diagram_draws_the_deploy_funnel_with_its_counts(session: Session) -
     for drawn in (
         'state "build (2)"',
         'state "upload (1)"',
-        'state "completed (1)"',
-        'state "aborted (1)"',
+        'state "completed · Deploy Completed (1)"',
+        'state "aborted · Deploy Aborted (1)"',
+        "idle --> build: start emits Deploy Started (2)",
         "build --> upload: upload (1)",
         "build --> aborted: abort (1)",
         "upload --> completed: complete (1)",
