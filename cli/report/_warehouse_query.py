@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from authfunnel.cli.report._roles import CANCELLED_REASON, event_roles
+from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -186,50 +186,22 @@ def event_tables(
         if name == TRACKS or ("event" not in columns and name not in read_by):
             continue  # not an event's table (identifies, pages, users)
         table = segment_table(schema, name, columns)
-        text = _column(table, "event_text", "string").coalesce(ibis.literal(name))
-        flow = _column(table, "flow", "string")
-        if roles.fixed_flows:
-            fixed = ((text == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
-            flow = ibis.cases(*fixed, else_=flow)
-        reads = (text.isin(roles.names) & flow.isin(roles.flows)).fill_null(False)
-        exact = (
-            _column(table, "invocation_id", "string").notnull()
-            & _column(table, "sequence", "int64").notnull()
-        )
+        ts = _column(table, "timestamp", COMMON["timestamp"])
         sender = _column(table, "anonymous_id", "string").coalesce(
             _column(table, "user_id", "string")
         )
-        ts = _column(table, "timestamp", COMMON["timestamp"])
-        by_time = ~exact & sender.notnull() & ts.notnull()
-        # ``read_events``' rows of this table: its name's, of the funnels' flows.
-        read = ibis.literal(False)
-        if name in read_by:
-            fixed_flow = roles.fixed_flows.get(read_by[name])
-            read_flow = _column(table, "flow", "string")
-            if fixed_flow is not None:
-                read_flow = ibis.literal(fixed_flow, "string")
-            read = read_flow.isin(roles.flows).fill_null(False)
-        counted = ibis.literal("event" in columns) & (exact | by_time) & ~reads
-        # Grouped first by the table's own columns, which the engine has statistics of
-        # (a handful of values: hashed in memory), then labelled: grouped by the labels,
-        # expressions of unknown spread, every row would be sorted on disk.
-        tally = table.group_by(
+        # Each row is only counted: grouped by the table's own columns and two plain flags
+        # (a handful of groups, hashed in memory), every label is computed on the groups.
+        grouped = table.group_by(
             event_text=_column(table, "event_text", "string"),
             raw_flow=_column(table, "flow", "string"),
-        ).aggregate(
-            events=table.count(where=counted),
-            unplaced=table.count(where=read & ~exact & ~by_time),
-            approximate=table.count(where=read & by_time),
-            read_first=ts.min(where=read),
-            read_last=ts.max(where=read),
-        )
-        named = tally.event_text.coalesce(ibis.literal(name))
-        label = tally.raw_flow
-        if roles.fixed_flows:
-            fixed = ((named == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
-            label = ibis.cases(*fixed, else_=label)
-        other = ibis.cases((~label.isin(roles.flows), label), else_=ibis.null("string"))
-        parts.append(tally.mutate(flow=other, event=named).drop("event_text", "raw_flow"))
+            exact=(
+                _column(table, "invocation_id", "string").notnull()
+                & _column(table, "sequence", "int64").notnull()
+            ),
+            timed=sender.notnull() & ts.notnull(),
+        ).aggregate(n=table.count(), first=ts.min(), last=ts.max())
+        parts.append(_labelled(grouped, name, "event" in columns, read_by, roles))
     if not parts:
         return None
     found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
@@ -240,6 +212,43 @@ def event_tables(
         approximate=labelled.approximate.sum(),
         read_first=labelled.read_first.min(),
         read_last=labelled.read_last.max(),
+    )
+
+
+def _labelled(
+    grouped: ir.Table, name: str, has_event: bool, read_by: Mapping[str, str], roles: EventRoles
+) -> ir.Table:
+    """A table's groups (``event_tables``) as its tallies: per flow not read (else per name),
+    the placed events ``funnels`` do not read; the bookkeeping of ``read_events``' rows of
+    this table (its name's, of the funnels' flows)."""
+    import ibis
+
+    text = grouped.event_text.coalesce(ibis.literal(name))
+    flow = grouped.raw_flow
+    if roles.fixed_flows:
+        fixed = ((text == n, ibis.literal(f)) for n, f in roles.fixed_flows.items())
+        flow = ibis.cases(*fixed, else_=flow)
+    reads = (text.isin(roles.names) & flow.isin(roles.flows)).fill_null(False)
+    exact, by_time = grouped.exact, ~grouped.exact & grouped.timed
+    read = ibis.literal(False)
+    if name in read_by:
+        fixed_flow = roles.fixed_flows.get(read_by[name])
+        read_flow = grouped.raw_flow
+        if fixed_flow is not None:
+            read_flow = ibis.literal(fixed_flow, "string")
+        read = read_flow.isin(roles.flows).fill_null(False)
+    counted = ibis.literal(has_event) & (exact | by_time) & ~reads
+    zero = ibis.literal(0, "int64")
+    other = ibis.cases((~flow.isin(roles.flows), flow), else_=ibis.null("string"))
+    no_time = ibis.null("timestamp('UTC')")
+    return grouped.select(
+        flow=other,
+        event=text,
+        events=ibis.ifelse(counted, grouped.n, zero),
+        unplaced=ibis.ifelse(read & ~exact & ~by_time, grouped.n, zero),
+        approximate=ibis.ifelse(read & by_time, grouped.n, zero),
+        read_first=ibis.ifelse(read, grouped.first, no_time),
+        read_last=ibis.ifelse(read, grouped.last, no_time),
     )
 
 
