@@ -159,7 +159,6 @@ def generate(directory: Path, sizes: list[int]) -> None:
 def measure(directory: Path, sizes: list[int], runs: int, master: str) -> None:
     from pyspark.sql import SparkSession
 
-    from authfunnel.cli.app import funnel_named
     from authfunnel.cli.report import build_report
     from authfunnel.cli.report._warehouse_spark import SparkWarehouse, _local_shuffle_partitions
     from authfunnel.fsm import LOGIN
@@ -182,7 +181,7 @@ def measure(directory: Path, sizes: list[int], runs: int, master: str) -> None:
         f"Spark {session.version} {master}: session started in {time.perf_counter() - start:.1f} s",
         flush=True,
     )
-    login = [funnel_named(str(LOGIN.flow))]
+    login = [LOGIN]
     for size in sizes:
         schema = f"{SCHEMA_PREFIX}{size}"
         warehouse = SparkWarehouse(
