@@ -18,7 +18,8 @@ messages one at a time, through the same files and lines, for ``authfunnel event
 
 A warehouse (``--source postgresql://...``: ``_warehouse_connect``; ``spark:///...``:
 ``_warehouse_spark``) computes the same
-``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema,
+``QueryResult`` where the events are: ``_warehouse_query`` reads Segment's warehouse schema
+(its tables and columns named as each engine stores a name: ``_warehouse_names``),
 ``_warehouse_figures`` pairs and counts, ``_warehouse_periods`` places flows in periods, as
 ibis expressions; ``_warehouse`` runs them.
 

@@ -65,9 +65,9 @@ def warehouse_report(
     with open_engine(warehouse) as engine:
         tables = _tables(engine, warehouse.schema)
         if by is not None:
-            _check_by(tables, by)
+            _check_by(tables, by, engine)
         read = _Read(engine, tables, warehouse.schema, since, until, window)
-        events = read_events(tables, warehouse.schema, funnels, by)
+        events = read_events(tables, warehouse.schema, funnels, by, engine.identifiers)
         book, unreported = read.bookkeeping(tables, funnels)
         if over is not None:
             first, last = book.first_event, book.last_event
@@ -127,22 +127,23 @@ def _first_seen(
     strays = [value for value in values if version(value) is None]
     if not strays or not read_as_versions(by, values):
         return {}
-    query = first_seen(tables, schema, by, strays)
+    query = first_seen(tables, schema, by, strays, engine.identifiers)
     if query is None:
         return {}
     found = [FirstSeen(**row) for row in engine.rows(query)]
     return {row.by_value: row.seen for row in found}
 
 
-def _check_by(tables: Tables, by: str) -> None:
-    """Refuse a ``--by`` property no event carries: Segment adds a property's column to an
-    event's table when a message first carries it, so no table has its column."""
+def _check_by(tables: Tables, by: str, engine: Engine) -> None:
+    """Refuse a ``--by`` property no event carries: Segment adds a property's column (named
+    as the engine stores it) to an event's table when a message first carries it, so no
+    table has its column."""
     from authfunnel.cli.report._model import _no_such_property
-    from authfunnel.cli.report._warehouse_query import COMMON, TRACKS, snake_case
+    from authfunnel.cli.report._warehouse_query import COMMON, TRACKS
 
     properties = {c for name, cols in tables.items() if name != TRACKS for c in cols}
     properties -= set(COMMON) | _SEGMENT_COLUMNS
-    if snake_case(by) not in properties and len(tables) > 1:
+    if engine.identifiers.name_of(by) not in properties and len(tables) > 1:
         raise _no_such_property(by, tuple(sorted(properties)))
 
 
@@ -210,7 +211,9 @@ class _Read:
         from authfunnel.cli.report._warehouse_query import bookkeeping, event_tables
 
         found = self.engine.rows(
-            bookkeeping(self.tracks, event_tables(tables, self.schema, funnels))
+            bookkeeping(
+                self.tracks, event_tables(tables, self.schema, funnels, self.engine.identifiers)
+            )
         )
         (tracks,) = [row for row in found if row["kind"] == "tracks"]
         tallies = [row for row in found if row["kind"] == "tally"]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     import psycopg
 
+    from authfunnel.cli.report._warehouse_names import Identifiers
     from authfunnel.cli.report._warehouse_spark import SparkWarehouse
 
 # What a warehouse --source names (a string at run time: Spark is imported only to use it).
@@ -176,6 +177,11 @@ Tables = dict[str, dict[str, "str | dt.DataType"]]
 class Engine(Protocol):
     """What a report needs of a warehouse."""
 
+    @property
+    def identifiers(self) -> Identifiers:
+        """How the engine stores a table's or column's name (``_warehouse_names``)."""
+        ...
+
     def tables(self, schema: str) -> Tables:
         """Every table of ``schema`` with its columns' types."""
         ...
@@ -211,7 +217,11 @@ def open_engine(warehouse: AnyWarehouse) -> Iterator[Engine]:
 
 class _Postgres:
     def __init__(self, con: psycopg.Connection[Any]) -> None:
+        from authfunnel.cli.report._warehouse_names import POSTGRES
+
         self.con = con
+        # Identifiers of 63 bytes: a longer event's table holds its name's first 63.
+        self.identifiers = POSTGRES
 
     def tables(self, schema: str) -> Tables:
         tables: Tables = defaultdict(dict)

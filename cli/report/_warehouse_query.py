@@ -3,8 +3,9 @@
 Segment's warehouses keep a source in one schema: ``tracks`` (one row per track message:
 ``event`` is the snake_cased name, ``timestamp``, ``anonymous_id``, ``user_id``...) and one
 table per event, named by its snake_cased name, with those columns plus one snake_cased
-column per property it ever carried. The report reads the tables of the events the funnels
-emit (``read_events``) and counts, per flow, the events of any table that they do not read
+column per property it ever carried, each name as the engine stores it (PostgreSQL keeps
+its first 63 bytes: ``_warehouse_names``). The report reads the tables of the events the
+funnels emit (``read_events``) and counts, per flow, the events of any table that they do not read
 (``event_tables``, in the same scan as the read events' bookkeeping); a table (or a property
 column) that does not exist yet holds no such events (no such values). Types are read from
 the warehouse, not assumed: ``sequence`` stored as a double or as text is cast to an integer,
@@ -14,11 +15,12 @@ so it orders as a number. ``bookkeeping`` counts what the report says of ``track
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from authfunnel.cli.report._roles import CANCELLED_REASON, EventRoles, event_roles
+from authfunnel.cli.report._warehouse_names import WHOLE, Identifiers, stored_names
+from authfunnel.cli.report._warehouse_names import snake_case as snake_case  # re-exported
 from authfunnel.fsm import Funnel
 
 if TYPE_CHECKING:
@@ -49,13 +51,6 @@ _EPOCH: Final = "1970-01-01 00:00:00+00:00"
 Columns = Mapping[str, "str | dt.DataType"]
 
 
-def snake_case(name: str) -> str:
-    """A name as Segment's warehouses spell tables and columns: ``CLI Auth Started`` is
-    ``cli_auth_started``, ``errorClass`` is ``error_class``."""
-    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return re.sub(r"[^a-z0-9]+", "_", split.lower()).strip("_")
-
-
 def segment_table(schema: str | None, name: str, columns: Columns) -> ir.Table:
     import ibis
     from ibis.backends.sql.datatypes import PostgresType
@@ -81,23 +76,33 @@ def _column(table: ir.Table, name: str, kind: str) -> ir.Value:
 
 
 def read_events(
-    tables: Mapping[str, Columns], schema: str | None, funnels: Sequence[Funnel], by: str | None
+    tables: Mapping[str, Columns],
+    schema: str | None,
+    funnels: Sequence[Funnel],
+    by: str | None,
+    identifiers: Identifiers = WHOLE,
 ) -> ir.Table | None:
     """The events ``funnels`` read, one row each, from the tables that exist (``None``: none
     does): group (invocation, else sender) and sequence (else time in microseconds), flow,
     is_start, and for endings outcome (never NULL for an ending: ``paired`` tells endings
-    by it), step, reason, error class and duration."""
+    by it), step, reason, error class and duration. A table the engine clipped the name of
+    may hold an event not read too (``_warehouse_names``): its rows whose ``event_text``
+    names the read event are read (every row, where the table has no ``event_text``)."""
     import ibis
 
     roles = event_roles(funnels)
+    stored = stored_names(roles.names, identifiers, "event")
+    columns = stored_names([*PROPERTIES, *([by] if by else [])], identifiers, "property")
     flows = list(roles.flows)
     single_steps = {str(f.flow): f.initial_step for f in funnels if len(f.step_names) == 1}
     parts = []
     for name in roles.names:
-        if snake_case(name) not in tables:
+        if stored[name] not in tables:
             continue  # no such event recorded yet
-        table = segment_table(schema, snake_case(name), tables[snake_case(name)])
-        p = {prop: _column(table, prop, kind) for prop, kind in PROPERTIES.items()}
+        table = segment_table(schema, stored[name], tables[stored[name]])
+        if identifiers.clips(name) and "event_text" in table.columns:
+            table = table.filter(table.event_text == name)
+        p = {prop: _column(table, columns[prop], kind) for prop, kind in PROPERTIES.items()}
         c = {col: _column(table, col, kind) for col, kind in COMMON.items()}
         fixed = roles.fixed_flows.get(name)
         flow = p["flow"] if fixed is None else ibis.literal(fixed, "string")
@@ -138,7 +143,7 @@ def read_events(
                 # As the DuckDB paths read it: an ending's, false where it does not say.
                 skipped=p["skipped"].fill_null(False) if ending else ibis.null("boolean"),
                 no_browser=p["no_browser"],
-                by_value=_column(table, snake_case(by), "string") if by else null_text,
+                by_value=_column(table, columns[by], "string") if by else null_text,
             ).filter(flow.isin(flows))
         )
     if not parts:
@@ -147,14 +152,18 @@ def read_events(
 
 
 def first_seen(
-    tables: Mapping[str, Columns], schema: str | None, by: str, values: Sequence[str]
+    tables: Mapping[str, Columns],
+    schema: str | None,
+    by: str,
+    values: Sequence[str],
+    identifiers: Identifiers = WHOLE,
 ) -> ir.Table | None:
     """When each of ``values`` of the property ``by`` was first seen (``by_value``,
     ``seen``): its earliest time on any event, read or not, as the DuckDB paths read it from
     every message (``None``: no event table has the property's column)."""
     import ibis
 
-    column = snake_case(by)
+    column = identifiers.name_of(by)
     parts = []
     for name, columns in tables.items():
         if name == TRACKS or column not in columns:
@@ -170,7 +179,10 @@ def first_seen(
 
 
 def event_tables(
-    tables: Mapping[str, Columns], schema: str | None, funnels: Sequence[Funnel]
+    tables: Mapping[str, Columns],
+    schema: str | None,
+    funnels: Sequence[Funnel],
+    identifiers: Identifiers = WHOLE,
 ) -> ir.Table | None:
     """One scan of every event table for two tallies, per ``flow`` and ``event``: the placed
     events ``funnels`` do not read (``events``), counted per flow not reported, else per
@@ -180,7 +192,8 @@ def event_tables(
     import ibis
 
     roles = event_roles(funnels)
-    read_by = {snake_case(name): name for name in reversed(roles.names)}
+    stored = stored_names(roles.names, identifiers, "event")
+    read_by = {stored[name]: name for name in reversed(roles.names)}
     parts = []
     for name, columns in tables.items():
         if name == TRACKS or ("event" not in columns and name not in read_by):
@@ -201,7 +214,10 @@ def event_tables(
             ),
             timed=sender.notnull() & ts.notnull(),
         ).aggregate(n=table.count(), first=ts.min(), last=ts.max())
-        parts.append(_labelled(grouped, name, "event" in columns, read_by, roles))
+        # A clipped table's rows are the read event's by their event_text (as read_events).
+        reader = read_by.get(name)
+        by_text = reader is not None and identifiers.clips(reader) and "event_text" in columns
+        parts.append(_labelled(grouped, name, "event" in columns, read_by, roles, by_text))
     if not parts:
         return None
     found = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
@@ -216,11 +232,17 @@ def event_tables(
 
 
 def _labelled(
-    grouped: ir.Table, name: str, has_event: bool, read_by: Mapping[str, str], roles: EventRoles
+    grouped: ir.Table,
+    name: str,
+    has_event: bool,
+    read_by: Mapping[str, str],
+    roles: EventRoles,
+    by_text: bool,
 ) -> ir.Table:
     """A table's groups (``event_tables``) as its tallies: per flow not read (else per name),
     the placed events ``funnels`` do not read; the bookkeeping of ``read_events``' rows of
-    this table (its name's, of the funnels' flows)."""
+    this table (its name's, of the funnels' flows; with ``by_text``, of its rows whose
+    ``event_text`` is that name)."""
     import ibis
 
     text = grouped.event_text.coalesce(ibis.literal(name))
@@ -237,6 +259,8 @@ def _labelled(
         if fixed_flow is not None:
             read_flow = ibis.literal(fixed_flow, "string")
         read = read_flow.isin(roles.flows).fill_null(False)
+        if by_text:
+            read = read & (text == read_by[name])
     counted = ibis.literal(has_event) & (exact | by_time) & ~reads
     zero = ibis.literal(0, "int64")
     other = ibis.cases((~flow.isin(roles.flows), flow), else_=ibis.null("string"))

@@ -166,7 +166,11 @@ class _Spark:
     def __init__(self, session: SparkSession, warehouse: SparkWarehouse) -> None:
         import ibis
 
+        from authfunnel.cli.report._warehouse_names import WHOLE
+
         self.session, self.warehouse = session, warehouse
+        # Names whole: the catalog, Parquet folders and columns keep 241 characters as given.
+        self.identifiers = WHOLE
         # ibis's backend on the session: it compiles the queries to Spark SQL (and sets the
         # session's time zone to UTC, as ``_session`` does).
         self.backend = ibis.pyspark.connect(session)

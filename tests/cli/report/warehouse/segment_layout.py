@@ -5,6 +5,9 @@ name with those columns plus one snake_cased column per property any of its mess
 typed from the values (``types`` overrides a property's type, as a warehouse where the first
 value seen was a double or a string has it). Messages Segment never writes to ``tracks``
 (another type, or a track without an event name) are left out by ``segment_messages``.
+Tables and columns are named as the engine keeps a name (``Identifiers``): PostgreSQL's
+(``load_segment``) hold the first 63 bytes of a longer one, as a CREATE TABLE of the whole
+name leaves it, so that events whose names share those bytes share one table.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from authfunnel.cli.report._warehouse_names import POSTGRES, WHOLE, Identifiers
 from authfunnel.cli.report._warehouse_query import snake_case
 
 COMMON: Final = {
@@ -68,14 +72,17 @@ def _time(message: Mapping[str, Any]) -> datetime | None:
 
 
 def segment_tables(
-    messages: Sequence[Mapping[str, Any]], types: Mapping[str, str] | None = None
+    messages: Sequence[Mapping[str, Any]],
+    types: Mapping[str, str] | None = None,
+    identifiers: Identifiers = WHOLE,
 ) -> dict[str, tuple[dict[str, str], list[list[object]]]]:
     """``messages`` (``segment_messages``) as Segment's loader lays them out: each table's
-    columns with their types (PostgreSQL's names) and its rows, in the columns' order."""
+    columns with their types (PostgreSQL's names) and its rows, in the columns' order;
+    tables and columns named as ``identifiers`` keeps names."""
     by_table: dict[str, list[Mapping[str, Any]]] = {"tracks": []}
     for message in messages:
         by_table["tracks"].append(message)
-        by_table.setdefault(snake_case(message["event"]), []).append(message)
+        by_table.setdefault(identifiers.name_of(message["event"]), []).append(message)
     tables = {}
     for table, rows in by_table.items():
         columns = dict(COMMON)
@@ -83,9 +90,9 @@ def segment_tables(
             for message in rows:
                 for name, value in (message.get("properties") or {}).items():
                     if value is not None:
-                        column = snake_case(name)
+                        column = identifiers.name_of(name)
                         columns.setdefault(column, (types or {}).get(column) or _kind(value))
-        tables[table] = (columns, [_row(message, columns) for message in rows])
+        tables[table] = (columns, [_row(message, columns, identifiers) for message in rows])
     return tables
 
 
@@ -96,10 +103,11 @@ def load_segment(
     *,
     types: Mapping[str, str] | None = None,
 ) -> None:
-    """``messages`` (``segment_messages``) into ``schema``, created anew."""
+    """``messages`` (``segment_messages``) into ``schema``, created anew (names of more than
+    63 bytes as PostgreSQL keeps them)."""
     con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    for table, (columns, rows) in segment_tables(messages, types).items():
+    for table, (columns, rows) in segment_tables(messages, types, POSTGRES).items():
         _create(con, schema, table, columns)
         _copy(con, schema, table, columns, rows)
 
@@ -131,9 +139,12 @@ def _copy(
             copy.write_row(row)
 
 
-def _row(message: Mapping[str, Any], columns: Mapping[str, str]) -> list[object]:
+def _row(
+    message: Mapping[str, Any], columns: Mapping[str, str], identifiers: Identifiers
+) -> list[object]:
     """A message's row of a table with ``columns``."""
-    properties = {snake_case(k): v for k, v in (message.get("properties") or {}).items()}
+    given = (message.get("properties") or {}).items()
+    properties = {identifiers.name_of(k): v for k, v in given}
     moment = _time(message)
     common = {
         "id": str(uuid.uuid4()),

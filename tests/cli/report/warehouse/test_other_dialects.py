@@ -106,3 +106,18 @@ def test_exact_quantiles_as_one_aggregate_do_not_compile_everywhere(dialect: str
     durations = ibis.table({"duration": "int64"}, name="durations")
     with pytest.raises(OperationNotDefinedError):
         ibis.to_sql(durations.aggregate(median=durations.duration.quantile(0.5)), dialect)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_events_name_of_200_characters_is_read_whole_in_the_dialect(dialect: str) -> None:
+    """Only PostgreSQL's engine clips a name (``_warehouse_names``): compiled for the other
+    dialects, a long-named event's table keeps its whole snake_cased name."""
+    from tests.cli.report.warehouse.test_long_names import PUBLISH
+
+    names = event_roles([PUBLISH]).names
+    tables = {TRACKS: COMMON, **{snake_case(name): COLUMNS for name in names}}
+    events = read_events(tables, SCHEMA, [PUBLISH], None)
+    assert events is not None
+    sql = ibis.to_sql(events, dialect=dialect)
+    assert all(snake_case(name) in sql for name in names)
+    assert "event_text" not in sql
