@@ -115,7 +115,7 @@ def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
     from pyspark.sql import SparkSession
 
     session = SparkSession.getActiveSession()
-    owned = session is None
+    log: Path | None = None  # where our own session's JVM writes
     if session is None:
         java_home = os.environ.get("JAVA_HOME")
         if not (java_home and Path(java_home, "bin", "java").exists()) and not shutil.which("java"):
@@ -124,25 +124,53 @@ def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
                 hint="install a Java runtime (apt-get install openjdk-17-jre-headless) or set "
                 "JAVA_HOME",
             )
-        builder = SparkSession.builder.master(warehouse.master).appName("authfunnel report")
-        partitions = _local_shuffle_partitions(warehouse.master)
-        if partitions is not None:
-            builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
-        session = (
-            builder.config("spark.sql.warehouse.dir", str(warehouse.directory))
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .getOrCreate()
-        )
+        session, log = _own_session(warehouse)
     zone = session.conf.get("spark.sql.session.timeZone")
     session.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         yield session
     finally:
-        if owned:
+        if log is not None:
             session.stop()
+            log.unlink(missing_ok=True)
         elif zone is not None:
             session.conf.set("spark.sql.session.timeZone", zone)
+
+
+def _own_session(warehouse: SparkWarehouse) -> tuple[SparkSession, Path]:
+    """A session of the report's own on ``warehouse.master``, and the file its JVM writes
+    to instead of the terminal: a report printed 8 lines of Spark's start-up and warnings
+    before its own. The gateway is launched here as pyspark launches it, its output
+    redirected; the file is kept (and named) only when the session cannot start."""
+    import tempfile
+
+    from py4j.protocol import Py4JError
+    from pyspark import SparkConf, SparkContext
+    from pyspark.errors import PySparkException
+    from pyspark.java_gateway import launch_gateway
+    from pyspark.sql import SparkSession
+
+    conf = SparkConf().setMaster(warehouse.master).setAppName("authfunnel report")
+    partitions = _local_shuffle_partitions(warehouse.master)
+    if partitions is not None:
+        conf.set("spark.sql.shuffle.partitions", str(partitions))
+    conf.set("spark.sql.warehouse.dir", str(warehouse.directory))
+    conf.set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "false")
+    with tempfile.NamedTemporaryFile(
+        prefix="authfunnel-spark-", suffix=".log", delete=False
+    ) as output:
+        log = Path(output.name)
+        try:
+            gateway = launch_gateway(  # type: ignore[no-untyped-call]
+                conf, popen_kwargs={"stdout": output, "stderr": output}
+            )
+            SparkContext(conf=conf, gateway=gateway)
+        except (PySparkException, Py4JError) as exc:
+            raise CliError(
+                f"cannot start Spark for {warehouse}: {_first_line(exc)}",
+                hint=f"Spark's own output is in {log}",
+            ) from exc
+    return SparkSession.builder.getOrCreate(), log
 
 
 def _local_shuffle_partitions(master: str) -> int | None:

@@ -69,7 +69,7 @@ def test_authfunnel_report_from_a_spark_warehouse_directory_in_a_new_process(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     """The report a user gets from the command line equals DuckDB's; its own Spark session
-    wrote nothing to the working directory or the home."""
+    wrote nothing to the working directory or the home, nor a line to the terminal."""
     messages = segment_messages(simulated_messages(tmp_path, invocations=300))
     source = load_segment_spark(spark, SCHEMA, messages)
     events = tmp_path / "events.jsonl"
@@ -88,6 +88,7 @@ def test_authfunnel_report_from_a_spark_warehouse_directory_in_a_new_process(
         check=False,
     )
     assert found.returncode == 0, found.stderr
+    assert found.stderr == ""
     remote = json.loads(found.stdout)
     local = report_or_refusal(events, list(BUILTIN_FUNNELS), {})
     for key in ("source", "malformed", "malformed_by_reason", "approximate", "placed_by_time"):
@@ -115,3 +116,35 @@ def test_a_local_session_has_two_shuffle_partitions_per_core_and_a_cluster_its_o
     from authfunnel.cli.report._warehouse_spark import _local_shuffle_partitions
 
     assert _local_shuffle_partitions(master) == partitions
+
+
+def test_a_spark_that_cannot_start_is_one_error_naming_the_file_with_its_output(
+    tmp_path: Path,
+) -> None:
+    """Spark's own output goes to a file, not the terminal: when its JVM dies at start, the
+    error says so in one line and names the file, which holds what the JVM said."""
+    pytest.importorskip("pyspark")
+    broken = tmp_path / "jdk"
+    (broken / "bin").mkdir(parents=True)
+    java = broken / "bin" / "java"
+    java.write_text("#!/bin/sh\necho 'the JVM could not start: no memory' >&2\nexit 1\n")
+    java.chmod(0o755)
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    variables = {**os.environ, "JAVA_HOME": str(broken), "HOME": str(tmp_path / "user")}
+    variables |= {"AUTHFUNNEL_HOME": str(tmp_path / "af"), "DO_NOT_TRACK": "1"}
+    variables["TMPDIR"] = str(tmp_path)
+    source = f"spark://{warehouse}?schema={SCHEMA}"
+    found = subprocess.run(
+        [sys.executable, "-I", "-m", "authfunnel.cli", "report", "--source", source],
+        env=variables,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 1
+    assert "cannot start Spark" in found.stderr
+    assert found.stderr.count("\n") == 2, found.stderr  # the error and its hint
+    (log,) = tmp_path.glob("authfunnel-spark-*.log")
+    assert str(log) in found.stderr
+    assert "the JVM could not start: no memory" in log.read_text()
