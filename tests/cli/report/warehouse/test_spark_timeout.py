@@ -27,6 +27,13 @@ RUNAWAY = "SELECT count(*) AS n FROM range(1000000) CROSS JOIN range(1000000)"
 NOTEBOOK_TAG = "a-notebook-tag"
 
 
+def write_config(home: Path, text: str) -> None:
+    """``text`` as the config file of ``report``'s user in ``home``."""
+    path = home / "authfunnel" / "config" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+
+
 @pytest.fixture
 def runaway_source(spark: SparkSession) -> Iterator[str]:
     """A Segment source in the session's catalog whose table of starts is a view that takes
@@ -67,16 +74,13 @@ def notebook_state(spark: SparkSession) -> Iterator[None]:
 def test_a_runaway_spark_query_is_cancelled_at_the_timeout_with_a_clear_message(
     tmp_path: Path, runaway_source: str, where: str
 ) -> None:
-    source = runaway_source
-    if where == "url":
-        source += "&timeout=1"
-    else:
-        config = tmp_path / "authfunnel" / "config" / "config.toml"
-        config.parent.mkdir(parents=True)
-        config.write_text("[warehouse]\ntimeout_seconds = 1\n")
+    source = f"{runaway_source}&timeout=1" if where == "url" else runaway_source
+    if where == "config":
+        write_config(tmp_path, "[warehouse]\ntimeout_seconds = 1\n")
     status, _, err = report(tmp_path, source)
-    line = one_line_error(status, err)
-    assert f"the report's query in {source} ran past 1 s and was cancelled" in line
+    assert f"the report's query in {source} ran past 1 s and was cancelled" in one_line_error(
+        status, err
+    )
     assert "?timeout=SECONDS" in err
     assert "timeout_seconds under [warehouse]" in err
 
@@ -128,9 +132,7 @@ def test_a_spark_timeout_that_is_not_a_positive_number_is_refused_before_spark_s
     tmp_path: Path, given: str, config: str
 ) -> None:
     if config:
-        path = tmp_path / "authfunnel" / "config" / "config.toml"
-        path.parent.mkdir(parents=True)
-        path.write_text(config)
+        write_config(tmp_path, config)
     status, _, err = report(tmp_path, f"spark://{tmp_path}?schema=s&{given}")
     assert "is not a number of seconds above 0" in one_line_error(status, err)
     assert "timeout_seconds = 600 under [warehouse]" in err
