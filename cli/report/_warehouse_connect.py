@@ -6,7 +6,8 @@ names it after the source). A password never goes in the URL (the process list a
 shell's history show it to others): it comes from ``PGPASSWORD``, a ``.pgpass`` line
 (``PGPASSFILE``, else ``~/.pgpass``), or ``password`` under ``[warehouse]`` in the config
 file. A runaway query is cancelled by the server after ``timeout`` seconds (the URL's
-``timeout``, else ``timeout_seconds`` under ``[warehouse]``, else ``DEFAULT_TIMEOUT_S``).
+``timeout``, else ``timeout_seconds`` under ``[warehouse]``, else ``DEFAULT_TIMEOUT_S``;
+``query_timeout``, for Spark too).
 Other URL parameters are libpq's (``sslmode``, ``application_name``...) and reach it as given.
 
 An ``Engine`` is what a report needs of any warehouse: its tables' columns, and the rows of
@@ -77,7 +78,7 @@ def warehouse_source(given: str, env: Environment) -> AnyWarehouse:
     if given.lower().startswith(SPARK_SCHEME):
         from authfunnel.cli.report._warehouse_spark import spark_source
 
-        return spark_source(given)
+        return spark_source(given, env)
 
     parts = urlsplit(given)
     if parts.password is not None:
@@ -88,9 +89,9 @@ def warehouse_source(given: str, env: Environment) -> AnyWarehouse:
     query = parse_qsl(parts.query, keep_blank_values=True)
     own = {key: value for key, value in query if key in _OWN_PARAMETERS}
     libpq = [(key, value) for key, value in query if key not in _OWN_PARAMETERS]
-    settings = section(load_config(Paths.from_env(env)), "warehouse")
+    settings = warehouse_settings(env)
     schema = own.get("schema") or "public"
-    timeout = _timeout(own.get("timeout", settings.get("timeout_seconds", DEFAULT_TIMEOUT_S)))
+    timeout = query_timeout(own.get("timeout"), settings)
     password = env.variables.get("PGPASSWORD") or settings.get("password")
     if password is not None and not isinstance(password, str):
         raise CliError("password under [warehouse] in the config file must be a string")
@@ -99,6 +100,19 @@ def warehouse_source(given: str, env: Environment) -> AnyWarehouse:
         passfile = str(Path(env.variables["HOME"]) / ".pgpass")
     conninfo = urlunsplit(parts._replace(query=urlencode(libpq)))
     return Warehouse(given, conninfo, schema, timeout, password, passfile)
+
+
+def warehouse_settings(env: Environment) -> dict[str, Any]:
+    """``[warehouse]`` of the config file (``{}`` without one)."""
+    return section(load_config(Paths.from_env(env)), "warehouse")
+
+
+def query_timeout(given: str | None, settings: dict[str, Any]) -> float:
+    """Seconds a query may run: the URL's ``timeout`` (``given``), else ``timeout_seconds``
+    under ``[warehouse]``, else ``DEFAULT_TIMEOUT_S``; anything but a number above 0 refused."""
+    if given is None:
+        return _timeout(settings.get("timeout_seconds", DEFAULT_TIMEOUT_S))
+    return _timeout(given)
 
 
 def _timeout(value: object) -> float:
@@ -122,18 +136,22 @@ def psycopg_errors(warehouse: Warehouse) -> Iterator[None]:
     try:
         yield
     except psycopg.errors.QueryCanceled as exc:
-        raise CliError(
-            f"the report's query in {warehouse} ran past {warehouse.timeout_s:g} s and was "
-            "cancelled",
-            hint="raise it with ?timeout=SECONDS in the URL, or timeout_seconds under "
-            "[warehouse] in the config file",
-        ) from exc
+        raise ran_past_timeout(warehouse) from exc
     except psycopg.OperationalError as exc:
         message = _first_line(exc)
         hint = _PASSWORD_HINT if "password" in message else "check the host, port and database"
         raise CliError(f"cannot connect to {warehouse}: {message}", hint=hint) from exc
     except psycopg.Error as exc:
         raise CliError(f"cannot compute the report in {warehouse}: {_first_line(exc)}") from exc
+
+
+def ran_past_timeout(warehouse: AnyWarehouse) -> CliError:
+    """What a user reads when a query was cancelled at the warehouse's timeout."""
+    return CliError(
+        f"the report's query in {warehouse} ran past {warehouse.timeout_s:g} s and was cancelled",
+        hint="raise it with ?timeout=SECONDS in the URL, or timeout_seconds under "
+        "[warehouse] in the config file",
+    )
 
 
 def _first_line(exc: Exception) -> str:

@@ -9,6 +9,8 @@ unless the URL's ``master`` says otherwise: ``local[4]``, ``spark://host:7077``,
 runs the same ibis expressions as on PostgreSQL compiled to Spark SQL, and stops it; in a
 process that already has a session (a notebook, the tests) it runs in that one and leaves
 it running. Times are read in UTC (``spark.sql.session.timeZone``), as the queries assume.
+A query running past ``timeout`` seconds (as on PostgreSQL: ``_warehouse_connect``'s
+``query_timeout``) has its jobs cancelled by Spark (``_Spark.cancelled_past_timeout``).
 
 This module is the one place where Spark's errors (``PySparkException``, py4j's) become a
 ``CliError`` (``spark_engine``). It imports neither ibis nor pyspark until a session starts.
@@ -18,13 +20,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from authfunnel.cli.app import CliError
+from authfunnel.cli.app import CliError, Environment
+from authfunnel.cli.report._warehouse_connect import (
+    DEFAULT_TIMEOUT_S,
+    query_timeout,
+    ran_past_timeout,
+    warehouse_settings,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -33,7 +42,11 @@ if TYPE_CHECKING:
     from authfunnel.cli.report._warehouse_connect import Tables
 
 DEFAULT_MASTER: Final = "local[*]"
-_PARAMETERS: Final = ("schema", "master")
+_INTERRUPT_ON_CANCEL: Final = "spark.job.interruptOnCancel"  # the thread's, SparkContext's
+_PARAMETERS: Final = ("schema", "master", "timeout")
+# Past the timeout, the query's jobs are cancelled again at this interval until it ends: a
+# cancellation reaches only the jobs running then, and a query starts several in turn.
+_CANCEL_AGAIN_S: Final = 0.5
 _FORM: Final = "spark:///PATH/TO/SPARK-WAREHOUSE?schema=SOURCE_SCHEMA"
 
 
@@ -45,13 +58,15 @@ class SparkWarehouse:
     directory: Path
     schema: str
     master: str
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __str__(self) -> str:
         return self.url
 
 
-def spark_source(given: str) -> SparkWarehouse:
-    """``--source``'s ``spark:`` URL, checked: an existing directory, known parameters."""
+def spark_source(given: str, env: Environment) -> SparkWarehouse:
+    """``--source``'s ``spark:`` URL, checked: an existing directory, known parameters, a
+    timeout in seconds (the URL's, else the config file's: ``query_timeout``)."""
     from urllib.parse import parse_qsl, unquote, urlsplit
 
     parts = urlsplit(given)
@@ -66,7 +81,7 @@ def spark_source(given: str) -> SparkWarehouse:
     if unknown:
         raise CliError(
             f"the Spark source does not take {', '.join(unknown)}",
-            hint=f"it takes {' and '.join(_PARAMETERS)}: {_FORM}&master=local[4]",
+            hint=f"it takes {', '.join(_PARAMETERS)}: {_FORM}&master=local[4]&timeout=600",
         )
     directory = Path(unquote(parts.path)).expanduser()
     if not parts.path or not directory.is_dir():
@@ -75,8 +90,10 @@ def spark_source(given: str) -> SparkWarehouse:
             f"no Spark warehouse directory at {named}",
             hint=f"name the folder Spark writes tables to (spark.sql.warehouse.dir): {_FORM}",
         )
+    timeout = query_timeout(query.get("timeout"), warehouse_settings(env))
     schema = query.get("schema") or "default"
-    return SparkWarehouse(given, directory.resolve(), schema, query.get("master") or DEFAULT_MASTER)
+    master = query.get("master") or DEFAULT_MASTER
+    return SparkWarehouse(given, directory.resolve(), schema, master, timeout)
 
 
 @contextmanager
@@ -245,11 +262,10 @@ class _Spark:
         """``query`` compiled to Spark SQL; its rows through Arrow, times aware (UTC)."""
         import warnings
 
-        frame = self.session.sql(self.backend.compile(query))
-        with warnings.catch_warnings():
+        with self.cancelled_past_timeout(), warnings.catch_warnings():
             # pyspark leaves the socket it reads the result from to the garbage collector.
             warnings.simplefilter("ignore", ResourceWarning)
-            result = frame.toArrow()
+            result = self.session.sql(self.backend.compile(query)).toArrow()
         rows: list[dict[str, Any]] = result.to_pylist()
         return rows
 
@@ -262,9 +278,51 @@ class _Spark:
         import ibis
 
         name = f"authfunnel_staged_{uuid.uuid4().hex}"
-        self.session.sql(f"CACHE TABLE `{name}` AS {self.backend.compile(query)}")
+        with self.cancelled_past_timeout():
+            self.session.sql(f"CACHE TABLE `{name}` AS {self.backend.compile(query)}")
         self.staged_views.append(name)
         return ibis.table(query.schema(), name=name)
+
+    @contextmanager
+    def cancelled_past_timeout(self) -> Iterator[None]:
+        """The block's Spark jobs, cancelled (their tasks interrupted) once they run past the
+        warehouse's timeout, which ends the block in ``ran_past_timeout``'s ``CliError``.
+
+        The jobs carry a tag of their own (a tag, not a job group, which would replace a
+        notebook's own), which a timer's thread cancels. Tags and the interrupt setting are
+        the thread's (pyspark pins each Python thread to a JVM thread): restored after."""
+        import uuid
+
+        context = self.session.sparkContext
+        tag = f"authfunnel-query-{uuid.uuid4().hex}"
+        interrupt = context.getLocalProperty(_INTERRUPT_ON_CANCEL)
+        context.addJobTag(tag)
+        context.setInterruptOnCancel(True)
+        expired, ended = threading.Event(), threading.Event()
+
+        def cancel() -> None:
+            expired.set()
+            while True:
+                context.cancelJobsWithTag(tag)
+                if ended.wait(_CANCEL_AGAIN_S):
+                    return
+
+        timer = threading.Timer(self.warehouse.timeout_s, cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except Exception as exc:
+            if expired.is_set():  # a cancelled job fails the query with a Py4JJavaError
+                raise ran_past_timeout(self.warehouse) from exc
+            raise
+        finally:
+            ended.set()
+            timer.cancel()
+            timer.join()
+            context.removeJobTag(tag)
+            # None removes the property, as it was before.
+            context.setLocalProperty(_INTERRUPT_ON_CANCEL, interrupt)  # type: ignore[arg-type]
 
     def drop_staged(self) -> None:
         """The staged views dropped, and their cached rows with them."""
