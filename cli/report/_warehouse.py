@@ -206,25 +206,18 @@ class _Read:
     ) -> tuple[Bookkeeping, tuple[Unreported, ...]]:
         """The source's bookkeeping (a scan of ``tracks``), and in one scan of the event
         tables the read events' and the events ``funnels`` do not read, per flow or name
-        (``_unreported``): one query."""
+        (``_unreported``)."""
         from authfunnel.cli.report._unreported import Unreported, unreported_counts
         from authfunnel.cli.report._warehouse_query import bookkeeping, event_tables
 
-        found = self.engine.rows(
-            bookkeeping(
-                self.tracks, event_tables(tables, self.schema, funnels, self.engine.identifiers)
-            )
-        )
-        (tracks,) = [row for row in found if row["kind"] == "tracks"]
-        tallies = [row for row in found if row["kind"] == "tally"]
+        (tracks,) = self.engine.rows(bookkeeping(self.tracks))
+        query = event_tables(tables, self.schema, funnels, self.engine.identifiers)
+        tallies = [] if query is None else self.engine.rows(query)
         firsts = [t["read_first"] for t in tallies if t["read_first"] is not None]
         lasts = [t["read_last"] for t in tallies if t["read_last"] is not None]
         # Sums of counts: NUMERIC on PostgreSQL (Decimal), whole numbers.
         book = Bookkeeping(
-            rows=int(tracks["events"]),
-            unknown_events=0,
-            first_event=tracks["read_first"],
-            last_event=tracks["read_last"],
+            **tracks,
             unplaced=int(sum(t["unplaced"] for t in tallies)),
             approximate=int(sum(t["approximate"] for t in tallies)),
             read_first=min(firsts, default=None),

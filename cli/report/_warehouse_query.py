@@ -276,29 +276,16 @@ def _labelled(
     )
 
 
-def bookkeeping(tracks: ir.Table, tallies: ir.Table | None) -> ir.Table:
-    """The bookkeeping in one query: ``tracks``' row (``kind`` 'tracks': its messages in
-    ``events``, the first and last times in ``read_first`` and ``read_last``: a scan) beside
-    the rows of ``tallies`` (``event_tables``, ``kind`` 'tally'), so that the engine scans
-    ``tracks`` and the event tables side by side, in one round trip. ``tracks`` holds only
-    track messages (the other types have tables of their own, never opened): no unknown
-    events."""
+def bookkeeping(tracks: ir.Table) -> ir.Table:
+    """One row: messages in ``tracks``, the first and last times (a scan). ``tracks`` holds
+    only track messages (the other types have tables of their own, never opened): no unknown
+    events; the events the funnels read and those they do not are tallied by
+    ``event_tables``."""
     import ibis
 
-    null_text, zero = ibis.null("string"), ibis.literal(0, "int64")
-    ts = _column(tracks, "timestamp", COMMON["timestamp"])
-    own = tracks.aggregate(
-        kind=ibis.literal("tracks"),
-        flow=null_text,
-        event=null_text,
-        events=tracks.count(),
-        unplaced=zero,
-        approximate=zero,
-        read_first=ts.min(),
-        read_last=ts.max(),
-    )
-    if tallies is None:
-        return own
-    return ibis.union(
-        own, tallies.mutate(kind=ibis.literal("tally")).select(*own.columns), distinct=False
+    return tracks.aggregate(
+        rows=tracks.count(),
+        unknown_events=ibis.literal(0, "int64"),
+        first_event=tracks.timestamp.min(),
+        last_event=tracks.timestamp.max(),
     )
