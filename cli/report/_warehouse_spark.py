@@ -232,8 +232,12 @@ class _Spark:
         for table in catalog.listTables(schema):
             if table.isTemporary:
                 continue
-            columns = catalog.listColumns(f"`{schema}`.`{table.name}`")
-            found[table.name] = {c.name: PySparkType.from_string(c.dataType) for c in columns}
+            # The table's schema as the analyser reads it (no job): the catalog's
+            # listColumns took 80 ms a table, most of a 1 M-event report's listing.
+            fields = self.session.table(f"`{schema}`.`{table.name}`").schema.fields
+            found[table.name] = {
+                f.name: PySparkType.from_string(f.dataType.simpleString()) for f in fields
+            }
         return found
 
     def _register_folders(self, schema: str) -> None:
