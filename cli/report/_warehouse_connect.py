@@ -268,7 +268,8 @@ def postgres_sql(query: ir.Table) -> str:
     """``query`` in PostgreSQL's SQL, every string typed ``text``. ibis spells its string
     type ``VARCHAR``: a ``UNION ALL`` of a table's ``text`` columns and ``VARCHAR`` NULLs
     then needs a conversion in each branch, which keeps the branches from being read as one
-    parallel scan, so the window's sort ran in one process (2.6x the same query in text)."""
+    parallel scan: the window's sort ran in one process, and the casts hid the columns'
+    statistics (10 M events: the figures query 10.1 s as VARCHAR, 6.3 s as text)."""
     import sqlglot.expressions as sge
     from ibis.backends.sql.compilers.postgres import compiler
 
