@@ -85,8 +85,8 @@ def warehouse_report(
         )
         seen = _first_seen(engine, tables, warehouse.schema, by, result.outcomes) if by else {}
         result = replace(result, unreported=unreported)
-    # Malformed and approximate are counted among the events the funnels read: the other
-    # events' tables are never opened.
+    # Malformed and approximate are counted among the events the funnels read (the other
+    # events' tables are counted only for the flows not reported).
     loaded = Loaded(
         rows=book.rows,
         malformed=book.unplaced,
