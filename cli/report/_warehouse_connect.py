@@ -41,6 +41,9 @@ AnyWarehouse: TypeAlias = "Warehouse | SparkWarehouse"
 SCHEMES: Final = ("postgresql://", "postgres://")
 SPARK_SCHEME: Final = "spark:"
 DEFAULT_TIMEOUT_S: Final = 300.0
+# PostgreSQL's statement_timeout is a 32-bit count of milliseconds (below a timer thread's
+# limit too): about 24.8 days.
+MAX_TIMEOUT_S: Final = 2_147_483.0
 CONNECT_TIMEOUT_S: Final = 10
 # URL parameters that are authfunnel's, not libpq's.
 _OWN_PARAMETERS: Final = ("schema", "timeout")
@@ -120,9 +123,10 @@ def _timeout(value: object) -> float:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         seconds = 0.0
-    if not seconds > 0:
+    if not 0 < seconds <= MAX_TIMEOUT_S:  # NaN and infinity too
         raise CliError(
-            f"the warehouse query timeout {value!r} is not a number of seconds above 0",
+            f"the warehouse query timeout {value!r} is not a number of seconds above 0 and "
+            f"at most {MAX_TIMEOUT_S:,.0f}",
             hint="for example ?timeout=600 in the URL, or timeout_seconds = 600 under [warehouse]",
         )
     return seconds

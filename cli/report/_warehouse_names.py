@@ -54,9 +54,14 @@ class Identifiers:
         """The table (an event's) or column (a property's) ``name``, as sent, is stored as."""
         return self.stored(snake_case(name))
 
-    def clips(self, name: str) -> bool:
-        """Whether the engine keeps less than ``name``'s snake_cased name."""
-        return self.name_of(name) != snake_case(name)
+    def may_share(self, name: str) -> bool:
+        """Whether the table (column) ``name`` is stored in may hold other names' too: a
+        longer name is clipped to an identifier as long as the engine keeps, so a name
+        clipped, or one exactly that long, may share its table with such a name's."""
+        if self.max_bytes is None:
+            return False
+        # snake_case gives ASCII only: a clipped identifier is max_bytes long, exactly.
+        return len(self.name_of(name).encode()) >= self.max_bytes
 
 
 WHOLE: Final = Identifiers()

@@ -100,7 +100,7 @@ def read_events(
         if stored[name] not in tables:
             continue  # no such event recorded yet
         table = segment_table(schema, stored[name], tables[stored[name]])
-        if identifiers.clips(name) and "event_text" in table.columns:
+        if identifiers.may_share(name) and "event_text" in table.columns:
             table = table.filter(table.event_text == name)
         p = {prop: _column(table, columns[prop], kind) for prop, kind in PROPERTIES.items()}
         c = {col: _column(table, col, kind) for col, kind in COMMON.items()}
@@ -214,9 +214,9 @@ def event_tables(
             ),
             timed=sender.notnull() & ts.notnull(),
         ).aggregate(n=table.count(), first=ts.min(), last=ts.max())
-        # A clipped table's rows are the read event's by their event_text (as read_events).
+        # A shared table's rows are the read event's by their event_text (as read_events).
         reader = read_by.get(name)
-        by_text = reader is not None and identifiers.clips(reader) and "event_text" in columns
+        by_text = reader is not None and identifiers.may_share(reader) and "event_text" in columns
         parts.append(_labelled(grouped, name, "event" in columns, read_by, roles, by_text))
     if not parts:
         return None

@@ -221,3 +221,45 @@ def test_spark_keeps_long_names_whole_and_reports_them_alike(
         1,
         1,
     )
+
+
+STARTED_63: Final = "Publish Started ".ljust(63, "x")  # snake_cased: exactly 63 bytes
+DRY_RUN: Final = STARTED_63 + " (dry run)"  # not read; PostgreSQL stores it in the start's table
+PUBLISH_63: Final = Funnel(
+    flow="publish",
+    steps={"build": ["upload"], "upload": []},
+    events=FlowEvents(
+        started=STARTED_63,
+        completed="Publish Completed",
+        aborted="Publish Aborted",
+        failed="Publish Failed",
+    ),
+)
+
+
+def test_an_event_not_read_sharing_a_63_byte_read_events_table_is_told_apart(
+    warehouse: psycopg.Connection[Any], database: str, tmp_path: Path
+) -> None:
+    """The read event's own name is not clipped, but a longer one is clipped onto its
+    table: its rows are told apart by their text, as a clipped name's are."""
+    messages = []
+    for number in range(4):
+        events = [(STARTED_63, {}), (DRY_RUN, {}), ("Publish Completed", {"duration_ms": 40})]
+        messages += [
+            {
+                "type": "track",
+                "event": event,
+                "properties": {
+                    "invocation_id": f"inv-{number}",
+                    "sequence": sequence,
+                    "flow": "publish",
+                    **extra,
+                },
+                "timestamp": f"2026-01-10T00:0{number}:0{sequence}.000Z",
+            }
+            for sequence, (event, extra) in enumerate(events, 1)
+        ]
+    local, remote = both_reports(warehouse, database, tmp_path, messages, [PUBLISH_63])
+    assert local["flows"]["publish"]["started"] == 4
+    assert local["unreported_events"]["by_event"] == {DRY_RUN: 4}
+    assert_same_report(remote, local)

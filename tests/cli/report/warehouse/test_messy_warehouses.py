@@ -235,6 +235,16 @@ def test_a_timeout_that_is_not_a_positive_number_is_refused(tmp_path: Path) -> N
     assert "not a number of seconds" in one_line_error(status, err)
 
 
+@pytest.mark.parametrize("timeout", ["inf", "nan", "1e10", "2147484"])
+def test_a_timeout_past_what_postgresql_takes_is_refused_in_one_line(
+    tmp_path: Path, timeout: str
+) -> None:
+    """statement_timeout is a 32-bit count of milliseconds: infinity was an internal error,
+    1e10 the server's refusal with no hint of the limit."""
+    status, _, err = report(tmp_path, f"postgresql://u@127.0.0.1:1/db?timeout={timeout}")
+    assert "above 0 and at most 2,147,483" in one_line_error(status, err)
+
+
 def test_without_the_postgres_extra_the_report_names_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

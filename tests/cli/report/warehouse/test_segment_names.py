@@ -35,7 +35,14 @@ def test_postgresql_keeps_a_longer_name_to_63_bytes_without_cutting_a_character(
 def test_an_engine_that_keeps_names_whole_clips_nothing() -> None:
     name = "Deploy Started " + "x" * 185
     assert WHOLE.name_of(name) == snake_case(name)
-    assert not WHOLE.clips(name)
+    assert not WHOLE.may_share(name)
+
+
+def test_a_name_exactly_as_long_as_postgresql_keeps_may_share_its_table() -> None:
+    """A longer name is clipped to 63 bytes: a table of exactly 63 may hold its events."""
+    assert POSTGRES.may_share("x" * 63)
+    assert POSTGRES.may_share("x" * 64)
+    assert not POSTGRES.may_share("x" * 62)
 
 
 def test_two_properties_stored_in_one_clipped_column_are_refused_naming_both() -> None:

@@ -126,6 +126,8 @@ def test_a_spark_report_that_finishes_in_time_is_unaffected_by_the_timeout(
         ("timeout=", ""),
         ("", '[warehouse]\ntimeout_seconds = "soon"\n'),
         ("", "[warehouse]\ntimeout_seconds = -5\n"),
+        ("timeout=inf", ""),  # each query's timer printed an OverflowError traceback
+        ("timeout=1e10", ""),
     ],
 )
 def test_a_spark_timeout_that_is_not_a_positive_number_is_refused_before_spark_starts(
