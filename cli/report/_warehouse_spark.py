@@ -129,11 +129,16 @@ def _first_line(exc: Exception) -> str:
 @contextmanager
 def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
     """The process's session, else one of our own, stopped after the block; in UTC."""
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     session = SparkSession.getActiveSession()
-    log: Path | None = None  # where our own session's JVM writes
-    if session is None:
+    owned, log = False, None  # log: where our own session's JVM writes, if it started one
+    if session is None and SparkContext._active_spark_context is not None:
+        # The process's session, started by another thread (an app's worker, a notebook's
+        # kernel): the active session is the thread's, the context the process's.
+        session = SparkSession.builder.getOrCreate()
+    elif session is None:
         java_home = os.environ.get("JAVA_HOME")
         if not (java_home and Path(java_home, "bin", "java").exists()) and not shutil.which("java"):
             raise CliError(
@@ -141,24 +146,27 @@ def _session(warehouse: SparkWarehouse) -> Iterator[SparkSession]:
                 hint="install a Java runtime (apt-get install openjdk-17-jre-headless) or set "
                 "JAVA_HOME",
             )
-        session, log = _own_session(warehouse)
+        (session, log), owned = _own_session(warehouse), True
     zone = session.conf.get("spark.sql.session.timeZone")
     session.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         yield session
     finally:
-        if log is not None:
+        if owned:
             session.stop()
-            log.unlink(missing_ok=True)
+            if log is not None:
+                log.unlink(missing_ok=True)
         elif zone is not None:
             session.conf.set("spark.sql.session.timeZone", zone)
 
 
-def _own_session(warehouse: SparkWarehouse) -> tuple[SparkSession, Path]:
+def _own_session(warehouse: SparkWarehouse) -> tuple[SparkSession, Path | None]:
     """A session of the report's own on ``warehouse.master``, and the file its JVM writes
     to instead of the terminal: a report printed 8 lines of Spark's start-up and warnings
     before its own. The gateway is launched here as pyspark launches it, its output
-    redirected; the file is kept (and named) only when the session cannot start."""
+    redirected; the file is kept (and named) only when the session cannot start. A JVM an
+    earlier report of this process started (pyspark keeps it when a session stops) is used
+    again, writing where it did (``None``): a second one would be left running."""
     import tempfile
 
     from py4j.protocol import Py4JError
@@ -173,6 +181,9 @@ def _own_session(warehouse: SparkWarehouse) -> tuple[SparkSession, Path]:
         conf.set("spark.sql.shuffle.partitions", str(partitions))
     conf.set("spark.sql.warehouse.dir", str(warehouse.directory))
     conf.set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "false")
+    if SparkContext._gateway is not None:
+        SparkContext(conf=conf)
+        return SparkSession.builder.getOrCreate(), None
     with tempfile.NamedTemporaryFile(
         prefix="authfunnel-spark-", suffix=".log", delete=False
     ) as output:
@@ -232,13 +243,24 @@ class _Spark:
         for table in catalog.listTables(schema):
             if table.isTemporary:
                 continue
-            # The table's schema as the analyser reads it (no job): the catalog's
-            # listColumns took 80 ms a table, most of a 1 M-event report's listing.
-            fields = self.session.table(f"`{schema}`.`{table.name}`").schema.fields
             found[table.name] = {
-                f.name: PySparkType.from_string(f.dataType.simpleString()) for f in fields
+                name: PySparkType.from_string(kind)
+                for name, kind in self._columns(f"`{schema}`.`{table.name}`")
             }
         return found
+
+    def _columns(self, table: str) -> list[tuple[str, str]]:
+        """``table``'s columns and their types: as the analyser reads its schema (no job;
+        the catalog's listColumns took 80 ms a table, most of a 1 M-event report's
+        listing), else, for a table the analyser cannot resolve (a view whose table was
+        dropped, a format the session lacks), as the catalog lists them."""
+        from pyspark.errors import PySparkException
+
+        try:
+            fields = self.session.table(table).schema.fields
+        except PySparkException:
+            return [(c.name, c.dataType) for c in self.session.catalog.listColumns(table)]
+        return [(f.name, f.dataType.simpleString()) for f in fields]
 
     def _register_folders(self, schema: str) -> None:
         """Each table folder under the warehouse directory's ``<schema>.db`` that the catalog

@@ -148,3 +148,79 @@ def test_a_spark_that_cannot_start_is_one_error_naming_the_file_with_its_output(
     (log,) = tmp_path.glob("authfunnel-spark-*.log")
     assert str(log) in found.stderr
     assert "the JVM could not start: no memory" in log.read_text()
+
+
+@pytest.mark.slow
+def test_a_view_in_the_schema_that_no_longer_resolves_does_not_stop_the_report(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The report lists each table's columns as the analyser reads them, else as the
+    catalog lists them: a view whose table was dropped stopped every report of its schema."""
+    from tests.cli.report.warehouse.test_messy_warehouses import completed, login, report
+
+    messages = segment_messages(login("a", 1) + login("b", 3))
+    source = load_segment_spark(spark, SCHEMA, messages, catalog=True)
+    spark.sql(f"CREATE TABLE `{SCHEMA}`.scratch USING parquet AS SELECT 1 AS x")
+    spark.sql(f"CREATE VIEW `{SCHEMA}`.old_view AS SELECT x FROM `{SCHEMA}`.scratch")
+    spark.sql(f"DROP TABLE `{SCHEMA}`.scratch")
+    try:
+        status, out, err = report(tmp_path, source)
+        assert (status, err) == (0, "")
+        assert completed(out) == 2
+    finally:
+        spark.sql(f"DROP DATABASE IF EXISTS `{SCHEMA}` CASCADE")
+
+
+@pytest.mark.slow
+def test_a_report_from_another_thread_than_the_sessions_uses_that_session(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """An app's worker thread reports while its session was started elsewhere (the active
+    session is the thread's): that session is used, and left running. It was an internal
+    error (a second SparkContext) and a Java process left behind."""
+    import threading
+
+    from tests.cli.report.warehouse.test_messy_warehouses import completed, login, report
+
+    source = load_segment_spark(spark, SCHEMA, segment_messages(login("a", 1) + login("b", 3)))
+    found: list[tuple[int, str, str]] = []
+    thread = threading.Thread(target=lambda: found.append(report(tmp_path, source)))
+    thread.start()
+    thread.join()
+    ((status, out, err),) = found
+    assert (status, err) == (0, "")
+    assert completed(out) == 2
+    assert spark.range(3).count() == 3
+
+
+TWO_REPORTS = """
+import io, os, sys
+from pathlib import Path
+from authfunnel.cli.__main__ import main
+from authfunnel.cli.app import Environment
+for _ in range(2):
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), variables=dict(os.environ))
+    assert main(["report", "--source", sys.argv[1], "--format", "json"], env) == 0
+children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+java = [pid for pid in children if b"java" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+print(len(java))
+"""
+
+
+@pytest.mark.slow
+def test_two_reports_in_one_process_start_one_jvm(spark: SparkSession, tmp_path: Path) -> None:
+    """pyspark keeps its JVM when a session stops: the second report's session runs in it,
+    where it launched a second JVM that stayed until the process ended."""
+    messages = segment_messages(simulated_messages(tmp_path, invocations=50))
+    source = load_segment_spark(spark, SCHEMA, messages)
+    variables = {**os.environ, "HOME": str(tmp_path / "user"), "DO_NOT_TRACK": "1"}
+    variables["AUTHFUNNEL_HOME"] = str(tmp_path / "af")
+    found = subprocess.run(
+        [sys.executable, "-I", "-c", TWO_REPORTS, f"{source}&master=local[1]"],
+        env=variables,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["1"]
