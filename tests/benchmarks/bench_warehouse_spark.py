@@ -160,7 +160,8 @@ def measure(directory: Path, sizes: list[int], runs: int, master: str) -> None:
     from pyspark.sql import SparkSession
 
     from authfunnel.cli.report import build_report
-    from authfunnel.cli.report._warehouse_spark import SparkWarehouse, _local_shuffle_partitions
+    from authfunnel.cli.report._spark_session import local_shuffle_partitions
+    from authfunnel.cli.report._warehouse_spark import SparkWarehouse
     from authfunnel.fsm import LOGIN
 
     start = time.perf_counter()
@@ -172,7 +173,7 @@ def measure(directory: Path, sizes: list[int], runs: int, master: str) -> None:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # As the report's own local session (_warehouse_spark): two per core, for both.
-        .config("spark.sql.shuffle.partitions", str(_local_shuffle_partitions(master) or 200))
+        .config("spark.sql.shuffle.partitions", str(local_shuffle_partitions(master) or 200))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -113,9 +113,9 @@ def test_a_local_session_has_two_shuffle_partitions_per_core_and_a_cluster_its_o
     master: str, partitions: int | None
 ) -> None:
     """Spark's default of 200 made every shuffle of the report 200 tasks on one machine."""
-    from authfunnel.cli.report._warehouse_spark import _local_shuffle_partitions
+    from authfunnel.cli.report._spark_session import local_shuffle_partitions
 
-    assert _local_shuffle_partitions(master) == partitions
+    assert local_shuffle_partitions(master) == partitions
 
 
 def test_a_spark_that_cannot_start_is_one_error_naming_the_file_with_its_output(
