@@ -68,22 +68,30 @@ def publish_messages(*, dry_runs: bool = False) -> list[dict[str, Any]]:
         )
         events = [(named["started"], {}), *([(DRY_RUN, {})] if dry_runs else []), ending]
         channel = "stable" if number < 4 else "beta"
-        messages += [
-            {
-                "type": "track",
-                "event": event,
-                "properties": {
-                    "invocation_id": f"inv-{number}",
-                    "sequence": sequence,
-                    "flow": "publish",
-                    LONG_BY: channel,
-                    **extra,
-                },
-                "timestamp": f"2026-01-10T00:0{number}:0{sequence}.000Z",
-            }
-            for sequence, (event, extra) in enumerate(events, 1)
-        ]
+        messages += invocation(number, events, {LONG_BY: channel})
     return messages
+
+
+def invocation(
+    number: int, events: list[tuple[str, dict[str, Any]]], common: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """``events`` (name, properties) of the publish flow in invocation ``number``, in order,
+    each with the ``common`` properties too."""
+    return [
+        {
+            "type": "track",
+            "event": event,
+            "properties": {
+                "invocation_id": f"inv-{number}",
+                "sequence": sequence,
+                "flow": "publish",
+                **(common or {}),
+                **extra,
+            },
+            "timestamp": f"2026-01-10T00:0{number}:0{sequence}.000Z",
+        }
+        for sequence, (event, extra) in enumerate(events, 1)
+    ]
 
 
 def release_messages() -> list[dict[str, Any]]:
@@ -224,7 +232,7 @@ def test_spark_keeps_long_names_whole_and_reports_them_alike(
 
 
 STARTED_63: Final = "Publish Started ".ljust(63, "x")  # snake_cased: exactly 63 bytes
-DRY_RUN: Final = STARTED_63 + " (dry run)"  # not read; PostgreSQL stores it in the start's table
+DRY_RUN_63: Final = STARTED_63 + " (dry run)"  # not read; PostgreSQL stores it in the start's table
 PUBLISH_63: Final = Funnel(
     flow="publish",
     steps={"build": ["upload"], "upload": []},
@@ -242,24 +250,13 @@ def test_an_event_not_read_sharing_a_63_byte_read_events_table_is_told_apart(
 ) -> None:
     """The read event's own name is not clipped, but a longer one is clipped onto its
     table: its rows are told apart by their text, as a clipped name's are."""
-    messages = []
-    for number in range(4):
-        events = [(STARTED_63, {}), (DRY_RUN, {}), ("Publish Completed", {"duration_ms": 40})]
-        messages += [
-            {
-                "type": "track",
-                "event": event,
-                "properties": {
-                    "invocation_id": f"inv-{number}",
-                    "sequence": sequence,
-                    "flow": "publish",
-                    **extra,
-                },
-                "timestamp": f"2026-01-10T00:0{number}:0{sequence}.000Z",
-            }
-            for sequence, (event, extra) in enumerate(events, 1)
-        ]
+    completed = ("Publish Completed", {"duration_ms": 40})
+    messages = [
+        message
+        for number in range(4)
+        for message in invocation(number, [(STARTED_63, {}), (DRY_RUN_63, {}), completed])
+    ]
     local, remote = both_reports(warehouse, database, tmp_path, messages, [PUBLISH_63])
     assert local["flows"]["publish"]["started"] == 4
-    assert local["unreported_events"]["by_event"] == {DRY_RUN: 4}
+    assert local["unreported_events"]["by_event"] == {DRY_RUN_63: 4}
     assert_same_report(remote, local)
