@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from authfunnel.cli.app import CliError
+from authfunnel.cli.report._warehouse_connect import first_line
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from authfunnel.cli.report._warehouse_spark import SparkWarehouse
-
-
-def first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
 
 
 @contextmanager

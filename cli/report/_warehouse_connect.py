@@ -142,11 +142,11 @@ def psycopg_errors(warehouse: Warehouse) -> Iterator[None]:
     except psycopg.errors.QueryCanceled as exc:
         raise ran_past_timeout(warehouse) from exc
     except psycopg.OperationalError as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         hint = _PASSWORD_HINT if "password" in message else "check the host, port and database"
         raise CliError(f"cannot connect to {warehouse}: {message}", hint=hint) from exc
     except psycopg.Error as exc:
-        raise CliError(f"cannot compute the report in {warehouse}: {_first_line(exc)}") from exc
+        raise CliError(f"cannot compute the report in {warehouse}: {first_line(exc)}") from exc
 
 
 def ran_past_timeout(warehouse: AnyWarehouse) -> CliError:
@@ -158,7 +158,8 @@ def ran_past_timeout(warehouse: AnyWarehouse) -> CliError:
     )
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """``exc``'s message, its first line (else its class's name), for a one-line error."""
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__
 

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from authfunnel.cli.app import CliError, Environment
-from authfunnel.cli.report._spark_session import first_line, spark_session
+from authfunnel.cli.report._spark_session import spark_session
 from authfunnel.cli.report._warehouse_connect import (
     DEFAULT_TIMEOUT_S,
+    first_line,
     query_timeout,
     ran_past_timeout,
     warehouse_settings,
